@@ -1,0 +1,44 @@
+# Two entry points (see README): `make demo` and `make test`. Both build what they need.
+SHELL := /bin/bash
+PY311 ?= $(shell command -v python3.11 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.11*/bin/python3.11 2>/dev/null | tail -n1)
+PY310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10; do \
+	  "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+VENV := .venv
+VENV_LAVA := .venv-lava
+PIP_FLAGS := -q --disable-pip-version-check
+
+.PHONY: demo test test-main test-lava bench clean venv venv-lava
+
+demo: $(VENV)/.done
+	$(VENV)/bin/spikeattn run
+
+test: $(VENV)/.done $(VENV_LAVA)/.done
+	$(VENV)/bin/python -m pytest tests -q -p no:cacheprovider
+	$(VENV_LAVA)/bin/python -m pytest tests/core tests/lava_native -q -p no:cacheprovider
+
+bench: $(VENV)/.done
+	$(VENV)/bin/python benchmarks/run_all.py
+
+venv: $(VENV)/.done
+venv-lava: $(VENV_LAVA)/.done
+
+# Main venv, Python 3.11: torch first (the CPU wheel), then the project with every extra.
+$(VENV)/.done: pyproject.toml
+	@test -n "$(PY311)" || { echo "Python 3.11 not found: install it or set PY311=/path/to/python3.11"; exit 2; }
+	$(PY311) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_FLAGS) torch==2.13.0
+	$(VENV)/bin/pip install $(PIP_FLAGS) 'numpy>=2,<2.4' snntorch==1.0.0 brian2==2.9.0 'networkx>=3' sanafe==2.2.9
+	$(VENV)/bin/pip install $(PIP_FLAGS) -e '.[all,dev]'
+	$(VENV)/bin/pip install $(PIP_FLAGS) --no-deps neurobench==2.3.0
+	touch $@
+
+# Lava venv, Python 3.10 (lava-nc 0.10 does not import on 3.11): the core without torch.
+$(VENV_LAVA)/.done: pyproject.toml
+	@if [ -z "$(PY310)" ]; then echo "Python 3.10 not found: the Lava tests will be skipped (set PY310=...)"; \
+	  mkdir -p $(VENV_LAVA); else \
+	  $(PY310) -m venv $(VENV_LAVA) && \
+	  $(VENV_LAVA)/bin/pip install $(PIP_FLAGS) lava-nc==0.10.0 'numpy<2' --only-binary=:all: && \
+	  $(VENV_LAVA)/bin/pip install $(PIP_FLAGS) -e '.[dev]' && touch $@; fi
+
+clean:
+	rm -rf $(VENV) $(VENV_LAVA) build *.egg-info

@@ -1,0 +1,243 @@
+"""EventCounts: every event a simulated circuit performed, as exact integers.
+
+This is the only interface the energy models in ``hardware_models`` read.  Each count is
+kept per circuit element (population, source or projection), per time step and per
+sample, as an ``int64`` array of shape ``(steps, batch)``.  Totals, per-step sums,
+per-sample sums and batch means are derived from it.  Counts are additive: two
+:class:`EventCounts` merge by adding element-wise (elements present in only one side are
+kept as they are), which is how the counts of successive runs or of sub-circuits combine.
+
+Definitions (one event = one occurrence in one sample at one step)
+------------------------------------------------------------------
+Populations (neurons):
+
+``neuron_updates_active`` [updates]
+    Neuron state updates in which the neuron had something to do: it received at least one
+    synaptic event, or its state (u, v) or bias was non-zero.
+``neuron_updates_idle`` [updates]
+    The remaining neurons of a clock-driven step: zero state, no input, no bias.  A
+    clock-driven chip still visits them (Loihi's 52 pJ "inactive" update); an event-driven
+    one skips them.  ``active + idle = size`` at every step and sample.
+``spikes`` [spikes]
+    Spikes emitted (non-zero outputs; a graded spike counts once).
+``state_bytes_read`` / ``state_bytes_written`` [bytes]
+    Neuron state memory traffic: ``neuron_updates_active * state_bytes`` where
+    ``state_bytes`` is the model's stored state (e.g. 8 B for float32 u, v; 6 B for Loihi's
+    24-bit u, v).  Idle neurons need no state access on an event-driven implementation.
+
+Sources (input encoders, host-injected spikes):
+
+``spikes`` [spikes]
+    Spikes (non-zero values) injected.
+
+Projections (synapses), counted where the synapse exists (non-zero stored weight, after
+fixed-point quantisation):
+
+``synaptic_acs`` [ops]
+    Accumulate-only synaptic operations: one per (binary incoming spike, existing synapse).
+``synaptic_macs`` [ops]
+    Multiply-accumulate operations: one per (graded incoming spike, existing synapse).
+``messages`` [messages]
+    Spike messages sent from the pre-synaptic element to this projection's destination
+    population: one per non-zero pre-synaptic output (fan-out counted per destination).
+``weight_bytes_read`` [bytes]
+    Synaptic memory read: ``(synaptic_acs + synaptic_macs) * weight_bytes`` where
+    ``weight_bytes`` is 1 for <= 8-bit fixed-point weights and 4 for float32.
+
+Counts are accumulated at the step in which the event happens (a spike emitted at step t
+and the synaptic ops it triggers are both counted at step t, whatever the delay).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+import numpy as np
+
+from .errors import InputError
+
+POPULATION_FIELDS: dict[str, tuple[str, str]] = {
+    "neuron_updates_active": ("updates", "neuron updates with input, non-zero state or bias"),
+    "neuron_updates_idle": ("updates", "neuron updates with no input, zero state and bias"),
+    "spikes": ("spikes", "spikes emitted"),
+    "state_bytes_read": ("bytes", "neuron state read by active updates"),
+    "state_bytes_written": ("bytes", "neuron state written by active updates"),
+}
+SOURCE_FIELDS: dict[str, tuple[str, str]] = {
+    "spikes": ("spikes", "input spikes injected"),
+}
+PROJECTION_FIELDS: dict[str, tuple[str, str]] = {
+    "synaptic_acs": ("ops", "accumulate ops: binary spike x existing synapse"),
+    "synaptic_macs": ("ops", "multiply-accumulate ops: graded spike x existing synapse"),
+    "messages": ("messages", "spike messages to the destination population"),
+    "weight_bytes_read": ("bytes", "synaptic weight memory read"),
+}
+KIND_FIELDS = {"population": POPULATION_FIELDS, "source": SOURCE_FIELDS,
+               "projection": PROJECTION_FIELDS}
+
+
+@dataclass
+class ElementCounts:
+    """Counts of one circuit element: ``fields[name]`` is an int64 ``(steps, batch)`` array.
+
+    ``meta`` carries what a cost model needs besides the counts: ``size`` and ``model`` for
+    populations, ``pre``/``post``/``weight_bits``/``synapses`` for projections.
+    """
+
+    kind: str
+    fields: dict[str, np.ndarray]
+    meta: dict = field(default_factory=dict)
+
+    def total(self, name: str) -> int:
+        return int(self.fields[name].sum())
+
+
+class EventCounts:
+    """Per-element, per-step, per-sample exact event counts of one simulation.
+
+    Build one with :meth:`empty` and fill the arrays, or merge several with ``+``.
+    """
+
+    def __init__(self, steps: int, batch: int, elements: Mapping[str, ElementCounts] | None = None):
+        self.steps, self.batch = int(steps), int(batch)
+        self.elements: dict[str, ElementCounts] = dict(elements or {})
+
+    # ----------------------------------------------------------------- construction
+    @classmethod
+    def empty(cls, steps: int, batch: int) -> "EventCounts":
+        return cls(steps, batch)
+
+    def add_element(self, name: str, kind: str, meta: dict | None = None) -> ElementCounts:
+        """Register an element with zeroed arrays for every field of its kind."""
+        if kind not in KIND_FIELDS:
+            raise InputError(f"EventCounts element '{name}': unknown kind '{kind}'; "
+                             f"use one of {sorted(KIND_FIELDS)}")
+        el = ElementCounts(kind, {f: np.zeros((self.steps, self.batch), np.int64)
+                                  for f in KIND_FIELDS[kind]}, dict(meta or {}))
+        self.elements[name] = el
+        return el
+
+    # ----------------------------------------------------------------- queries
+    def names(self, kind: str | None = None) -> list[str]:
+        return [n for n, e in self.elements.items() if kind is None or e.kind == kind]
+
+    def _select(self, name: str, elements: Iterable[str] | None, kind: str | None):
+        names = list(elements) if elements is not None else self.names(kind)
+        return [self.elements[n].fields[name] for n in names
+                if name in self.elements[n].fields and (kind is None or self.elements[n].kind == kind)]
+
+    def array(self, name: str, elements: Iterable[str] | None = None, kind: str | None = None) -> np.ndarray:
+        """Sum of field ``name`` over the selected elements, shape ``(steps, batch)``."""
+        arrays = self._select(name, elements, kind)
+        if not arrays and not any(name in f for f in KIND_FIELDS.values()):
+            raise InputError(f"EventCounts has no field '{name}'; fields are "
+                             f"{sorted(set().union(*KIND_FIELDS.values()))}")
+        out = np.zeros((self.steps, self.batch), np.int64)
+        for a in arrays:
+            out += a
+        return out
+
+    def total(self, name: str, elements: Iterable[str] | None = None, kind: str | None = None) -> int:
+        """Exact total of a field over steps, samples and the selected elements."""
+        return int(self.array(name, elements, kind).sum())
+
+    def per_step(self, name: str, **sel) -> np.ndarray:
+        """Field summed over samples and elements, shape ``(steps,)``."""
+        return self.array(name, **sel).sum(axis=1)
+
+    def per_sample(self, name: str, **sel) -> np.ndarray:
+        """Field summed over steps and elements, shape ``(batch,)``."""
+        return self.array(name, **sel).sum(axis=0)
+
+    def batch_mean(self, name: str, **sel) -> float:
+        """Mean over samples of the per-sample total (events per inference)."""
+        return self.total(name, **sel) / max(self.batch, 1)
+
+    def totals(self) -> dict[str, int]:
+        """Circuit-wide totals of every field; population and source spikes are separate
+        (``spikes`` counts neuron spikes, ``input_spikes`` the injected ones)."""
+        out = {f: self.total(f, kind="population") for f in POPULATION_FIELDS}
+        out["input_spikes"] = self.total("spikes", kind="source")
+        out.update({f: self.total(f, kind="projection") for f in PROJECTION_FIELDS})
+        out["synaptic_ops"] = out["synaptic_acs"] + out["synaptic_macs"]
+        return out
+
+    def by_element(self) -> dict[str, dict[str, int]]:
+        """Totals per element and field."""
+        return {n: {f: int(a.sum()) for f, a in e.fields.items()} for n, e in self.elements.items()}
+
+    # ----------------------------------------------------------------- algebra
+    def __add__(self, other: "EventCounts") -> "EventCounts":
+        return self.merge(other)
+
+    def merge(self, other: "EventCounts") -> "EventCounts":
+        """Element-wise sum; both must have the same ``steps`` and ``batch``."""
+        if (self.steps, self.batch) != (other.steps, other.batch):
+            raise InputError(f"cannot merge EventCounts of shape (steps={self.steps}, batch="
+                             f"{self.batch}) with (steps={other.steps}, batch={other.batch}); "
+                             "use concat_steps() for successive runs")
+        out = EventCounts(self.steps, self.batch)
+        for src in (self, other):
+            for n, e in src.elements.items():
+                if n in out.elements:
+                    if out.elements[n].kind != e.kind:
+                        raise InputError(f"element '{n}' is a {out.elements[n].kind} in one "
+                                         f"EventCounts and a {e.kind} in the other")
+                    for f, a in e.fields.items():
+                        out.elements[n].fields[f] = out.elements[n].fields[f] + a
+                else:
+                    out.elements[n] = ElementCounts(e.kind, {f: a.copy() for f, a in e.fields.items()},
+                                                    dict(e.meta))
+        return out
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, EventCounts):
+            return NotImplemented
+        if (self.steps, self.batch) != (other.steps, other.batch) or set(self.elements) != set(other.elements):
+            return False
+        return all(self.elements[n].kind == other.elements[n].kind
+                   and set(self.elements[n].fields) == set(other.elements[n].fields)
+                   and all(np.array_equal(a, other.elements[n].fields[f])
+                           for f, a in self.elements[n].fields.items())
+                   for n in self.elements)
+
+    def diff(self, other: "EventCounts") -> list[str]:
+        """Human-readable list of the (element, field) totals that differ."""
+        out = []
+        for n in sorted(set(self.elements) | set(other.elements)):
+            a, b = self.elements.get(n), other.elements.get(n)
+            if a is None or b is None:
+                out.append(f"{n}: only in {'second' if a is None else 'first'}")
+                continue
+            for f in sorted(set(a.fields) | set(b.fields)):
+                x, y = a.fields.get(f), b.fields.get(f)
+                if x is None or y is None or not np.array_equal(x, y):
+                    out.append(f"{n}.{f}: {None if x is None else int(x.sum())} vs "
+                               f"{None if y is None else int(y.sum())}")
+        return out
+
+    # ----------------------------------------------------------------- export
+    def to_dict(self, per_step: bool = False) -> dict:
+        """JSON-ready summary: totals, per-element totals, and optionally per-step arrays."""
+        d = {"steps": self.steps, "batch": self.batch, "totals": self.totals(),
+             "elements": {n: {"kind": e.kind, "meta": _jsonable(e.meta),
+                              "totals": {f: int(a.sum()) for f, a in e.fields.items()}}
+                          for n, e in self.elements.items()}}
+        if per_step:
+            for n, e in self.elements.items():
+                d["elements"][n]["per_step"] = {f: a.sum(axis=1).tolist() for f, a in e.fields.items()}
+        return d
+
+    def __repr__(self) -> str:
+        t = self.totals()
+        return (f"EventCounts(steps={self.steps}, batch={self.batch}, spikes={t['spikes']}, "
+                f"synaptic_ops={t['synaptic_ops']}, elements={len(self.elements)})")
+
+
+def _jsonable(meta: dict) -> dict:
+    out = {}
+    for k, v in meta.items():
+        if isinstance(v, np.generic):
+            v = v.item()
+        out[k] = v
+    return out

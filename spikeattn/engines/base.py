@@ -1,0 +1,78 @@
+"""Engine interface and registry.
+
+An engine lowers a :class:`~spikeattn.ir.Circuit` and runs it on already-encoded inputs
+(``source -> (steps, batch, size)``), returning a :class:`~spikeattn.SimResult`.  Engines
+declare the feature keys they support (see :mod:`spikeattn.engines.features`) and, for
+the ones they do not, why.  Engine classes are registered by name and imported lazily, so
+the core never imports brian2 or lava.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import ClassVar
+
+import numpy as np
+
+from ..errors import SpikeattnError, UnsupportedFeatureError
+from ..ir import Circuit
+from ..result import SimResult
+from .features import required_features
+
+ENGINES: dict[str, str] = {
+    "numpy": "spikeattn.engines.numpy.engine:NumpyEngine",
+    "brian2": "spikeattn.engines.brian2.engine:Brian2Engine",
+    "lava": "spikeattn.engines.lava.engine:LavaEngine",
+}
+
+
+class Engine:
+    """Base class.  Subclasses set ``name``, ``supported`` (feature keys) and
+    ``unsupported`` (feature key -> reason) and implement :meth:`run`."""
+
+    name: ClassVar[str] = "abstract"
+    supported: ClassVar[frozenset[str]] = frozenset()
+    unsupported: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, **options):
+        self.options = options
+
+    @classmethod
+    def missing_features(cls, circuit: Circuit) -> list[tuple[str, str]]:
+        return [(el, f) for el, f in required_features(circuit) if f not in cls.supported]
+
+    def check(self, circuit: Circuit) -> None:
+        missing = self.missing_features(circuit)
+        if missing:
+            el, f = missing[0]
+            others = [n for n in ENGINES if n != self.name and engine_supports(n, circuit)]
+            reason = self.unsupported.get(f, "not implemented")
+            raise UnsupportedFeatureError(
+                f"engine '{self.name}' cannot run {el}: it needs '{f}' ({reason}). "
+                + (f"Engines that can run this circuit: {others}." if others
+                   else "No registered engine supports every feature of this circuit."))
+
+    def run(self, circuit: Circuit, inputs: dict[str, np.ndarray], steps: int, batch: int,
+            seed: int, progress: bool = False) -> SimResult:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def register_engine(name: str, target: str | type) -> None:
+    """Register an engine class (or ``"module:Class"`` path, imported on first use)."""
+    ENGINES[name] = target
+
+
+def engine_class(name: str) -> type[Engine]:
+    if name not in ENGINES:
+        raise SpikeattnError(f"unknown engine '{name}'; choose one of {sorted(ENGINES)}.")
+    target = ENGINES[name]
+    if isinstance(target, str):
+        mod, cls = target.split(":")
+        target = getattr(importlib.import_module(mod), cls)
+    return target
+
+
+def engine_supports(name: str, circuit: Circuit) -> bool:
+    try:
+        return not engine_class(name).missing_features(circuit)
+    except ImportError:
+        return False

@@ -1,0 +1,58 @@
+"""Feature keys: what a circuit needs from an engine, element by element.
+
+Engines declare the keys they support; :func:`required_features` lists what a circuit
+uses, so an unsupported circuit is refused up front with the element named (the
+Brian2 / Nengo backend-feature pattern).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Circuit
+
+FEATURES = {
+    "model:lif": "floating-point LIF neurons",
+    "model:if": "integrate-and-fire neurons",
+    "model:loihi_lif": "Loihi fixed-point LIF neurons (bit-exact)",
+    "lif:refractory": "refractory period",
+    "lif:reset_subtract": "reset by subtraction",
+    "lif:per_neuron_params": "per-neuron du/dv/vth",
+    "projection:delay0": "zero-delay (same-step) projections",
+    "projection:long_delay": "projections with delay > 1 step",
+    "projection:sparse": "sparse weight matrices",
+    "projection:graded": "graded (multiply-accumulate) messages",
+    "source:graded": "graded (non-binary) input values",
+    "probe": "state probes",
+}
+
+
+def required_features(circuit: Circuit) -> list[tuple[str, str]]:
+    """``(element description, feature key)`` for everything ``circuit`` uses."""
+    out = []
+    for n, p in circuit.populations.items():
+        el = f"population '{n}'"
+        m = p.model
+        out.append((el, f"model:{m.kind}"))
+        if m.kind in ("lif", "if"):
+            if m.refractory:
+                out.append((el, "lif:refractory"))
+            if m.reset == "subtract":
+                out.append((el, "lif:reset_subtract"))
+            if any(np.ndim(getattr(m, k)) for k in ("du", "dv", "vth")):
+                out.append((el, "lif:per_neuron_params"))
+    for n, s in circuit.sources.items():
+        if s.encoder == "graded":
+            out.append((f"source '{n}'", "source:graded"))
+    for n, p in circuit.projections.items():
+        el = f"projection '{n}'"
+        if p.delay == 0:
+            out.append((el, "projection:delay0"))
+        if p.delay > 1:
+            out.append((el, "projection:long_delay"))
+        if p.sparse:
+            out.append((el, "projection:sparse"))
+        if p.message == "graded":
+            out.append((el, "projection:graded"))
+    for pr in circuit.probes:
+        out.append((f"probe on '{pr.target}'", "probe"))
+    return out

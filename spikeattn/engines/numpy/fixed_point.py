@@ -1,0 +1,76 @@
+"""Loihi 2 fixed-point arithmetic as in Lava 0.10 (``PyLifModelBitAcc``, ``PyDenseModelBitAcc``).
+
+Pure functions on integer numpy arrays; ``>>`` is numpy's arithmetic shift (rounds toward
+minus infinity).  See ``LoihiLIF``'s docstring for the neuron equations.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+DECAY_SHIFT = 12          # decays are 12-bit: x * (4096 - d) >> 12
+DECAY_UNITY = 1 << DECAY_SHIFT
+ACT_SHIFT = 6             # synaptic input and threshold are scaled by 2**6
+U_WRAP = 1 << 24          # u is a 24-bit register that wraps
+V_MAX = (1 << 23) - 1     # v saturates at +-(2**23 - 1)
+
+
+def sign_mode(weights: np.ndarray, declared: str = "auto") -> str:
+    """Lava's sign mode: declared, else excitatory if min >= 0, inhibitory if max <= 0."""
+    if declared != "auto":
+        return declared
+    if weights.size == 0 or weights.min() >= 0:
+        return "excitatory"
+    if weights.max() <= 0:
+        return "inhibitory"
+    return "mixed"
+
+
+def quantise_weights(weights: np.ndarray, num_weight_bits: int = 8, declared: str = "auto") -> np.ndarray:
+    """Clip to 8 bits and truncate to ``num_weight_bits`` as Lava's bit-accurate Dense does.
+
+    mixed: clip to [-256, 255], truncate by ``8 - bits + 1`` bits; excitatory: clip to
+    [0, 255], truncate by ``8 - bits``; inhibitory: the negation of excitatory on ``-W``.
+    """
+    w = np.asarray(weights).astype(np.int64)
+    mode = sign_mode(w, declared)
+    tb = 8 - num_weight_bits + (1 if mode == "mixed" else 0)
+    if mode == "mixed":
+        w = np.clip(w, -256, 255)
+        return (w >> tb) << tb
+    if mode == "excitatory":
+        w = np.clip(w, 0, 255)
+        return (w >> tb) << tb
+    w = np.clip(-w, 0, 255)
+    return -((w >> tb) << tb)
+
+
+def shift(acc: np.ndarray, exp: int) -> np.ndarray:
+    """``acc << exp`` for ``exp >= 0``, else ``acc >> -exp`` (arithmetic)."""
+    return acc << exp if exp >= 0 else acc >> -exp
+
+
+def trunc0(x: np.ndarray) -> np.ndarray:
+    """Divide by 4096 rounding toward zero: ``sign(x) * (|x| >> 12)``."""
+    return np.sign(x) * (np.abs(x) >> DECAY_SHIFT)
+
+
+def loihi_lif_step(a_in, u, v, du: int, dv: int, vth: int, bias):
+    """One step of the fixed-point LIF; returns ``(spikes, u, v)`` (new arrays).
+
+    ``a_in``: weight-exp-shifted synaptic input (int64); ``bias`` already shifted by
+    ``bias_exp``.  Equations in :class:`spikeattn.ir.LoihiLIF`.
+    """
+    u1 = trunc0(u * (DECAY_UNITY - (du + 1))) + (a_in << ACT_SHIFT)
+    u_new = np.where(u1 > (1 << 23), u1 - U_WRAP, np.where(u1 <= -(1 << 23), u1 + U_WRAP, u1))
+    v1 = trunc0(v * (DECAY_UNITY - dv)) + u_new + bias
+    v_new = np.clip(v1, -V_MAX, V_MAX)
+    s = v_new > (vth << ACT_SHIFT)
+    v_new = np.where(s, 0, v_new)
+    return s, u_new, v_new
+
+
+def effective_bias(bias_mant, bias_exp) -> np.ndarray:
+    """``bias_mant << bias_exp`` (or ``>>`` for negative exponents), element-wise."""
+    m = np.asarray(bias_mant, np.int64)
+    e = np.asarray(bias_exp, np.int64)
+    return np.where(e >= 0, m << np.maximum(e, 0), m >> np.maximum(-e, 0))

@@ -1,0 +1,269 @@
+"""Circuit: populations, sources and projections as a validated networkx multigraph.
+
+Nodes are :class:`Population` and :class:`SpikeSource` objects (attribute ``obj``); edges
+are :class:`Projection` objects keyed by projection name.  A circuit's *input ports* are
+its sources; its *output ports* map port names to populations.  Circuits compose with
+:meth:`Circuit.include`, which copies another circuit under a name prefix and can bind the
+other circuit's input sources to nodes of this one (their projections are re-sourced).
+
+The IR is plain data: it imports no engine.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Iterable
+
+import networkx as nx
+import numpy as np
+
+from ..errors import LoopError, ParameterError, ShapeMismatchError, ValidationError
+from .neurons import NeuronModel
+from .population import Population, check_name
+from .probe import Probe
+from .projection import Projection
+from .source import SpikeSource
+
+
+class Circuit:
+    """A spiking circuit.  ``dt`` is the duration of one step in seconds (used to convert
+    steps to time, e.g. for Brian2 and latency); the dynamics are defined per step."""
+
+    def __init__(self, name: str = "circuit", dt: float = 1e-3):
+        check_name("circuit", name)
+        if not isinstance(dt, (int, float)) or not np.isfinite(dt) or dt <= 0:
+            raise ParameterError(f"circuit '{name}'", "dt", f"is {dt!r}; must be a positive number of seconds.")
+        self.name, self.dt = name, float(dt)
+        self.graph = nx.MultiDiGraph()
+        self.outputs: dict[str, str] = {}
+        self.probes: list[Probe] = []
+        self.meta: dict = {}
+
+    # ------------------------------------------------------------------ building
+    def _add_node(self, obj):
+        if obj.name in self.graph:
+            raise ValidationError(f"circuit '{self.name}'", "name", f"node '{obj.name}' already exists.",
+                                  "choose a unique name.")
+        self.graph.add_node(obj.name, obj=obj)
+        return obj
+
+    def add_population(self, name: str, shape, model: NeuronModel, initial: dict | None = None) -> Population:
+        """Add ``shape`` neurons of ``model``; see :class:`Population`."""
+        return self.add(Population(name, shape, model, dict(initial or {})))
+
+    def add_source(self, name: str, shape, encoder: str = "spikes", seed: int = 0,
+                   window: int | None = None) -> SpikeSource:
+        """Add an input port; see :class:`SpikeSource` for the encoders."""
+        return self.add(SpikeSource(name, shape, encoder, seed, window))
+
+    def add(self, obj):
+        """Add a Population, SpikeSource, Projection or Probe object."""
+        if isinstance(obj, (Population, SpikeSource)):
+            return self._add_node(obj)
+        if isinstance(obj, Projection):
+            self._check_projection(obj)
+            self.graph.add_edge(obj.pre, obj.post, key=obj.name, obj=obj)
+            return obj
+        if isinstance(obj, Probe):
+            self._check_probe(obj)
+            self.probes.append(obj)
+            return obj
+        raise ValidationError(f"circuit '{self.name}'", None, f"cannot add {type(obj).__name__}.",
+                              "add a Population, SpikeSource, Projection or Probe.")
+
+    def connect(self, pre: str, post: str, weights, name: str | None = None, *, delay: int = 1,
+                message: str = "binary", weight_exp: int = 0, num_weight_bits: int = 8,
+                sign_mode: str = "auto") -> Projection:
+        """Add a projection ``pre -> post``; ``weights`` is ``(post.size, pre.size)``.
+
+        A scalar ``weights`` means one-to-one (diagonal) connections of that weight."""
+        name = name or f"{pre}->{post}"
+        if np.ndim(weights) == 0 and not hasattr(weights, "nnz"):
+            n_pre, n_post = self.node(pre).size, self.node(post).size
+            if n_pre != n_post:
+                raise ShapeMismatchError(f"projection '{name}'", "weights",
+                                         f"a scalar weight means one-to-one, but '{pre}' has {n_pre} "
+                                         f"and '{post}' has {n_post} neurons.", "give a (post, pre) matrix.")
+            import scipy.sparse as sp
+            weights = sp.identity(n_pre, format="csr") * weights
+        return self.add(Projection(name, pre, post, weights, delay, message, weight_exp, num_weight_bits, sign_mode))
+
+    def probe(self, target: str, variables=("v",)) -> Probe:
+        """Record ``variables`` of population ``target`` every step."""
+        return self.add(Probe(target, variables))
+
+    def expose(self, port: str, population: str) -> None:
+        """Name ``population`` as the output port ``port``."""
+        check_name("output port", port)
+        if not isinstance(self.graph.nodes.get(population, {}).get("obj"), Population):
+            raise ValidationError(f"output port '{port}'", "population", f"'{population}' is not a population "
+                                  "of this circuit.", f"use one of {sorted(self.populations)}.")
+        self.outputs[port] = population
+
+    def include(self, other: "Circuit", prefix: str, bind: dict[str, str] | None = None) -> dict[str, str]:
+        """Copy ``other`` into this circuit, naming its elements ``prefix.name``.
+
+        ``bind`` maps input sources of ``other`` to existing nodes of this circuit: the
+        source is dropped and its projections start from the bound node instead (sizes must
+        match).  Output ports of ``other`` become ``prefix.port``.  Returns the mapping of
+        ``other``'s node names to their names here."""
+        bind = dict(bind or {})
+        for src, target in bind.items():
+            if src not in other.sources:
+                raise ValidationError(f"include '{prefix}'", "bind", f"'{src}' is not an input source of "
+                                      f"'{other.name}'.", f"bind one of {sorted(other.sources)}.")
+            if target not in self.graph:
+                raise ValidationError(f"include '{prefix}'", "bind", f"'{target}' is not a node of '{self.name}'.")
+            if self.node(target).size != other.node(src).size:
+                raise ShapeMismatchError(f"include '{prefix}'", "bind", f"source '{src}' has "
+                                         f"{other.node(src).size} neurons but '{target}' has {self.node(target).size}.")
+        mapping = {n: (bind[n] if n in bind else f"{prefix}.{n}") for n in other.graph.nodes}
+        for n, obj in other.nodes().items():
+            if n in bind:
+                continue
+            obj = copy.deepcopy(obj)
+            obj.name = mapping[n]
+            self._add_node(obj)
+        for p in other.projections.values():
+            q = copy.copy(p)
+            q.name, q.pre, q.post = f"{prefix}.{p.name}", mapping[p.pre], mapping[p.post]
+            self.add(q)
+        for pr in other.probes:
+            self.add(Probe(mapping[pr.target], pr.variables))
+        for port, pop in other.outputs.items():
+            self.outputs[f"{prefix}.{port}"] = mapping[pop]
+        return mapping
+
+    # ------------------------------------------------------------------ access
+    def node(self, name: str):
+        if name not in self.graph:
+            raise ValidationError(f"circuit '{self.name}'", None, f"no node named '{name}'.",
+                                  f"nodes are {sorted(self.graph.nodes)[:20]}.")
+        return self.graph.nodes[name]["obj"]
+
+    def nodes(self) -> dict:
+        return {n: d["obj"] for n, d in self.graph.nodes(data=True)}
+
+    @property
+    def populations(self) -> dict[str, Population]:
+        return {n: o for n, o in self.nodes().items() if isinstance(o, Population)}
+
+    @property
+    def sources(self) -> dict[str, SpikeSource]:
+        return {n: o for n, o in self.nodes().items() if isinstance(o, SpikeSource)}
+
+    @property
+    def inputs(self) -> list[str]:
+        """Input port names (the sources)."""
+        return list(self.sources)
+
+    @property
+    def projections(self) -> dict[str, Projection]:
+        return {k: d["obj"] for _, _, k, d in self.graph.edges(keys=True, data=True)}
+
+    @property
+    def fixed_point(self) -> bool:
+        """True if the circuit uses fixed-point (Loihi) arithmetic."""
+        return any(p.model.fixed_point for p in self.populations.values())
+
+    def update_order(self) -> list[str]:
+        """Nodes in an order where every zero-delay projection goes forward."""
+        zero = nx.DiGraph()
+        zero.add_nodes_from(self.graph.nodes)
+        zero.add_edges_from((u, v) for u, v, d in self.graph.edges(data=True) if d["obj"].delay == 0)
+        try:
+            return list(nx.lexicographical_topological_sort(zero))
+        except nx.NetworkXUnfeasible:
+            cycle = [e[0] for e in nx.find_cycle(zero)]
+            raise LoopError(f"circuit '{self.name}'", "delay", "projections with delay 0 form a loop "
+                            f"{' -> '.join(cycle + cycle[:1])}.", "give at least one of them delay >= 1.") from None
+
+    # ------------------------------------------------------------------ validation
+    def _check_projection(self, p: Projection) -> None:
+        where = f"projection '{p.name}' ({p.pre} -> {p.post})"
+        if any(k == p.name for _, _, k in self.graph.edges(keys=True)):
+            raise ValidationError(where, "name", "a projection with this name already exists.", "choose a unique name.")
+        self._check_projection_ends(p)
+
+    def _check_projection_ends(self, p: Projection) -> None:
+        where = f"projection '{p.name}' ({p.pre} -> {p.post})"
+        for end, role in ((p.pre, "pre"), (p.post, "post")):
+            if end not in self.graph:
+                raise ValidationError(where, role, f"'{end}' is not a node of circuit '{self.name}'.",
+                                      "add the population or source first.")
+        pre, post = self.node(p.pre), self.node(p.post)
+        if not isinstance(post, Population):
+            raise ValidationError(where, "post", f"'{p.post}' is a source; projections must end on a population.")
+        if p.shape != (post.size, pre.size):
+            raise ShapeMismatchError(where, "weights", f"has shape {p.shape} but '{p.post}' has {post.size} and "
+                                     f"'{p.pre}' has {pre.size} neurons.",
+                                     f"give weights of shape ({post.size}, {pre.size}) = (post, pre).")
+        if post.model.fixed_point:
+            p.check_fixed_point()
+        if isinstance(pre, Population) and pre.model.fixed_point != post.model.fixed_point:
+            raise ValidationError(where, "post", "connects a fixed-point population with a floating-point one.",
+                                  "use one arithmetic (all LoihiLIF or all float models) per circuit.")
+
+    def _check_probe(self, pr: Probe) -> None:
+        pop = self.graph.nodes.get(pr.target, {}).get("obj")
+        if not isinstance(pop, Population):
+            raise ValidationError(f"probe on '{pr.target}'", "target", "is not a population of this circuit.",
+                                  f"use one of {sorted(self.populations)}.")
+        for v in pr.variables:
+            if v not in pop.model.state:
+                raise ParameterError(f"probe on '{pr.target}'", "variables", f"'{v}' is not a state of "
+                                     f"{pop.model.kind}.", f"use {list(pop.model.state)}.")
+
+    def validate(self) -> "Circuit":
+        """Check the whole circuit; raise a :class:`ValidationError` naming the problem."""
+        if not self.populations:
+            raise ValidationError(f"circuit '{self.name}'", None, "has no population.", "add_population() first.")
+        pops = self.populations
+        for n, obj in self.nodes().items():
+            if obj.name != n:
+                raise ValidationError(f"node '{n}'", "name", f"object is named '{obj.name}'.")
+            if isinstance(obj, Population):
+                obj.model.check(f"population '{n}'", obj.size)
+        kinds = {p.model.fixed_point for p in pops.values()}
+        if len(kinds) > 1:
+            odd = sorted(n for n, p in pops.items() if p.model.fixed_point)
+            raise ValidationError(f"circuit '{self.name}'", "model", f"mixes fixed-point populations {odd} with "
+                                  "floating-point ones.", "use one arithmetic per circuit.")
+        for u, v, k, d in self.graph.edges(keys=True, data=True):
+            p = d["obj"]
+            if (p.name, p.pre, p.post) != (k, u, v):
+                raise ValidationError(f"edge {u} -> {v} '{k}'", "name", f"holds projection '{p.name}' "
+                                      f"({p.pre} -> {p.post}).", "add projections with Circuit.add().")
+            self._check_projection_ends(p)
+        for pr in self.probes:
+            self._check_probe(pr)
+        for port, pop in self.outputs.items():
+            if pop not in pops:
+                raise ValidationError(f"output port '{port}'", "population", f"'{pop}' is not a population.")
+        self.update_order()
+        return self
+
+    # ------------------------------------------------------------------ misc
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Circuit):
+            return NotImplemented
+        return (self.name == other.name and self.dt == other.dt and self.outputs == other.outputs
+                and self.probes == other.probes and self.nodes() == other.nodes()
+                and self.projections == other.projections and self.meta == other.meta)
+
+    def summary(self) -> dict:
+        return {"name": self.name, "populations": len(self.populations), "sources": len(self.sources),
+                "projections": len(self.projections),
+                "neurons": sum(p.size for p in self.populations.values()),
+                "synapses": sum(p.synapse_count() for p in self.projections.values())}
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (f"Circuit({self.name!r}, populations={s['populations']}, sources={s['sources']}, "
+                f"projections={s['projections']}, neurons={s['neurons']}, synapses={s['synapses']})")
+
+    def copy(self) -> "Circuit":
+        return copy.deepcopy(self)
+
+
+def incoming(circuit: Circuit, post: str) -> Iterable[Projection]:
+    return [d["obj"] for _, _, d in circuit.graph.in_edges(post, data=True)]
