@@ -1,0 +1,1 @@
+"""Spiking attention, selection and routing circuits: builders returning Circuit fragments."""

@@ -1,0 +1,1 @@
+"""Matplotlib figures (PNG).  matplotlib is imported lazily (extra ``viz``)."""
