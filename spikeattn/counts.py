@@ -39,7 +39,8 @@ fixed-point quantisation):
     Multiply-accumulate operations: one per (graded incoming spike, existing synapse).
 ``messages`` [messages]
     Spike messages sent from the pre-synaptic element to this projection's destination
-    population: one per non-zero pre-synaptic output (fan-out counted per destination).
+    population: one per non-zero pre-synaptic output whose neuron has at least one synapse
+    in this projection (fan-out counted per destination population, not per synapse).
 ``weight_bytes_read`` [bytes]
     Synaptic memory read: ``(synaptic_acs + synaptic_macs) * weight_bytes`` where
     ``weight_bytes`` is 1 for <= 8-bit fixed-point weights and 4 for float32.

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import FileFormatError, SpikeattnError
+from ..fileio import atomic_write_bytes
 from .circuit import Circuit
 from .neurons import model_from_dict
 from .population import Population
@@ -28,24 +28,6 @@ from .source import SpikeSource
 
 FORMAT = "spikeattn.circuit"
 FORMAT_VERSION = 1
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 class _Arrays:

@@ -56,7 +56,8 @@ class LoweredProjection:
         """
         rows, cols = np.nonzero(s)
         batch = s.shape[0]
-        messages = np.bincount(rows, minlength=batch).astype(np.int64)
+        routed = self.fan_out[cols] > 0
+        messages = np.bincount(rows[routed], minlength=batch).astype(np.int64)
         if rows.size == 0:
             z = np.zeros((batch, self.n_post), self.dtype)
             return z, np.zeros((batch, self.n_post), np.int64), np.zeros(batch, np.int64), messages
