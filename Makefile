@@ -13,8 +13,11 @@ demo: $(VENV)/.done
 	$(VENV)/bin/spikeattn run
 
 test: $(VENV)/.done $(VENV_LAVA)/.done
-	$(VENV)/bin/python -m pytest tests -q -p no:cacheprovider
-	$(VENV_LAVA)/bin/python -m pytest tests/core tests/lava_native -q -p no:cacheprovider
+	$(VENV)/bin/python -m pytest tests -p no:cacheprovider
+	@if [ -f $(VENV_LAVA)/.done ]; then \
+	  echo "== Python 3.10 venv (lava-nc 0.10, numpy 1.26, networkx 2.8): core + Lava tests"; \
+	  $(VENV_LAVA)/bin/python -m pytest tests/core tests/lava_native -p no:cacheprovider; \
+	else echo "SKIPPED: Lava tests: no Python 3.10 found to build $(VENV_LAVA) (set PY310=/path/to/python3.10)"; fi
 
 bench: $(VENV)/.done
 	$(VENV)/bin/python benchmarks/run_all.py

@@ -50,23 +50,40 @@ class LoweredProjection:
     def propagate(self, s: np.ndarray):
         """Deliver pre-synaptic output ``s`` (batch, n_pre).
 
+        Only the CSR rows of the neurons that spiked are read: for each (sample, spiking
+        neuron) the row's synapses are gathered and summed into the targets with one
+        ``bincount`` (deterministic summation order: by spike, then by synapse index).
+
         Returns ``(a, received, ops, messages)``: input to post (batch, n_post) with the
         fixed-point ``weight_exp`` shift applied; events received per post neuron (batch,
         n_post); synaptic ops per sample (batch,); messages per sample (batch,).
         """
-        rows, cols = np.nonzero(s)
         batch = s.shape[0]
-        routed = self.fan_out[cols] > 0
-        messages = np.bincount(rows[routed], minlength=batch).astype(np.int64)
-        if rows.size == 0:
-            z = np.zeros((batch, self.n_post), self.dtype)
-            return z, np.zeros((batch, self.n_post), np.int64), np.zeros(batch, np.int64), messages
-        vals = s[rows, cols].astype(self.dtype) if self.graded else np.ones(rows.size, self.dtype)
-        spikes = sp.csr_matrix((vals, (rows, cols)), shape=s.shape)
-        a = np.asarray((spikes @ self.w_t).todense())
+        rows, cols = np.nonzero(s)
+        lengths = self.fan_out[cols]
+        messages = np.bincount(rows[lengths > 0], minlength=batch).astype(np.int64)
+        ops = np.bincount(rows, weights=lengths, minlength=batch).astype(np.int64)
+        size = batch * self.n_post
+        total = int(lengths.sum())
+        if total == 0:
+            return (np.zeros((batch, self.n_post), self.dtype), np.zeros((batch, self.n_post), np.int64),
+                    ops, messages)
+        starts = self.w_t.indptr[cols]
+        # flat indices of all gathered synapses: concatenated ranges [start, start + length)
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        idx = offsets + np.arange(total)
+        target = np.repeat(rows * self.n_post, lengths) + self.w_t.indices[idx]
+        w = self.w_t.data[idx]
+        if self.graded:
+            w = w * np.repeat(s[rows, cols].astype(self.dtype), lengths)
+        received = np.bincount(target, minlength=size).reshape(batch, self.n_post).astype(np.int64)
+        if self.fixed and np.abs(w).sum() >= 2**53:
+            # float64 bincount would no longer be exact: integer scatter-add instead
+            a = np.zeros(size, np.int64)
+            np.add.at(a, target, w.astype(np.int64))
+            a = a.reshape(batch, self.n_post)
+        else:
+            a = np.bincount(target, weights=w, minlength=size).reshape(batch, self.n_post)
         if self.fixed:
-            a = fx.shift(a.astype(np.int64), self.proj.weight_exp)
-        ops = np.bincount(rows, weights=self.fan_out[cols], minlength=batch).astype(np.int64)
-        ind = sp.csr_matrix((np.ones(rows.size, np.int64), (rows, cols)), shape=s.shape)
-        received = np.asarray((ind @ self.structure).todense())
+            a = fx.shift(np.rint(a).astype(np.int64), self.proj.weight_exp)
         return a, received, ops, messages
