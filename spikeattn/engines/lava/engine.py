@@ -1,0 +1,203 @@
+"""The Lava engine: runs a circuit on Lava 0.10's CPU simulator (``Loihi2SimCfg``).
+
+Where lava-nc is importable (the Python 3.10 venv ``.venv-lava``) the circuit is lowered
+in-process (:mod:`.lowering`); elsewhere (the main Python 3.11 venv, where lava-nc 0.10
+does not import) :mod:`.bridge` runs the same engine in ``.venv-lava`` through a
+subprocess, transparently.
+
+- Fixed-point circuits (``LoihiLIF``) run with ``select_tag="fixed_pt"`` (Lava's
+  bit-accurate models, bit-exact with our numpy engine); float circuits (``LIF``/``IF``)
+  with ``"floating_pt"``.  Option ``mode`` forces a tag (it must fit the arithmetic).
+- A batch runs as a loop over samples: one Lava network and one run per sample (Lava
+  processes cannot be reset between samples).  ``meta["batch_mode"]`` says so.
+- Spikes and u, v are read back through sink ``RingBuffer`` processes fed by an extra
+  ``state_out`` port (:mod:`.procs`), not through ``Monitor`` (about 18 µs per element).
+- EventCounts are computed from the recorded trace with the numpy engine's definitions
+  (:mod:`.counting`), so they equal the numpy engine's counts exactly for the same trace.
+- ``hardware=True`` (or ``run_cfg="loihi2_hw"``) asks for ``Loihi2HwCfg``; without Intel's
+  lava-loihi package (not published) Lava cannot compile for the chip and an
+  :class:`~spikeattn.errors.EngineError` says so.
+
+Options: ``mode`` (None, "fixed_pt", "bit_accurate_loihi", "floating_pt"), ``hardware``
+(bool), ``run_cfg`` ("sim" or "loihi2_hw"), ``bridge`` ("auto", "always", "never"),
+``python`` (the Lava venv's interpreter for the bridge), ``timeout_s`` (bridge).
+"""
+from __future__ import annotations
+
+import importlib.util
+import time
+
+import numpy as np
+
+from ... import __version__
+from ...errors import EngineError, UnsupportedFeatureError
+from ...ir import Circuit
+from ...result import SimResult
+from ..base import Engine
+from ..features import FEATURES
+from .lowering import MAX_FIXED_DELAY
+
+UNSUPPORTED = {
+    "lif:refractory": "Lava 0.10's LIF has no refractory period (LIFRefractory is float-only and "
+                      "differs from our definition)",
+    "lif:reset_subtract": "Lava 0.10's LIF resets v to 0; it has no reset by subtraction",
+    "lif:per_neuron_params": "Lava 0.10's LIF has one du, dv and vth per process",
+    "projection:delay0": "Lava's Dense/Sparse always delay a spike by one step",
+    "lif:v_reset": "Lava 0.10's LIF resets v to 0; v_reset must be 0",
+    "projection:fixed_delay_over_64": f"Loihi 2 synaptic delays are 6 bits: DelayDense/DelaySparse "
+                                      f"accept delays up to {MAX_FIXED_DELAY} steps in fixed point",
+}
+MODES = ("fixed_pt", "bit_accurate_loihi", "floating_pt")
+BATCH_MODE = "loop: one Lava network and run per sample"
+STATE_READBACK = "state_out port -> sink RingBuffer (no Monitor)"
+
+
+def lava_importable() -> bool:
+    """Whether lava-nc can be imported by this interpreter (without importing it)."""
+    return importlib.util.find_spec("lava") is not None and importlib.util.find_spec("lava.magma") is not None
+
+
+def lava_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("lava-nc")
+    except PackageNotFoundError:  # pragma: no cover - lava from a source checkout
+        return "unknown"
+
+
+class LavaEngine(Engine):
+    """Lava 0.10 CPU simulator engine (see the module docstring)."""
+
+    name = "lava"
+    supported = frozenset(FEATURES) - {k for k in UNSUPPORTED if k in FEATURES}
+    unsupported = UNSUPPORTED
+
+    @classmethod
+    def missing_features(cls, circuit: Circuit) -> list[tuple[str, str]]:
+        missing = super().missing_features(circuit)
+        for n, p in circuit.populations.items():
+            if not p.model.fixed_point and np.any(np.asarray(getattr(p.model, "v_reset", 0)) != 0):
+                missing.append((f"population '{n}'", "lif:v_reset"))
+        if circuit.fixed_point:
+            for n, p in circuit.projections.items():
+                if p.delay > MAX_FIXED_DELAY:
+                    missing.append((f"projection '{n}'", "projection:fixed_delay_over_64"))
+        return missing
+
+    # ------------------------------------------------------------------ options
+    def _mode(self, circuit: Circuit) -> str:
+        mode = self.options.get("mode")
+        natural = "fixed_pt" if circuit.fixed_point else "floating_pt"
+        if mode is None:
+            return natural
+        if mode not in MODES:
+            raise EngineError(f"Lava engine option mode={mode!r} is not known; use one of {list(MODES)}.")
+        if (mode == "floating_pt") == circuit.fixed_point:
+            raise EngineError(f"Lava engine option mode={mode!r} does not fit circuit '{circuit.name}', which is "
+                              f"{'fixed-point (LoihiLIF)' if circuit.fixed_point else 'floating-point (LIF/IF)'}; "
+                              f"use mode={natural!r} or leave mode unset.")
+        return mode
+
+    def _hardware(self) -> bool:
+        run_cfg = self.options.get("run_cfg", "sim")
+        if run_cfg not in ("sim", "loihi2_hw"):
+            raise EngineError(f"Lava engine option run_cfg={run_cfg!r} is not known; use 'sim' or 'loihi2_hw'.")
+        return bool(self.options.get("hardware", False)) or run_cfg == "loihi2_hw"
+
+    # ------------------------------------------------------------------ running
+    def run(self, circuit: Circuit, inputs, steps, batch, seed, progress=False) -> SimResult:
+        bridge = self.options.get("bridge", "auto")
+        if bridge not in ("auto", "always", "never"):
+            raise EngineError(f"Lava engine option bridge={bridge!r} is not known; use 'auto', 'always' or 'never'.")
+        if bridge == "always" or (bridge == "auto" and not lava_importable()):
+            from .bridge import run_in_lava_venv
+            opts = {k: v for k, v in self.options.items() if k not in ("bridge", "python", "timeout_s")}
+            return run_in_lava_venv(circuit, inputs, steps, batch, seed, opts,
+                                    python=self.options.get("python"), timeout_s=self.options.get("timeout_s"))
+        return self.run_in_process(circuit, inputs, steps, batch, seed, progress)
+
+    def run_in_process(self, circuit: Circuit, inputs, steps, batch, seed, progress=False) -> SimResult:
+        from ...errors import require
+        require("lava.magma.core.run_configs", "lava", "The Lava engine",
+                "lava-nc 0.10 needs Python 3.10: use the .venv-lava venv (make venv-lava)")
+        from ..numpy.engine import progress_bar
+        from .counting import counts_from_trace
+        t_start = time.perf_counter()
+        self.check(circuit)
+        mode = self._mode(circuit)
+        hardware = self._hardware()
+        fixed = circuit.fixed_point
+        dtype = np.int64 if fixed else np.float64
+        spikes = {n: np.zeros((steps, batch, p.size), bool) for n, p in circuit.populations.items()}
+        spikes.update({n: inputs[n] for n in circuit.sources})
+        states = {n: {v: np.zeros((steps, batch, p.size), dtype) for v in ("u", "v")}
+                  for n, p in circuit.populations.items()}
+        run_s, build_s = 0.0, 0.0
+        bar = progress_bar(batch, progress, f"lava: {circuit.name}")
+        for b in range(batch):
+            t0 = time.perf_counter()
+            trace, t_run = _run_sample(circuit, {n: inputs[n][:, b] for n in circuit.sources},
+                                       steps, fixed, mode, hardware)
+            run_s += t_run
+            build_s += time.perf_counter() - t0 - t_run
+            for n, arr in trace.items():
+                spikes[n][:, b] = arr[0] != 0
+                states[n]["u"][:, b] = arr[1].astype(dtype)
+                states[n]["v"][:, b] = arr[2].astype(dtype)
+            bar.update(1)
+        bar.close()
+        counts = counts_from_trace(circuit, spikes, states, steps, batch)
+        probes = {pr.target: {} for pr in circuit.probes}
+        for pr in circuit.probes:
+            for var in pr.variables:
+                probes[pr.target][var] = states[pr.target][var]
+        wall = time.perf_counter() - t_start
+        meta = {"engine": self.name, "version": __version__, "lava_version": lava_version(),
+                "mode": mode, "run_cfg": f"Loihi2SimCfg(select_tag={mode!r})", "seed": seed,
+                "batch_mode": BATCH_MODE, "state_readback": STATE_READBACK,
+                "run_s": run_s, "build_and_readback_s": build_s,
+                "per_step_s": run_s / (steps * batch), "in_process": True}
+        return SimResult(spikes=spikes, probes=probes, counts=counts, steps=steps, batch=batch, dt=circuit.dt,
+                         engine=self.name, wall_s=wall, meta=meta)
+
+
+HW_HINT = ("Loihi2HwCfg needs Intel's lava-loihi package (the Loihi 2 compiler and runtime), which is "
+           "not published on PyPI: it is distributed to members of Intel's Neuromorphic Research "
+           "Community (INRC) together with access to Loihi 2 systems. Without it, run the bit-accurate "
+           "CPU simulation (hardware=False, the default), which is bit-exact with the chip's arithmetic.")
+
+
+def _run_cfg(mode: str, hardware: bool):
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    if not hardware:
+        return Loihi2SimCfg(select_tag=mode)
+    try:
+        from lava.magma.core.run_configs import Loihi2HwCfg
+    except ImportError as exc:  # pragma: no cover - present in lava-nc 0.10
+        raise EngineError(f"Lava cannot run on Loihi 2 hardware: {HW_HINT} ({exc})") from None
+    return Loihi2HwCfg(select_tag=mode)
+
+
+def _run_sample(circuit: Circuit, sample_inputs: dict, steps: int, fixed: bool, mode: str, hardware: bool):
+    """Build, run and read back one sample; returns ``({pop: (3, steps, size)}, run seconds)``."""
+    from lava.magma.core.run_conditions import RunSteps
+    from .lowering import LavaNetwork
+    net = LavaNetwork(circuit, sample_inputs, steps, fixed)
+    cfg = _run_cfg(mode, hardware)
+    proc = net.any_process
+    started = False
+    try:
+        t0 = time.perf_counter()
+        try:
+            proc.run(condition=RunSteps(num_steps=steps), run_cfg=cfg)
+            started = True
+        except Exception as exc:
+            if hardware:
+                raise EngineError(f"Lava could not compile circuit '{circuit.name}' for Loihi 2 hardware "
+                                  f"({type(exc).__name__}: {exc}). {HW_HINT}") from None
+            raise EngineError(f"Lava failed to run circuit '{circuit.name}': {type(exc).__name__}: {exc}") from exc
+        t_run = time.perf_counter() - t0
+        return net.read_states(), t_run
+    finally:
+        if started:
+            proc.stop()

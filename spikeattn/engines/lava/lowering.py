@@ -1,0 +1,174 @@
+"""Lowering of spikeattn IR elements to Lava 0.10 processes (runs inside ``.venv-lava``).
+
+One builder per IR type, found by walking the class hierarchy (Nengo's builder registry):
+register more with :func:`lowers`.  Each builder returns the Lava process for one element
+of one sample; :func:`build_network` wires a whole circuit.
+
+Mapping (``d`` = our projection delay, in steps):
+
+=========================  ===================================================================
+IR element                 Lava process
+=========================  ===================================================================
+``SpikeSource``            ``lava.proc.io.source.RingBuffer`` holding the encoded input
+                           (size, steps); at step t it emits column t (0-based)
+``LoihiLIF`` / ``LIF``     :class:`~spikeattn.engines.lava.procs.process.StateLIF` (Lava's LIF +
+                           one ``state_out`` port sending ``[s, u, v]`` to a sink ``RingBuffer``)
+projection, ``d == 1``     ``Dense`` (dense weights) or ``Sparse`` (scipy CSR): both delay 1 step
+projection, ``d > 1``      ``DelayDense`` / ``DelaySparse`` with Lava delay ``d - 1``: Lava's
+                           delay k arrives k + 1 steps after the spike (verified against the
+                           numpy engine in ``tests/lava_native``)
+=========================  ===================================================================
+
+Graded projections use ``num_message_bits = 24`` (``W @ s``), binary ones 0 (``W @ [s != 0]``);
+fixed-point projections pass ``weight_exp``, ``num_weight_bits`` and the sign mode (Lava's
+``SignMode``; "auto" lets Lava detect it from the signs, as our numpy engine does).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from ...errors import UnsupportedFeatureError
+from ...ir import LIF, Circuit, LoihiLIF, Population, Projection, SpikeSource
+
+#: Loihi 2's synaptic delay field is 6 bits: DelayDense/DelaySparse accept 0..63 in fixed
+#: point, i.e. our delays 1..64.
+MAX_FIXED_DELAY = 64
+GRADED_MESSAGE_BITS = 24
+
+LOWERINGS: dict[type, Callable] = {}
+
+
+def lowers(ir_type: type):
+    """Decorator: register ``fn(obj, fixed: bool, **ctx) -> lava process`` for ``ir_type``."""
+    def deco(fn):
+        LOWERINGS[ir_type] = fn
+        return fn
+    return deco
+
+
+def lower(obj, fixed: bool, **ctx):
+    """Lower one IR object (dispatch on the type of ``obj``, or of ``obj.model``)."""
+    key = obj.model if isinstance(obj, Population) else obj
+    for klass in type(key).__mro__:
+        if klass in LOWERINGS:
+            return LOWERINGS[klass](obj, fixed, **ctx)
+    raise UnsupportedFeatureError(f"the Lava engine has no lowering of {type(key).__name__} "
+                                  f"('{getattr(obj, 'name', obj)}'); register one with "
+                                  "spikeattn.engines.lava.lowering.lowers.")
+
+
+def _per_neuron(value, n: int, dtype) -> np.ndarray:
+    return np.broadcast_to(np.asarray(value, dtype), (n,)).copy()
+
+
+def _initial(pop: Population, dtype) -> dict:
+    return {var: _per_neuron(pop.initial.get(var, 0), pop.size, dtype) for var in ("u", "v")}
+
+
+@lowers(LoihiLIF)
+def lower_loihi_lif(pop: Population, fixed: bool, **ctx):
+    """Fixed-point LIF; parameters are given at construction (``Var.set`` on scalar Vars
+    is silently ignored by Lava's fixed-point models)."""
+    from .procs.process import StateLIF
+    m = pop.model
+    return StateLIF(shape=(pop.size,), du=int(m.du), dv=int(m.dv), vth=int(m.vth),
+                    bias_mant=_per_neuron(m.bias_mant, pop.size, np.int64),
+                    bias_exp=_per_neuron(m.bias_exp, pop.size, np.int64),
+                    name=pop.name, **_initial(pop, np.int64))
+
+
+@lowers(LIF)
+def lower_lif(pop: Population, fixed: bool, **ctx):
+    """Float LIF/IF: Lava's floating-point LIF with ``bias_mant = bias`` (reset to 0, scalar
+    du/dv/vth, no refractory period: the engine refuses the rest up front)."""
+    from .procs.process import StateLIF
+    m = pop.model
+    return StateLIF(shape=(pop.size,), du=float(m.du), dv=float(m.dv), vth=float(m.vth),
+                    bias_mant=_per_neuron(m.bias, pop.size, np.float64),
+                    bias_exp=np.zeros(pop.size), name=pop.name, **_initial(pop, np.float64))
+
+
+@lowers(SpikeSource)
+def lower_source(src: SpikeSource, fixed: bool, *, data: np.ndarray, **ctx):
+    """``data``: this sample's encoded input, (steps, size); Lava wants (size, steps)."""
+    from lava.proc.io.source import RingBuffer
+    arr = np.asarray(data)
+    arr = arr.astype(np.int64) if fixed else arr.astype(np.float64)
+    return RingBuffer(data=np.ascontiguousarray(arr.T))
+
+
+def _sign_mode(declared: str):
+    if declared == "auto":
+        return None
+    from lava.utils.weightutils import SignMode
+    return {"mixed": SignMode.MIXED, "excitatory": SignMode.EXCITATORY,
+            "inhibitory": SignMode.INHIBITORY}[declared]
+
+
+@lowers(Projection)
+def lower_projection(proj: Projection, fixed: bool, **ctx):
+    from lava.proc.dense.process import DelayDense, Dense
+    from lava.proc.sparse.process import DelaySparse, Sparse
+    kw = {"num_message_bits": GRADED_MESSAGE_BITS if proj.message == "graded" else 0,
+          "name": proj.name}
+    dtype = np.int64 if fixed else np.float64
+    if fixed:
+        kw.update(weight_exp=int(proj.weight_exp), num_weight_bits=int(proj.num_weight_bits))
+        mode = _sign_mode(proj.sign_mode)
+        if mode is not None:
+            kw["sign_mode"] = mode
+    if proj.delay < 1:
+        raise UnsupportedFeatureError(f"projection '{proj.name}': Lava's Dense/Sparse delay every "
+                                      "spike by at least one step; delay 0 cannot be lowered.")
+    lava_delay = proj.delay - 1
+    if proj.sparse:
+        w = sp.csr_matrix(proj.weights, dtype=dtype)
+        if lava_delay == 0:
+            return Sparse(weights=w, **kw)
+        delays = sp.csr_matrix((np.full(w.nnz, lava_delay, int), w.indices, w.indptr), shape=w.shape)
+        return DelaySparse(weights=w, delays=delays, max_delay=lava_delay, **kw)
+    w = np.asarray(proj.weights, dtype)
+    if lava_delay == 0:
+        return Dense(weights=w, **kw)
+    return DelayDense(weights=w, delays=np.full(w.shape, lava_delay, int), max_delay=lava_delay, **kw)
+
+
+class LavaNetwork:
+    """The Lava processes of one circuit for one sample, wired, plus the state sinks.
+
+    ``sinks[pop]`` is a sink ``RingBuffer`` of shape (3, size) recording ``[s, u, v]``
+    after every step.  ``any_process`` is a process to call ``run``/``stop`` on.
+    """
+
+    def __init__(self, circuit: Circuit, sample_inputs: dict[str, np.ndarray], steps: int, fixed: bool):
+        from lava.proc.io.sink import RingBuffer as Sink
+        self.procs: dict[str, object] = {}
+        self.sinks: dict[str, object] = {}
+        used = {p.pre for p in circuit.projections.values()}
+        for name, pop in circuit.populations.items():
+            lif = lower(pop, fixed)
+            sink = Sink(shape=(3, pop.size), buffer=steps)
+            lif.state_out.connect(sink.a_in)
+            self.procs[name], self.sinks[name] = lif, sink
+        for name, src in circuit.sources.items():
+            if name in used:
+                self.procs[name] = lower(src, fixed, data=sample_inputs[name])
+        self.projections = {}
+        for name, proj in circuit.projections.items():
+            conn = lower(proj, fixed)
+            self.procs[proj.pre].s_out.connect(conn.s_in)
+            conn.a_out.connect(self.procs[proj.post].a_in)
+            self.projections[name] = conn
+        self.any_process = next(iter(self.procs.values()))
+
+    def read_states(self) -> dict[str, np.ndarray]:
+        """``pop -> (3, steps, size)`` array of s, u, v (float64 holding exact integers in
+        fixed point: |u|, |v| < 2**24)."""
+        out = {}
+        for name, sink in self.sinks.items():
+            data = np.asarray(sink.data.get(), np.float64)      # (3, size, steps)
+            out[name] = np.transpose(data, (0, 2, 1))
+        return out
