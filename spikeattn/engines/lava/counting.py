@@ -5,7 +5,8 @@ spikes and state and counts afterwards, with the definitions of
 :mod:`spikeattn.counts` as the numpy engine applies them:
 
 - a projection's events at step t come from its pre-synaptic output at t:
-  ``messages = #(s_pre[t] != 0)``, ``ops = sum over those neurons of their fan-out``
+  ``messages`` = spiking pre neurons with at least one synapse in the projection,
+  ``ops`` = sum over the spiking neurons of their fan-out
   (existing synapses after fixed-point quantisation), counted as ACs for binary and MACs
   for graded projections; ``weight_bytes_read = ops * weight_bytes`` (1 B fixed point,
   4 B float);

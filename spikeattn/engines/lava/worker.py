@@ -1,0 +1,40 @@
+"""Run one Lava job in ``.venv-lava``: ``python -m spikeattn.engines.lava.worker IN OUT``.
+
+Reads the job folder ``IN`` written by :func:`spikeattn.engines.lava.exchange.write_job`,
+runs :class:`~spikeattn.engines.lava.engine.LavaEngine` in-process and writes the result
+to ``OUT``.  A :class:`~spikeattn.errors.SpikeattnError` is written to ``OUT/error.json``
+(exit status 3) so the bridge can re-raise it with its message; anything else ends with a
+traceback on stderr (exit status 1), which the bridge quotes.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 2:
+        print("usage: python -m spikeattn.engines.lava.worker JOB_FOLDER RESULT_FOLDER", file=sys.stderr)
+        return 2
+    from ...errors import SpikeattnError
+    from .engine import LavaEngine
+    from .exchange import read_job, write_error, write_result
+    job, out = Path(argv[0]), Path(argv[1])
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        circuit, inputs, steps, batch, seed, options = read_job(job)
+        options = {**options, "bridge": "never"}
+        res = LavaEngine(**options).run(circuit, inputs, steps, batch, seed)
+        res.meta["in_process"] = False
+        res.meta["worker_python"] = sys.executable
+    except SpikeattnError as exc:
+        write_error(out, exc)
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 3
+    write_result(out, res)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
