@@ -1,0 +1,19 @@
+"""hardware_models: energy and latency of spikeattn workloads on neuromorphic chips and GPUs.
+
+``get(name)`` / ``names()``: chips as data (:mod:`hardware_models.chips`, every constant with
+source, tag and range).  ``cost(counts, hardware, circuit=None, placement=None)`` ->
+:class:`EnergyReport` for neuromorphic, ASIC, CPU and ``literature`` models;
+``placement.place(circuit, chip)`` maps populations onto cores; GPU baselines cost the dense
+equivalent (``hardware_models.gpu``).
+"""
+from .constants import Constant
+from .cost import cost, literature_energy
+from .errors import CountsFormatError, HardwareKindError, PlacementError, UnknownHardwareError
+from .model import CoreLimits, HardwareModel, MemoryLevel
+from .registry import get, names, register
+from .report import EnergyReport
+from .workload import CountsView, as_view
+
+__all__ = ["Constant", "CoreLimits", "HardwareModel", "MemoryLevel", "EnergyReport", "CountsView", "as_view",
+           "cost", "literature_energy", "get", "names", "register", "PlacementError", "HardwareKindError",
+           "UnknownHardwareError", "CountsFormatError"]

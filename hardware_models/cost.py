@@ -1,0 +1,193 @@
+"""cost(counts, hardware) -> EnergyReport: energy, latency and bounds of an event workload.
+
+Energy terms (joules; counts are totals over steps and samples; constants per
+:mod:`hardware_models.model`):
+
+``synaptic_compute``   = e_ac * synaptic_acs + e_mac * synaptic_macs
+``neuron_updates``     = e_neuron_active * active + e_neuron_idle * idle   (idle only on
+                         clock-driven chips, i.e. where ``e_neuron_idle`` is given)
+``spike_generation``   = e_spike_out * spikes (population spikes)
+``routing_intra_core`` = (e_message + e_route_local) * messages to the sender's own core
+``routing_inter_core`` = (e_message + e_route_local) * messages to other cores + e_hop * hops
+                         (needs a placement; without one every message counts as intra-core,
+                         a lower bound, and the report says so)
+``memory_<data>_<level>`` = e_level * bytes (explicit hierarchies only; chips whose per-op
+                         figures include SRAM access report memory as included)
+``static``             = p_static_chip * chips_used * latency
+``all_in``             = e_all_in * (synaptic_acs + synaptic_macs)   (TrueNorth: nothing else)
+
+Latency: ``steps * batch * t_step`` on real-time chips; otherwise each step takes the busiest
+core's work (ops x per-op times, summed) plus barrier synchronisation
+``t_barrier_1 + (t_barrier_max - t_barrier_1) * (tiles - 1) / (tiles_per_chip - 1)``, and
+samples run one after another.  Work per step is the mean over steps (the totals).
+
+Bounds: every term is monotone in every constant, so the model is evaluated three times, with
+all constants at ``value``, ``low`` and ``high``.
+"""
+from __future__ import annotations
+
+from .errors import HardwareKindError
+from .model import HardwareModel
+from .registry import get
+from .report import EnergyReport
+from .workload import CountsView, as_view
+
+
+def literature_energy(macs: float, acs: float, e_mac: float = 4.6e-12, e_ac: float = 0.9e-12) -> float:
+    """The field's formula ``E = E_MAC * MACs + E_AC * ACs`` [J] from stated op counts.
+
+    E.g. 0.347e9 MACs and 6.518e9 ACs -> 1.596 mJ + 5.866 mJ = 7.462 mJ."""
+    return e_mac * float(macs) + e_ac * float(acs)
+
+
+def cost(counts, hardware, circuit=None, placement=None) -> EnergyReport:
+    """Energy and latency of an event workload on a neuromorphic, ASIC, CPU or literature model.
+
+    ``counts``: :class:`spikeattn.EventCounts`, its ``to_dict()`` or a result.json dict.
+    ``hardware``: a registry name or a :class:`HardwareModel`.  ``circuit`` (optional) lets
+    the model place the circuit on cores to count routing; ``placement`` (optional) is a
+    :class:`hardware_models.placement.Placement` made earlier (it wins over ``circuit``).
+    GPU models cost the dense workload instead: ``hardware_models.gpu.cost_dense``.
+    """
+    hw = hardware if isinstance(hardware, HardwareModel) else get(hardware)
+    if hw.kind == "gpu":
+        raise HardwareKindError(f"'{hw.name}' is a GPU model: it costs the dense equivalent, not spike "
+                                "events. Use hardware_models.gpu.cost_dense(dense_workload(circuit, steps, "
+                                "batch), '" + hw.name + "').")
+    view = as_view(counts)
+    notes = list(hw.notes)
+    traffic = loads = None
+    if hw.kind == "neuromorphic" and hw.limits is not None and not hw.all_in:
+        if placement is None and circuit is not None:
+            from .placement import place
+            placement = place(circuit, hw)
+        if placement is not None:
+            traffic = placement.traffic(view)
+            loads = placement.core_loads(view)
+        else:
+            notes.append("No circuit or placement given: every spike message is costed as within one core "
+                          "(routing between cores left out - a lower bound) and the work is assumed spread "
+                          "evenly over the cores that the neuron count needs.")
+    picks = {w: _evaluate(hw, view, w, traffic, loads, placement) for w in ("value", "low", "high")}
+    notes += picks["value"][2]
+    b, lat = picks["value"][0], picks["value"][1]
+    return EnergyReport(
+        hardware=hw.name, title=hw.title, total_j=sum(b.values()), low_j=sum(picks["low"][0].values()),
+        high_j=sum(picks["high"][0].values()), breakdown=b, breakdown_low=picks["low"][0],
+        breakdown_high=picks["high"][0], latency_s=lat, latency_low_s=picks["low"][1],
+        latency_high_s=picks["high"][1], notes=_dedupe(notes), batch=view.batch, steps=view.steps,
+        placement=placement.summary() if placement is not None else None,
+        meta={"kind": hw.kind, "totals": {f: view.total(f, "projection") for f in
+                                          ("synaptic_acs", "synaptic_macs", "messages")}
+              | {"spikes": view.total("spikes", "population"),
+                 "neuron_updates_active": view.total("neuron_updates_active"),
+                 "neuron_updates_idle": view.total("neuron_updates_idle")}})
+
+
+def _dedupe(notes):
+    seen, out = set(), []
+    for n in notes:
+        if n not in seen:
+            seen.add(n)
+            out.append(n)
+    return out
+
+
+def _evaluate(hw: HardwareModel, v: CountsView, w: str, traffic, loads, placement):
+    """One evaluation with every constant at ``w``: (breakdown, latency or None, notes)."""
+    c = lambda k: hw.c(k, w)  # noqa: E731
+    notes: list[str] = []
+    acs, macs = v.total("synaptic_acs", "projection"), v.total("synaptic_macs", "projection")
+    if hw.kind == "literature":
+        return {"synaptic_compute": c("e_mac") * macs + c("e_ac") * acs}, None, \
+            ["Literature formula: neuron updates, memory, routing and static power are left out by design."]
+    if hw.all_in:
+        b = {"all_in": c("e_all_in") * (acs + macs)}
+        lat = v.steps * v.batch * c("t_step") if hw.has("t_step") else None
+        return b, lat, notes
+    b: dict[str, float] = {}
+    e_mac = c("e_mac") if hw.has("e_mac") else c("e_ac")
+    if not hw.has("e_mac") and macs:
+        notes.append(f"{hw.name}: no graded-op energy; {macs} MACs costed as accumulate ops.")
+    b["synaptic_compute"] = c("e_ac") * acs + e_mac * macs
+    active, idle = v.total("neuron_updates_active"), v.total("neuron_updates_idle")
+    b["neuron_updates"] = c("e_neuron_active") * active + (c("e_neuron_idle") * idle if hw.has("e_neuron_idle") else 0.0)
+    if not hw.has("e_neuron_idle"):
+        notes.append(f"{hw.name}: event-driven neuron updates; {idle} idle updates cost nothing.")
+    spikes = v.total("spikes", "population")
+    if hw.has("e_spike_out"):
+        b["spike_generation"] = c("e_spike_out") * spikes
+    per_msg = (c("e_message") if hw.has("e_message") else 0.0) + (c("e_route_local") if hw.has("e_route_local") else 0.0)
+    if hw.has("e_message") or hw.has("e_route_local") or hw.has("e_hop"):
+        if traffic is not None:
+            b["routing_intra_core"] = per_msg * traffic.intra_core_messages
+            b["routing_inter_core"] = per_msg * traffic.inter_core_messages + \
+                (c("e_hop") if hw.has("e_hop") else 0.0) * traffic.hops
+        else:
+            b["routing_intra_core"] = per_msg * v.total("messages", "projection")
+            b["routing_inter_core"] = 0.0
+    else:
+        notes.append(f"{hw.name}: spike routing energy is not published in the cited sources; not modelled.")
+    if hw.memory_levels:
+        b.update(_memory_terms(hw, v, w))
+    elif hw.memory_in_ops:
+        notes.append(f"{hw.name}: memory reads/writes are inside the per-op figures (not added separately).")
+    else:
+        notes.append(f"{hw.name}: memory traffic not modelled.")
+    lat = _latency(hw, v, w, loads, placement)
+    if lat is None:
+        notes.append(f"{hw.name}: timing unknown; latency, EDP and static energy not modelled.")
+    if hw.has("p_static_chip"):
+        chips = placement.chips_used if placement is not None else 1
+        b["static"] = c("p_static_chip") * chips * (lat or 0.0)
+    else:
+        notes.append(f"{hw.name}: static power not published in the cited sources; not modelled (lower bound).")
+    return b, lat, notes
+
+
+def _memory_terms(hw: HardwareModel, v: CountsView, w: str) -> dict[str, float]:
+    out = {}
+    for data, need, traffic in (("weights", v.weight_storage_bytes(), v.total("weight_bytes_read")),
+                                ("state", v.state_storage_bytes(),
+                                 v.total("state_bytes_read") + v.total("state_bytes_written"))):
+        level = next((m for m in hw.memory_levels if m.capacity_bytes is None or need <= m.capacity_bytes),
+                     hw.memory_levels[-1])
+        out[f"memory_{data}_{level.name}"] = level.energy_per_byte.pick(w) * traffic
+    return out
+
+
+def _latency(hw: HardwareModel, v: CountsView, w: str, loads, placement) -> float | None:
+    c = lambda k: hw.c(k, w) if hw.has(k) else 0.0  # noqa: E731
+    if hw.has("t_step"):
+        return v.steps * v.batch * hw.c("t_step", w)
+    if not hw.has("t_ac"):
+        return None
+    t_mac = c("t_mac") if hw.has("t_mac") else c("t_ac")
+
+    def work(load) -> float:
+        return (load["acs"] * c("t_ac") + load["macs"] * t_mac + load["active"] * c("t_neuron_active")
+                + load["idle"] * c("t_neuron_idle") + load["spikes"] * c("t_spike_out"))
+
+    if loads:
+        busiest = max(work(ld) for ld in loads)
+        tiles = placement.tiles_used
+    else:
+        total = {"acs": v.total("synaptic_acs"), "macs": v.total("synaptic_macs"),
+                 "active": v.total("neuron_updates_active"), "idle": v.total("neuron_updates_idle"),
+                 "spikes": v.total("spikes", "population")}
+        n_cores = max(1, -(-v.neurons() // hw.limits.neurons)) if hw.limits and hw.limits.neurons else 1
+        busiest = work(total) / n_cores
+        tiles = max(1, -(-n_cores // hw.limits.cores_per_tile)) if hw.limits else 1
+    per_step = busiest / max(v.steps * v.batch, 1) + _barrier(hw, w, tiles)
+    return per_step * v.steps * v.batch
+
+
+def _barrier(hw: HardwareModel, w: str, tiles: int) -> float:
+    """Barrier synchronisation per step, linear in tiles between 1 and a full chip."""
+    if not hw.has("t_barrier_1"):
+        return 0.0
+    t1 = hw.c("t_barrier_1", w)
+    tmax = hw.c("t_barrier_max", w) if hw.has("t_barrier_max") else t1
+    full = hw.limits.tiles_per_chip if hw.limits else 1
+    frac = 0.0 if full <= 1 else min(1.0, (tiles - 1) / (full - 1))
+    return t1 + (tmax - t1) * frac

@@ -1,0 +1,132 @@
+"""HardwareModel: one chip (or formula) described as data.
+
+A model is a name, a kind, a dict of :class:`~hardware_models.constants.Constant` keyed by
+the standard keys below, per-core limits (neuromorphic chips), and notes.  The cost model
+(:mod:`hardware_models.cost`) reads only these keys, so a chip module is pure data.
+
+Standard constant keys (all optional; a missing key means "not published / not modelled"
+and the cost model says so in the report's notes):
+
+Energy per event [J]
+    ``e_ac`` accumulate synaptic op (binary spike x synapse); ``e_mac`` multiply-accumulate
+    synaptic op (graded spike x synapse); ``e_neuron_active`` / ``e_neuron_idle`` neuron
+    update with / without work (a chip without ``e_neuron_idle`` is event-driven and skips
+    idle neurons); ``e_spike_out`` per emitted spike (spike generation); ``e_message``
+    per spike message sent to one destination core; ``e_route_local`` delivery of a message
+    within a tile; ``e_hop`` per mesh hop between tiles; ``e_all_in`` per synaptic event,
+    everything included (TrueNorth); ``e_weight_byte`` / ``e_state_byte`` explicit memory
+    access per byte (chips whose per-op figures exclude memory).
+Power [W]
+    ``p_static_chip`` static (leakage + clock) power per chip.
+Time [s]
+    ``t_ac`` / ``t_neuron_active`` / ``t_neuron_idle`` / ``t_spike_out`` per-core time per
+    event; ``t_hop`` per mesh hop; ``t_barrier_1`` and ``t_barrier_max`` barrier
+    synchronisation for one tile and for ``limits.tiles_per_chip`` tiles (interpolated
+    linearly in tiles used); ``t_step`` a fixed time step for chips that run in real time
+    (TrueNorth's 1 kHz tick, SpiNNaker's timer tick).
+GPU / CPU (for the dense baseline, costed by ``hardware_models.gpu``)
+    ``peak_flops_fp16``, ``peak_flops_fp32``, ``peak_flops_int8`` [FLOP/s],
+    ``mem_bandwidth`` [B/s], ``p_tdp`` and ``p_idle`` [W], ``e_flop_fp16`` / ``e_flop_fp32``
+    [J/FLOP], ``e_dram_byte`` [J/B].
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .constants import Constant
+
+KINDS = ("neuromorphic", "asic", "gpu", "cpu", "literature")
+
+
+@dataclass(frozen=True)
+class CoreLimits:
+    """Per-core resources of a neuromorphic chip; ``None`` means unknown / not limiting.
+
+    ``neurons``: neurons (compartments) per core; ``synaptic_memory_bytes``: synaptic
+    memory per core; ``bytes_per_synapse``: storage of one synapse (assumption, see the
+    chip's notes); ``fan_in``: distinct input axons (pre-synaptic neurons) per core;
+    ``fan_out``: destination cores reachable from one core (core-to-core edges);
+    ``cores_per_tile`` and ``tile_mesh`` (width, height): the chip's 2-D mesh of tiles;
+    ``max_cores_per_chip`` caps the cores where the mesh has unused slots.
+    """
+
+    neurons: int | None
+    synaptic_memory_bytes: int | None
+    bytes_per_synapse: float
+    fan_in: int | None
+    fan_out: int | None
+    cores_per_tile: int
+    tile_mesh: tuple[int, int]
+    source: str = ""
+    max_cores_per_chip: int | None = None
+
+    @property
+    def tiles_per_chip(self) -> int:
+        return self.tile_mesh[0] * self.tile_mesh[1]
+
+    @property
+    def cores_per_chip(self) -> int:
+        full = self.tiles_per_chip * self.cores_per_tile
+        return min(full, self.max_cores_per_chip) if self.max_cores_per_chip else full
+
+    def to_dict(self) -> dict:
+        return {"neurons": self.neurons, "synaptic_memory_bytes": self.synaptic_memory_bytes,
+                "bytes_per_synapse": self.bytes_per_synapse, "fan_in": self.fan_in,
+                "fan_out": self.fan_out, "cores_per_tile": self.cores_per_tile,
+                "tile_mesh": list(self.tile_mesh), "cores_per_chip": self.cores_per_chip,
+                "source": self.source}
+
+
+@dataclass(frozen=True)
+class MemoryLevel:
+    """One level of an explicit memory hierarchy: data that fits in ``capacity_bytes``
+    (``None`` = unbounded, e.g. DRAM) is read at ``energy_per_byte`` [J/B]."""
+
+    name: str
+    capacity_bytes: int | None
+    energy_per_byte: Constant
+
+
+@dataclass(frozen=True)
+class HardwareModel:
+    """A chip or formula as data.
+
+    ``all_in``: the per-event figure ``e_all_in`` already includes memory, routing, neuron
+    updates and static power (TrueNorth): nothing is added on top.  ``memory_in_ops``: the
+    per-op energies include the SRAM accesses of the op (Loihi's per-op figures come from
+    whole-core simulations), so memory traffic is reported as included, not added.
+    ``memory_levels``: explicit hierarchy (smallest first) for chips whose op energies
+    exclude memory (the 45 nm ASIC): weights and state are each stored in the smallest level
+    that holds them and every byte read/written costs that level's energy.
+    """
+
+    name: str
+    title: str
+    kind: str
+    constants: dict[str, Constant]
+    limits: CoreLimits | None = None
+    all_in: bool = False
+    memory_in_ops: bool = False
+    memory_levels: tuple[MemoryLevel, ...] = ()
+    notes: tuple[str, ...] = ()
+    sources: tuple[str, ...] = field(default=())
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"hardware model '{self.name}': kind {self.kind!r} not in {KINDS}")
+
+    def has(self, key: str) -> bool:
+        return key in self.constants
+
+    def c(self, key: str, which: str = "value") -> float:
+        """Constant ``key`` at ``which`` end of its range (``value``/``low``/``high``)."""
+        return self.constants[key].pick(which)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "title": self.title, "kind": self.kind, "all_in": self.all_in,
+                "memory_in_ops": self.memory_in_ops,
+                "memory_levels": [{"name": m.name, "capacity_bytes": m.capacity_bytes,
+                                   "energy_per_byte": m.energy_per_byte.to_dict()} for m in self.memory_levels],
+                "constants": {k: v.to_dict() for k, v in self.constants.items()},
+                "limits": self.limits.to_dict() if self.limits else None,
+                "notes": list(self.notes), "sources": list(self.sources)}
