@@ -1,0 +1,130 @@
+"""Rebuild a run's :class:`~spikeattn.counts.EventCounts` from its recorded spikes and states.
+
+Engines that do not count events as they go (Brian2, Lava) record the spikes of every
+population and the state ``(u, v, ...)`` of every population after every step, and call
+:func:`counts_from_spikes`.  It reproduces the numpy engine's incremental counting
+(``spikeattn/engines/numpy/engine.py``) exactly, field by field and step by step, using
+the definitions in :mod:`spikeattn.counts`:
+
+* ``spikes[t]`` of a population or source = number of non-zero outputs at step t;
+* projection ``messages[t]`` = non-zero pre-synaptic outputs at step t;
+  ``synaptic_acs``/``synaptic_macs[t] = sum over those outputs of their fan-out`` (existing
+  synapses, after fixed-point quantisation), ``weight_bytes_read = ops * weight_bytes``
+  (1 B for fixed-point, 4 B for float circuits); all counted at the emission step t;
+* population ``neuron_updates_active[t]`` = neurons that, before the update of step t,
+  had a non-zero state variable or bias, or received at least one synaptic event for step
+  t (an event emitted at ``t - delay`` over an existing synapse); ``idle = size - active``;
+  ``state_bytes_read = state_bytes_written = active * model.state_bytes``.
+
+The state before step 0 is the population's initial state; before step t > 0 it is the
+recorded state after step t - 1 (probes record after the reset, as Lava's Monitor).
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import scipy.sparse as sp
+
+from .counts import EventCounts
+from .errors import InputError
+from .ir import Circuit
+
+
+def _lowered(circuit: Circuit):
+    # The numpy engine's lowering gives the synapses that exist after quantisation, their
+    # fan-out and the weight bytes; sharing it keeps both counters on one definition.
+    from .engines.numpy.synapses import LoweredProjection
+
+    fixed = circuit.fixed_point
+    return {n: LoweredProjection(p, fixed, 1 if fixed else 4) for n, p in circuit.projections.items()}
+
+
+def _check_shape(what: str, arr: np.ndarray, steps: int, batch: int, size: int) -> np.ndarray:
+    arr = np.asarray(arr)
+    if arr.shape != (steps, batch, size):
+        raise InputError(f"counts_from_spikes: {what} has shape {arr.shape}; expected "
+                         f"(steps={steps}, batch={batch}, size={size}).")
+    return arr
+
+
+def resting_before_step(pop, states: Mapping[str, np.ndarray], steps: int, batch: int) -> np.ndarray:
+    """``(steps, batch, size)`` bool: state all zero and bias zero before each step's update."""
+    from .engines.numpy.neurons import build_neurons
+
+    impl = build_neurons(pop, batch)    # initial state and effective bias, as the numpy engine
+    rest = np.ones((steps, batch, pop.size), bool)
+    for var in pop.model.state:
+        if var not in states:
+            raise InputError(f"counts_from_spikes: population '{pop.name}' needs its recorded state "
+                             f"'{var}' (after every step) to count active neuron updates; record "
+                             f"{list(pop.model.state)}.")
+        after = _check_shape(f"state '{pop.name}.{var}'", states[var], steps, batch, pop.size)
+        rest[0] &= impl.state[var] == 0
+        rest[1:] &= after[:-1] == 0
+    return rest & (np.asarray(impl.bias) == 0)
+
+
+def received_events(circuit: Circuit, post: str, spikes: Mapping[str, np.ndarray], lowered,
+                    steps: int, batch: int) -> np.ndarray:
+    """``(steps, batch, size)`` bool: the neuron of ``post`` receives >= 1 event for step t."""
+    n_post = circuit.node(post).size
+    got = np.zeros((steps, batch, n_post), bool)
+    for name, proj in circuit.projections.items():
+        if proj.post != post or proj.delay >= steps:
+            continue
+        emitted = np.asarray(spikes[proj.pre])[: steps - proj.delay] != 0
+        flat = sp.csr_matrix(emitted.reshape(-1, emitted.shape[-1]).astype(np.int64))
+        hits = np.asarray((flat @ lowered[name].structure).todense()) > 0
+        got[proj.delay:] |= hits.reshape(steps - proj.delay, batch, n_post)
+    return got
+
+
+def counts_from_spikes(circuit: Circuit, spikes: Mapping[str, np.ndarray],
+                       states: Mapping[str, Mapping[str, np.ndarray]]) -> EventCounts:
+    """EventCounts of a run, from its outputs.
+
+    ``spikes``: every population's and source's output ``(steps, batch, size)`` (for sources
+    the encoded inputs); ``states``: population -> state variable -> value after every
+    step ``(steps, batch, size)`` (every variable of the model).  Returns counts equal
+    (``==``) to the numpy engine's for the same spikes and states.
+    """
+    pops, sources = circuit.populations, circuit.sources
+    missing = sorted((set(pops) | set(sources)) - set(spikes))
+    if missing:
+        raise InputError(f"counts_from_spikes: no spikes given for {missing}; give every population "
+                         "and source of the circuit.")
+    first = np.asarray(spikes[next(iter(pops))])
+    steps, batch = first.shape[0], first.shape[1]
+    lowered = _lowered(circuit)
+    counts = EventCounts(steps, batch)
+    for n, p in pops.items():
+        if n not in states:
+            raise InputError(f"counts_from_spikes: no recorded states for population '{n}'; give "
+                             f"{list(p.model.state)} after every step.")
+        s = _check_shape(f"spikes of '{n}'", spikes[n], steps, batch, p.size)
+        c = counts.add_element(n, "population", {"size": p.size, "model": p.model.kind,
+                                                 "state_bytes": p.model.state_bytes}).fields
+        active = ~resting_before_step(p, states[n], steps, batch)
+        active |= received_events(circuit, n, spikes, lowered, steps, batch)
+        n_active = active.sum(axis=2).astype(np.int64)
+        c["neuron_updates_active"][:] = n_active
+        c["neuron_updates_idle"][:] = p.size - n_active
+        c["spikes"][:] = (s != 0).sum(axis=2)
+        c["state_bytes_read"][:] = n_active * p.model.state_bytes
+        c["state_bytes_written"][:] = n_active * p.model.state_bytes
+    for n, src in sources.items():
+        s = _check_shape(f"spikes of source '{n}'", spikes[n], steps, batch, src.size)
+        counts.add_element(n, "source", {"size": src.size, "encoder": src.encoder}).fields["spikes"][:] = \
+            (s != 0).sum(axis=2)
+    for n, p in circuit.projections.items():
+        lp = lowered[n]
+        c = counts.add_element(n, "projection", {"pre": p.pre, "post": p.post, "synapses": lp.synapses,
+                                                 "weight_bytes": lp.weight_bytes, "delay": p.delay,
+                                                 "message": p.message}).fields
+        emitted = np.asarray(spikes[p.pre]) != 0
+        ops = (emitted.astype(np.int64) @ lp.fan_out).astype(np.int64)
+        c["synaptic_macs" if lp.graded else "synaptic_acs"][:] = ops
+        c["messages"][:] = emitted.sum(axis=2)
+        c["weight_bytes_read"][:] = ops * lp.weight_bytes
+    return counts
