@@ -8,7 +8,8 @@ winner ``i`` spikes exactly once if token ``i`` is selected, never otherwise) an
 Mode ``"count"`` — keep the top-k tokens by (weighted) spike count in a window
 -------------------------------------------------------------------------------
 1. *Window*: input spikes at steps ``start <= t < stop`` pass a coincidence relay
-   (``gate``) gated by timer neurons; other input spikes are ignored.
+   (``gate``, one step later) together with a ``window`` timer neuron that spikes exactly
+   in those steps (see :mod:`.timers`); other input spikes are ignored.
 2. *Accumulate*: ``acc`` (non-leaky, one-shot, ``vth = S + 1/2``) integrates the score
    ``s_i = sum_j W_ij * c_j`` where ``c_j`` counts input ``j``'s spikes in the window
    (``W`` = ``scores``, identity by default, so ``s`` = the counts).  ``S = score_max``
@@ -91,16 +92,17 @@ def kwta(n: int, k: int = 1, mode: str = "count", window=None, scores=None, scor
     src = "in"
     if win is not None:
         start, stop = win
-        countdown(c, "open", stop)
-        conds = ["in", "open"]
-        if start > 0:
-            countup(c, "opened", start)
-            conds.append("opened")
+        if start == 0:
+            countdown(c, "window", stop)
+        else:   # window[t] = opened[t-1] AND open[t-1]: one neuron spiking in [start, stop)
+            countup(c, "opened", start - 1)
+            countdown(c, "open", stop - 1)
+            relay(c, "window", 1)
+            c.connect("opened", "window", 0.6)
+            c.connect("open", "window", 0.6)
         relay(c, "gate", d)
-        w = 1.2 / len(conds)
-        c.connect("in", "gate", w)
-        for cond in conds[1:]:
-            c.connect(cond, "gate", broadcast(d, 1, w))
+        c.connect("in", "gate", 0.6)
+        c.connect("window", "gate", broadcast(d, 1, 0.6))
         src = "gate"
     if mode == "count":
         length = stop - start
