@@ -7,7 +7,8 @@ population and the state ``(u, v, ...)`` of every population after every step, a
 the definitions in :mod:`spikeattn.counts`:
 
 * ``spikes[t]`` of a population or source = number of non-zero outputs at step t;
-* projection ``messages[t]`` = non-zero pre-synaptic outputs at step t;
+* projection ``messages[t]`` = non-zero pre-synaptic outputs at step t of neurons that
+  have at least one synapse in the projection;
   ``synaptic_acs``/``synaptic_macs[t] = sum over those outputs of their fan-out`` (existing
   synapses, after fixed-point quantisation), ``weight_bytes_read = ops * weight_bytes``
   (1 B for fixed-point, 4 B for float circuits); all counted at the emission step t;
@@ -125,6 +126,6 @@ def counts_from_spikes(circuit: Circuit, spikes: Mapping[str, np.ndarray],
         emitted = np.asarray(spikes[p.pre]) != 0
         ops = (emitted.astype(np.int64) @ lp.fan_out).astype(np.int64)
         c["synaptic_macs" if lp.graded else "synaptic_acs"][:] = ops
-        c["messages"][:] = emitted.sum(axis=2)
+        c["messages"][:] = (emitted & (lp.fan_out > 0)).sum(axis=2)
         c["weight_bytes_read"][:] = ops * lp.weight_bytes
     return counts
