@@ -59,11 +59,13 @@ def raster(spikes: Mapping[str, np.ndarray], path, sample: int = 0, names: Seque
         for label, x in (marks or {}).items():
             ax.axvline(x * scale, color="tab:red", lw=0.8, ls="--")
         ax.set_xlim(-0.5 * scale, s.shape[0] * scale)
+    top = axes[0, 0]
     for label, x in (marks or {}).items():
-        axes[0, 0].text(x * scale, size - 0.5, f" {label}", color="tab:red", fontsize=7, va="bottom")
+        top.text(x * scale, 1.0, f" {label}", color="tab:red", fontsize=7, va="bottom",
+                 transform=top.get_xaxis_transform())
     axes[-1, 0].set_xlabel("time (ms)" if dt else "time (steps)")
     if title:
-        axes[0, 0].set_title(title, fontsize=10)
+        fig.suptitle(title, fontsize=10)
     try:
         return save_figure(fig, path)
     finally:
