@@ -76,7 +76,8 @@ def cost(counts, hardware, circuit=None, placement=None) -> EnergyReport:
         high_j=sum(picks["high"][0].values()), breakdown=b, breakdown_low=picks["low"][0],
         breakdown_high=picks["high"][0], latency_s=lat, latency_low_s=picks["low"][1],
         latency_high_s=picks["high"][1], notes=_dedupe(notes), batch=view.batch, steps=view.steps,
-        placement=placement.summary() if placement is not None else None,
+        placement=({**placement.summary(), "traffic": traffic.to_dict() if traffic else None}
+                   if placement is not None else None),
         meta={"kind": hw.kind, "totals": {f: view.total(f, "projection") for f in
                                           ("synaptic_acs", "synaptic_macs", "messages")}
               | {"spikes": view.total("spikes", "population"),
@@ -102,7 +103,7 @@ def _evaluate(hw: HardwareModel, v: CountsView, w: str, traffic, loads, placemen
         return {"synaptic_compute": c("e_mac") * macs + c("e_ac") * acs}, None, \
             ["Literature formula: neuron updates, memory, routing and static power are left out by design."]
     if hw.all_in:
-        b = {"all_in": c("e_all_in") * (acs + macs)}
+        b = {"all_in": float(c("e_all_in") * (acs + macs))}
         lat = v.steps * v.batch * c("t_step") if hw.has("t_step") else None
         return b, lat, notes
     b: dict[str, float] = {}
@@ -142,7 +143,7 @@ def _evaluate(hw: HardwareModel, v: CountsView, w: str, traffic, loads, placemen
         b["static"] = c("p_static_chip") * chips * (lat or 0.0)
     else:
         notes.append(f"{hw.name}: static power not published in the cited sources; not modelled (lower bound).")
-    return b, lat, notes
+    return {k: float(x) for k, x in b.items()}, (None if lat is None else float(lat)), notes
 
 
 def _memory_terms(hw: HardwareModel, v: CountsView, w: str) -> dict[str, float]:

@@ -1,0 +1,156 @@
+"""Hand-computed energies on a tiny workload, for every chip; bounds; literature figure.
+
+Tiny workload (2 steps, 1 sample), written out so every number below can be checked by hand:
+  source x: 3 spikes
+  population a (4 neurons, 6 B state): 5 active + 3 idle updates, 2 spikes, 30 B state
+      read + 30 B written
+  projection x->a (8 synapses, 1 B weights): 10 ACs, 4 MACs, 3 messages, 14 B weights read
+No circuit is given, so neuromorphic routing counts every message as within one core.
+"""
+import numpy as np
+import pytest
+
+import hardware_models as hm
+from spikeattn import EventCounts
+
+PJ, NJ = 1e-12, 1e-9
+
+
+def tiny_counts() -> EventCounts:
+    c = EventCounts(2, 1)
+    x = c.add_element("x", "source", {"size": 3})
+    a = c.add_element("a", "population", {"size": 4, "state_bytes": 6, "model": "lif"})
+    p = c.add_element("x->a", "projection", {"pre": "x", "post": "a", "synapses": 8, "weight_bytes": 1})
+    x.fields["spikes"][:, 0] = [2, 1]
+    a.fields["neuron_updates_active"][:, 0] = [3, 2]
+    a.fields["neuron_updates_idle"][:, 0] = [1, 2]
+    a.fields["spikes"][:, 0] = [0, 2]
+    a.fields["state_bytes_read"][:, 0] = [18, 12]
+    a.fields["state_bytes_written"][:, 0] = [18, 12]
+    p.fields["synaptic_acs"][:, 0] = [6, 4]
+    p.fields["synaptic_macs"][:, 0] = [4, 0]
+    p.fields["messages"][:, 0] = [2, 1]
+    p.fields["weight_bytes_read"][:, 0] = [10, 4]
+    return c
+
+
+def close(a, b):
+    return a == pytest.approx(b, rel=1e-9)
+
+
+def test_loihi_by_hand():
+    r = hm.cost(tiny_counts(), "loihi")
+    b = r.breakdown
+    assert close(b["synaptic_compute"], 23.6 * PJ * (10 + 4))          # 330.4 pJ (MACs as ACs on Loihi 1)
+    assert close(b["neuron_updates"], (81 * 5 + 52 * 3) * PJ)          # 561 pJ
+    assert close(b["spike_generation"], 69.3 * 2 * PJ)                 # 138.6 pJ
+    assert close(b["routing_intra_core"], (111 + 1.7) * 3 * PJ)        # 338.1 pJ
+    assert b["routing_inter_core"] == 0
+    # one core: work = 14 ops x 3.5 + 5 x 9.7 + 3 x 6.0 + 2 x 35.1 = 185.7 ns over 2 steps,
+    # + barrier 113 ns per step -> (92.85 + 113) x 2 = 411.7 ns
+    assert close(r.latency_s, 411.7e-9)
+    assert close(b["static"], 0.104 * 411.7e-9)                        # 42816.8 pJ
+    assert close(r.total_j, (330.4 + 561 + 138.6 + 338.1 + 42816.8) * PJ)
+    # low: 23.6 x 14; 72.8 x 5 + 51.2 x 3; no spike-out; 1.7 x 3; latency (14 x 3.1 + 48.5 + 18
+    # + 70.2) / 2 + 113 = 203.05 ns per step
+    assert close(r.latency_low_s, 406.1e-9)
+    assert close(r.low_j, (330.4 + 517.6 + 0 + 5.1 + 0.104 * 406.1e3) * PJ)
+    # high: 35.5 x 14; 561; 138.6; 338.1; latency (14 x 4.7 + 136.7) / 2 + 600 = 701.25 ns per step
+    assert close(r.latency_high_s, 1402.5e-9)
+    assert close(r.high_j, (497 + 561 + 138.6 + 338.1 + 0.104 * 1402.5e3) * PJ)
+    assert close(r.edp_js, r.total_j * r.latency_s)
+
+
+def test_loihi2_scaled_from_loihi_by_hand():
+    r = hm.cost(tiny_counts(), "loihi2")
+    # value: every Loihi energy x 0.5, every time x 0.5, graded factor 1
+    assert close(r.latency_s, (185.7 * 0.5 / 2 + 113 * 0.5) * 2 * 1e-9)  # 205.85 ns
+    assert close(r.total_j, (0.5 * (330.4 + 561 + 138.6 + 338.1) + 0.052 * 205.85e3) * PJ)
+    # high: scale 1.0, graded ops x 2: 35.5 x 10 + 71 x 4 = 639 pJ; MAC time 9.4 ns:
+    # (10 x 4.7 + 4 x 9.4 + 136.7) / 2 + 600 = 710.65 ns per step
+    assert close(r.latency_high_s, 1421.3e-9)
+    assert close(r.high_j, (639 + 561 + 138.6 + 338.1 + 0.104 * 1421.3e3) * PJ)
+    assert r.low_j < r.total_j < r.high_j
+    assert any("0.25-1.0" in n for n in r.notes)
+
+
+def test_truenorth_all_in_by_hand():
+    r = hm.cost(tiny_counts(), "truenorth")
+    assert r.breakdown == {"all_in": pytest.approx(26 * PJ * 14)}      # 364 pJ, nothing added on top
+    assert close(r.latency_s, 2 * 1e-3)                                 # 2 ticks of 1 ms
+    assert r.low_j == r.high_j == r.total_j
+
+
+def test_truenorth_ignores_placement_and_memory():
+    from spikeattn import Circuit, IF
+    c = Circuit("t")
+    c.add_source("x", 3)
+    c.add_population("a", 4, IF(vth=1.0))
+    c.connect("x", "a", np.ones((4, 3)))
+    assert close(hm.cost(tiny_counts(), "truenorth", circuit=c).total_j, 364 * PJ)
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("spinnaker1", 13.3 * NJ * 14 + 26 * NJ * 8),     # 186.2 + 208 = 394.2 nJ (clock-driven: 8 updates)
+    ("spinnaker2", 0.45 * NJ * 14 + 2.19 * NJ * 8),   # 6.3 + 17.52 = 23.82 nJ
+    ("cpu", 8.6 * NJ * 14 + 8.6 * NJ * 8),            # 189.2 nJ
+    ("literature", 4.6 * PJ * 4 + 0.9 * PJ * 10),     # 27.4 pJ
+])
+def test_per_op_models_by_hand(name, expected):
+    r = hm.cost(tiny_counts(), name)
+    assert close(r.total_j, expected)
+    assert close(r.low_j, expected) and close(r.high_j, expected)
+
+
+def test_spinnaker_latency_real_time():
+    assert close(hm.cost(tiny_counts(), "spinnaker1").latency_s, 2e-3)
+
+
+def test_asic45nm_by_hand():
+    r = hm.cost(tiny_counts(), "asic45nm")
+    b = r.breakdown
+    # weights 8 x 1 B and state 4 x 6 B both fit the 8 KB SRAM: 10 pJ per 64 bit = 1.25 pJ/B
+    assert close(b["synaptic_compute"], (0.1 * 10 + 0.3 * 4) * PJ)    # 2.2 pJ
+    assert close(b["neuron_updates"], 3.3 * 5 * PJ)                    # 16.5 pJ (idle skipped)
+    assert close(b["memory_weights_sram_8kb"], 14 * 1.25 * PJ)         # 17.5 pJ
+    assert close(b["memory_state_sram_8kb"], 60 * 1.25 * PJ)           # 75 pJ
+    assert close(r.total_j, (2.2 + 16.5 + 17.5 + 75) * PJ)
+    assert close(r.low_j, (0.03 * 10 + 0.23 * 4 + 0.23 * 5 + 92.5) * PJ)
+    assert close(r.high_j, (0.9 * 10 + 4.6 * 4 + 5.5 * 5 + 92.5) * PJ)
+    assert r.latency_s is None and r.edp_js is None
+
+
+def test_asic45nm_dram_level_for_big_weights():
+    d = tiny_counts().to_dict()
+    d["elements"]["x->a"]["meta"]["synapses"] = 2_000_000      # 2 MB of weights: beyond 1 MB SRAM
+    r = hm.cost(d, "asic45nm")
+    assert close(r.breakdown["memory_weights_dram"], 14 * 1300 / 8 * PJ)
+    assert close(r.breakdown_high["memory_weights_dram"], 14 * 2600 / 8 * PJ)
+
+
+def test_dict_and_eventcounts_give_the_same_report():
+    c = tiny_counts()
+    for name in ("loihi", "truenorth", "asic45nm"):
+        a, b = hm.cost(c, name), hm.cost({"counts": c.to_dict()}, name)
+        assert a.to_dict() == b.to_dict()
+
+
+@pytest.mark.parametrize("name", ["loihi", "loihi2", "truenorth", "spinnaker1", "spinnaker2", "asic45nm", "cpu",
+                                  "literature"])
+def test_every_model_orders_its_bounds(name):
+    r = hm.cost(tiny_counts(), name)
+    assert r.low_j <= r.total_j <= r.high_j
+    for k in r.breakdown:
+        assert r.breakdown_low[k] <= r.breakdown[k] <= r.breakdown_high[k]
+
+
+def test_gpu_models_refuse_event_counts():
+    with pytest.raises(hm.HardwareKindError, match="cost_dense"):
+        hm.cost(tiny_counts(), "h100")
+
+
+def test_unknown_hardware_and_bad_counts():
+    with pytest.raises(hm.UnknownHardwareError, match="known: loihi"):
+        hm.cost(tiny_counts(), "loihi3")
+    with pytest.raises(hm.CountsFormatError, match="no 'elements'"):
+        hm.cost({"steps": 1, "batch": 1}, "loihi")
