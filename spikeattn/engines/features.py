@@ -23,6 +23,7 @@ FEATURES = {
     "projection:graded": "graded (multiply-accumulate) messages",
     "source:graded": "graded (non-binary) input values",
     "probe": "state probes",
+    "model:graded_relu": "memoryless graded ReLU neurons emitting graded spikes (attention accumulators/gates)",
 }
 
 

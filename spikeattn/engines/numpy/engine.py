@@ -14,6 +14,7 @@ circuits (``LoihiLIF``) use int64 and reproduce Lava 0.10's ``Loihi2SimCfg(selec
 """
 from __future__ import annotations
 
+import importlib
 import time
 
 import numpy as np
@@ -24,8 +25,13 @@ from ...ir import Circuit
 from ...result import SimResult
 from ..base import Engine
 from ..features import FEATURES
+from . import neurons_extra  # noqa: F401  (registers the builders of the extra models)
 from .neurons import build_neurons
 from .synapses import LoweredProjection
+
+# Fused fast paths: circuit.meta["fused"] names one; "module:function(circuit, inputs, steps,
+# batch, seed, progress) -> SimResult | None" (None: run neuron by neuron instead).
+FUSED_RUNNERS: dict[str, str] = {"attention": "spikeattn.circuits.attention.fused:run_fused"}
 
 
 def progress_bar(total: int, enabled: bool, desc: str):
@@ -54,6 +60,12 @@ class NumpyEngine(Engine):
 
     def run(self, circuit: Circuit, inputs, steps, batch, seed, progress=False) -> SimResult:
         t_start = time.perf_counter()
+        runner = FUSED_RUNNERS.get(circuit.meta.get("fused")) if self.options.get("fused") else None
+        if runner is not None:
+            mod, fn = runner.split(":")
+            result = getattr(importlib.import_module(mod), fn)(circuit, inputs, steps, batch, seed, progress)
+            if result is not None:
+                return result
         fixed = circuit.fixed_point
         order = circuit.update_order()
         nodes = circuit.nodes()
@@ -102,7 +114,7 @@ class NumpyEngine(Engine):
                     n_active = active.sum(axis=1)
                     c["neuron_updates_active"][t] = n_active
                     c["neuron_updates_idle"][t] = impl.n - n_active
-                    c["spikes"][t] = s.sum(axis=1)
+                    c["spikes"][t] = (s != 0).sum(axis=1)
                     sb = n_active * nodes[name].model.state_bytes
                     c["state_bytes_read"][t] = sb
                     c["state_bytes_written"][t] = sb

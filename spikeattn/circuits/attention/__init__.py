@@ -1,0 +1,19 @@
+"""Spiking self-attention circuits, each checked against the dense formula it implements.
+
+Builders return :class:`~spikeattn.ir.Circuit` fragments with input ports ``q``, ``k``, ``v``
+(or ``x``/``context`` for full blocks) and output ports (``y``, ``map``); compose them with
+``Circuit.include(..., bind=)``.  ``circuit.meta["latency_steps"]`` gives the pipeline
+latency to align the dense reference (:mod:`.reference`).
+
+- :func:`ssa_attention` — Spikformer SSA, orders "qk_v" ((QK^T)V) and "q_kv" (Q(K^T V)).
+- :func:`sdsa_attention` — spike-driven self-attention (Hadamard masks, column sums).
+- :mod:`.patterns` — sparse token masks (causal, window, block, strided, global).
+- :func:`attention_block` / :func:`cross_attention_block` — multi-head blocks with Q/K/V
+  and output projections.
+- :func:`linear_attention` — causal linear attention (running K^T V state).
+"""
+from . import patterns, reference
+from .sdsa import sdsa_attention
+from .ssa import pair_index, spike_map, ssa_attention
+
+__all__ = ["ssa_attention", "sdsa_attention", "spike_map", "pair_index", "patterns", "reference"]

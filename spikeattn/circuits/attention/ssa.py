@@ -1,0 +1,161 @@
+"""Spikformer spiking self-attention (SSA) as a neuron-level circuit, in both association orders.
+
+Inputs (ports, encoder "spikes"): ``q`` ``(N_q, D)``, ``k`` and ``v`` ``(N_k, D)`` binary
+spikes (bind them to LIF populations with :meth:`Circuit.include`).  Output port ``y``:
+LIF neurons ``(N_q, D)`` fed with ``scale * X`` where, per step and head (``c = D / H``)::
+
+    X = (Q K^T ⊙ M) V          order "qk_v": N_q x N_k map per head
+    X = Q (K^T V)              order "q_kv": c x c map per head (full attention only)
+
+Both orders compute the same integers (associativity); their event costs differ: "qk_v"
+needs ``H * P * c`` coincidence neurons (``P`` = attended pairs, ``N_q N_k`` if full),
+"q_kv" needs ``H * N_k * c^2`` + ``H * N_q * c^2``.
+
+Pipeline (every projection has delay 1 unless stated), order "qk_v"::
+
+    C[h,p,a] = AND(Q[i_p, h, a], K[j_p, h, a])            coincidence neurons      t+1
+    A[h,p]   = sum_a C[h,p,a]                              graded accumulator       t+2
+    G[h,p,e] = A[h,p] if V[j_p, h, e] (delay 3) else 0     graded gate, bound c     t+3
+    y[i,h,e] = LIF(scale * sum_{p: i_p = i} G[h,p,e])      output LIF               t+4
+
+order "q_kv"::
+
+    P[h,j,a,e] = AND(K[j,h,a], V[j,h,e])                  t+1
+    Mkv[h,a,e] = sum_j P[h,j,a,e]                          t+2
+    G[h,i,a,e] = Mkv[h,a,e] if Q[i,h,a] (delay 3) else 0   gate bound N_k, t+3
+    y[i,h,e]   = LIF(scale * sum_a G[h,i,a,e])             t+4
+
+Latency: Q/K/V spikes of step t drive ``y`` at step ``t + 4`` (``meta["latency_steps"]``).
+Dense oracle: :func:`spikeattn.circuits.attention.reference.ssa_reference`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ...errors import ParameterError
+from ...ir import LIF, Circuit
+from .. import motifs
+from . import patterns
+
+SSA_LATENCY = 4
+ORDERS = ("qk_v", "q_kv")
+
+
+def check_dims(where: str, n_query, dim, heads, n_key) -> tuple[int, int, int, int]:
+    for name, val in (("n_query", n_query), ("dim", dim), ("heads", heads), ("n_key", n_key)):
+        if not isinstance(val, (int, np.integer)) or val < 1:
+            raise ParameterError(where, name, f"is {val!r}; must be an int >= 1.")
+    if dim % heads:
+        raise ParameterError(where, "heads", f"{heads} heads do not divide dim={dim}.",
+                             "choose dim as a multiple of heads.")
+    return int(n_query), int(dim), int(heads), int(n_key)
+
+
+def _dyadic(x: float) -> bool:
+    return float(x * 2**20).is_integer() and abs(x) < 2**20
+
+
+def ssa_attention(n_query: int, dim: int, heads: int = 1, n_key: int | None = None, order: str = "qk_v",
+                  mask=None, scale: float = 0.125, out_model: LIF | None = None, delay_mode: str = "synaptic",
+                  name: str = "ssa") -> Circuit:
+    """Build the SSA circuit (see the module docstring).
+
+    ``mask``: ``(N_q, N_k)`` boolean pattern (see :mod:`.patterns`; "qk_v" only);
+    ``scale``: the ``s`` of Spikformer (weight of the gate -> output synapses);
+    ``out_model``: the output LIF (default ``LIF(du=1, dv=0.5, vth=0.5)``: Spikformer's
+    threshold 0.5 with tau = 2 leak); ``delay_mode``: "synaptic" (one projection with
+    delay 3 aligns V/Q with the gate) or "relay" (a chain of relay neurons, for engines
+    without long delays).  Ports: inputs ``q``, ``k``, ``v``; outputs ``y`` and ``map``."""
+    n_key = n_query if n_key is None else n_key
+    n_q, d, h, n_k = check_dims(f"SSA '{name}'", n_query, dim, heads, n_key)
+    if order not in ORDERS:
+        raise ParameterError(f"SSA '{name}'", "order", f"is {order!r}.", f"use one of {list(ORDERS)}.")
+    if order == "q_kv" and mask is not None:
+        raise ParameterError(f"SSA '{name}'", "mask", "the Q(K^T V) order sums over all keys before it "
+                             "meets a query, so it cannot apply a token mask.", "use order='qk_v' with a mask.")
+    if delay_mode not in ("synaptic", "relay"):
+        raise ParameterError(f"SSA '{name}'", "delay_mode", f"is {delay_mode!r}.", "use 'synaptic' or 'relay'.")
+    if not np.isfinite(scale) or scale <= 0:
+        raise ParameterError(f"SSA '{name}'", "scale", f"is {scale!r}; must be a positive number.")
+    out_model = out_model or LIF(du=1.0, dv=0.5, vth=0.5)
+    c = d // h
+    circ = Circuit(name)
+    for port, n in (("q", n_q), ("k", n_k), ("v", n_k)):
+        circ.add_source(port, (n, d))
+    late = "v" if order == "qk_v" else "q"
+    if delay_mode == "relay":
+        late_src, late_delay = motifs.add_delay_line(circ, f"{late}_delay", late, 3), 1
+    else:
+        late_src, late_delay = late, 3
+    if order == "qk_v":
+        m = patterns.as_mask(mask, n_q, n_k)
+        m.sort_indices()
+        i_p = np.repeat(np.arange(n_q), np.diff(m.indptr))
+        j_p = m.indices.astype(np.int64)
+        n_pairs = i_p.size
+        hh, pp, aa = np.meshgrid(np.arange(h), np.arange(n_pairs), np.arange(c), indexing="ij")
+        hh, pp, aa = hh.ravel(), pp.ravel(), aa.ravel()
+        motifs.add_and(circ, "coinc", (h, n_pairs, c),
+                       [("q", i_p[pp] * d + hh * c + aa), ("k", j_p[pp] * d + hh * c + aa)])
+        motifs.add_accumulator(circ, "map", (h, n_pairs), "coinc", np.arange(hh.size), hh * n_pairs + pp)
+        # gate neuron (h, p, e) reuses the same flat layout: e plays the role of a
+        motifs.add_gate(circ, "gate", (h, n_pairs, c), ("map", hh * n_pairs + pp),
+                        (late_src, j_p[pp] * d + hh * c + aa), bound=c, gate_delay=late_delay)
+        post = i_p[pp] * d + hh * c + aa
+        extra = {"pairs": int(n_pairs), "map_shape": [h, n_q, n_k]}
+    else:
+        shape = (h, n_k, c, c)
+        hh, jj, aa, ee = (x.ravel() for x in np.meshgrid(*(np.arange(s) for s in shape), indexing="ij"))
+        motifs.add_and(circ, "coinc", shape, [("k", jj * d + hh * c + aa), ("v", jj * d + hh * c + ee)])
+        motifs.add_accumulator(circ, "map", (h, c, c), "coinc", np.arange(hh.size), (hh * c + aa) * c + ee)
+        shape = (h, n_q, c, c)
+        hh, ii, aa, ee = (x.ravel() for x in np.meshgrid(*(np.arange(s) for s in shape), indexing="ij"))
+        motifs.add_gate(circ, "gate", shape, ("map", (hh * c + aa) * c + ee),
+                        (late_src, ii * d + hh * c + aa), bound=n_k, gate_delay=late_delay)
+        post = ii * d + hh * c + ee
+        extra = {"pairs": int(n_q * n_k), "map_shape": [h, c, c]}
+    circ.add_population("y", (n_q, d), out_model)
+    w = motifs.index_weights(n_q * d, circ.node("gate").size, post, np.arange(post.size), float(scale))
+    circ.connect("gate", "y", w, name="gate->y", message="graded")
+    circ.expose("y", "y")
+    circ.expose("map", "map")
+    circ.meta.update({"latency_steps": SSA_LATENCY, "fused": "attention",
+                      "attention": {"kind": "ssa", "order": order, "n_query": n_q, "n_key": n_k, "dim": d,
+                                    "heads": h, "scale": float(scale), "masked": mask is not None,
+                                    "delay_mode": delay_mode, **extra}})
+    return circ
+
+
+def pair_index(circuit: Circuit, prefix: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """``(i_p, j_p)``: the (query, key) pair of every map neuron of a "qk_v" SSA circuit,
+    read back from its ``q -> coinc`` and ``k -> coinc`` synapses."""
+    spec = circuit.meta.get("attention", {})
+    d, h = spec.get("dim"), spec.get("heads")
+    projs = circuit.projections
+    wq, wk = projs.get(f"{prefix}q->coinc"), projs.get(f"{prefix}k->coinc")
+    if not (d and wq and wk) or spec.get("order") != "qk_v":
+        raise ParameterError(f"circuit '{circuit.name}'", "prefix", f"'{prefix}' names no qk_v SSA circuit.",
+                             "give the prefix the SSA circuit was included under (e.g. 'attn.').")
+    c, n_pairs = d // h, spec["pairs"]
+    first = np.arange(n_pairs) * c  # head 0, channel 0 of every pair
+    qcol = sp.csr_matrix(wq.weights).indices[first]
+    kcol = sp.csr_matrix(wk.weights).indices[first]
+    return qcol // d, kcol // d
+
+
+def spike_map(result, circuit: Circuit, prefix: str = "") -> np.ndarray:
+    """Spike-derived attention map per step: ``(T, B, H, N_q, N_k)`` counts for "qk_v"
+    (``A = sum_a C``, i.e. the integer ``Q K^T`` of each step, delayed by 1 step), or
+    ``(T, B, H, c, c)`` (``K^T V``) for "q_kv"; read from the coincidence spikes."""
+    spec = circuit.meta["attention"]
+    h, c = spec["heads"], spec["dim"] // spec["heads"]
+    s = result.spikes[f"{prefix}coinc"]
+    t, b = s.shape[:2]
+    if spec["order"] == "q_kv":
+        return s.reshape(t, b, h, spec["n_key"], c, c).sum(axis=3)
+    i_p, j_p = pair_index(circuit, prefix)
+    counts = s.reshape(t, b, h, i_p.size, c).sum(axis=-1)
+    out = np.zeros((t, b, h, spec["n_query"], spec["n_key"]), np.int64)
+    out[..., i_p, j_p] = counts
+    return out
