@@ -13,7 +13,11 @@ latency to align the dense reference (:mod:`.reference`).
 - :func:`linear_attention` — causal linear attention (running K^T V state).
 """
 from . import patterns, reference
+from .cross import cross_attention_block
+from .linear import linear_attention, linear_reference
+from .multihead import attention_block, block_reference
 from .sdsa import sdsa_attention
 from .ssa import pair_index, spike_map, ssa_attention
 
-__all__ = ["ssa_attention", "sdsa_attention", "spike_map", "pair_index", "patterns", "reference"]
+__all__ = ["ssa_attention", "sdsa_attention", "attention_block", "cross_attention_block", "linear_attention",
+           "block_reference", "linear_reference", "spike_map", "pair_index", "patterns", "reference"]
