@@ -33,7 +33,7 @@ from spikeattn.metrics.selection import SelectionAccuracy, selection_mask
 from .base import ScenarioConfig, ScenarioOutcome, scenario
 
 K, M, CUE_WINDOW = 4, 8, 16
-P_HIGH, P_LOW, P_STREAM = 0.5, 0.15, 0.25
+P_HIGH, P_LOW, P_STREAM = 0.6, 0.15, 0.25
 ROUTE_STEPS = 40
 
 

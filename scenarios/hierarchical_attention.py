@@ -1,0 +1,128 @@
+"""Scenario ``hierarchical-attention``: coarse-to-fine token selection ("needle" recall).
+
+Task (synthetic, seeded): ``N = R * G`` tokens in ``R`` regions of ``G``.  In each sample
+one needle region is brighter (its tokens fire at ``p_region``, the rest at ``p_bg``) and
+within it ``K_TOKENS`` needle tokens fire at ``p_needle``.  The coarse stage picks the top
+region by pooled spike count over ``[0, Tc)``; only that region is relayed to the fine
+stage, which picks the top ``K_TOKENS`` tokens by count in its own window.
+
+Checks against the mathematics (:mod:`spikeattn.circuits.routing.reference`):
+
+* ``matches_two_level_reference``: regions and tokens equal
+  :func:`~spikeattn.circuits.routing.reference.two_level_topk` of the same spikes;
+* ``fine_stage_only_selected_regions``: no relay outside the selected regions ever spikes,
+  and the fine stage's input events per sample equal the selected regions' spikes from
+  the step after the coarse decision (exact integers);
+* ``needle_recall_ge_0.9``: the selected tokens are the needle tokens (exact set) for at
+  least 90 % of the samples.
+
+Cost: synaptic events of the fine stage vs a flat k-WTA over all ``N`` tokens on the same
+window (:func:`~spikeattn.circuits.routing.flat_selector`), and of the whole hierarchy.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from spikeattn import simulate
+from spikeattn.circuits.routing import flat_selector, hierarchical_selector, reference, winners_from_spikes
+from spikeattn.errors import ParameterError
+from spikeattn.metrics.latency import DecisionLatency
+from spikeattn.metrics.selection import SelectionAccuracy
+
+from .base import ScenarioConfig, ScenarioOutcome, scenario
+
+R, G, K_TOKENS, COARSE_WINDOW, FINE_WINDOW = 8, 4, 2, 8, 12
+P_BG, P_REGION, P_NEEDLE = 0.1, 0.3, 0.8
+
+
+def build():
+    return hierarchical_selector(R, G, 1, K_TOKENS, coarse_window=COARSE_WINDOW, fine_window=FINE_WINDOW,
+                                 name="hierarchical")
+
+
+def task(rng, batch: int, steps: int):
+    """``(needle_tokens mask (batch, N), spikes (steps, batch, N))``."""
+    region = rng.integers(R, size=batch)
+    p = np.full((batch, R, G), P_BG)
+    p[np.arange(batch), region] = P_REGION
+    needle = np.zeros((batch, R, G), bool)
+    for b in range(batch):
+        needle[b, region[b], rng.choice(G, K_TOKENS, replace=False)] = True
+    p[needle] = P_NEEDLE
+    p = p.reshape(batch, R * G)
+    return needle.reshape(batch, R * G), rng.random((steps, batch, R * G)) < p[None]
+
+
+@scenario("hierarchical-attention", "coarse-to-fine: pick the brightest region, then the top tokens inside it",
+          default_steps=hierarchical_selector(R, G, 1, K_TOKENS, COARSE_WINDOW, FINE_WINDOW).meta["hierarchical"]["steps"],
+          default_batch=64)
+def run(cfg: ScenarioConfig) -> ScenarioOutcome:
+    circuit = build()
+    m = circuit.meta["hierarchical"]
+    steps = cfg.steps or m["steps"]
+    if steps < m["steps"]:
+        raise ParameterError("scenario 'hierarchical-attention'", "steps", f"is {steps}; the two stages need "
+                             f"up to {m['steps']} steps.", f"use --steps >= {m['steps']}.")
+    batch = cfg.batch or 64
+    needle, x = task(np.random.default_rng(cfg.seed), batch, steps)
+    res = simulate(circuit, {"tokens": x}, steps=steps, engine=cfg.engine, seed=cfg.seed, progress=cfg.progress)
+    regions = winners_from_spikes(res.spikes["coarse.winners"])
+    tokens = winners_from_spikes(res.spikes["fine.winners"])
+    pooled = reference.window_counts(x, 0, COARSE_WINDOW).reshape(batch, R, G).sum(axis=2)
+    exp_regions, exp_tokens = reference.two_level_topk(pooled, 1, reference.window_counts(x, *m["token_window"]),
+                                                       G, K_TOKENS)
+    inside = np.repeat(regions, G, axis=1)
+    open_from = np.repeat(reference.first_spike_times(res.spikes["coarse.winners"]), G, axis=1) + 1
+    relayed = x & inside[None] & (np.arange(steps)[:, None, None] >= open_from[None])
+    relays = np.asarray(res.spikes["regions.relays"])
+    fine_in = res.counts.per_sample("synaptic_acs", elements=["fine.in->gate"])
+
+    flat = flat_selector(R * G, K_TOKENS, m["fine_window"])
+    rf = simulate(flat, {"tokens": x}, steps=steps, engine=cfg.engine, seed=cfg.seed)
+    flat_tokens = winners_from_spikes(rf.spikes["fine.winners"])
+    fine_names = [n for n in circuit.projections if n.startswith("fine.")]
+    flat_names = [n for n in flat.projections if n.startswith("fine.")]
+    acc, acc_flat = SelectionAccuracy(), SelectionAccuracy()
+    acc(tokens, needle)
+    acc_flat(flat_tokens, needle)
+    lat_c, lat_f = DecisionLatency(dt=res.dt), DecisionLatency(dt=res.dt)
+    lat_c(res.spikes["coarse.winners"])
+    lat_f(res.spikes["fine.winners"])
+    checks = {
+        "matches_two_level_reference": bool(np.array_equal(regions, exp_regions)
+                                            and np.array_equal(tokens, exp_tokens)),
+        "fine_stage_only_selected_regions": bool(not relays[:, ~inside].any()
+                                                 and np.array_equal(fine_in, relayed[:-1].sum(axis=(0, 2)))),
+        "needle_recall_ge_0.9": acc.compute()["exact"] >= 0.9,
+        "flat_matches_reference": bool(np.array_equal(
+            flat_tokens, reference.topk_with_ties(reference.window_counts(x, *m["token_window"]), K_TOKENS))),
+    }
+    outcome = {
+        "passed": all(checks.values()), "checks": checks, "samples": batch,
+        "needle_exact": acc.compute()["exact"], "needle_jaccard": acc.compute()["jaccard"],
+        "flat_needle_exact": acc_flat.compute()["exact"],
+        "needle_region_found": float(regions[np.arange(batch), needle.reshape(batch, R, G).any(2).argmax(1)].mean()),
+        "coarse_latency_steps": lat_c.compute()["mean_steps"], "fine_latency_steps": lat_f.compute()["mean_steps"],
+        "fine_latency_s": lat_f.compute()["mean_s"],
+        "fine_stage_ops_per_sample": res.counts.batch_mean("synaptic_acs", elements=fine_names),
+        "flat_stage_ops_per_sample": rf.counts.batch_mean("synaptic_acs", elements=flat_names),
+        "hierarchy_total_ops_per_sample": res.counts.batch_mean("synaptic_acs"),
+        "flat_total_ops_per_sample": rf.counts.batch_mean("synaptic_acs"),
+        "task": {"R": R, "G": G, "k_tokens": K_TOKENS, "coarse_window": COARSE_WINDOW,
+                 "fine_window": m["fine_window"], "p_bg": P_BG, "p_region": P_REGION, "p_needle": P_NEEDLE},
+    }
+    figures = _figures(cfg, res, m) if cfg.figures else []
+    return ScenarioOutcome(result=res, outcome=outcome, figures=figures, circuit=circuit)
+
+
+def _figures(cfg, res, m):
+    from spikeattn.plots.counts import counts_bar, group_by_prefix
+    from spikeattn.plots.raster import raster
+
+    names = ["tokens", "coarse.acc", "coarse.winners", "regions.open", "regions.relays", "fine.acc", "fine.winners"]
+    f1 = raster(res.spikes, cfg.out_dir / "hierarchical_raster.png", sample=0, names=names,
+                marks={"coarse window end": m["coarse_window"], "fine window": m["fine_window"][0]},
+                title="hierarchical-attention, sample 0: coarse region, then tokens inside it")
+    f2 = counts_bar(res.counts, cfg.out_dir / "hierarchical_counts.png", group=group_by_prefix,
+                    title="hierarchical-attention: events per sample by stage")
+    return [f1, f2]
