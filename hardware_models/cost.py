@@ -139,11 +139,26 @@ def _evaluate(hw: HardwareModel, v: CountsView, w: str, traffic, loads, placemen
     if lat is None:
         notes.append(f"{hw.name}: timing unknown; latency, EDP and static energy not modelled.")
     if hw.has("p_static_chip"):
-        chips = placement.chips_used if placement is not None else 1
-        b["static"] = c("p_static_chip") * chips * (lat or 0.0)
+        b["static"] = c("p_static_chip") * _static_chips(hw, v, w, placement) * (lat or 0.0)
+        if w == "value":
+            notes.append(f"{hw.name}: static power of every chip used (whole chips) over the modelled run time; "
+                         "the low bound charges only the share of cores used (unused cores power-gated or "
+                         "running other work).")
     else:
         notes.append(f"{hw.name}: static power not published in the cited sources; not modelled (lower bound).")
     return {k: float(x) for k, x in b.items()}, (None if lat is None else float(lat)), notes
+
+
+def _static_chips(hw: HardwareModel, v: CountsView, w: str, placement) -> float:
+    """Chips charged static power: whole chips used, or (low bound) the fraction of cores used."""
+    if placement is not None:
+        cores, chips = placement.cores_used, placement.chips_used
+    else:
+        cores = max(1, -(-v.neurons() // hw.limits.neurons)) if hw.limits and hw.limits.neurons else 1
+        chips = max(1, -(-cores // hw.limits.cores_per_chip)) if hw.limits else 1
+    if w == "low" and hw.limits is not None:
+        return cores / hw.limits.cores_per_chip
+    return float(chips)
 
 
 def _memory_terms(hw: HardwareModel, v: CountsView, w: str) -> dict[str, float]:

@@ -1,0 +1,111 @@
+"""Figures of energy reports: breakdown bar chart and the sensitivity (crossover) plot.
+
+matplotlib (extra ``viz``) is imported lazily with the Agg backend; PNGs are written
+atomically and their paths returned.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from spikeattn.errors import require
+from spikeattn.fileio import atomic_savefig
+
+from .report import EnergyReport
+from .sensitivity import DAMPFHOFFER_SPS, YAN_RATE_T5, Sensitivity
+
+COLOURS = {"synaptic_compute": "#1f77b4", "neuron_updates": "#ff7f0e", "spike_generation": "#9467bd",
+           "routing_intra_core": "#2ca02c", "routing_inter_core": "#98df8a", "static": "#7f7f7f",
+           "all_in": "#8c564b", "dense_compute": "#d62728", "memory_weights_dram": "#e377c2",
+           "memory_state_dram": "#f7b6d2", "memory_weights_sram_8kb": "#17becf", "memory_state_sram_8kb": "#9edae5",
+           "memory_weights_sram_32kb": "#bcbd22", "memory_state_sram_32kb": "#dbdb8d",
+           "memory_weights_sram_1mb": "#c49c94", "memory_state_sram_1mb": "#c5b0d5", "idle": "#c7c7c7"}
+
+
+def _pyplot():
+    mpl = require("matplotlib", "viz", "plotting energy figures")
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def breakdown_chart(reports: Sequence[EnergyReport], path, title: str | None = None) -> Path:
+    """Left: each model's energy split into components (share of its total, stacked).
+    Right: total energy per model on a log axis with the low-high range as an error bar."""
+    plt = _pyplot()
+    reports = list(reports)
+    names = [r.hardware for r in reports]
+    comps = []
+    for r in reports:
+        comps += [k for k in r.breakdown if k not in comps]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 0.55 * len(reports) + 2.2), sharey=True)
+    y = np.arange(len(reports))
+    left = np.zeros(len(reports))
+    cmap = plt.get_cmap("tab20")
+    for i, comp in enumerate(comps):
+        share = np.array([r.breakdown.get(comp, 0.0) / r.total_j if r.total_j > 0 else 0.0 for r in reports])
+        ax1.barh(y, share * 100, left=left, color=COLOURS.get(comp, cmap(i % 20)), label=comp)
+        left += share * 100
+    ax1.set_yticks(y, names)
+    ax1.set_xlabel("share of total energy (%)")
+    ax1.set_xlim(0, 100)
+    ax1.legend(fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
+    tot = np.array([r.total_j for r in reports])
+    lo = np.array([r.low_j for r in reports])
+    hi = np.array([r.high_j for r in reports])
+    ax2.barh(y, tot, color="#4c72b0", alpha=0.8)
+    ax2.errorbar(tot, y, xerr=[tot - lo, hi - tot], fmt="none", ecolor="k", capsize=3)
+    for yi, t in zip(y, tot):
+        ax2.text(t, yi, f" {t:.2e} J", va="center", fontsize=7)
+    ax2.set_xscale("log")
+    ax2.set_xlabel("total energy per batch (J), bars = low-high range")
+    fig.suptitle(title or "Energy by hardware model (central estimate; error bars from constant ranges)", fontsize=10)
+    fig.tight_layout()
+    out = Path(atomic_savefig(fig, path, dpi=110))
+    plt.close(fig)
+    return out
+
+
+def sensitivity_chart(sens: Sequence[Sensitivity], path, title: str | None = None) -> Path:
+    """Left: energy ratio (chip / GPU) versus spike rate at the measured T0, per chip, with the
+    low-high band; the ratio-1 line is the crossover.  Right: crossover spike rate versus T,
+    with Yan et al.'s 5.7 % at T = 5 and Dampfhoffer et al.'s 0.15-1.38 spikes per synapse
+    per inference converted to a rate band for this circuit."""
+    plt = _pyplot()
+    sens = list(sens)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.6))
+    rates = np.logspace(-4, 0, 200)
+    cmap = plt.get_cmap("tab10")
+    t0 = sens[0].steps0 if sens else 1
+    for i, s in enumerate(sens):
+        col = cmap(i % 10)
+        ax1.plot(rates, s.ratio(rates, s.steps0), color=col, label=f"{s.hardware} vs {s.gpu}")
+        ax1.fill_between(rates, s.ratio(rates, s.steps0, "low"), s.ratio(rates, s.steps0, "high"), color=col,
+                         alpha=0.15)
+        ax1.plot([s.rate0], [s.ratio(s.rate0, s.steps0)], "o", color=col)
+    ax1.axhline(1.0, color="k", lw=0.8, ls="--")
+    ax1.axvline(YAN_RATE_T5[0], color="r", lw=0.8, ls=":", label="Yan 2024: 5.7 % (T=5)")
+    ax1.set(xscale="log", yscale="log", xlabel="spike rate (spikes per neuron per step)",
+            ylabel="energy ratio chip / GPU (<1: chip wins)", title=f"at the measured T0 = {t0} (dot: measured)")
+    ax1.legend(fontsize=7)
+    steps = np.unique(np.round(np.logspace(0, np.log10(max(64, 4 * t0)), 40)).astype(int))
+    for i, s in enumerate(sens):
+        r = [s.crossover_rate(t) for t in steps]
+        r = np.array([np.nan if (x is None or not np.isfinite(x)) else x for x in r])
+        ax2.plot(steps, r, color=cmap(i % 10), label=s.hardware)
+    if sens and sens[0].synapses and sens[0].synops0:
+        s = sens[0]
+        per = s.synops0 / (s.synapses * s.batch) / s.rate0 / s.steps0  # spikes/synapse/inference per (rate x T)
+        ax2.fill_between(steps, DAMPFHOFFER_SPS[0] / (per * steps), DAMPFHOFFER_SPS[1] / (per * steps),
+                         color="orange", alpha=0.2, label="Dampfhoffer 2023: 0.15-1.38 spikes/synapse")
+    ax2.plot([YAN_RATE_T5[1]], [YAN_RATE_T5[0]], "r*", ms=10, label="Yan 2024: 5.7 % at T=5")
+    ax2.set(xscale="log", yscale="log", xlabel="time steps T", ylabel="crossover spike rate (chip = GPU)",
+            title="below the line the chip uses less energy")
+    ax2.legend(fontsize=7)
+    fig.suptitle(title or "Where the neuromorphic chip stops winning", fontsize=10)
+    fig.tight_layout()
+    out = Path(atomic_savefig(fig, path, dpi=110))
+    plt.close(fig)
+    return out

@@ -1,0 +1,104 @@
+"""``spikeattn energy`` and ``spikeattn hardware``; the ``energy`` block of ``spikeattn run``."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import hardware_models as hm
+import spikeattn
+from hardware_models.cli import energy_block
+from spikeattn import IF, Circuit, simulate
+from spikeattn.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def small():
+    rng = np.random.default_rng(2)
+    c = Circuit("small")
+    c.add_source("x", 12, encoder="poisson", seed=4)
+    c.add_population("h", 10, IF(vth=1.5))
+    c.connect("x", "h", (rng.random((10, 12)) < 0.5) * 1.0)
+    return c, simulate(c, {"x": np.full(12, 0.3)}, steps=15, batch=2)
+
+
+@pytest.fixture
+def result_json(tmp_path):
+    c, res = small()
+    zip_path = spikeattn.save(c, tmp_path / "circuit.zip")
+    doc = {"scenario": "small", "counts": res.counts.to_dict(), "circuit_file": str(zip_path)}
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(doc))
+    return path, res
+
+
+def test_energy_command_writes_table_json_and_pngs(result_json, capsys, tmp_path):
+    path, res = result_json
+    out = tmp_path / "energy"
+    assert main(["energy", str(path), "--hardware", "loihi2,truenorth,literature,h100", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    for name in ("loihi2", "truenorth", "literature", "h100", "crossover"):
+        assert name in text
+    doc = json.loads((out / "energy.json").read_text())
+    acs = res.counts.total("synaptic_acs")
+    assert doc["literature"]["total_j"] == pytest.approx(0.9e-12 * acs)          # E_AC x ACs, nothing else
+    assert doc["truenorth"]["total_j"] == pytest.approx(26e-12 * acs)            # all-in per synaptic event
+    assert doc["loihi2"]["placement"]["cores_used"] == 1                         # 10 neurons fit one core
+    assert doc["loihi2"]["low_j"] <= doc["loihi2"]["total_j"] <= doc["loihi2"]["high_j"]
+    assert "sensitivity" in doc and "loihi2" in doc["sensitivity"]
+    for png in ("energy_breakdown.png", "energy_sensitivity.png"):
+        assert (out / png).read_bytes()[:8] == PNG
+
+
+def test_energy_command_bad_input_exits_2_with_one_line(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "spikeattn.cli", "energy", str(tmp_path / "missing.json")],
+                       capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "not found" in r.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert main(["energy", str(bad)]) == 2
+    bad.write_text(json.dumps({"scenario": "x"}))
+    assert main(["energy", str(bad)]) == 2
+
+
+def test_energy_command_unknown_hardware(result_json, capsys):
+    path, _ = result_json
+    assert main(["energy", str(path), "--hardware", "loihi9", "--no-figures"]) == 2
+    assert "known: loihi" in capsys.readouterr().err
+
+
+def test_energy_without_circuit_file_notes_missing_routing(result_json, capsys, tmp_path):
+    path, _ = result_json
+    doc = json.loads(path.read_text())
+    del doc["circuit_file"]
+    p2 = tmp_path / "nocircuit.json"
+    p2.write_text(json.dumps(doc))
+    assert main(["energy", str(p2), "--hardware", "loihi", "--no-figures", "--out", str(tmp_path)]) == 0
+    rep = json.loads((tmp_path / "energy.json").read_text())["loihi"]
+    assert rep["placement"] is None and any("No circuit or placement" in n for n in rep["notes"])
+
+
+def test_hardware_command_lists_every_model_with_sources(capsys):
+    assert main(["hardware"]) == 0
+    text = capsys.readouterr().out
+    for name in hm.names():
+        assert name in text
+    assert "Davies et al. 2018" in text and "Merolla" in text
+    assert main(["hardware", "loihi2"]) == 0
+    assert "assumption" in capsys.readouterr().out
+    assert main(["hardware", "--json"]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == set(hm.names())
+
+
+def test_energy_block_for_spikeattn_run():
+    c, res = small()
+    block = energy_block(c, res, ["loihi", "h100"])
+    assert set(block) == {"loihi", "h100", "sensitivity"}
+    direct = hm.cost(res.counts, "loihi", circuit=c)
+    assert block["loihi"]["total_j"] == pytest.approx(direct.total_j, rel=1e-6)
+    assert block["h100"]["total_j"] > 0 and block["loihi"]["latency_s"] > 0
+    json.dumps(block)
