@@ -11,8 +11,8 @@ IR element                 Lava process
 =========================  ===================================================================
 ``SpikeSource``            ``lava.proc.io.source.RingBuffer`` holding the encoded input
                            (size, steps); at step t it emits column t (0-based)
-``LoihiLIF`` / ``LIF``     :class:`~spikeattn.engines.lava.procs.process.StateLIF` (Lava's LIF +
-                           one ``state_out`` port sending ``[s, u, v]`` to a sink ``RingBuffer``)
+``LoihiLIF`` / ``LIF``     :class:`~spikeattn.engines.lava.procs.process.StateLIF` (Lava's LIF,
+                           recording ``[s, u, v]`` every step to a ``.npy`` file)
 projection, ``d == 1``     ``Dense`` (dense weights) or ``Sparse`` (scipy CSR): both delay 1 step
 projection, ``d > 1``      ``DelayDense`` / ``DelaySparse`` with Lava delay ``d - 1``: Lava's
                            delay k arrives k + 1 steps after the spike (verified against the
@@ -69,7 +69,7 @@ def _initial(pop: Population, dtype) -> dict:
 
 
 @lowers(LoihiLIF)
-def lower_loihi_lif(pop: Population, fixed: bool, **ctx):
+def lower_loihi_lif(pop: Population, fixed: bool, *, record_path, record_steps: int, **ctx):
     """Fixed-point LIF; parameters are given at construction (``Var.set`` on scalar Vars
     is silently ignored by Lava's fixed-point models)."""
     from .procs.process import StateLIF
@@ -77,18 +77,19 @@ def lower_loihi_lif(pop: Population, fixed: bool, **ctx):
     return StateLIF(shape=(pop.size,), du=int(m.du), dv=int(m.dv), vth=int(m.vth),
                     bias_mant=_per_neuron(m.bias_mant, pop.size, np.int64),
                     bias_exp=_per_neuron(m.bias_exp, pop.size, np.int64),
-                    name=pop.name, **_initial(pop, np.int64))
+                    name=pop.name, record_path=record_path, record_steps=record_steps, **_initial(pop, np.int64))
 
 
 @lowers(LIF)
-def lower_lif(pop: Population, fixed: bool, **ctx):
+def lower_lif(pop: Population, fixed: bool, *, record_path, record_steps: int, **ctx):
     """Float LIF/IF: Lava's floating-point LIF with ``bias_mant = bias`` (reset to 0, scalar
     du/dv/vth, no refractory period: the engine refuses the rest up front)."""
     from .procs.process import StateLIF
     m = pop.model
     return StateLIF(shape=(pop.size,), du=float(m.du), dv=float(m.dv), vth=float(m.vth),
                     bias_mant=_per_neuron(m.bias, pop.size, np.float64),
-                    bias_exp=np.zeros(pop.size), name=pop.name, **_initial(pop, np.float64))
+                    bias_exp=np.zeros(pop.size), name=pop.name, record_path=record_path,
+                    record_steps=record_steps, **_initial(pop, np.float64))
 
 
 @lowers(SpikeSource)
@@ -136,39 +137,56 @@ def lower_projection(proj: Projection, fixed: bool, **ctx):
     return DelayDense(weights=w, delays=np.full(w.shape, lava_delay, int), max_delay=lava_delay, **kw)
 
 
-class LavaNetwork:
-    """The Lava processes of one circuit for one sample, wired, plus the state sinks.
+def components(circuit: Circuit) -> list[list[str]]:
+    """Node names of each connected part of ``circuit`` that holds a population.
 
-    ``sinks[pop]`` is a sink ``RingBuffer`` of shape (3, size) recording ``[s, u, v]``
-    after every step.  ``any_process`` is a process to call ``run``/``stop`` on.
+    ``process.run`` in Lava runs the processes connected to ``process`` only, so each part
+    is built and run on its own; a source without projections is not built at all."""
+    import networkx as nx
+    pops = set(circuit.populations)
+    parts = [sorted(p) for p in nx.weakly_connected_components(circuit.graph) if p & pops]
+    return sorted(parts)
+
+
+class LavaNetwork:
+    """The Lava processes of one connected part of a circuit for one sample, wired.
+
+    Every population records ``[s, u, v]`` per step into ``folder/pop<k>.npy`` (see
+    :class:`~spikeattn.engines.lava.procs.process.StateLIF`); ``any_process`` is a process
+    to call ``run``/``stop`` on.
     """
 
-    def __init__(self, circuit: Circuit, sample_inputs: dict[str, np.ndarray], steps: int, fixed: bool):
-        from lava.proc.io.sink import RingBuffer as Sink
+    def __init__(self, circuit: Circuit, nodes: list[str], sample_inputs: dict[str, np.ndarray], steps: int,
+                 fixed: bool, folder):
+        from pathlib import Path
+        part = set(nodes)
         self.procs: dict[str, object] = {}
-        self.sinks: dict[str, object] = {}
-        used = {p.pre for p in circuit.projections.values()}
-        for name, pop in circuit.populations.items():
-            lif = lower(pop, fixed)
-            sink = Sink(shape=(3, pop.size), buffer=steps)
-            lif.state_out.connect(sink.a_in)
-            self.procs[name], self.sinks[name] = lif, sink
+        self.records: dict[str, Path] = {}
+        pops = [n for n in circuit.populations if n in part]
+        for k, name in enumerate(pops):
+            self.records[name] = Path(folder) / f"pop{k}.npy"
+            self.procs[name] = lower(circuit.populations[name], fixed, record_path=self.records[name],
+                                     record_steps=steps)
+        projections = [p for p in circuit.projections.values() if p.post in part]
+        used = {p.pre for p in projections}
         for name, src in circuit.sources.items():
             if name in used:
                 self.procs[name] = lower(src, fixed, data=sample_inputs[name])
         self.projections = {}
-        for name, proj in circuit.projections.items():
+        for proj in projections:
             conn = lower(proj, fixed)
             self.procs[proj.pre].s_out.connect(conn.s_in)
             conn.a_out.connect(self.procs[proj.post].a_in)
-            self.projections[name] = conn
-        self.any_process = next(iter(self.procs.values()))
+            self.projections[proj.name] = conn
+        self.any_process = self.procs[pops[0]]
 
     def read_states(self) -> dict[str, np.ndarray]:
-        """``pop -> (3, steps, size)`` array of s, u, v (float64 holding exact integers in
-        fixed point: |u|, |v| < 2**24)."""
+        """``pop -> (steps, 3, size)`` array of s, u, v after every step (int32 in fixed
+        point, float64 in floating point)."""
+        from ...errors import EngineError
         out = {}
-        for name, sink in self.sinks.items():
-            data = np.asarray(sink.data.get(), np.float64)      # (3, size, steps)
-            out[name] = np.transpose(data, (0, 2, 1))
+        for name, path in self.records.items():
+            if not path.is_file():
+                raise EngineError(f"Lava ran, but population '{name}' wrote no state record ({path}).")
+            out[name] = np.load(path, allow_pickle=False)
         return out

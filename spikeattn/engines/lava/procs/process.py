@@ -1,26 +1,26 @@
-"""``StateLIF``: Lava's LIF process that also emits its spikes and state ``u``, ``v`` every step.
+"""``StateLIF``: Lava's LIF process that also records its spikes and state ``u``, ``v``.
 
-Reading state back through Lava's ``Monitor`` costs about 18 µs per element
-(``Monitor.get_data``); sending them through one extra OutPort into a sink
-``RingBuffer`` process costs about as much as sending the spikes.  The dynamics are Lava's
+Reading state back through Lava is slow: ``Var.get`` (and ``Monitor.get_data``, which
+uses it) moves one element per channel message, 20-80 µs each on a loaded machine, so
+that reading u and v of 300 neurons over 200 steps took 29 s.  Instead each ``StateLIF``
+model keeps its own ``(steps, 3, size)`` record of ``[s, u, v]`` after every step (after
+the spike reset, as a Monitor would record them) and writes it with ``numpy.save`` to
+``record_path`` at step ``record_steps``, before ``run`` returns.  The dynamics are Lava's
 own: the models in :mod:`.models` subclass ``PyLifModelBitAcc`` / ``PyLifModelFloat`` and
-only add one ``send`` after Lava's ``run_spk``.  u and v are sent after the spike reset,
-as a Monitor would record them.
+only add the recording after Lava's ``run_spk``.
 """
 from __future__ import annotations
 
-from lava.magma.core.process.ports.ports import OutPort
 from lava.proc.lif.process import LIF
 
 
 class StateLIF(LIF):
-    """``lava.proc.lif.process.LIF`` plus an OutPort ``state_out`` of shape ``(3, *shape)``
-    sending ``[s, u, v]`` (spikes as 0/1) after every step.
+    """``lava.proc.lif.process.LIF`` that records ``[s, u, v]`` every step.
 
-    Equations: those of Lava's LIF (see ``spikeattn.ir.LoihiLIF`` / ``spikeattn.ir.LIF``).
+    Extra parameters: ``record_path`` (a ``.npy`` file written once, atomically, at step
+    ``record_steps``) and ``record_steps`` (the number of steps of the run).  Equations:
+    those of Lava's LIF (see ``spikeattn.ir.LoihiLIF`` / ``spikeattn.ir.LIF``).
     """
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        shape = kwargs["shape"]
-        self.state_out = OutPort(shape=(3,) + tuple(shape))
+    def __init__(self, *, record_path: str, record_steps: int, **kwargs) -> None:
+        super().__init__(record_path=str(record_path), record_steps=int(record_steps), **kwargs)
