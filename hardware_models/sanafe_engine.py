@@ -1,0 +1,529 @@
+"""SANA-FE as a calibrated peer: lower a spikeattn Circuit onto a SANA-FE architecture and run it.
+
+SANA-FE (PyPI ``sanafe`` 2.2.9; Boyle et al., IEEE TCAD 2025) simulates a spiking network
+mapped onto a described chip, step by step, and charges every hardware activity its cost
+from the architecture file.  Its Loihi description was calibrated against Loihi silicon
+(energy within 12 %, latency within 25 %).  ``run_sanafe`` rebuilds a circuit in SANA-FE's
+Python API, runs it once per batch sample on the very same input spikes as spikeattn, checks
+that the spikes agree, and returns SANA-FE's energy (synapse / dendrite / soma / network, J)
+and simulated time (s).  :func:`compare_with_model` puts it beside spikeattn's own model.
+
+Lowering (read from SANA-FE's ``models.cpp``, ``LoihiLifModel``, and checked by running it):
+
+* SANA-FE's ``leaky_integrate_fire`` soma does, each step::
+
+      u = u * input_decay + I          (I: synaptic input delivered this step)
+      p = trunc(p * leak_decay * 64) / 64 + bias + u   (trunc: toward zero)
+      spike if p > threshold; hard reset p = reset, soft reset p -= threshold
+
+  so a float :class:`~spikeattn.LIF` maps to ``input_decay = 1 - du``, ``leak_decay = 1 - dv``,
+  with weights, bias, threshold and ``v_reset`` multiplied by ``potential_scale`` (default
+  2**16; the LIF is invariant under this scaling) so that the 1/64 quantisation acts far
+  below the circuit's resolution.  It is exact when the scaled values are multiples of 1/64
+  and ``dv = 0``; otherwise the spike check below says whether the runs still agree.
+* A :class:`~spikeattn.LoihiLIF` maps with SANA-FE potential = Lava ``v / 64``: ``threshold =
+  vth``, ``bias = bias_eff / 64``, weights = Lava-quantised ``W' * 2**weight_exp``,
+  ``leak_decay = (4096 - dv) / 4096`` (SANA-FE's truncation is Lava's ``trunc0``) and
+  ``input_decay = (4095 - du) / 4096`` (exact for ``du = 4095``; Lava also truncates u, SANA-FE
+  does not).  24-bit wrap/saturation is not modelled.
+* TrueNorth's soma fires on ``p >= threshold`` and has an additive leak: only ``dv = 0``,
+  ``du = 1`` neurons map; ``>=`` is made to act as ``>`` on grid potentials (SANA-FE stores
+  attributes as float32: the threshold becomes the next float32 above ``vth * scale``; a soft
+  reset then drifts by that one ulp per spike).  Weights are float32 in SANA-FE too.
+* Sources become SANA-FE ``input`` neurons replaying the encoded spike trains; projections
+  become synapses with delay 1 (SANA-FE delivers a spike emitted at step t at step t+1, as a
+  spikeattn projection with ``delay=1`` does).  Refractory periods, delays other than 1,
+  graded messages and non-zero initial state are refused with
+  :class:`~spikeattn.errors.UnsupportedFeatureError`.
+
+Placement: ``placement`` (``{node: [core, ...]}`` per neuron, or an object with such a
+``neuron_cores``/``core_of`` mapping) or, by default, :func:`fill_cores`: every node starts on
+a fresh core and fills cores in order up to the core's neuron limit.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from spikeattn.encoding import encode_inputs
+from spikeattn.engines.features import required_features
+from spikeattn.engines.numpy import fixed_point as fx
+from spikeattn.errors import InputError, ParameterError, UnsupportedFeatureError, require
+from spikeattn.ir import IF, LIF, Circuit, LoihiLIF
+
+ARCH_DIR = Path(__file__).with_name("sanafe_arch")
+TERMS = ("synapse", "dendrite", "soma", "network")
+UNSUPPORTED = {"lif:refractory": "SANA-FE's LIF soma has no refractory period",
+               "projection:delay0": "SANA-FE delivers spikes one step later (delay 1 only)",
+               "projection:long_delay": "only delay 1 is lowered",
+               "projection:graded": "SANA-FE messages are binary spikes",
+               "source:graded": "SANA-FE input neurons emit binary spikes"}
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """A SANA-FE architecture: where it comes from and the unit names the lowering uses."""
+
+    name: str
+    source: str                 # "builtin:loihi" or a YAML file name in sanafe_arch/
+    soma: str                   # soma unit for neurons ("leaky_integrate_fire" or "truenorth" model)
+    soma_model: str
+    input_unit: str             # input soma units, formatted with the index within the core
+    neurons_per_core: int
+    inputs_per_core: int
+    cores: int
+    note: str
+
+
+ARCHS = {
+    "loihi": ArchSpec("loihi", "loihi.yaml", "loihi_lif", "leaky_integrate_fire", "loihi_inputs[{i}]",
+                      1024, 256, 128, "SANA-FE's loihi.yaml (SPICE-derived costs after Davies et al. 2018, "
+                      "calibrated on Loihi silicon), with 256 instead of 1024 zero-cost input units per core."),
+    "loihi_builtin": ArchSpec("loihi_builtin", "builtin:loihi", "loihi_lif", "leaky_integrate_fire",
+                              "loihi_inputs[{i}]", 1024, 1024, 128, "SANA-FE's bundled loihi.yaml as shipped "
+                              "(sanafe.load_loihi()); slow to build (128 x 1024 input units)."),
+    "truenorth": ArchSpec("truenorth", "truenorth.yaml", "core_soma", "truenorth", "core_inputs[{i}]",
+                          256, 256, 256, "SANA-FE's bundled truenorth.yaml (a 16 x 16 corner of its mesh) plus input units; "
+                          "its costs are all 0.0 in SANA-FE 2.2.9, so energy and time come out as 0."),
+    "truenorth_merolla": ArchSpec("truenorth_merolla", "truenorth_merolla.yaml", "core_soma", "truenorth",
+                                  "core_inputs[{i}]", 256, 256, 256,
+                                  "TrueNorth with 26 pJ per synaptic event, all-in (Merolla et al. 2014 [S]); "
+                                  "no other cost added on top; latency not modelled."),
+    "loihi2": ArchSpec("loihi2", "loihi2.yaml", "loihi_lif", "leaky_integrate_fire", "loihi_inputs[{i}]",
+                       8192, 1024, 128, "Loihi 2: no per-op energies are published; SANA-FE's Loihi 1 costs "
+                       "unchanged (an upper estimate), 8,192 neurons per core [S, unverified]."),
+    "spinnaker2": ArchSpec("spinnaker2", "spinnaker2.yaml", "pe_lif", "leaky_integrate_fire", "pe_inputs[{i}]",
+                           1024, 1024, 152, "SpiNNaker 2: 450 pJ per synaptic op and 2.19 nJ per neuron update "
+                           "every step (Hoeppner et al. 2019 via KerasSpiking [P code]); routing, latency and "
+                           "neurons per PE (1024) are assumptions, not published figures."),
+}
+
+
+def _sanafe():
+    return require("sanafe", "sanafe", "Running a circuit on SANA-FE")
+
+
+def load_arch(arch: str):
+    """The SANA-FE ``Architecture`` object for ``arch`` (a key of :data:`ARCHS`)."""
+    spec = arch_spec(arch)
+    sf = _sanafe()
+    if spec.source == "builtin:loihi":
+        return sf.load_loihi()
+    return sf.load_arch(str(ARCH_DIR / spec.source))
+
+
+def arch_spec(arch: str) -> ArchSpec:
+    if arch not in ARCHS:
+        raise ParameterError("run_sanafe", "arch", f"is {arch!r}.", f"use one of {sorted(ARCHS)}.")
+    return ARCHS[arch]
+
+
+# ----------------------------------------------------------------------------- placement
+def fill_cores(circuit: Circuit, arch: str = "loihi") -> dict[str, np.ndarray]:
+    """Simple placement: ``{node: core index per neuron}``.
+
+    Nodes are taken in the circuit's update order; each starts on a fresh core and fills
+    cores in order (``neurons_per_core`` for populations, ``inputs_per_core`` for sources).
+    Raises :class:`ParameterError` naming the binding limit if the chip runs out of cores."""
+    spec = arch_spec(arch)
+    out, core = {}, 0
+    for name in circuit.update_order():
+        node = circuit.node(name)
+        cap = spec.inputs_per_core if name in circuit.sources else spec.neurons_per_core
+        idx = core + np.arange(node.size) // cap
+        out[name] = idx.astype(np.int64)
+        core = int(idx[-1]) + 1
+    if core > spec.cores:
+        raise ParameterError(f"circuit '{circuit.name}'", "placement", f"needs {core} cores on {arch} "
+                             f"(one node per core, {spec.neurons_per_core} neurons per core) but the chip has "
+                             f"{spec.cores}.", "use a larger architecture or a placement that packs nodes.")
+    return out
+
+
+def _placement_map(circuit: Circuit, placement, arch: str) -> dict[str, np.ndarray]:
+    if placement is None:
+        return fill_cores(circuit, arch)
+    for attr in ("neuron_cores", "core_of", "assignment"):
+        if hasattr(placement, attr):
+            placement = getattr(placement, attr)
+            break
+    out = {}
+    for name, node in circuit.nodes().items():
+        if name not in placement:
+            raise ParameterError("run_sanafe", "placement", f"has no core for node '{name}'.",
+                                 "give a core (int) or one core per neuron for every node.")
+        cores = np.broadcast_to(np.asarray(placement[name], np.int64), (node.size,))
+        out[name] = cores.copy()
+    return out
+
+
+# ----------------------------------------------------------------------------- lowering
+def _soma_attributes(pop, spec: ArchSpec, scale: float) -> tuple[dict, float]:
+    """Per-neuron SANA-FE model attributes (lists broadcast) and the weight scale for
+    projections into this population."""
+    m, n = pop.model, pop.size
+
+    def arr(x):
+        return np.broadcast_to(np.asarray(x, np.float64), (n,))
+    if isinstance(m, LoihiLIF):
+        if spec.soma_model != "leaky_integrate_fire":
+            raise UnsupportedFeatureError(f"population '{pop.name}': LoihiLIF needs a Loihi-like arch, not "
+                                          f"'{spec.name}'.")
+        bias = fx.effective_bias(m.bias_mant, m.bias_exp) / 64.0
+        attrs = {"threshold": arr(m.vth), "bias": arr(bias), "leak_decay": arr((4096 - m.dv) / 4096.0),
+                 "input_decay": arr((4095 - m.du) / 4096.0), "reset": arr(0.0)}
+        return {**attrs, "reset_mode": "hard"}, 1.0
+    if not isinstance(m, LIF):
+        raise UnsupportedFeatureError(f"population '{pop.name}': model '{m.kind}' has no SANA-FE lowering.")
+    mode = "soft" if m.reset == "subtract" else "hard"
+    if spec.soma_model == "truenorth":
+        if np.any(np.asarray(m.dv) != 0) or np.any(np.asarray(m.du) != 1):
+            raise UnsupportedFeatureError(f"population '{pop.name}': TrueNorth's soma has an additive leak and "
+                                          "no current memory; only dv=0, du=1 neurons map.")
+        th = np.nextafter(np.float32(arr(m.vth) * scale), np.float32(np.inf)).astype(np.float64)
+        attrs = {"threshold": th, "bias": arr(m.bias) * scale, "leak": arr(0.0),
+                 "reset": arr(m.v_reset) * scale}
+        return {**attrs, "reset_mode": mode}, scale
+    attrs = {"threshold": arr(m.vth) * scale, "bias": arr(m.bias) * scale, "leak_decay": 1.0 - arr(m.dv),
+             "input_decay": 1.0 - arr(m.du), "reset": arr(m.v_reset) * scale}
+    return {**attrs, "reset_mode": mode}, scale
+
+
+def _check(circuit: Circuit) -> None:
+    for el, feat in required_features(circuit):
+        if feat in UNSUPPORTED:
+            raise UnsupportedFeatureError(f"SANA-FE lowering cannot run {el}: it needs '{feat}' "
+                                          f"({UNSUPPORTED[feat]}). Use engine 'numpy' and spikeattn's own cost model.")
+    for n, p in circuit.populations.items():
+        if any(np.any(np.asarray(v) != 0) for v in p.initial.values()):
+            raise UnsupportedFeatureError(f"population '{n}': non-zero initial state cannot be set in SANA-FE.")
+
+
+def _weights(proj, fixed: bool) -> "np.ndarray":
+    import scipy.sparse as sp
+    w = sp.coo_matrix(proj.weights)
+    data = w.data.astype(np.float64)
+    if fixed:
+        mode = fx.sign_mode(np.asarray(w.data), proj.sign_mode)
+        data = fx.quantise_weights(np.asarray(w.data), proj.num_weight_bits, mode).astype(np.float64)
+        if proj.weight_exp < 0:
+            raise UnsupportedFeatureError(f"projection '{proj.name}': negative weight_exp shifts the summed input "
+                                          "(not per synapse); not lowered.")
+        data = data * 2.0 ** proj.weight_exp
+    keep = data != 0
+    return w.row[keep], w.col[keep], data[keep]
+
+
+def build_network(circuit: Circuit, spec: ArchSpec, arch_obj, cores: dict, sample_inputs: dict, scale: float):
+    """A SANA-FE ``Network`` for one sample (``sample_inputs``: source -> (steps, size) bool)."""
+    sf = _sanafe()
+    net = sf.Network()
+    hw_cores = arch_obj.cores()
+    groups, w_scale, inputs_on_core = {}, {}, {}
+    for name, node in circuit.nodes().items():
+        if name in circuit.sources:
+            g = net.create_neuron_group(name, node.size, log_spikes=True)
+            trains = np.asarray(sample_inputs[name]) != 0
+            for i, nrn in enumerate(g):
+                c = int(cores[name][i])
+                k = inputs_on_core.get(c, 0)
+                inputs_on_core[c] = k + 1
+                nrn.set_attributes(soma_hw_name=spec.input_unit.format(i=k),
+                                   model_attributes={"spikes": trains[:, i].tolist()})
+        else:
+            attrs, w_scale[name] = _soma_attributes(node, spec, scale)
+            g = net.create_neuron_group(name, node.size, soma_hw_name=spec.soma, log_spikes=True,
+                                        model_attributes={"reset_mode": attrs.pop("reset_mode")})
+            for i, nrn in enumerate(g):
+                nrn.set_attributes(model_attributes={k: float(v[i]) for k, v in attrs.items()})
+        for i, nrn in enumerate(g):
+            nrn.map_to_core(hw_cores[int(cores[name][i])])
+        groups[name] = g
+    fixed = circuit.fixed_point
+    for p in circuit.projections.values():
+        post, pre, w = _weights(p, fixed)
+        if post.size:
+            groups[p.pre].connect_neurons_sparse(groups[p.post], {"weight": (w * w_scale[p.post]).tolist()},
+                                                 list(zip(pre.tolist(), post.tolist())))
+    return net
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence SANA-FE's C++ progress line on stdout."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), fd)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
+
+
+# ----------------------------------------------------------------------------- running
+@dataclass
+class SanafeRun:
+    """SANA-FE's figures for one circuit, summed over the batch (per-sample lists beside).
+
+    ``energy_j``: ``total`` and the terms synapse/dendrite/soma/network in J; ``sim_time_s``:
+    SANA-FE's simulated run time per sample; ``spikes_match``: SANA-FE's spikes equal
+    spikeattn's, element by element, for every population, step and sample."""
+
+    arch: str
+    steps: int
+    batch: int
+    energy_j: dict
+    energy_per_sample: list
+    sim_time_s: list
+    synaptic_events: int
+    packets: int
+    neurons_fired: int
+    spikes: dict
+    spikes_match: bool
+    mismatches: list
+    cores: dict
+    notes: list = field(default_factory=list)
+
+    @property
+    def latency_s(self) -> float:
+        """Mean simulated time per sample (one inference), s."""
+        return float(np.mean(self.sim_time_s))
+
+    def to_dict(self) -> dict:
+        return {"arch": self.arch, "steps": self.steps, "batch": self.batch, "energy_j": self.energy_j,
+                "energy_per_sample_j": self.energy_per_sample, "sim_time_s": self.sim_time_s,
+                "latency_s": self.latency_s, "synaptic_events": self.synaptic_events, "packets": self.packets,
+                "neurons_fired": self.neurons_fired, "spikes_match": self.spikes_match,
+                "mismatches": self.mismatches[:20],
+                "cores_used": sorted({int(c) for v in self.cores.values() for c in np.unique(v)}),
+                "notes": self.notes}
+
+
+def run_sanafe(circuit: Circuit, inputs=None, result=None, arch: str = "loihi", placement=None,
+               steps: int | None = None, batch: int | None = None, seed: int = 0,
+               potential_scale: float = 2.0 ** 16) -> SanafeRun:
+    """Run ``circuit`` on SANA-FE's ``arch`` and compare its spikes with spikeattn's.
+
+    Give either ``result`` (a spikeattn :class:`~spikeattn.SimResult` of this circuit: its
+    source spikes drive SANA-FE and its population spikes are the reference) or ``inputs``
+    (data for the sources, encoded as :func:`spikeattn.simulate` does; the reference then
+    comes from the numpy engine).  Each batch sample is a separate SANA-FE run."""
+    spec = arch_spec(arch)
+    circuit.validate()
+    _check(circuit)
+    if result is None:
+        if steps is None:
+            raise InputError("run_sanafe: give steps (or a SimResult as result=).")
+        from spikeattn import simulate
+        result = simulate(circuit, inputs, steps=steps, batch=batch, seed=seed)
+    elif inputs is not None:
+        raise InputError("run_sanafe: give either inputs or result, not both.")
+    steps, batch = result.steps, result.batch
+    encoded = {n: result.spikes[n] for n in circuit.sources}
+    cores = _placement_map(circuit, placement, arch)
+    energy = {k: 0.0 for k in ("total",) + TERMS}
+    per_sample, times, syn, packets, fired = [], [], 0, 0, 0
+    spikes = {n: np.zeros((steps, batch, p.size), bool) for n, p in circuit.populations.items()}
+    arch_obj = load_arch(arch)
+    chip = _sanafe().SpikingChip(arch_obj)      # reused for every sample of this circuit only:
+    for b in range(batch):                      # SANA-FE cannot reload a different network
+        net = build_network(circuit, spec, arch_obj, cores, {n: a[:, b] for n, a in encoded.items()},
+                            potential_scale)
+        with _quiet():
+            chip.reset()
+            chip.load(net, overwrite=True)
+            res = chip.sim(steps, spike_trace=True, perf_trace=True)
+        for k in energy:
+            energy[k] += float(res["energy"][k])
+        per_sample.append({k: float(res["energy"][k]) for k in ("total",) + TERMS})
+        times.append(float(res["sim_time"]))
+        syn += int(sum(res["perf_trace"]["spikes"]))
+        packets += int(res["packets_sent"])
+        fired += int(res["neurons_fired"])
+        for t, step in enumerate(res["spike_trace"][:steps]):
+            for addr in step:
+                if addr.group_name in spikes:
+                    spikes[addr.group_name][t, b, addr.neuron_offset] = True
+    mismatches = []
+    for n, s in spikes.items():
+        ref = result.spikes[n] != 0
+        if not np.array_equal(s, ref):
+            t, b, i = np.argwhere(s != ref)[0]
+            mismatches.append(f"{n}: {int((s != ref).sum())} spikes differ (first at step {t}, sample {b}, "
+                              f"neuron {i}); SANA-FE {int(s.sum())} vs spikeattn {int(ref.sum())}")
+    notes = [spec.note, f"potential_scale={potential_scale:g} (float LIF values scaled into SANA-FE's "
+             "1/64-quantised potential)", "SANA-FE has no static/leakage power term"]
+    if mismatches:
+        notes.append("spikes differ: the neuron dynamics do not match, energy figures are not comparable")
+    return SanafeRun(arch, steps, batch, energy, per_sample, times, syn, packets, fired, spikes,
+                     not mismatches, mismatches, cores, notes)
+
+
+# ----------------------------------------------------------------------------- explanation
+COST_KEYS = ("energy_process_spike", "energy_access_neuron", "energy_update_neuron", "energy_spike_out",
+             "energy_message_out", "energy_east_hop", "energy_north_hop", "energy_update")
+
+
+def arch_costs(arch: str) -> dict[str, float]:
+    """Unit energies [J] of the units the lowering uses, read from the architecture YAML.
+
+    The lowering uses the first synapse, dendrite and LIF soma unit of a core (SANA-FE's
+    defaults), so the first occurrence of each key is the one that applies."""
+    import re
+    spec = arch_spec(arch)
+    if spec.source == "builtin:loihi":
+        from importlib.resources import files
+        text = files("sanafe.examples").joinpath("loihi.yaml").read_text()
+    else:
+        text = (ARCH_DIR / spec.source).read_text()
+    out = {}
+    for key in COST_KEYS:
+        m = re.search(rf"^\s*{key}:\s*([-+0-9.eE]+)\s*$", text, re.M)
+        out[key] = float(m.group(1)) if m else 0.0
+    m = re.search(r"^\s*height:\s*(\d+)\s*$", text, re.M)
+    out["mesh_height"] = int(m.group(1)) if m else 1
+    m = re.search(r"name:\s*\w+\[0\.\.(\d+)\]\s*\n\s*attributes:\s*\n\s*buffer_position", text)
+    out["cores_per_tile"] = int(m.group(1)) + 1 if m else 1
+    return out
+
+
+def sanafe_active_updates(circuit: Circuit, result) -> int:
+    """Neuron updates SANA-FE counts as active: ``v[t-1] != 0`` or input arrived at t or bias != 0.
+
+    spikeattn's ``neuron_updates_active`` also counts a neuron whose current u is non-zero;
+    with ``du = 1`` that u is last step's input and is overwritten without work, so SANA-FE
+    (and Loihi) skip it.  This re-runs the numpy engine on the same input spikes with ``v``
+    probed to count by SANA-FE's rule."""
+    from spikeattn import simulate
+    probed = circuit.copy()
+    probed.probes = []
+    for n in probed.populations:
+        probed.probe(n, ("v",))
+    ref = simulate(probed, {n: result.spikes[n] for n in circuit.sources}, steps=result.steps)
+    total = 0
+    for n, pop in circuit.populations.items():
+        v = ref.probes[n]["v"]
+        prev = np.concatenate([np.zeros_like(v[:1]), v[:-1]]) != 0
+        got = np.zeros(v.shape, bool)
+        for p in circuit.projections.values():
+            if p.post == n:
+                pre = np.asarray(result.spikes[p.pre]) != 0
+                structure = (abs(p.weights) != 0).astype(np.int64)
+                arrive = np.stack([(structure @ pre[t].T).T > 0 for t in range(pre.shape[0] - 1)])
+                got[1:] |= arrive
+        bias = np.asarray(fx.effective_bias(pop.model.bias_mant, pop.model.bias_exp) if pop.model.fixed_point
+                          else pop.model.bias)
+        total += int((prev | got | np.broadcast_to(bias != 0, (pop.size,))).sum())
+    return total
+
+
+def predict_from_counts(circuit: Circuit, result, arch: str = "loihi", placement=None) -> dict:
+    """SANA-FE's energy terms predicted from spikeattn's own events and the arch's unit costs.
+
+    ``synapse = synaptic_acs * energy_process_spike``;
+    ``soma = neurons * steps * energy_access_neuron + neuron_updates_active * energy_update_neuron
+    + spikes * energy_spike_out``; ``network = packets * energy_message_out + hops * hop energy``
+    where a packet is one (spike, destination core) pair and hops are the mesh distance
+    between the tiles (x = tile // mesh height, y = tile % mesh height).  Equal to what
+    SANA-FE reports when the lowering maps every spikeattn event one-to-one (tested)."""
+    c = arch_costs(arch)
+    cores = _placement_map(circuit, placement, arch)
+    counts = result.counts
+    n_steps = sum(p.size for p in circuit.populations.values()) * counts.steps * counts.batch
+    syn = counts.total("synaptic_acs") + counts.total("synaptic_macs")
+    active = sanafe_active_updates(circuit, result)
+    spikes = counts.total("spikes", kind="population")
+    packets = hops_ew = hops_ns = 0
+    cpt, h = c["cores_per_tile"], c["mesh_height"]
+    for name in circuit.nodes():
+        targets = [p for p in circuit.projections.values() if p.pre == name]
+        if not targets:
+            continue
+        s = (np.asarray(result.spikes[name]) != 0).sum(axis=(0, 1))       # spikes per pre neuron
+        for i in np.nonzero(s)[0]:
+            dst = set()
+            for p in targets:
+                col = p.weights.getcol(i).nonzero()[0] if p.sparse else np.nonzero(p.weights[:, i])[0]
+                dst.update(int(k) for k in cores[p.post][col])
+            src_tile = int(cores[name][i]) // cpt
+            for d in dst:
+                dt_ = d // cpt
+                hops_ew += int(s[i]) * abs(dt_ // h - src_tile // h)
+                hops_ns += int(s[i]) * abs(dt_ % h - src_tile % h)
+            packets += int(s[i]) * len(dst)
+    terms = {"synapse": syn * c["energy_process_spike"],
+             "dendrite": syn * c["energy_update"],
+             "soma": n_steps * c["energy_access_neuron"] + active * c["energy_update_neuron"]
+             + spikes * c["energy_spike_out"],
+             "network": packets * c["energy_message_out"] + hops_ew * c["energy_east_hop"]
+             + hops_ns * c["energy_north_hop"]}
+    terms["total"] = sum(terms.values())
+    return {"energy_j": terms, "events": {"synaptic_ops": syn, "neuron_steps": n_steps, "active_updates": active,
+                                          "spikeattn_active_updates": counts.total("neuron_updates_active"),
+                                          "spikes": spikes, "packets": packets, "hops_ew": hops_ew,
+                                          "hops_ns": hops_ns}, "unit_costs_j": c}
+
+
+# spikeattn breakdown keys grouped under the SANA-FE term they correspond to
+TERM_MAP = {"synapse": ("synaptic", "weight", "all_in"), "soma": ("neuron", "state", "spike_out"),
+            "network": ("routing", "message", "hop"), "dendrite": ("dendrite",)}
+
+
+def compare_with_model(run: SanafeRun, circuit: Circuit, result, hardware: str = "loihi",
+                       placement=None, tolerance: float = 0.15) -> dict:
+    """SANA-FE's energy beside spikeattn's own model (``hardware_models.cost``), term by term.
+
+    Returns ``agree`` (total energies within ``tolerance``), the ratio, a table of
+    ``{term: {"sanafe_j", "spikeattn_j", "spikeattn_keys"}}`` and one explanation line per
+    term: the events, SANA-FE's unit cost and spikeattn's effective cost per event."""
+    if not run.spikes_match:
+        return {"comparable": False, "agree": False, "reason": "spikes differ: " + "; ".join(run.mismatches[:3])}
+    import hardware_models as hm
+    report = hm.cost(result.counts, hardware, circuit=circuit, placement=placement)
+    pred = predict_from_counts(circuit, result, run.arch)
+    ev, uc = pred["events"], pred["unit_costs_j"]
+    table, used = {}, set()
+    for term, keys in TERM_MAP.items():
+        ks = [k for k in report.breakdown if k not in used and any(s in k for s in keys)]
+        used.update(ks)
+        table[term] = {"sanafe_j": run.energy_j[term], "spikeattn_j": float(sum(report.breakdown[k] for k in ks)),
+                       "spikeattn_keys": ks}
+    rest = [k for k in report.breakdown if k not in used]
+    table["not_in_sanafe"] = {"sanafe_j": 0.0, "spikeattn_j": float(sum(report.breakdown[k] for k in rest)),
+                              "spikeattn_keys": rest}
+
+    def per(x, n):
+        return f"{x / n * 1e12:.1f} pJ" if n else "n/a"
+    syn, neu = ev["synaptic_ops"], ev["neuron_steps"]
+    explain = {
+        "synapse": f"{syn} synaptic events: SANA-FE {uc['energy_process_spike'] * 1e12:.1f} pJ each; spikeattn "
+                   f"{per(table['synapse']['spikeattn_j'], syn)} each",
+        "soma": f"{neu} neuron-steps ({ev['active_updates']} active) and {ev['spikes']} spikes: SANA-FE "
+                f"{uc['energy_access_neuron'] * 1e12:.1f} pJ access every step + {uc['energy_update_neuron'] * 1e12:.1f}"
+                f" pJ per active update + {uc['energy_spike_out'] * 1e12:.1f} pJ per spike; spikeattn "
+                f"{per(table['soma']['spikeattn_j'], neu)} per neuron-step in all",
+        "network": f"{ev['packets']} packets, {ev['hops_ew'] + ev['hops_ns']} hops: SANA-FE "
+                   f"{uc['energy_message_out'] * 1e12:.1f} pJ per packet + hops; spikeattn "
+                   f"{per(table['network']['spikeattn_j'], ev['packets'])} per packet",
+        "not_in_sanafe": f"{rest}: SANA-FE has no such term (e.g. static power x modelled run time)",
+    }
+    total_s, total_m = run.energy_j["total"], report.total_j
+    ratio = total_m / total_s if total_s else float("inf")
+    return {"comparable": True, "agree": bool(abs(ratio - 1.0) <= tolerance), "ratio": ratio,
+            "sanafe_total_j": total_s, "spikeattn_total_j": total_m,
+            "spikeattn_low_j": report.low_j, "spikeattn_high_j": report.high_j,
+            "sanafe_latency_s": run.latency_s, "spikeattn_latency_s": report.latency_s,
+            "terms": table, "explanation": explain, "sanafe_predicted_from_counts": pred["energy_j"]}
