@@ -2,7 +2,7 @@
 
 Network: 1000 LIF neurons (du = 0.25, dv = 0.05 per 1 ms step, vth = 1.001), random
 recurrent synapses with p = 0.1 (~100k; 80 % excitatory w = 1/64, 20 % inhibitory
-w = -5/64), plus one Poisson input per neuron (p = 0.1 per step = 100 Hz, w = 10/64),
+w = -5/64), plus one Poisson input per neuron (p = 0.0975 per step = 97.5 Hz, w = 10/64),
 tuned to fire at about 24 Hz.  Weights are dyadic, so every engine must produce the very
 same spikes; the script checks it.
 
@@ -10,7 +10,8 @@ Measured per engine, in one process, one after another on the same circuit and i
 ``wall_s`` (everything ``simulate`` does after encoding: lowering, Brian2 code generation /
 C++ compilation, the run, reading back, counting), ``run_s`` (the simulation loop alone:
 Brian2's network run / the standalone binary; the numpy engine has no separate build, so
-its ``run_s`` is its ``wall_s``), synaptic events (``EventCounts`` ``synaptic_ops``), and
+its ``run_s`` is its ``wall_s``; with ``--repeats N`` the run with the smallest ``run_s``
+is reported and all times are kept), synaptic events (``EventCounts`` ``synaptic_ops``), and
 events/s = synaptic events / time.  Ratios are against Brian2 measured in the same run.
 
     .venv/bin/python benchmarks/bench_events_per_second.py [--duration 2.0] [--profile]
@@ -37,6 +38,7 @@ from spikeattn.ir import LIF, Circuit
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_HZ = 24.0
+INPUT_P = 0.0975      # Poisson spike probability per step (97.5 Hz), tuned for ~24 Hz output
 ENGINES = {  # label -> (engine, options)
     "numpy": ("numpy", {}),
     "brian2_runtime": ("brian2", {"device": "runtime"}),
@@ -113,6 +115,7 @@ def plot(rows: list[dict], path: Path) -> Path | None:
     ax.bar(x + 0.2, [r["events_per_s_wall"] for r in rows], 0.4, label="incl. build / codegen / counting")
     ax.set_xticks(x, [r["engine"] for r in rows])
     ax.set_yscale("log")
+    ax.set_ylim(bottom=min(min(r["events_per_s_run"], r["events_per_s_wall"]) for r in rows) / 3)
     ax.set_ylabel("synaptic events / s")
     ax.set_title(f"1000 LIF, ~100k synapses, {rows[0]['rate_hz']:.1f} Hz, "
                  f"{rows[0]['synaptic_events'] / 1e6:.2f} M events")
@@ -126,6 +129,8 @@ def main(argv=None) -> int:
     ap.add_argument("--duration", type=float, default=2.0, help="model time in seconds (dt = 1 ms)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--engines", default=",".join(ENGINES), help=f"comma-separated subset of {list(ENGINES)}")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="runs per engine; the fastest (least disturbed) run is reported")
     ap.add_argument("--profile", action="store_true", help="cProfile the numpy engine and print the top")
     ap.add_argument("--out", type=Path, default=RESULTS / "events_per_second.json")
     args = ap.parse_args(argv)
@@ -135,11 +140,17 @@ def main(argv=None) -> int:
         ap.error(f"unknown engines {bad}; choose from {list(ENGINES)}")
     circuit = build_network(seed=args.seed)
     steps = int(round(args.duration / circuit.dt))
-    inputs = {"poisson": np.full(circuit.node("poisson").size, 0.1)}
+    inputs = {"poisson": np.full(circuit.node("poisson").size, INPUT_P)}
     rows, results = [], {}
     for label in labels:
         print(f"running {label} for {steps} steps ...", file=sys.stderr, flush=True)
-        row, r = run_one(label, circuit, inputs, steps, args.seed, args.profile)
+        runs = [run_one(label, circuit, inputs, steps, args.seed, args.profile and i == 0)
+                for i in range(max(args.repeats, 1))]
+        row, r = min(runs, key=lambda x: x[0]["run_s"])
+        row["all_run_s"] = [x[0]["run_s"] for x in runs]
+        row["all_wall_s"] = [x[0]["wall_s"] for x in runs]
+        if "profile_top" in runs[0][0]:
+            row["profile_top"] = runs[0][0]["profile_top"]
         rows.append(row)
         results[label] = r
     first = results[labels[0]]
@@ -154,7 +165,7 @@ def main(argv=None) -> int:
         if "profile_top" in row:
             print("\nnumpy engine profile (cumulative):\n" + row["profile_top"])
     doc = {"benchmark": "events_per_second", "steps": steps, "dt_s": circuit.dt, "model_time_s": args.duration,
-           "seed": args.seed, "neurons": 1000, "synapses": {n: p.synapse_count() for n, p in circuit.projections.items()},
+           "seed": args.seed, "repeats": args.repeats, "neurons": 1000, "synapses": {n: p.synapse_count() for n, p in circuit.projections.items()},
            "target_rate_hz": TARGET_HZ, "rate_hz": rate, "rate_ok": abs(rate - TARGET_HZ) < 0.2 * TARGET_HZ,
            "identical_spikes_and_counts": identical,
            "host": {"python": platform.python_version(), "machine": platform.machine(),
