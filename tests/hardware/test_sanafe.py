@@ -158,4 +158,12 @@ def test_loihi_model_agrees_or_explains(rng):
         assert sum(t["sanafe_j"] for t in terms.values()) == pytest.approx(cmp["sanafe_total_j"], rel=1e-9)
         assert sum(t["spikeattn_j"] for t in terms.values()) == pytest.approx(cmp["spikeattn_total_j"], rel=1e-9)
         if not cmp["agree"]:
-            assert set(cmp["explanation"]) >= {"synapse", "soma", "network"}
+            assert set(cmp["explanation"]) >= {"synapse", "soma", "network", "not_in_sanafe"}
+            # the synapse gap is exactly the events times the difference of the unit costs
+            n_syn = res.counts.totals()["synaptic_acs"]
+            e_ac = hm.get("loihi").c("e_ac")
+            assert terms["synapse"]["gap_j"] == pytest.approx(n_syn * (e_ac - 35.5e-12), rel=1e-9)
+            # the rest of the gap is static power, which SANA-FE does not model
+            assert "static" in terms["not_in_sanafe"]["spikeattn_keys"]
+            assert cmp["ratio_dynamic"] == pytest.approx(
+                (cmp["spikeattn_total_j"] - terms["not_in_sanafe"]["spikeattn_j"]) / cmp["sanafe_total_j"])
