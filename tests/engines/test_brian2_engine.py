@@ -8,6 +8,8 @@ agreement is not trivial.
 """
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -17,7 +19,9 @@ from spikeattn.counting import counts_from_spikes
 from spikeattn.errors import ParameterError, UnsupportedFeatureError
 from spikeattn.ir import IF, LIF, Circuit, LoihiLIF
 
-brian2 = pytest.importorskip("brian2", reason="the Brian2 engine needs the optional package brian2")
+needs_brian2 = pytest.mark.skipif(importlib.util.find_spec("brian2") is None,
+                                  reason="the Brian2 engine needs the optional package brian2 (extra 'brian2')")
+ENGINES = ["numpy", pytest.param("brian2", marks=needs_brian2)]
 
 
 # --------------------------------------------------------------------------- circuits
@@ -88,6 +92,7 @@ def assert_same_run(r_ref, r_b2, circuit):
 
 
 # --------------------------------------------------------------------------- cross-engine
+@needs_brian2
 @pytest.mark.parametrize("seed,kind", CASES, ids=[f"{k}-{s}" for s, k in CASES])
 def test_brian2_matches_numpy_on_random_circuits(seed, kind):
     circuit, inputs = random_circuit(seed, kind)
@@ -97,10 +102,13 @@ def test_brian2_matches_numpy_on_random_circuits(seed, kind):
     assert all(0.02 < r < 0.9 for r in rates.values()), f"degenerate activity {rates}"
     got = simulate(circuit, inputs, steps=steps, batch=None if kind == "graded" else batch, seed=seed,
                    engine="brian2")
+    import brian2
+
     assert got.meta["device"] == "runtime" and got.meta["brian2_version"] == brian2.__version__
     assert_same_run(ref, got, circuit)
 
 
+@needs_brian2
 @pytest.mark.slow
 def test_brian2_cpp_standalone_matches_numpy_twice_in_one_process():
     """Standalone builds, runs and re-initialises its device: two runs in one process."""
@@ -135,7 +143,7 @@ def constant_input_circuit(model, x: float, delay: int = 1) -> tuple[Circuit, di
     return c, {"x": np.array([x])}
 
 
-@pytest.mark.parametrize("engine", ["numpy", "brian2"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_lif_leaky_voltage_matches_closed_form(engine):
     """du=1, dv=0.1, input 0.3 arriving from step 1 on: v_t = 0.3 (1 - 0.9**t) / 0.1."""
     c, inputs = constant_input_circuit(LIF(du=1.0, dv=0.1, vth=100.0), 0.3)
@@ -145,7 +153,7 @@ def test_lif_leaky_voltage_matches_closed_form(engine):
     assert not r.spikes["n"].any()
 
 
-@pytest.mark.parametrize("engine", ["numpy", "brian2"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_lif_current_memory_matches_closed_form(engine):
     """du=0.5, dv=0, input 0.25 from step 1: u_t = 0.5 (1 - 0.5**t), v_t = sum of u."""
     c, inputs = constant_input_circuit(LIF(du=0.5, dv=0.0, vth=100.0), 0.25)
@@ -154,7 +162,7 @@ def test_lif_current_memory_matches_closed_form(engine):
     assert r.probes["n"]["v"][:, 0, 0].tolist() == [0.0, 0.25, 0.625, 1.0625, 1.53125, 2.015625]
 
 
-@pytest.mark.parametrize("engine", ["numpy", "brian2"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_if_reset_by_subtraction_spike_times(engine):
     """IF, bias x = 0.375 per step, vth = 1, strict threshold: the k-th spike is at step
     floor(k * vth / x) (at step 7 the cumulative input is exactly 3.0 = 3 vth: no spike)."""
@@ -168,7 +176,8 @@ def test_if_reset_by_subtraction_spike_times(engine):
     assert r.counts.total("neuron_updates_active") == 24   # non-zero bias: active every step
 
 
-def test_zero_delay_delivers_in_the_same_step():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_zero_delay_delivers_in_the_same_step(engine):
     """A source spike at step 3 through delay 0 and delay 2 reaches v at steps 3 and 5."""
     c = Circuit("delays")
     c.add_source("x", 1)
@@ -178,10 +187,28 @@ def test_zero_delay_delivers_in_the_same_step():
     c.probe("p", ("v",))
     spikes = np.zeros((8, 1), bool)
     spikes[3] = True
-    for engine in ("numpy", "brian2"):
-        v = simulate(c, {"x": spikes}, steps=8, engine=engine).probes["p"]["v"][:, 0]
-        assert v[:, 0].tolist() == [0, 0, 0, 0.5, 0.5, 0.5, 0.5, 0.5], engine
-        assert v[:, 1].tolist() == [0, 0, 0, 0, 0, 0.25, 0.25, 0.25], engine
+    v = simulate(c, {"x": spikes}, steps=8, engine=engine).probes["p"]["v"][:, 0]
+    assert v[:, 0].tolist() == [0, 0, 0, 0.5, 0.5, 0.5, 0.5, 0.5]
+    assert v[:, 1].tolist() == [0, 0, 0, 0, 0, 0.25, 0.25, 0.25]
+
+
+@needs_brian2
+def test_valued_spikes_binary_and_graded_projections_match_numpy():
+    """A "spikes" source carrying values: a binary projection adds w per non-zero value, a
+    graded one adds w * value of the emission step (also with delay 3, backward in order)."""
+    rng = np.random.default_rng(5)
+    c = Circuit("valued")
+    c.add_source("z_src", 6)                      # named to come after "pop" in update order
+    c.add_population("pop", 5, LIF(du=0.5, dv=0.1, vth=0.9 + 1e-3))
+    c.connect("z_src", "pop", dyadic(rng, (5, 6), -8, 40), name="bin", delay=1)
+    c.connect("z_src", "pop", dyadic(rng, (5, 6), -8, 40), name="grad", delay=3, message="graded")
+    c.probe("pop", ("u", "v"))
+    data = rng.choice([0.0, 0.0, 0.5, 1.25, -0.75], size=(30, 2, 6))
+    ref = simulate(c, {"z_src": data}, steps=30)
+    got = simulate(c, {"z_src": data}, steps=30, engine="brian2")
+    assert 0.05 < ref.spikes["pop"].mean() < 0.9
+    assert got.meta["brian2_delays"] == {"bin": 0, "grad": 2}
+    assert_same_run(ref, got, c)
 
 
 # --------------------------------------------------------------------------- refusals
