@@ -76,21 +76,28 @@ def _mask(mask, n_q, n_k) -> np.ndarray:
     return np.asarray(mask.toarray() if hasattr(mask, "toarray") else mask, bool)
 
 
+def _num(x) -> np.ndarray:
+    """Spikes (bool/int) as int64 for exact integer products; rates keep their float values."""
+    x = np.asarray(x)
+    return x.astype(np.int64) if (x.dtype == bool or np.issubdtype(x.dtype, np.integer)) else x.astype(np.float64)
+
+
 def qk_map(q: np.ndarray, k: np.ndarray, heads: int = 1, mask=None) -> np.ndarray:
-    """Per-step attention scores ``(Q K^T) ⊙ M`` per head: ``(..., H, N_q, N_k)``."""
-    qh, kh = split_heads(q.astype(np.int64), heads), split_heads(k.astype(np.int64), heads)
+    """Per-step attention scores ``(Q K^T) ⊙ M`` per head: ``(..., H, N_q, N_k)`` (int64 for
+    spikes, float for rates)."""
+    qh, kh = split_heads(_num(q), heads), split_heads(_num(k), heads)
     a = np.einsum("...hic,...hjc->...hij", qh, kh)
     return a * _mask(mask, q.shape[-2], k.shape[-2])
 
 
 def ssa_products(q, k, v, heads: int = 1, mask=None, order: str = "qk_v") -> np.ndarray:
-    """``X = (Q K^T ⊙ M) V`` per head and step, ``(..., N_q, D)`` int64 (``order`` = "q_kv"
+    """``X = (Q K^T ⊙ M) V`` per head and step, ``(..., N_q, D)`` (int64 for spikes; ``order`` = "q_kv"
     computes ``Q (K^T V)`` instead; equal when M is full)."""
-    vh = split_heads(v.astype(np.int64), heads)
+    vh = split_heads(_num(v), heads)
     if order == "q_kv":
         if mask is not None:
             raise ParameterError("ssa_products", "mask", "Q(K^T V) cannot apply a token mask.")
-        qh, kh = split_heads(q.astype(np.int64), heads), split_heads(k.astype(np.int64), heads)
+        qh, kh = split_heads(_num(q), heads), split_heads(_num(k), heads)
         kv = np.einsum("...hjc,...hje->...hce", kh, vh)
         return merge_heads(np.einsum("...hic,...hce->...hie", qh, kv))
     return merge_heads(np.einsum("...hij,...hje->...hie", qk_map(q, k, heads, mask), vh))
