@@ -139,7 +139,8 @@ def test_batch_two_sources_initial_state_inhibitory(compare_with_lava):
 
 def test_event_counts_match_field_by_field(compare_with_lava):
     """EventCounts from the Lava trace equal the numpy engine's, including idle updates of
-    resting neurons (zero bias, no input) and ACs/messages of a sparse projection."""
+    resting neurons (zero bias, no input) and ACs/messages of a sparse projection; the
+    circuit has two unconnected parts (each is run as its own Lava network)."""
     rng = np.random.default_rng(61)
     c = Circuit("counts")
     c.add_source("x", 12)
@@ -147,12 +148,42 @@ def test_event_counts_match_field_by_field(compare_with_lava):
     w = sp.random(20, 12, density=0.2, random_state=6, format="csr",
                   data_rvs=lambda k: rng.integers(30, 256, k)).astype(np.int64)
     c.connect("x", "a", w)
+    # a second, unconnected part: Lava runs only what is connected to the process run
+    c.add_population("solo", 3, LoihiLIF(du=0, dv=100, vth=100, bias_mant=np.array([0, 50, 200]), bias_exp=1))
+    c.probe("solo", ("v",))
     ref, got = compare_with_lava(c, {"x": _binary(rng, 200, 12, 0.05)}, 200)
+    assert ref.spikes["solo"][:, 0, 2].sum() > 5 and not ref.spikes["solo"][:, 0, 0].any()
     for field in ("neuron_updates_active", "neuron_updates_idle", "spikes", "state_bytes_read"):
         np.testing.assert_array_equal(got.counts.elements["a"].fields[field], ref.counts.elements["a"].fields[field])
     assert ref.counts.total("neuron_updates_idle") > 0 and ref.counts.total("neuron_updates_active") > 0
     assert got.counts.total("synaptic_acs") == ref.counts.total("synaptic_acs") > 0
     assert got.counts.total("messages") == ref.counts.total("messages") > 0
+
+
+def test_int32_overflow_regime(compare_with_lava):
+    """Inputs so large that Lava's int32 arrays overflow: binary input shifted by weight_exp
+    +14 (u grows past 24 bits, since the 24-bit correction is applied once, then wraps at
+    32 bits) and graded sums beyond 2**31 on Dense, Sparse and DelaySparse (int32
+    accumulation wraps before the weight_exp -8 shift)."""
+    rng = np.random.default_rng(81)
+    c = Circuit("int32_overflow")
+    c.add_source("x", 8)
+    c.add_source("g", 16, encoder="graded")
+    c.add_population("big", 4, LoihiLIF(du=0, dv=4095, vth=131071))
+    c.add_population("gr", 6, LoihiLIF(du=4095, dv=4095, vth=131071))
+    c.connect("x", "big", rng.integers(200, 256, (4, 8)), weight_exp=14)
+    c.connect("g", "gr", rng.integers(-256, 256, (6, 16)), name="dense", message="graded", weight_exp=-8)
+    ws = sp.csr_matrix(rng.integers(-256, 256, (6, 16)) * (rng.random((6, 16)) < 0.6))
+    c.connect("g", "gr", ws, name="sparse", message="graded", weight_exp=-8)
+    c.connect("g", "gr", ws, name="sparse_d2", message="graded", weight_exp=-8, delay=2)
+    c.probe("big", ("u", "v"))
+    c.probe("gr", ("u", "v"))
+    inputs = {"x": _binary(rng, 200, 8, 0.7), "g": rng.integers(-2**22, 2**22, (200, 1, 16))}
+    ref, _ = compare_with_lava(c, inputs, 200)
+    u = ref.probes["big"]["u"][:, 0]
+    assert np.abs(u).max() > 2**30, "u never left 30 bits: the int32 wrap is not exercised"
+    graded_sum = ws.toarray().astype(np.int64) @ inputs["g"][:, 0].T
+    assert np.abs(graded_sum).max() > 2**31, "graded sums never left int32"
 
 
 @pytest.mark.parametrize("opts", [{"hardware": True}, {"run_cfg": "loihi2_hw"}])

@@ -54,15 +54,27 @@ def trunc0(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * (np.abs(x) >> DECAY_SHIFT)
 
 
+def wrap32(x: np.ndarray) -> np.ndarray:
+    """Two's-complement wrap of int64 values to int32, as Lava's int32 arrays overflow."""
+    return ((np.asarray(x, np.int64) + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
 def loihi_lif_step(a_in, u, v, du: int, dv: int, vth: int, bias):
     """One step of the fixed-point LIF; returns ``(spikes, u, v)`` (new arrays).
 
-    ``a_in``: weight-exp-shifted synaptic input (int64); ``bias`` already shifted by
-    ``bias_exp``.  Equations in :class:`spikeattn.ir.LoihiLIF`.
+    ``a_in``: weight-exp-shifted synaptic input (int64, summed over projections); ``bias``
+    already shifted by ``bias_exp``.  Equations in :class:`spikeattn.ir.LoihiLIF`.
+
+    Lava keeps u, v and the input in int32 arrays, so where values leave 32 bits (inputs of
+    ``>= 2**25`` after the weight exponent; the single 24-bit correction of u lets u grow
+    past 24 bits under such inputs) they wrap modulo 2**32: the input as it travels
+    (int32 ports), ``a_in << 6``, ``decay(u) + (a_in << 6)`` and ``decay(v) + u + bias``.
+    :func:`wrap32` reproduces each of these; for ordinary values it changes nothing.
     """
-    u1 = trunc0(u * (DECAY_UNITY - (du + 1))) + (a_in << ACT_SHIFT)
+    act = wrap32(wrap32(a_in) << ACT_SHIFT)
+    u1 = wrap32(trunc0(u * (DECAY_UNITY - (du + 1))) + act)
     u_new = np.where(u1 > (1 << 23), u1 - U_WRAP, np.where(u1 <= -(1 << 23), u1 + U_WRAP, u1))
-    v1 = trunc0(v * (DECAY_UNITY - dv)) + u_new + bias
+    v1 = wrap32(trunc0(v * (DECAY_UNITY - dv)) + u_new + bias)
     v_new = np.clip(v1, -V_MAX, V_MAX)
     s = v_new > (vth << ACT_SHIFT)
     v_new = np.where(s, 0, v_new)

@@ -42,6 +42,11 @@ class LoweredProjection:
         self.dtype = dtype
         self.weight_bytes = weight_bytes
         self.n_post = w_t.shape[1]
+        # Lava's bit-accurate Dense, Sparse and DelaySparse accumulate graded spikes in int32
+        # (``W.dot(s)``), so a sum beyond 32 bits wraps before the weight_exp shift; binary
+        # sums and DelayDense's graded sums are int64 (only the shifted output wraps, which
+        # the LIF step reproduces).
+        self.graded_int32_sum = fixed_point and self.graded and (proj.delay <= 1 or proj.sparse)
 
     @property
     def synapses(self) -> int:
@@ -85,5 +90,8 @@ class LoweredProjection:
         else:
             a = np.bincount(target, weights=w, minlength=size).reshape(batch, self.n_post)
         if self.fixed:
-            a = fx.shift(np.rint(a).astype(np.int64), self.proj.weight_exp)
+            a = np.rint(a).astype(np.int64)
+            if self.graded_int32_sum:
+                a = fx.wrap32(a)
+            a = fx.shift(a, self.proj.weight_exp)
         return a, received, ops, messages
