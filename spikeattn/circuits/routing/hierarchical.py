@@ -31,17 +31,19 @@ from .wta import kwta, required_steps
 
 
 def hierarchical_selector(R: int, G: int, k_regions: int = 1, k_tokens: int = 1, coarse_window: int = 8,
-                          fine_window=None, name: str = "hier", dt: float = 1e-3) -> Circuit:
+                          fine_window=None, fixed_point: bool = False, name: str = "hier",
+                          dt: float = 1e-3) -> Circuit:
     """Build the coarse-to-fine selector described in the module docstring.
 
     ``fine_window``: ``(f0, f1)`` steps of the fine k-WTA (over relayed spikes) or a length
-    (default 8) starting at the earliest safe step.  ``meta['hierarchical']`` records it."""
+    (default 8) starting at the earliest safe step.  ``fixed_point``: Loihi fixed-point
+    neurons (see :mod:`.timers`).  ``meta['hierarchical']`` records the timing."""
     if not isinstance(k_tokens, (int, np.integer)) or not 1 <= k_tokens <= k_regions * G:
         raise ParameterError("hierarchical_selector", "k_tokens", f"is {k_tokens!r}; must be in "
                              f"[1, k_regions * G = {k_regions * G}].")
     N = R * G
-    coarse = kwta(R, k_regions, "count", window=coarse_window, scores=blocks(R, G, 1.0, transpose=True),
-                  name="coarse")
+    coarse = kwta(R, k_regions, "count", window=coarse_window, scores=blocks(R, G, 1, transpose=True),
+                  fixed_point=fixed_point, name="coarse")
     f0_min = required_steps(coarse.meta) + 2
     if fine_window is None or np.ndim(fine_window) == 0:
         length = 8 if fine_window is None else int(fine_window)
@@ -54,9 +56,9 @@ def hierarchical_selector(R: int, G: int, k_regions: int = 1, k_tokens: int = 1,
     c = Circuit(name, dt)
     c.add_source("tokens", N)
     c.include(coarse, "coarse", bind={"in": "tokens"})
-    c.include(gated_router(R, G, "coincidence", merge=False, name="regions"), "regions",
+    c.include(gated_router(R, G, "coincidence", merge=False, fixed_point=fixed_point, name="regions"), "regions",
               bind={"in": "tokens", "select": "coarse.winners"})
-    fine = kwta(N, k_tokens, "count", window=(f0, f1), enable_blocks=G, name="fine")
+    fine = kwta(N, k_tokens, "count", window=(f0, f1), enable_blocks=G, fixed_point=fixed_point, name="fine")
     c.include(fine, "fine", bind={"in": "regions.relays", "enable": "regions.open"})
     c.expose("regions", "coarse.winners")
     c.expose("tokens", "fine.winners")
@@ -67,13 +69,14 @@ def hierarchical_selector(R: int, G: int, k_regions: int = 1, k_tokens: int = 1,
     return c
 
 
-def flat_selector(N: int, k_tokens: int, fine_window, name: str = "flat", dt: float = 1e-3) -> Circuit:
+def flat_selector(N: int, k_tokens: int, fine_window, fixed_point: bool = False, name: str = "flat",
+                  dt: float = 1e-3) -> Circuit:
     """The non-hierarchical baseline: one k-WTA over all ``N`` tokens on the same window
     (token steps ``[f0 - 1, f1 - 1)``), for comparing event counts."""
     f0, f1 = fine_window
     c = Circuit(name, dt)
     c.add_source("tokens", N)
-    fine = kwta(N, k_tokens, "count", window=(f0 - 1, f1 - 1), name="fine")
+    fine = kwta(N, k_tokens, "count", window=(f0 - 1, f1 - 1), fixed_point=fixed_point, name="fine")
     c.include(fine, "fine", bind={"in": "tokens"})
     c.expose("tokens", "fine.winners")
     c.meta["flat"] = {"steps": required_steps(fine.meta), "token_window": [f0 - 1, f1 - 1]}

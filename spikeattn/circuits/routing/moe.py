@@ -27,7 +27,7 @@ import scipy.sparse as sp
 
 from ...errors import ParameterError
 from ...ir import IF, Circuit
-from .timers import broadcast, latch, relay
+from .timers import FLOAT, one_to_one
 from .wta import kwta, required_steps
 
 
@@ -82,16 +82,16 @@ def moe_layer(gate_weights, experts: Sequence[Circuit] | Callable[[int], Circuit
     c.add_source("token", D)
     gate = kwta(E, k, "count", window=window, scores=G, score_max=score_max, name="gate")
     c.include(gate, "gate", bind={"in": "token"})
-    latch(c, "open", E, "gate.winners")
-    relay(c, "out", d_out)
+    FLOAT.latch(c, "open", E, "gate.winners")
+    FLOAT.relay(c, "out", d_out)
     for e, x in enumerate(exps):
         disp = f"dispatch{e}"
-        relay(c, disp, D)
-        c.connect("token", disp, 0.6, name=f"token->{disp}")
+        FLOAT.relay(c, disp, D)
+        c.connect("token", disp, one_to_one(D, FLOAT.relay_and), name=f"token->{disp}")
         col = sp.csr_matrix((np.full(D, 0.6), (np.arange(D), np.full(D, e))), shape=(D, E))
         c.connect("open", disp, col, name=f"open->{disp}")
         mapping = c.include(x, f"expert{e}", bind={"in": disp})
-        c.connect(mapping[x.outputs["out"]], "out", 1.5, name=f"expert{e}->out")
+        c.connect(mapping[x.outputs["out"]], "out", one_to_one(d_out, FLOAT.relay_pass), name=f"expert{e}->out")
     c.expose("out", "out")
     c.expose("gate", "gate.winners")
     c.meta["moe"] = {"E": int(E), "D": int(D), "k": int(k), "window": int(window),

@@ -33,6 +33,10 @@ the k-th largest score (or the k-th earliest first spike) are selected** — the
 returns more than k winners only when the k-th place is tied.  Scores are resolved to the
 ramp step (1): non-integer scores that differ by less than 1 may tie.
 
+Arithmetic: float LIF/IF by default (numpy, Brian2); ``fixed_point=True`` builds the same
+circuit from Loihi fixed-point neurons with integer weights (numpy, Lava; integer
+``scores`` only, ``stop + S`` within Loihi's 64-step delays for Lava), see :mod:`.timers`.
+
 Timing (count mode): winners spike at ``t_i + 1``, ``decide`` at ``t_(k) + 1`` where
 ``t_(k)`` is the k-th accumulator spike; run at least ``stop + S - s_(k) + 4`` steps.
 """
@@ -43,12 +47,12 @@ import scipy.sparse as sp
 
 from ...errors import ParameterError
 from ...ir import Circuit
-from .timers import BIG, blocks, broadcast, countdown, countup, one_shot, relay
+from .timers import blocks, broadcast, kit, one_to_one
 
 MODES = ("count", "first_spike")
 
 
-def _check(n, k, mode, window, d):
+def _check(n, k, mode, window):
     where = "kwta"
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ParameterError(where, "n", f"is {n!r}; must be an int >= 1 (number of tokens).")
@@ -68,7 +72,8 @@ def _check(n, k, mode, window, d):
 
 
 def kwta(n: int, k: int = 1, mode: str = "count", window=None, scores=None, score_max: float | None = None,
-         enable_blocks: int | None = None, name: str = "kwta", dt: float = 1e-3) -> Circuit:
+         enable_blocks: int | None = None, fixed_point: bool = False, name: str = "kwta",
+         dt: float = 1e-3) -> Circuit:
     """Build a k-winner-take-all selector over ``n`` tokens (see the module docstring).
 
     ``window``: ``stop`` or ``(start, stop)`` steps during which input spikes count (needed
@@ -79,68 +84,70 @@ def kwta(n: int, k: int = 1, mode: str = "count", window=None, scores=None, scor
     ``enable`` of ``n / G`` neurons: the ramp reaches the accumulators of block ``b`` (tokens
     ``b*G .. b*G+G-1``) only in steps where ``enable[b]`` spiked one step earlier (a
     coincidence relay ``ramp_gate``), so tokens of blocks never enabled can never win,
-    even with a zero score.  The ramp then arrives one step later.  The circuit's ``meta['kwta']`` records the timing."""
+    even with a zero score.  The ramp then arrives one step later.  ``fixed_point``: build
+    from Loihi fixed-point neurons.  The circuit's ``meta['kwta']`` records the timing."""
     W = np.eye(n) if scores is None else (scores.toarray() if sp.issparse(scores) else np.asarray(scores, float))
     if W.ndim != 2 or W.shape[0] != n:
         raise ParameterError("kwta", "scores", f"has shape {W.shape}; expected (n={n}, d).")
     if mode == "first_spike" and scores is not None:
         raise ParameterError("kwta", "scores", "first_spike mode selects inputs one-to-one.", "leave scores=None.")
+    if fixed_point and not np.array_equal(W, np.rint(W)):
+        raise ParameterError("kwta", "scores", "must be integers for fixed_point=True.")
+    kt = kit(fixed_point)
     d = W.shape[1]
-    win = _check(n, k, mode, window, d)
+    win = _check(n, k, mode, window)
     c = Circuit(name, dt)
     c.add_source("in", d)
     src = "in"
     if win is not None:
         start, stop = win
-        if start == 0:
-            countdown(c, "window", stop)
-        else:   # window[t] = opened[t-1] AND open[t-1]: one neuron spiking in [start, stop)
-            countup(c, "opened", start - 1)
-            countdown(c, "open", stop - 1)
-            relay(c, "window", 1)
-            c.connect("opened", "window", 0.6)
-            c.connect("open", "window", 0.6)
-        relay(c, "gate", d)
-        c.connect("in", "gate", 0.6)
-        c.connect("window", "gate", broadcast(d, 1, 0.6))
+        kt.window(c, "window", start, stop)
+        kt.relay(c, "gate", d)
+        c.connect("in", "gate", one_to_one(d, kt.relay_and))
+        c.connect("window", "gate", broadcast(d, 1, kt.relay_and))
         src = "gate"
+    ramp_delay = None
     if mode == "count":
         length = stop - start
         s_max = float(length * np.clip(W, 0, None).sum(axis=1).max()) if score_max is None else float(score_max)
         if s_max <= 0:
             raise ParameterError("kwta", "score_max", f"is {s_max}; must be > 0 (no positive score possible).")
-        one_shot(c, "acc", n, s_max + 0.5)
-        c.connect(src, "acc", sp.csr_matrix(W))
+        if fixed_point and s_max != int(s_max):
+            raise ParameterError("kwta", "score_max", f"is {s_max}; must be an integer for fixed_point=True.")
+        kt.one_shot(c, "acc", n, s_max + 0.5)
+        c.connect(src, "acc", kt.w(sp.csr_matrix(W)))
         ramp_start = stop + 1
-        countup(c, "ramp", ramp_start)
+        kt.clock(c, "ramp", ramp_start)
+        ramp_delay = 1
         if enable_blocks:
             if not isinstance(enable_blocks, (int, np.integer)) or enable_blocks < 1 or n % enable_blocks:
                 raise ParameterError("kwta", "enable_blocks", f"is {enable_blocks!r}; must divide n={n}.")
             nb = n // enable_blocks
             c.add_source("enable", nb)
-            relay(c, "ramp_gate", nb)
-            c.connect("ramp", "ramp_gate", broadcast(nb, 1, 0.6))
-            c.connect("enable", "ramp_gate", 0.6)
-            c.connect("ramp_gate", "acc", blocks(nb, int(enable_blocks), 1.0))
+            kt.relay(c, "ramp_gate", nb)
+            c.connect("ramp", "ramp_gate", broadcast(nb, 1, kt.relay_and))
+            c.connect("enable", "ramp_gate", one_to_one(nb, kt.relay_and))
+            c.connect("ramp_gate", "acc", kt.w(blocks(nb, int(enable_blocks), 1)))
+            ramp_delay = 2
         else:
-            c.connect("ramp", "acc", broadcast(n, 1, 1.0))
+            c.connect("ramp", "acc", kt.w(broadcast(n, 1, 1)))
     else:
         s_max, ramp_start = None, None
-        one_shot(c, "acc", n, 0.5)
-        c.connect(src, "acc", 1.0)
-    one_shot(c, "decide", 1, k - 0.5)
-    one_shot(c, "winners", n, 0.5)
-    c.connect("acc", "winners", 1.0)
-    c.connect("acc", "decide", broadcast(1, n, 1.0))
-    c.connect("decide", "winners", broadcast(n, 1, -4.0))
-    c.connect("decide", "acc", broadcast(n, 1, -BIG))
+        kt.one_shot(c, "acc", n, 0.5)
+        c.connect(src, "acc", kt.w(one_to_one(n, 1)))
+    kt.one_shot(c, "decide", 1, k - 0.5)
+    kt.one_shot(c, "winners", n, 0.5)
+    c.connect("acc", "winners", kt.w(one_to_one(n, 1)))
+    c.connect("acc", "decide", kt.w(broadcast(1, n, 1)))
+    c.connect("decide", "winners", kt.w(broadcast(n, 1, -4)))
+    kt.inhibit(c, "decide", "acc")
     if mode == "count":
-        c.connect("decide", "ramp", broadcast(1, 1, -BIG))
+        kt.inhibit(c, "decide", "ramp")
     c.expose("winners", "winners")
     c.expose("decision", "decide")
     c.meta["kwta"] = {"n": int(n), "k": int(k), "mode": mode, "window": list(win) if win else None,
-                      "score_max": s_max, "ramp_start": ramp_start,
-                      "ramp_delay": 2 if enable_blocks else 1}
+                      "score_max": s_max, "ramp_start": ramp_start, "ramp_delay": ramp_delay,
+                      "fixed_point": bool(fixed_point)}
     return c
 
 
