@@ -44,10 +44,12 @@ def model_from_dict(d: dict, arrays: dict | None = None) -> "NeuronModel":
 @dataclass(frozen=True, eq=False)
 class NeuronModel:
     """Base class.  ``kind`` names the model in files; ``fixed_point`` tells the arithmetic;
-    ``state`` lists the state variables (probe-able) and ``state_bytes`` their storage."""
+    ``graded_output`` whether its spikes carry values; ``state`` lists the state variables
+    (probe-able) and ``state_bytes`` the storage they need on the modelled hardware."""
 
     kind: ClassVar[str] = "abstract"
     fixed_point: ClassVar[bool] = False
+    graded_output: ClassVar[bool] = False   # True: spikes carry values (recorded as numbers)
     state: ClassVar[tuple[str, ...]] = ("v",)
     state_bytes: ClassVar[int] = 4
 

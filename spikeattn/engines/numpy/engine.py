@@ -91,7 +91,8 @@ class NumpyEngine(Engine):
                                                  "weight_bytes": lowered[n].weight_bytes, "delay": p.delay,
                                                  "message": p.message})
         el = counts.elements
-        spikes = {n: np.zeros((steps, batch, impls[n].n), bool) for n in impls}
+        spikes = {n: np.zeros((steps, batch, impls[n].n), dtype if p.model.graded_output else bool)
+                  for n, p in circuit.populations.items()}
         spikes.update({n: inputs[n] for n in circuit.sources})
         probes = {pr.target: {} for pr in circuit.probes}
         for pr in circuit.probes:
