@@ -92,7 +92,8 @@ def test_graded_source_sparse_projections(compare_with_lava):
     assert np.abs(values).max() > 1   # really graded
 
 
-def test_long_delays_dense_and_sparse_and_declared_sign_mode(compare_with_lava):
+@pytest.mark.parametrize("batch_mode", ["loop", "tile"])
+def test_long_delays_dense_and_sparse_and_declared_sign_mode(compare_with_lava, batch_mode):
     """Delays 3 (DelayDense), 5 (DelaySparse), 2 between populations and a delayed inhibitory
     recurrence; one projection declares sign_mode="mixed" on non-negative weights (Lava then
     drops their lowest bit)."""
@@ -109,7 +110,7 @@ def test_long_delays_dense_and_sparse_and_declared_sign_mode(compare_with_lava):
     c.connect("b", "b", -rng.integers(0, 150, (5, 5)), name="rec4", delay=4)
     c.probe("a", ("u", "v"))
     c.probe("b", ("u", "v"))
-    ref, _ = compare_with_lava(c, {"x": _binary(rng, STEPS, 6, 0.25)}, STEPS)
+    ref, _ = compare_with_lava(c, {"x": _binary(rng, STEPS, 6, 0.25, batch=2)}, STEPS, batch_mode=batch_mode)
     _assert_lively(ref, "a")
     _assert_lively(ref, "b")
     # the first input spikes reach 'a' no earlier than 3 steps later
@@ -117,9 +118,11 @@ def test_long_delays_dense_and_sparse_and_declared_sign_mode(compare_with_lava):
     assert np.all(ref.probes["a"]["u"][:first_in + 3] == 0)
 
 
-def test_batch_two_sources_initial_state_inhibitory(compare_with_lava):
+@pytest.mark.parametrize("batch_mode", ["loop", "tile"])
+def test_batch_two_sources_initial_state_inhibitory(compare_with_lava, batch_mode):
     """Two sources converging on one population (inputs summed), purely inhibitory and purely
-    excitatory matrices, non-zero initial u and v, and a batch of 3 (one Lava run each)."""
+    excitatory matrices, non-zero initial u and v, and a batch of 3: one Lava run per sample
+    ("loop") or the batch tiled block-diagonally into one run ("tile")."""
     rng = np.random.default_rng(51)
     c = Circuit("batch_converge")
     c.add_source("e", 9)
@@ -130,10 +133,10 @@ def test_batch_two_sources_initial_state_inhibitory(compare_with_lava):
     c.connect("i", "p", -rng.integers(0, 256, (6, 4)), weight_exp=2, num_weight_bits=7)
     c.probe("p", ("u", "v"))
     inputs = {"e": _binary(rng, STEPS, 9, 0.3, batch=3), "i": _binary(rng, STEPS, 4, 0.3, batch=3)}
-    ref, got = compare_with_lava(c, inputs, STEPS)
+    ref, got = compare_with_lava(c, inputs, STEPS, batch_mode=batch_mode)
     _assert_lively(ref, "p")
     assert not np.array_equal(ref.spikes["p"][:, 0], ref.spikes["p"][:, 1])   # samples differ
-    assert got.meta["batch_mode"].startswith("loop")
+    assert got.meta["batch_mode"].startswith(batch_mode)
     assert ref.probes["p"]["u"][0, 0, 0] != 0
 
 

@@ -16,7 +16,8 @@ from spikeattn.ir import IF, LIF, Circuit
 STEPS = 220
 
 
-def test_float_lif_chain_with_delay_and_sparse(compare_with_lava):
+@pytest.mark.parametrize("batch_mode", ["loop", "tile"])
+def test_float_lif_chain_with_delay_and_sparse(compare_with_lava, batch_mode):
     rng = np.random.default_rng(71)
     c = Circuit("float_chain")
     c.add_source("x", 10, encoder="poisson", seed=3)
@@ -28,7 +29,7 @@ def test_float_lif_chain_with_delay_and_sparse(compare_with_lava):
     c.connect("b", "b", -0.2 * np.ones((6, 6)), name="b_rec")
     c.probe("a", ("u", "v"))
     c.probe("b", ("u", "v"))
-    ref, got = compare_with_lava(c, {"x": np.full(10, 0.25)}, STEPS, exact=False)
+    ref, got = compare_with_lava(c, {"x": np.full((2, 10), 0.25)}, STEPS, exact=False, batch_mode=batch_mode)
     assert got.meta["mode"] == "floating_pt"
     for n in ("a", "b"):
         rate = ref.spikes[n].mean()

@@ -9,7 +9,9 @@ subprocess, transparently.
   bit-accurate models, bit-exact with our numpy engine); float circuits (``LIF``/``IF``)
   with ``"floating_pt"``.  Option ``mode`` forces a tag (it must fit the arithmetic).
 - A batch runs as a loop over samples: one Lava network and one run per sample (Lava
-  processes cannot be reset between samples).  ``meta["batch_mode"]`` says so.
+  processes cannot be reset between samples).  ``meta["batch_mode"]`` says so.  Option
+  ``batch_mode="tile"`` runs the whole batch as block-diagonal copies in one network
+  (:mod:`.tiling`; same results, one compile and one run).
 - Spikes and u, v are recorded by the LIF models themselves and written to a ``.npy`` file
   at the last step (:mod:`.procs`): Lava's ``Var.get``/``Monitor`` move one element per
   message (20-80 µs each), a sink ``RingBuffer`` read with ``Var.get`` is no faster.
@@ -21,7 +23,8 @@ subprocess, transparently.
   lava-loihi package (not published) Lava cannot compile for the chip and an
   :class:`~spikeattn.errors.EngineError` says so.
 
-Options: ``mode`` (None, "fixed_pt", "bit_accurate_loihi", "floating_pt"), ``hardware``
+Options: ``mode`` (None, "fixed_pt", "bit_accurate_loihi", "floating_pt"), ``batch_mode``
+("loop", "tile"), ``hardware``
 (bool), ``run_cfg`` ("sim" or "loihi2_hw"), ``bridge`` ("auto", "always", "never"),
 ``python`` (the Lava venv's interpreter for the bridge), ``timeout_s`` (bridge).
 """
@@ -51,7 +54,8 @@ UNSUPPORTED = {
                                       f"accept delays up to {MAX_FIXED_DELAY} steps in fixed point",
 }
 MODES = ("fixed_pt", "bit_accurate_loihi", "floating_pt")
-BATCH_MODE = "loop: one Lava network and run per sample"
+BATCH_MODES = {"loop": "loop: one Lava network and run per sample",
+               "tile": "tile: the batch as block-diagonal copies in one Lava network and run"}
 STATE_READBACK = "StateLIF models record [s, u, v] per step and save a .npy at the last step (no Var.get)"
 
 
@@ -101,6 +105,12 @@ class LavaEngine(Engine):
                               f"use mode={natural!r} or leave mode unset.")
         return mode
 
+    def _batch_mode(self) -> str:
+        mode = self.options.get("batch_mode", "loop")
+        if mode not in BATCH_MODES:
+            raise EngineError(f"Lava engine option batch_mode={mode!r} is not known; use one of {list(BATCH_MODES)}.")
+        return mode
+
     def _hardware(self) -> bool:
         run_cfg = self.options.get("run_cfg", "sim")
         if run_cfg not in ("sim", "loihi2_hw"):
@@ -135,20 +145,28 @@ class LavaEngine(Engine):
         spikes.update({n: inputs[n] for n in circuit.sources})
         states = {n: {v: np.zeros((steps, batch, p.size), dtype) for v in ("u", "v")}
                   for n, p in circuit.populations.items()}
+        batch_mode = self._batch_mode()
+        if batch_mode == "tile" and batch > 1:
+            from .tiling import tile_circuit, tile_inputs
+            jobs = [(tile_circuit(circuit, batch), tile_inputs({n: inputs[n] for n in circuit.sources}),
+                     slice(0, batch))]
+        else:
+            jobs = ((circuit, {n: inputs[n][:, b] for n in circuit.sources}, slice(b, b + 1)) for b in range(batch))
         run_s, compile_s, build_s = 0.0, 0.0, 0.0
         bar = progress_bar(batch, progress, f"lava: {circuit.name}")
-        for b in range(batch):
+        for lowered, sample_inputs, samples in jobs:
             t0 = time.perf_counter()
-            trace, t_compile, t_run = _run_sample(circuit, {n: inputs[n][:, b] for n in circuit.sources},
-                                       steps, fixed, mode, hardware)
+            trace, t_compile, t_run = _run_sample(lowered, sample_inputs, steps, fixed, mode, hardware)
             run_s += t_run
             compile_s += t_compile
             build_s += time.perf_counter() - t0 - t_run - t_compile
+            n_samples = samples.stop - samples.start
             for n, arr in trace.items():
-                spikes[n][:, b] = arr[:, 0] != 0
-                states[n]["u"][:, b] = arr[:, 1]
-                states[n]["v"][:, b] = arr[:, 2]
-            bar.update(1)
+                arr = arr.reshape(steps, 3, n_samples, -1)
+                spikes[n][:, samples] = arr[:, 0] != 0
+                states[n]["u"][:, samples] = arr[:, 1]
+                states[n]["v"][:, samples] = arr[:, 2]
+            bar.update(n_samples)
         bar.close()
         counts = counts_from_trace(circuit, spikes, states, steps, batch)
         probes = {pr.target: {} for pr in circuit.probes}
@@ -158,7 +176,7 @@ class LavaEngine(Engine):
         wall = time.perf_counter() - t_start
         meta = {"engine": self.name, "version": __version__, "lava_version": lava_version(),
                 "mode": mode, "run_cfg": f"Loihi2SimCfg(select_tag={mode!r})", "seed": seed,
-                "batch_mode": BATCH_MODE, "state_readback": STATE_READBACK,
+                "batch_mode": BATCH_MODES[batch_mode], "state_readback": STATE_READBACK,
                 "compile_s": compile_s, "run_s": run_s, "build_and_readback_s": build_s,
                 "per_step_s": run_s / (steps * batch), "in_process": True}
         return SimResult(spikes=spikes, probes=probes, counts=counts, steps=steps, batch=batch, dt=circuit.dt,
