@@ -26,34 +26,15 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
-import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
 from .errors import PlacementError
 from .model import CoreLimits, HardwareModel
+from .partition import Slice, bisect, dest_cores, make_slices, merge, slice_graph
 from .registry import get
-
-
-@dataclass
-class Slice:
-    """Neurons ``start:stop`` of population ``pop``."""
-
-    pop: str
-    start: int
-    stop: int
-    synapse_bytes: float = 0.0
-    axons: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # global pre-neuron ids
-
-    @property
-    def size(self) -> int:
-        return self.stop - self.start
-
-    @property
-    def label(self) -> str:
-        return f"{self.pop}[{self.start}:{self.stop}]"
 
 
 @dataclass
@@ -92,6 +73,20 @@ class Placement:
             per_chip[chip_i] = per_chip.get(chip_i, 0) + 1
         self.tiles_used = max(per_chip.values()) if per_chip else 1
 
+    @property
+    def neuron_cores(self) -> dict[str, np.ndarray]:
+        """Core per neuron of every node (for SANA-FE's mapping): populations as placed; an input
+        source (injected from the host in this model) is put on the core most of its synapses reach."""
+        out = {n: a.copy() for n, a in self.neuron_core.items()}
+        for n, src in self.circuit.sources.items():
+            hits = np.zeros(max(self.cores_used, 1))
+            for p in self.circuit.projections.values():
+                if p.pre == n:
+                    d = dest_cores(p.weights, self.neuron_core[p.post], self.cores_used)
+                    hits += np.bincount(d.col, minlength=len(hits))[:len(hits)]
+            out[n] = np.full(src.size, int(hits.argmax()), np.int64)
+        return out
+
     # ------------------------------------------------------------------ geometry
     def core_xy(self, k):
         """Global (x, y) tile coordinates of core(s) ``k``."""
@@ -124,7 +119,7 @@ class Placement:
         for p in self.circuit.projections.values():
             pre = self.circuit.node(p.pre)
             s = self._spikes(p.pre, pre.size, view)
-            dest = _dest_cores(p.weights, self.neuron_core[p.post], self.cores_used)  # (pre, cores) coo
+            dest = dest_cores(p.weights, self.neuron_core[p.post], self.cores_used)  # (pre, cores) coo
             w = s[dest.row]
             if p.pre in self.neuron_core:
                 src = self.neuron_core[p.pre][dest.row]
@@ -180,143 +175,6 @@ class Placement:
                 "limits": self.limits.to_dict(), "assignment": assign}
 
 
-def _dest_cores(weights, post_core: np.ndarray, n_cores: int) -> sp.coo_matrix:
-    """Boolean (pre, cores) matrix: pre-neuron i has a synapse onto a neuron on core k."""
-    b = (sp.csr_matrix(weights) != 0).astype(np.int64).T.tocsr()  # (pre, post)
-    a = sp.csr_matrix((np.ones(len(post_core), np.int64), (np.arange(len(post_core)), post_core)),
-                      shape=(len(post_core), max(n_cores, 1)))
-    d = (b @ a).tocoo()
-    d.data[:] = 1
-    return d
-
-
-# ---------------------------------------------------------------------- slicing
-def _axon_ids(circuit) -> dict[str, int]:
-    """Offset of each node's neurons in one global pre-neuron numbering."""
-    off, out = 0, {}
-    for n, obj in circuit.nodes().items():
-        out[n] = off
-        off += obj.size
-    return out
-
-
-def _make_slices(circuit, lim: CoreLimits) -> list[Slice]:
-    offsets = _axon_ids(circuit)
-    incoming: dict[str, list] = {}
-    for p in circuit.projections.values():
-        incoming.setdefault(p.post, []).append(p)
-    slices = []
-    for name, pop in circuit.populations.items():
-        mats = [(offsets[p.pre], sp.csr_matrix(p.weights)) for p in incoming.get(name, [])]
-
-        def build(a: int, b: int) -> Slice:
-            syn = sum(m[a:b].nnz for _, m in mats)
-            ax = [off + np.flatnonzero(m[a:b].getnnz(axis=0)) for off, m in mats]
-            axons = np.unique(np.concatenate(ax)) if ax else np.zeros(0, np.int64)
-            return Slice(name, int(a), int(b), syn * lim.bytes_per_synapse, axons)
-
-        def ok(s: Slice) -> str | None:
-            if lim.neurons is not None and s.size > lim.neurons:
-                return "neurons per core"
-            if lim.synaptic_memory_bytes is not None and s.synapse_bytes > lim.synaptic_memory_bytes:
-                return "synaptic memory per core"
-            if lim.fan_in is not None and len(s.axons) > lim.fan_in:
-                return "fan-in (input axons) per core"
-            return None
-
-        n = 1 if lim.neurons is None else math.ceil(pop.size / lim.neurons)
-        while True:
-            edges = np.linspace(0, pop.size, n + 1).round().astype(int)
-            cand = [build(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
-            bad = [(s, ok(s)) for s in cand if ok(s)]
-            if not bad:
-                slices += cand
-                break
-            if n >= pop.size:
-                s, why = bad[0]
-                detail = {"synaptic memory per core": f"{s.synapse_bytes:.0f} B of synapses > "
-                                                      f"{lim.synaptic_memory_bytes} B",
-                          "fan-in (input axons) per core": f"{len(s.axons)} input axons > {lim.fan_in}",
-                          "neurons per core": f"{s.size} > {lim.neurons}"}[why]
-                raise PlacementError(why, f"population '{name}' neuron {s.start}", f"a single neuron needs "
-                                     f"{detail}.", "reduce that neuron's fan-in (split the projection through "
-                                     "relay neurons) or pick a chip with larger cores.")
-            n = min(pop.size, n * 2)
-    return slices
-
-
-# ---------------------------------------------------------------------- partitioning
-def _slice_graph(circuit, slices: list[Slice], spikes) -> nx.Graph:
-    g = nx.Graph()
-    g.add_nodes_from(range(len(slices)))
-    by_pop: dict[str, list[int]] = {}
-    for i, s in enumerate(slices):
-        by_pop.setdefault(s.pop, []).append(i)
-    for p in circuit.projections.values():
-        if p.pre not in by_pop:
-            continue
-        post_ids = by_pop[p.post]
-        owner = np.zeros(circuit.node(p.post).size, np.int64)
-        for j, i in enumerate(post_ids):
-            owner[slices[i].start:slices[i].stop] = j
-        d = _dest_cores(p.weights, owner, len(post_ids))  # (pre, post slices)
-        pre_owner = np.zeros(circuit.node(p.pre).size, np.int64)
-        for i in by_pop[p.pre]:
-            pre_owner[slices[i].start:slices[i].stop] = i
-        w = spikes(p.pre, circuit.node(p.pre).size)[d.row]
-        a_ids, b_ids = pre_owner[d.row], np.asarray(post_ids)[d.col]
-        keep = a_ids != b_ids
-        lo, hi = np.minimum(a_ids, b_ids)[keep], np.maximum(a_ids, b_ids)[keep]
-        if lo.size:
-            pairs, inv = np.unique(np.stack([lo, hi], 1), axis=0, return_inverse=True)
-            tot = np.bincount(inv.ravel(), weights=w[keep], minlength=len(pairs))
-            for (a, b), x in zip(pairs, tot):
-                old = g.get_edge_data(int(a), int(b), {"weight": 0.0})["weight"]
-                g.add_edge(int(a), int(b), weight=old + float(x))
-    return g
-
-
-def _fits(part, slices, lim: CoreLimits) -> bool:
-    if lim.neurons is not None and sum(slices[i].size for i in part) > lim.neurons:
-        return False
-    if lim.synaptic_memory_bytes is not None and \
-            sum(slices[i].synapse_bytes for i in part) > lim.synaptic_memory_bytes:
-        return False
-    if lim.fan_in is not None and len(part) > 1:
-        if len(np.unique(np.concatenate([slices[i].axons for i in part]))) > lim.fan_in:
-            return False
-    return True
-
-
-def _bisect(part: list[int], g: nx.Graph, slices, lim, seed: int, out: list[list[int]]) -> None:
-    if _fits(part, slices, lim) or len(part) == 1:
-        out.append(part)
-        return
-    a, b = nx.algorithms.community.kernighan_lin_bisection(g.subgraph(part), weight="weight", seed=seed)
-    for half in (sorted(a), sorted(b)):
-        _bisect(half, g, slices, lim, seed, out)
-
-
-def _merge(parts: list[list[int]], g: nx.Graph, slices, lim) -> list[list[int]]:
-    """Greedy: merge the two parts joined by the most traffic while the union fits."""
-    parts = [list(p) for p in parts]
-    while len(parts) > 1:
-        where = {i: k for k, p in enumerate(parts) for i in p}
-        between: dict[tuple[int, int], float] = {}
-        for a, b, d in g.edges(data=True):
-            ka, kb = sorted((where[a], where[b]))
-            if ka != kb:
-                between[(ka, kb)] = between.get((ka, kb), 0.0) + d.get("weight", 0.0)
-        for (ka, kb), _ in sorted(between.items(), key=lambda kv: -kv[1]):
-            if _fits(parts[ka] + parts[kb], slices, lim):
-                parts[ka] = parts[ka] + parts[kb]
-                del parts[kb]
-                break
-        else:
-            return parts
-    return parts
-
-
 def place(circuit, chip, result=None, *, limits: CoreLimits | None = None, max_chips: int | None = None,
           seed: int = 0) -> Placement:
     """Map ``circuit``'s populations onto ``chip``'s cores (see the module docstring).
@@ -351,11 +209,11 @@ def place(circuit, chip, result=None, *, limits: CoreLimits | None = None, max_c
                 return np.full(size, v.elements[name].totals.get("spikes", 0) / size)
         return np.ones(size)
 
-    slices = _make_slices(circuit, lim)
-    g = _slice_graph(circuit, slices, spikes)
+    slices = make_slices(circuit, lim)
+    g = slice_graph(circuit, slices, spikes)
     parts: list[list[int]] = []
-    _bisect(list(range(len(slices))), g, slices, lim, seed, parts)
-    parts = _merge(parts, g, slices, lim)
+    bisect(list(range(len(slices))), g, slices, lim, seed, parts)
+    parts = merge(parts, g, slices, lim)
     core_of_slice = [0] * len(slices)
     for k, part in enumerate(parts):
         for i in part:
@@ -376,7 +234,7 @@ def _check_fan_out(pl: Placement, circuit, lim: CoreLimits) -> None:
     for p in circuit.projections.values():
         if p.pre not in pl.neuron_core:
             continue
-        d = _dest_cores(p.weights, pl.neuron_core[p.post], pl.cores_used)
+        d = dest_cores(p.weights, pl.neuron_core[p.post], pl.cores_used)
         src = pl.neuron_core[p.pre][d.row]
         for a, b in zip(src, d.col):
             dests.setdefault(int(a), set()).add(int(b))

@@ -184,3 +184,16 @@ def test_fan_out_does_not_fit():
 def test_gpu_has_no_cores():
     with pytest.raises(hm.PlacementError, match="without per-core limits"):
         place(four_pops(), "h100")
+
+
+def test_neuron_cores_cover_every_node():
+    c = Circuit("io")
+    c.add_source("x", 3)
+    c.add_population("a", 4, IF(vth=1.0))
+    c.add_population("b", 4, IF(vth=1.0))
+    c.connect("x", "b", np.ones((4, 3)))
+    c.connect("a", "b", np.ones((4, 4)))
+    pl = place(c, "loihi", limits=with_limits("loihi", neurons=4))
+    nc = pl.neuron_cores
+    assert set(nc) == {"x", "a", "b"} and pl.cores_used == 2
+    assert (nc["x"] == nc["b"][0]).all()  # the source sits with the neurons it drives
