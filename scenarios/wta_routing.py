@@ -18,7 +18,9 @@ Outcome, each checked against the mathematics (:mod:`spikeattn.circuits.routing.
   spikes of the selected stream alone (closed pathways performed none);
 * ``selection_accuracy`` (winner == intended stream) >= 0.9 and every cue decided.
 
-It also runs the disinhibition variant of the router and reports both gating costs.
+It also runs the disinhibition variant of the router and reports both gating costs.  With
+``--engine lava`` the circuit is built in Loihi fixed point (same selections, integer
+weights; default batch 8, as Lava runs one network per sample).
 """
 from __future__ import annotations
 
@@ -35,15 +37,18 @@ from .base import ScenarioConfig, ScenarioOutcome, scenario
 K, M, CUE_WINDOW = 4, 8, 16
 P_HIGH, P_LOW, P_STREAM = 0.6, 0.15, 0.25
 ROUTE_STEPS = 40
+LAVA_BATCH = 8          # Lava runs one network per sample: a smaller default batch
 
 
-def build(mode: str = "coincidence", dt: float = 1e-3) -> Circuit:
-    """The cue -> k-WTA -> gated router circuit (sources ``cue`` and ``streams``)."""
+def build(mode: str = "coincidence", fixed_point: bool = False, dt: float = 1e-3) -> Circuit:
+    """The cue -> k-WTA -> gated router circuit (sources ``cue`` and ``streams``);
+    ``fixed_point`` builds it from Loihi fixed-point neurons (for Lava)."""
     c = Circuit("wta_routing", dt)
     c.add_source("cue", K, encoder="poisson", seed=1)
     c.add_source("streams", K * M, encoder="poisson", seed=2)
-    c.include(kwta(K, 1, "count", window=CUE_WINDOW, name="wta"), "wta", bind={"in": "cue"})
-    c.include(gated_router(K, M, mode, merge=True, name="route"), "route",
+    c.include(kwta(K, 1, "count", window=CUE_WINDOW, fixed_point=fixed_point, name="wta"), "wta",
+              bind={"in": "cue"})
+    c.include(gated_router(K, M, mode, merge=True, fixed_point=fixed_point, name="route"), "route",
               bind={"in": "streams", "select": "wta.winners"})
     c.meta["wta_routing"] = {"K": K, "M": M, "cue_window": CUE_WINDOW, "mode": mode,
                              "decision_steps_max": required_steps({"kwta": kwta(K, 1, "count",
@@ -96,18 +101,19 @@ def check_run(res, intended: np.ndarray) -> dict:
 @scenario("wta-routing", "a cue selects which of 4 spike streams is routed to the output (k-WTA + gating)",
           default_steps=CUE_WINDOW + 21 + ROUTE_STEPS, default_batch=128)
 def run(cfg: ScenarioConfig) -> ScenarioOutcome:
-    circuit = build("coincidence")
+    fixed = cfg.engine == "lava"        # Lava's LIF has no v_reset/subtract reset: use the fixed-point variant
+    circuit = build("coincidence", fixed)
     steps = cfg.steps or CUE_WINDOW + 21 + ROUTE_STEPS
     need = circuit.meta["wta_routing"]["decision_steps_max"]
     if steps < need:
         raise ParameterError("scenario 'wta-routing'", "steps", f"is {steps}; the k-WTA needs up to {need} "
                              "steps to decide.", f"use --steps >= {need} (default {CUE_WINDOW + 21 + ROUTE_STEPS}).")
-    batch = cfg.batch or 128
+    batch = cfg.batch or (LAVA_BATCH if fixed else 128)
     intended = np.random.default_rng(cfg.seed).integers(K, size=batch)
     inputs = {"cue": cue_probabilities(intended), "streams": np.full((batch, K * M), P_STREAM)}
     res = simulate(circuit, inputs, steps=steps, engine=cfg.engine, seed=cfg.seed, progress=cfg.progress)
     main = check_run(res, intended)
-    alt_circuit = build("disinhibition")
+    alt_circuit = build("disinhibition", fixed)
     alt = simulate(alt_circuit, inputs, steps=steps, engine=cfg.engine, seed=cfg.seed)
     alt_checks = check_run(alt, intended)["checks"]
     checks = dict(main["checks"])
@@ -119,6 +125,7 @@ def run(cfg: ScenarioConfig) -> ScenarioOutcome:
         "decision_latency_steps": main["latency"]["mean_steps"],
         "decision_latency_max_steps": main["latency"]["max_steps"],
         "decision_latency_s": main["latency"]["mean_s"], "cues": batch, "ties_at_top": main["ties_at_top"],
+        "arithmetic": "loihi fixed point" if fixed else "float",
         "routed_spikes_per_cue": main["routed_spikes_per_cue"],
         "synaptic_ops_per_cue": {"coincidence": res.counts.batch_mean("synaptic_acs"),
                                  "disinhibition": alt.counts.batch_mean("synaptic_acs")},

@@ -1,13 +1,17 @@
 """The routing scenarios run end to end (numpy and Brian2), pass their own reference checks,
 and agree with an independent recomputation from their recorded spikes."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import scenarios
 from scenarios.base import SCENARIOS, ScenarioConfig
+from spikeattn.engines.lava.engine import lava_importable
 from spikeattn.errors import ParameterError
+
+LAVA_PYTHON = Path(__file__).resolve().parents[2] / ".venv-lava" / "bin" / "python"
 
 scenarios.load_all()
 
@@ -49,6 +53,15 @@ def test_wta_routing_on_brian2(tmp_path):
     out = SCENARIOS["wta-routing"].run(cfg(tmp_path, engine="brian2", batch=8))
     assert out.outcome["passed"], out.outcome["checks"]
     assert out.result.engine == "brian2"
+
+
+@pytest.mark.skipif(not (lava_importable() or LAVA_PYTHON.is_file()),
+                    reason=f"lava-nc is not importable and there is no Lava venv at {LAVA_PYTHON}")
+def test_wta_routing_on_lava_fixed_point(tmp_path):
+    out = SCENARIOS["wta-routing"].run(cfg(tmp_path, engine="lava", batch=3))
+    assert out.outcome["passed"], out.outcome["checks"]
+    assert out.outcome["arithmetic"] == "loihi fixed point" and out.circuit.fixed_point
+    assert out.result.engine == "lava"
 
 
 def test_wta_routing_refuses_too_few_steps(tmp_path):
