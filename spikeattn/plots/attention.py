@@ -50,7 +50,7 @@ def plot_attention_heatmaps(spike_maps, dense_maps, path, title: str = "attentio
         raise InputError(f"plot_attention_heatmaps: maps {s.shape} and {d.shape}; expected equal (H, N_q, N_k).")
     plt = _plt()
     h = s.shape[0]
-    fig, axes = plt.subplots(2, h, figsize=(2.6 * h + 1, 5.2), squeeze=False)
+    fig, axes = plt.subplots(2, h, figsize=(3.2 * h + 1, 6.4), squeeze=False, constrained_layout=True)
     for row, (maps, lab) in enumerate(((s, labels[0]), (d, labels[1]))):
         for j in range(h):
             ax = axes[row, j]
@@ -64,10 +64,10 @@ def plot_attention_heatmaps(spike_maps, dense_maps, path, title: str = "attentio
     return _save(fig, path)
 
 
-def plot_attention_flow(layer_maps, path, title: str = "attention flow", threshold: float = 0.05) -> Path:
-    """Attention flow: one column of tokens per layer boundary; for layer l and head h a
-    line joins key token j (column l) to query token i (column l+1) with opacity and width
-    proportional to the row-normalised weight (weights below ``threshold`` are omitted).
+def plot_attention_flow(layer_maps, path, title: str = "attention flow", top_k: int = 2) -> Path:
+    """Attention flow: one column of tokens per layer boundary; for layer l, head h and
+    query token i (column l+1), lines join the ``top_k`` most attended key tokens j (column
+    l), with opacity and width proportional to the weight relative to the row's maximum.
     ``layer_maps`` is a list of ``(H, N, N)`` maps, one per layer."""
     maps = [np.asarray(m, float) for m in layer_maps]
     if not maps or any(m.ndim != 3 or m.shape[1:] != maps[0].shape[1:] for m in maps):
@@ -79,10 +79,15 @@ def plot_attention_flow(layer_maps, path, title: str = "attention flow", thresho
     for layer, m in enumerate(maps):
         w = _rownorm(m)
         for h in range(m.shape[0]):
-            off = (h - (m.shape[0] - 1) / 2) * 0.06
-            for i, j in zip(*np.nonzero(w[h] >= threshold)):
-                ax.plot([layer, layer + 1], [j + off, i + off], color=colors(h % 10),
-                        alpha=float(min(1.0, 0.15 + w[h, i, j])), lw=0.5 + 2.5 * w[h, i, j])
+            off = (h - (m.shape[0] - 1) / 2) * 0.12
+            for i in range(n):
+                top = w[h, i].max()
+                if top <= 0:
+                    continue
+                for j in np.argsort(-w[h, i], kind="stable")[:top_k]:
+                    rel = w[h, i, j] / top
+                    ax.plot([layer, layer + 1], [j + off, i + off], color=colors(h % 10),
+                            alpha=float(0.2 + 0.7 * rel), lw=0.4 + 1.6 * rel)
     for x in range(n_layers + 1):
         ax.scatter(np.full(n, x), np.arange(n), s=14, color="k", zorder=3)
     for h in range(maps[0].shape[0]):

@@ -127,10 +127,12 @@ def ssa_attention(n_query: int, dim: int, heads: int = 1, n_key: int | None = No
     return circ
 
 
-def pair_index(circuit: Circuit, prefix: str = "") -> tuple[np.ndarray, np.ndarray]:
+def pair_index(circuit: Circuit, prefix: str = "", spec: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(i_p, j_p)``: the (query, key) pair of every map neuron of a "qk_v" SSA circuit,
-    read back from its ``q -> coinc`` and ``k -> coinc`` synapses."""
-    spec = circuit.meta.get("attention", {})
+    read back from its ``q -> coinc`` and ``k -> coinc`` synapses.  ``prefix``/``spec``: for
+    an SSA circuit included in a larger one, its prefix (e.g. ``"l1."``) and its
+    ``meta["attention"]`` (default: the circuit's own)."""
+    spec = spec or circuit.meta.get("attention", {})
     d, h = spec.get("dim"), spec.get("heads")
     projs = circuit.projections
     wq, wk = projs.get(f"{prefix}q->coinc"), projs.get(f"{prefix}k->coinc")
@@ -144,17 +146,18 @@ def pair_index(circuit: Circuit, prefix: str = "") -> tuple[np.ndarray, np.ndarr
     return qcol // d, kcol // d
 
 
-def spike_map(result, circuit: Circuit, prefix: str = "") -> np.ndarray:
+def spike_map(result, circuit: Circuit, prefix: str = "", spec: dict | None = None) -> np.ndarray:
     """Spike-derived attention map per step: ``(T, B, H, N_q, N_k)`` counts for "qk_v"
     (``A = sum_a C``, i.e. the integer ``Q K^T`` of each step, delayed by 1 step), or
-    ``(T, B, H, c, c)`` (``K^T V``) for "q_kv"; read from the coincidence spikes."""
-    spec = circuit.meta["attention"]
+    ``(T, B, H, c, c)`` (``K^T V``) for "q_kv"; read from the coincidence spikes.
+    ``prefix``/``spec`` as in :func:`pair_index`."""
+    spec = spec or circuit.meta["attention"]
     h, c = spec["heads"], spec["dim"] // spec["heads"]
     s = result.spikes[f"{prefix}coinc"]
     t, b = s.shape[:2]
     if spec["order"] == "q_kv":
         return s.reshape(t, b, h, spec["n_key"], c, c).sum(axis=3)
-    i_p, j_p = pair_index(circuit, prefix)
+    i_p, j_p = pair_index(circuit, prefix, spec)
     counts = s.reshape(t, b, h, i_p.size, c).sum(axis=-1)
     out = np.zeros((t, b, h, spec["n_query"], spec["n_key"]), np.int64)
     out[..., i_p, j_p] = counts
