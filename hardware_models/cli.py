@@ -145,7 +145,12 @@ def cmd_energy(args) -> int:
               f"{_fmt(r.latency_s):>10} {_fmt(r.edp_js):>10}  {top}")
     for s in sens:
         x = s.crossover_rate(s.steps0)
-        xs = "never (step costs alone exceed the GPU)" if x is None else f"{x:.3g} spikes/neuron/step"
+        if x is None:
+            xs = "never (step-driven costs alone exceed the GPU)"
+        elif x > 1:
+            xs = f"wins at every possible rate (the line would cross at {x:.3g} > 1 spike/neuron/step)"
+        else:
+            xs = f"{x:.3g} spikes/neuron/step"
         print(f"crossover {s.hardware} vs {s.gpu} at T={s.steps0}: {xs} (measured {s.rate0:.3g})")
     from spikeattn.fileio import atomic_write_json
     block = {n: r.to_dict() for n, r in reps.items()}

@@ -47,7 +47,10 @@ class CoreLimits:
     chip's notes); ``fan_in``: distinct input axons (pre-synaptic neurons) per core;
     ``fan_out``: destination cores reachable from one core (core-to-core edges);
     ``cores_per_tile`` and ``tile_mesh`` (width, height): the chip's 2-D mesh of tiles;
-    ``max_cores_per_chip`` caps the cores where the mesh has unused slots.
+    ``max_cores_per_chip`` caps the cores where the mesh has unused slots;
+    ``state_in_core_memory``: neuron state shares the core's memory with the synapses
+    (software cores such as SpiNNaker 2's PEs), so a slice needs ``synapses x
+    bytes_per_synapse + neurons x state_bytes`` of it.
     """
 
     neurons: int | None
@@ -59,6 +62,7 @@ class CoreLimits:
     tile_mesh: tuple[int, int]
     source: str = ""
     max_cores_per_chip: int | None = None
+    state_in_core_memory: bool = False
 
     @property
     def tiles_per_chip(self) -> int:
@@ -74,6 +78,7 @@ class CoreLimits:
                 "bytes_per_synapse": self.bytes_per_synapse, "fan_in": self.fan_in,
                 "fan_out": self.fan_out, "cores_per_tile": self.cores_per_tile,
                 "tile_mesh": list(self.tile_mesh), "cores_per_chip": self.cores_per_chip,
+                "state_in_core_memory": self.state_in_core_memory,
                 "source": self.source}
 
 

@@ -69,7 +69,8 @@ def make_slices(circuit, lim: CoreLimits) -> list[Slice]:
             syn = sum(m[a:b].nnz for _, m in mats)
             ax = [off + np.flatnonzero(m[a:b].getnnz(axis=0)) for off, m in mats]
             axons = np.unique(np.concatenate(ax)) if ax else np.zeros(0, np.int64)
-            return Slice(name, int(a), int(b), syn * lim.bytes_per_synapse, axons)
+            state = (b - a) * pop.model.state_bytes if lim.state_in_core_memory else 0
+            return Slice(name, int(a), int(b), syn * lim.bytes_per_synapse + state, axons)
 
         def ok(s: Slice) -> str | None:
             if lim.neurons is not None and s.size > lim.neurons:
@@ -90,7 +91,7 @@ def make_slices(circuit, lim: CoreLimits) -> list[Slice]:
                 break
             if n >= pop.size:
                 s, why = bad[0]
-                detail = {"synaptic memory per core": f"{s.synapse_bytes:.0f} B of synapses > "
+                detail = {"synaptic memory per core": f"{s.synapse_bytes:.0f} B of synapses (and state) > "
                                                       f"{lim.synaptic_memory_bytes} B",
                           "fan-in (input axons) per core": f"{len(s.axons)} input axons > {lim.fan_in}",
                           "neurons per core": f"{s.size} > {lim.neurons}"}[why]

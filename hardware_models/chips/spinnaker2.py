@@ -19,8 +19,10 @@ CONSTANTS = {
 
 LIMITS = CoreLimits(neurons=None, synaptic_memory_bytes=128 * 1024, bytes_per_synapse=4.0, fan_in=None,
                     fan_out=None, cores_per_tile=4, tile_mesh=(8, 5), max_cores_per_chip=152,
+                    state_in_core_memory=True,
                     source="Mayr et al. 2019 / Höppner et al. 2021 [S]: 152 processing elements (38 quad-PEs) per "
-                           "chip with 128 KB SRAM each; neurons per PE not published as a limit (memory bound); "
+                           "chip with 128 KB SRAM each, shared by synapses and neuron state; neurons per PE not published as a "
+                           "limit (memory bound); "
                            "quad-PE layout approximated as an 8x5 mesh [assumption]")
 
 MODEL = HardwareModel(

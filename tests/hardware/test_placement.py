@@ -197,3 +197,13 @@ def test_neuron_cores_cover_every_node():
     nc = pl.neuron_cores
     assert set(nc) == {"x", "a", "b"} and pl.cores_used == 2
     assert (nc["x"] == nc["b"][0]).all()  # the source sits with the neurons it drives
+
+
+def test_spinnaker2_counts_neuron_state_in_core_memory():
+    # 128 KB per PE shared by state and synapses: IF state_bytes per neuron x neurons must fit
+    c = Circuit("s2")
+    c.add_population("a", 20000, IF(vth=1.0))
+    per = c.node("a").model.state_bytes
+    pl = place(c, "spinnaker2")
+    assert pl.cores_used == -(-20000 * per // (128 * 1024))
+    assert max(s.synapse_bytes for s in pl.slices) <= 128 * 1024
