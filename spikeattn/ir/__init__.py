@@ -1,6 +1,7 @@
 """The circuit intermediate representation: plain validated data (numpy + networkx)."""
 from .circuit import Circuit
 from .neurons import IF, LIF, MODEL_REGISTRY, LoihiLIF, NeuronModel, register_model
+from . import neurons_extra  # noqa: F401,E402  (registers GradedReLU so saved circuits load)
 from .population import Population
 from .probe import Probe
 from .projection import Projection

@@ -127,3 +127,16 @@ def test_custom_out_model(rng):
     r = run(ssa_attention(n, d, 2, out_model=m, scale=0.5), q, k, v)
     np.testing.assert_array_equal(r.spikes["y"].reshape(T, B, n, d),
                                   ref.ssa_reference(q, k, v, 2, scale=0.5, out_model=m))
+
+
+def test_saved_ssa_circuit_round_trips_and_runs_the_same(rng, tmp_path):
+    from spikeattn import load, save
+
+    c = ssa_attention(4, 4, 2, mask=patterns.local_window(4, 1))
+    save(c, tmp_path / "ssa.zip")
+    c2 = load(tmp_path / "ssa.zip")
+    assert c2 == c and c2.meta["latency_steps"] == 4
+    q, k, v = qkv(rng, 9, 1, 4, 4, 4)
+    a, b = run(c, q, k, v), run(c2, q, k, v, fused=True)
+    np.testing.assert_array_equal(a.spikes["y"], b.spikes["y"])
+    assert a.counts == b.counts
