@@ -9,6 +9,8 @@ no activations), labelled as such.
 """
 from __future__ import annotations
 
+from spikeattn.errors import MissingExtraError
+
 from .registry import get
 from .report import EnergyReport
 from .workload import as_view
@@ -50,8 +52,11 @@ def dense_gpu_report(circuit, counts, gpu: str) -> EnergyReport:
     if why is None and circuit is None:
         why = "no circuit given for the dense equivalent"
     if why is None:
-        rep = cost_dense(dense_workload(circuit, v.steps, v.batch), gpu)
-        return rep if isinstance(rep, EnergyReport) else EnergyReport.from_dict(rep)
+        try:
+            rep = cost_dense(dense_workload(circuit, v.steps, v.batch), gpu)
+            return rep if isinstance(rep, EnergyReport) else EnergyReport.from_dict(rep)
+        except MissingExtraError as exc:  # torch not installed: FLOPs cannot be counted
+            why = str(exc)
     rep = gpu_floor_report(v, gpu)
     rep.notes.append(f"Floor used because {why}.")
     return rep

@@ -66,3 +66,14 @@ def test_sensitivity_needs_spikes():
     c.add_element("a", "population", {"size": 3})
     with pytest.raises(hm.CountsFormatError, match="spike"):
         sensitivity(c, "loihi", gpu_j=1.0)
+
+
+def test_gpu_floor_report_matches_the_floor_and_says_so():
+    from hardware_models.baseline import gpu_floor_report
+    c = EventCounts(1, 2)
+    c.add_element("p", "projection", {"synapses": 1000, "weight_bytes": 1})
+    r = gpu_floor_report(c, "h100")
+    assert r.total_j == pytest.approx(gpu_dense_floor_j(c, "h100"))
+    # roofline: max(4000 FLOP / 989 TFLOP/s, 1000 B / 3.35 TB/s)
+    assert r.latency_s == pytest.approx(max(4000 / 989e12, 1000 / 3.35e12))
+    assert any("Modelled only" in n for n in r.notes)
