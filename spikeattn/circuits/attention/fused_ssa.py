@@ -46,7 +46,7 @@ class _Lif:
         return s, active.sum(axis=1)
 
 
-def _counts(names: dict, steps: int, batch: int, spec: dict) -> EventCounts:
+def _counts(names: dict, steps: int, batch: int) -> EventCounts:
     counts = EventCounts(steps, batch)
     for n, (kind, meta) in names.items():
         counts.add_element(n, kind, meta)
@@ -90,7 +90,6 @@ def ssa_fused(spec: dict, q, k, v, out_model, mask=None, record: bool = False):
     else:
         sizes = {"coinc": h * nk * c * c, "map": h * c * c, "gate": h * nq * c * c}
     sizes["y"] = nq * d
-    from ...ir.neurons_extra import GradedReLU  # noqa: F401  (state_bytes of the models)
     from ...ir import LIF
     sb = {"coinc": LIF.state_bytes, "map": 4, "gate": 4, "y": out_model.state_bytes}
     pops = {"coinc": "lif", "map": "graded_relu", "gate": "graded_relu", "y": out_model.kind}
@@ -106,7 +105,7 @@ def ssa_fused(spec: dict, q, k, v, out_model, mask=None, record: bool = False):
     names.update({n: ("source", {"size": a.shape[2], "encoder": "spikes"}) for n, a in (("q", q), ("k", k), ("v", v))})
     names.update({n: ("projection", {"pre": a, "post": b, "synapses": syn[n], "weight_bytes": 4, "delay": dl,
                                      "message": msg}) for n, (a, b, dl, msg) in proj.items()})
-    counts = _counts(names, T, B, spec)
+    counts = _counts(names, T, B)
     for n, a in (("q", q), ("k", k), ("v", v)):
         counts.elements[n].fields["spikes"][:] = (a != 0).sum(axis=2)
     spikes = {n: np.zeros((T, B, s), bool) for n, s in sizes.items()} if record else {}

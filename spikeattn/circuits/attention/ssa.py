@@ -52,10 +52,6 @@ def check_dims(where: str, n_query, dim, heads, n_key) -> tuple[int, int, int, i
     return int(n_query), int(dim), int(heads), int(n_key)
 
 
-def _dyadic(x: float) -> bool:
-    return float(x * 2**20).is_integer() and abs(x) < 2**20
-
-
 def ssa_attention(n_query: int, dim: int, heads: int = 1, n_key: int | None = None, order: str = "qk_v",
                   mask=None, scale: float = 0.125, out_model: LIF | None = None, delay_mode: str = "synaptic",
                   name: str = "ssa") -> Circuit:
