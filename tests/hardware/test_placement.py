@@ -207,3 +207,26 @@ def test_spinnaker2_counts_neuron_state_in_core_memory():
     pl = place(c, "spinnaker2")
     assert pl.cores_used == -(-20000 * per // (128 * 1024))
     assert max(s.synapse_bytes for s in pl.slices) <= 128 * 1024
+
+
+def test_latency_takes_the_busiest_core_and_the_barrier_for_tiles_used():
+    c = four_pops()
+    counts = spike_counts(c, {"A": 10, "B": 10, "C": 10, "D": 10})
+    pl = place(c, "loihi", counts, limits=with_limits("loihi", neurons=4, cores_per_tile=1))
+    r = hm.cost(counts, "loihi", placement=pl)
+    # each core emits 20 spikes x 35.1 ns = 702 ns (no synaptic ops or updates in these counts);
+    # 2 tiles used: barrier 113 + (465 - 113) x (2 - 1) / (32 - 1) ns
+    assert r.latency_s == pytest.approx((702 + 113 + 352 / 31) * 1e-9)
+
+
+def test_cost_with_a_circuit_that_does_not_fit_raises():
+    c = Circuit("wide")
+    c.add_source("x", 5000)
+    c.add_population("a", 1, IF(vth=1.0))
+    c.connect("x", "a", np.ones((1, 5000)))
+    counts = spike_counts(c, {"a": 1})
+    with pytest.raises(hm.PlacementError, match="fan-in"):
+        hm.cost(counts, "loihi", circuit=c)
+    from hardware_models.cli import reports_for
+    rep = reports_for(c, counts, ["loihi"])["loihi"]  # the CLI path notes it and goes on
+    assert any("Placement on loihi failed" in n for n in rep.notes)
