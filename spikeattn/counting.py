@@ -66,6 +66,12 @@ def resting_before_step(pop, states: Mapping[str, np.ndarray], steps: int, batch
     return rest & (np.asarray(impl.bias) == 0)
 
 
+def _effective_bias(pop) -> np.ndarray:
+    from .engines.numpy.neurons import build_neurons
+
+    return np.asarray(build_neurons(pop, 1).bias)
+
+
 def received_events(circuit: Circuit, post: str, spikes: Mapping[str, np.ndarray], lowered,
                     steps: int, batch: int) -> np.ndarray:
     """``(steps, batch, size)`` bool: the neuron of ``post`` receives >= 1 event for step t."""
@@ -82,14 +88,19 @@ def received_events(circuit: Circuit, post: str, spikes: Mapping[str, np.ndarray
 
 
 def counts_from_spikes(circuit: Circuit, spikes: Mapping[str, np.ndarray],
-                       states: Mapping[str, Mapping[str, np.ndarray]]) -> EventCounts:
+                       states: Mapping[str, Mapping[str, np.ndarray]] | None = None, *,
+                       zero_state: Mapping[str, np.ndarray] | None = None) -> EventCounts:
     """EventCounts of a run, from its outputs.
 
     ``spikes``: every population's and source's output ``(steps, batch, size)`` (for sources
     the encoded inputs); ``states``: population -> state variable -> value after every
-    step ``(steps, batch, size)`` (every variable of the model).  Returns counts equal
-    (``==``) to the numpy engine's for the same spikes and states.
+    step ``(steps, batch, size)`` (every variable of the model).  Instead of ``states``, an
+    engine may give ``zero_state``: population -> ``(steps, batch, size)`` bool, "every state
+    variable was zero before the update of step t" (a 1-byte flag instead of the float
+    state; the Brian2 engine records it).  Returns counts equal (``==``) to the numpy
+    engine's for the same spikes and states.
     """
+    states, zero_state = dict(states or {}), dict(zero_state or {})
     pops, sources = circuit.populations, circuit.sources
     missing = sorted((set(pops) | set(sources)) - set(spikes))
     if missing:
@@ -100,13 +111,17 @@ def counts_from_spikes(circuit: Circuit, spikes: Mapping[str, np.ndarray],
     lowered = _lowered(circuit)
     counts = EventCounts(steps, batch)
     for n, p in pops.items():
-        if n not in states:
+        if n not in states and n not in zero_state:
             raise InputError(f"counts_from_spikes: no recorded states for population '{n}'; give "
-                             f"{list(p.model.state)} after every step.")
+                             f"{list(p.model.state)} after every step, or its zero_state flags.")
         s = _check_shape(f"spikes of '{n}'", spikes[n], steps, batch, p.size)
         c = counts.add_element(n, "population", {"size": p.size, "model": p.model.kind,
                                                  "state_bytes": p.model.state_bytes}).fields
-        active = ~resting_before_step(p, states[n], steps, batch)
+        if n in zero_state:
+            zero = _check_shape(f"zero_state of '{n}'", zero_state[n], steps, batch, p.size)
+            active = ~(zero.astype(bool) & (_effective_bias(p) == 0))
+        else:
+            active = ~resting_before_step(p, states[n], steps, batch)
         active |= received_events(circuit, n, spikes, lowered, steps, batch)
         n_active = active.sum(axis=2).astype(np.int64)
         c["neuron_updates_active"][:] = n_active

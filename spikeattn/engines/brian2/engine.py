@@ -15,16 +15,16 @@ Options (``simulate(..., engine="brian2", **options)``):
     (C++ code built and run in a temporary directory; the device is re-initialised after
     each run, so a process can run any number of standalone simulations one after another).
 ``codegen_target``: runtime code generation target, ``"numpy"`` (default) or ``"cython"``.
-``exact_float``: True (default) compiles standalone code without ``-ffast-math`` and with
+``exact_float``: True (default) compiles standalone (and Cython) code without ``-ffast-math`` and with
     ``-ffp-contract=off`` so that no multiply-add is fused and sums are not reordered:
     the float64 results then equal numpy's bit for bit.  False uses Brian2's default flags.
 ``directory``: build directory for ``cpp_standalone`` (default: a temporary one, removed).
 
 Batch: the circuit is replicated B times inside the same Brian2 groups (one run, one
-compilation).  The run records the spikes of every population and ``u, v`` of every
-population after every step (StateMonitor), from which the probes and the
-:class:`~spikeattn.counts.EventCounts` (:func:`spikeattn.counting.counts_from_spikes`,
-identical to the numpy engine's counts) are derived.
+compilation).  The run records the spikes of every population (SpikeMonitor), the probed
+variables after every step, and a 1-byte flag per neuron and step, ``zero_state`` (u and v
+were zero before the update), from which the :class:`~spikeattn.counts.EventCounts` are
+derived (:func:`spikeattn.counting.counts_from_spikes`, identical to the numpy engine's).
 """
 from __future__ import annotations
 
@@ -82,9 +82,9 @@ class Brian2Engine(Engine):
         timings = {}
         try:
             b2.prefs["codegen.target"] = self.codegen_target
+            if self.exact_float and (standalone or self.codegen_target == "cython"):
+                b2.prefs["codegen.cpp.extra_compile_args_gcc"] = list(EXACT_GCC_FLAGS)
             if standalone:
-                if self.exact_float:
-                    b2.prefs["codegen.cpp.extra_compile_args_gcc"] = list(EXACT_GCC_FLAGS)
                 build_dir = self.directory or tempfile.mkdtemp(prefix="spikeattn_brian2_")
                 b2.set_device("cpp_standalone", build_on_run=False, directory=build_dir)
             low = lower_circuit(b2, circuit, inputs, batch)
@@ -98,7 +98,7 @@ class Brian2Engine(Engine):
                 timings["run_s"] = float(b2.get_device()._last_run_time)
             else:
                 timings["run_s"] = time.perf_counter() - t_run
-            spikes, states = _read_back(b2, circuit, low, steps, batch)
+            spikes, states, zero_state = _read_back(b2, circuit, low, steps, batch)
         except Exception as exc:
             if isinstance(exc, (ParameterError, EngineError)):
                 raise
@@ -119,7 +119,7 @@ class Brian2Engine(Engine):
         for pr in circuit.probes:
             for var in pr.variables:
                 probes[pr.target][var] = states[pr.target][var]
-        counts = counts_from_spikes(circuit, spikes, states)
+        counts = counts_from_spikes(circuit, spikes, zero_state=zero_state)
         wall = time.perf_counter() - t_start
         return SimResult(spikes=spikes, probes=probes, counts=counts, steps=steps, batch=batch, dt=circuit.dt,
                          engine=self.name, wall_s=wall,
@@ -132,9 +132,10 @@ class Brian2Engine(Engine):
 
 
 def _read_back(b2, circuit: Circuit, low, steps: int, batch: int):
-    """Spike arrays ``(steps, batch, size)`` and states after every step from the monitors."""
+    """Spike arrays ``(steps, batch, size)``, probed states after every step and the
+    zero-state flags before every update, from the monitors."""
     dt = circuit.dt
-    spikes, states = {}, {}
+    spikes, states, zero_state = {}, {}, {}
     for name, pop in circuit.populations.items():
         n = pop.size
         mon = low.spike_monitors[name]
@@ -144,14 +145,16 @@ def _read_back(b2, circuit: Circuit, low, steps: int, batch: int):
         s[step, idx // n, idx % n] = True
         spikes[name] = s
         st = low.state_monitors[name]
-        states[name] = {}
-        for var in ("u", "v"):
+        recorded = {}
+        for var in ("zero_state", *low.recorded[name]):
             rec = np.asarray(getattr(st, var))              # (batch * n, recorded steps)
             if rec.shape != (batch * n, steps):
                 raise EngineError(f"Brian2 recorded {var} of population '{name}' with shape {rec.shape}; "
                                   f"expected {(batch * n, steps)} (one value per neuron and step).")
-            states[name][var] = np.ascontiguousarray(rec.T).reshape(steps, batch, n)
-    return spikes, states
+            recorded[var] = np.ascontiguousarray(rec.T).reshape(steps, batch, n)
+        zero_state[name] = recorded.pop("zero_state").astype(bool)
+        states[name] = recorded
+    return spikes, states, zero_state
 
 
 def _tqdm_report(steps: int, name: str):

@@ -11,12 +11,15 @@ Brian2's ``groups`` slot, ordered by ``order`` numbers that follow
               graded source: ``g = values(t, i)`` (a TimedArray)
     10k + 2   threshold (``v > vth``; ``g != 0``); SpikeGeneratorGroup emits its spikes
     10k + 3   reset (``v = v_reset`` / ``v = v - vth``, refractory counter)
-    end       SpikeMonitor and StateMonitor (state after reset, as Lava's Monitor)
+    end       SpikeMonitor; StateMonitor of ``zero_state`` (every population, 1 byte per
+              neuron and step, for the EventCounts) and of the probed variables (state
+              after reset, as Lava's Monitor)
 
 The update code of an LIF/IF population (``ku = 1 - du``, ``kv = 1 - dv`` computed once in
 float64 by numpy, exactly as the numpy engine does; one binary operation per statement,
 so Brian2's sympy rewriting cannot reorder a floating-point sum)::
 
+    zero_state = (u == 0) and (v == 0)        (for EventCounts: state zero before the update)
     u = u*ku + a_in ; a_in = 0 ; v = v*kv + u ; v = v + bias
     [refractory r:  held = int(ref > 0) ; v = v*(1 - held) + v_reset*held ; ref = ref - int(held)]
 
@@ -55,6 +58,7 @@ NEURON_EQS = """
 u : 1
 v : 1
 a_in : 1
+zero_state : boolean
 ku : 1 (constant)
 kv : 1 (constant)
 bias : 1 (constant)
@@ -66,6 +70,7 @@ ref : integer
 held : 1
 """
 UPDATE_CODE = """
+zero_state = (u == 0) and (v == 0)
 u = u*ku + a_in
 a_in = 0
 v = v*kv + u
@@ -85,7 +90,8 @@ class LoweredCircuit:
     objects: list = field(default_factory=list)
     groups: dict = field(default_factory=dict)          # node name -> Brian2 group
     spike_monitors: dict = field(default_factory=dict)  # population -> SpikeMonitor
-    state_monitors: dict = field(default_factory=dict)  # population -> StateMonitor(u, v)
+    state_monitors: dict = field(default_factory=dict)  # population -> StateMonitor(zero_state, probed)
+    recorded: dict = field(default_factory=dict)        # population -> probed variable names
     namespace: dict = field(default_factory=dict)       # TimedArrays by identifier
     brian2_delays: dict = field(default_factory=dict)   # projection -> delay in Brian2 steps
 
@@ -99,7 +105,8 @@ def _place(obj, order: int) -> None:
     obj.when, obj.order = "groups", int(order)
 
 
-def lower_population(b2, pop: Population, k: int, batch: int, dt, low: LoweredCircuit) -> None:
+def lower_population(b2, pop: Population, k: int, batch: int, dt, low: LoweredCircuit,
+                     probed: tuple = ()) -> None:
     m = pop.model
     n = pop.size
     refractory = int(m.refractory)
@@ -122,11 +129,13 @@ def lower_population(b2, pop: Population, k: int, batch: int, dt, low: LoweredCi
     _place(g.thresholder["spike"], ORDER_STRIDE * k + 2)
     _place(g.resetter["spike"], ORDER_STRIDE * k + 3)
     spikes = b2.SpikeMonitor(g, record=True, when="end", name=f"pop{k}_spikes_*")
-    states = b2.StateMonitor(g, ["u", "v"], record=True, when="end", dt=dt, name=f"pop{k}_state_*")
+    states = b2.StateMonitor(g, ["zero_state", *probed], record=True, when="end", dt=dt,
+                             name=f"pop{k}_state_*")
     low.objects += [g, update, spikes, states]
     low.groups[pop.name] = g
     low.spike_monitors[pop.name] = spikes
     low.state_monitors[pop.name] = states
+    low.recorded[pop.name] = tuple(probed)
 
 
 def lower_source(b2, name: str, values: np.ndarray, k: int, dt, low: LoweredCircuit) -> None:
@@ -188,9 +197,13 @@ def lower_circuit(b2, circuit: Circuit, inputs: dict, batch: int) -> LoweredCirc
     pos = {n: k for k, n in enumerate(order)}
     low = LoweredCircuit()
     nodes = circuit.nodes()
+    probed: dict[str, list] = {}
+    for pr in circuit.probes:
+        probed.setdefault(pr.target, [])
+        probed[pr.target] += [v for v in pr.variables if v not in probed[pr.target]]
     for k, name in enumerate(order):
         if isinstance(nodes[name], Population):
-            lower_population(b2, nodes[name], k, batch, dt, low)
+            lower_population(b2, nodes[name], k, batch, dt, low, tuple(probed.get(name, ())))
         else:
             lower_source(b2, name, np.asarray(inputs[name]), k, dt, low)
     for j, pname in enumerate(sorted(circuit.projections)):
