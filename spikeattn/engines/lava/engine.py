@@ -23,10 +23,15 @@ subprocess, transparently.
   lava-loihi package (not published) Lava cannot compile for the chip and an
   :class:`~spikeattn.errors.EngineError` says so.
 
-Options: ``mode`` (None, "fixed_pt", "bit_accurate_loihi", "floating_pt"), ``batch_mode``
-("loop", "tile"), ``hardware``
-(bool), ``run_cfg`` ("sim" or "loihi2_hw"), ``bridge`` ("auto", "always", "never"),
-``python`` (the Lava venv's interpreter for the bridge), ``timeout_s`` (bridge).
+Options: ``mode`` (None, "fixed_pt", "floating_pt"), ``batch_mode`` ("loop", "tile"),
+``hardware`` (bool), ``run_cfg`` ("sim" or "loihi2_hw"), ``bridge`` ("auto": in-process
+where lava imports, else the subprocess; "always"; "never"), ``python`` (the Lava venv's
+interpreter for the bridge) and ``timeout_s`` (of the bridge's subprocess).
+
+``meta``: lava version, run configuration, batch mode, ``compile_s`` (Lava compile and
+process start), ``run_s`` (Lava's ``run`` of all steps), ``per_step_s`` (run_s per Lava
+time step: one step of one run, i.e. of one sample in "loop" mode, of the whole batch in
+"tile" mode) and ``per_sample_step_s`` (run_s / (steps * batch)).
 """
 from __future__ import annotations
 
@@ -36,7 +41,7 @@ import time
 import numpy as np
 
 from ... import __version__
-from ...errors import EngineError, UnsupportedFeatureError
+from ...errors import EngineError
 from ...ir import Circuit
 from ...result import SimResult
 from ..base import Engine
@@ -53,7 +58,7 @@ UNSUPPORTED = {
     "projection:fixed_delay_over_64": f"Loihi 2 synaptic delays are 6 bits: DelayDense/DelaySparse "
                                       f"accept delays up to {MAX_FIXED_DELAY} steps in fixed point",
 }
-MODES = ("fixed_pt", "bit_accurate_loihi", "floating_pt")
+MODES = ("fixed_pt", "floating_pt")   # "bit_accurate_loihi" would leave RingBuffer without a model
 BATCH_MODES = {"loop": "loop: one Lava network and run per sample",
                "tile": "tile: the batch as block-diagonal copies in one Lava network and run"}
 STATE_READBACK = "StateLIF models record [s, u, v] per step and save a .npy at the last step (no Var.get)"
@@ -152,12 +157,13 @@ class LavaEngine(Engine):
                      slice(0, batch))]
         else:
             jobs = ((circuit, {n: inputs[n][:, b] for n in circuit.sources}, slice(b, b + 1)) for b in range(batch))
-        run_s, compile_s, build_s = 0.0, 0.0, 0.0
+        run_s, compile_s, build_s, runs = 0.0, 0.0, 0.0, 0
         bar = progress_bar(batch, progress, f"lava: {circuit.name}")
         for lowered, sample_inputs, samples in jobs:
             t0 = time.perf_counter()
             trace, t_compile, t_run = _run_sample(lowered, sample_inputs, steps, fixed, mode, hardware)
             run_s += t_run
+            runs += 1
             compile_s += t_compile
             build_s += time.perf_counter() - t0 - t_run - t_compile
             n_samples = samples.stop - samples.start
@@ -178,7 +184,8 @@ class LavaEngine(Engine):
                 "mode": mode, "run_cfg": f"Loihi2SimCfg(select_tag={mode!r})", "seed": seed,
                 "batch_mode": BATCH_MODES[batch_mode], "state_readback": STATE_READBACK,
                 "compile_s": compile_s, "run_s": run_s, "build_and_readback_s": build_s,
-                "per_step_s": run_s / (steps * batch), "in_process": True}
+                "per_step_s": run_s / (steps * runs), "per_sample_step_s": run_s / (steps * batch),
+                "lava_runs": runs, "in_process": True}
         return SimResult(spikes=spikes, probes=probes, counts=counts, steps=steps, batch=batch, dt=circuit.dt,
                          engine=self.name, wall_s=wall, meta=meta)
 
