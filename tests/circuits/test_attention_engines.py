@@ -52,3 +52,21 @@ def test_ssa_is_refused_until_graded_relu_is_lowered(rng, engine):
     _, inp = data(rng)
     with pytest.raises(SpikeattnError, match="GradedReLU|graded_relu"):
         simulate(ssa_attention(4, 3), inp, steps=12, engine=engine)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_sdsa_block_with_projections_on_engine(rng, engine):
+    """A full SDSA block (Q/K/V LIF projections, 2 heads, output projection) is LIF-only."""
+    from spikeattn import LIF
+    from spikeattn.circuits.attention import attention_block, block_reference
+
+    T, B, n, din, d = 14, 1, 4, 3, 4
+    w = [rng.integers(-4, 9, (d, din)) / 8 for _ in range(3)]
+    wo = rng.integers(2, 9, (2, d)) / 8
+    integ = LIF(du=1.0, dv=0.0, vth=0.5)
+    blk = attention_block(n, din, *w, wo, heads=2, kind="sdsa", out_model=integ)
+    x = rng.random((T, B, n, din)) < 0.6
+    r = simulate(blk, {"x": x.reshape(T, B, -1)}, steps=T, engine=engine)
+    out, _, y = block_reference(x, *w, wo, heads=2, kind="sdsa", out_model=integ)
+    assert y.any() and out.any()
+    np.testing.assert_array_equal(r.spikes["out"].reshape(out.shape), out)
