@@ -1,7 +1,6 @@
 """``simulate(engine="lava")`` from the main venv, where lava-nc does not import: the circuit
 runs in ``.venv-lava`` through a subprocess worker.  The oracle is Lava itself (run live in
 the worker), compared with the numpy engine on a fixed-point circuit."""
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +52,6 @@ def test_lava_through_subprocess_equals_numpy_engine(monkeypatch):
     assert got.counts.elements["a->b"].meta == ref.counts.elements["a->b"].meta
 
 
-@pytest.mark.skipif(sys.version_info[:2] == (3, 10), reason="runs the bridge only where lava does not import")
 def test_missing_lava_venv_gives_instructions(monkeypatch, tmp_path):
     missing = tmp_path / "no-venv" / "bin" / "python"
     monkeypatch.setenv("SPIKEATTN_LAVA_PYTHON", str(missing))
