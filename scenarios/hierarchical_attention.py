@@ -18,6 +18,14 @@ Checks against the mathematics (:mod:`spikeattn.circuits.routing.reference`):
 
 Cost: synaptic events of the fine stage vs a flat k-WTA over all ``N`` tokens on the same
 window (:func:`~spikeattn.circuits.routing.flat_selector`), and of the whole hierarchy.
+
+Part 2, coarse-to-fine *attention*
+(:func:`~spikeattn.circuits.routing.hierarchical.coarse_to_fine_attention`): tokens are
+``(N, D)`` spike patterns; the coarse stage picks the brightest region and Spikformer SSA
+attends only over its relayed tokens.  Checks: ``attention_matches_ssa_reference`` (the
+SSA output equals ``ssa_reference`` of the relayed spikes, exactly) and
+``attention_only_selected_regions``; cost: SSA synaptic events vs SSA over all ``N``
+tokens fed the same steps.
 """
 from __future__ import annotations
 
@@ -25,6 +33,7 @@ import numpy as np
 
 from spikeattn import simulate
 from spikeattn.circuits.routing import flat_selector, hierarchical_selector, reference, winners_from_spikes
+from spikeattn.circuits.routing.hierarchical import coarse_to_fine_attention
 from spikeattn.errors import ParameterError
 from spikeattn.metrics.latency import DecisionLatency
 from spikeattn.metrics.selection import SelectionAccuracy
@@ -33,6 +42,7 @@ from .base import ScenarioConfig, ScenarioOutcome, scenario
 
 R, G, K_TOKENS, COARSE_WINDOW, FINE_WINDOW = 8, 4, 2, 8, 12
 P_BG, P_REGION, P_NEEDLE = 0.1, 0.3, 0.8
+ATTN_D, ATTN_WINDOW, ATTN_AFTER, ATTN_BATCH = 4, 4, 20, 16
 
 
 def build():
@@ -111,13 +121,67 @@ def run(cfg: ScenarioConfig) -> ScenarioOutcome:
         "task": {"R": R, "G": G, "k_tokens": K_TOKENS, "coarse_window": COARSE_WINDOW,
                  "fine_window": m["fine_window"], "p_bg": P_BG, "p_region": P_REGION, "p_needle": P_NEEDLE},
     }
-    figures = _figures(cfg, res, m) if cfg.figures else []
+    attn = attention_part(cfg)
+    outcome["attention"] = attn
+    outcome["checks"].update(attn.pop("checks"))
+    outcome["passed"] = all(outcome["checks"].values())
+    figures = _figures(cfg, res, m, outcome) if cfg.figures else []
     return ScenarioOutcome(result=res, outcome=outcome, figures=figures, circuit=circuit)
 
 
-def _figures(cfg, res, m):
+def attention_part(cfg: ScenarioConfig) -> dict:
+    """Coarse-to-fine SSA vs SSA over all tokens on the same steps (module docstring)."""
+    from spikeattn.circuits.attention import ssa_attention
+    from spikeattn.circuits.attention.reference import ssa_reference
+
+    c = coarse_to_fine_attention(R, G, ATTN_D, 1, coarse_window=ATTN_WINDOW)
+    m = c.meta["coarse_to_fine"]
+    steps, batch, n = m["decision_steps_max"] + ATTN_AFTER, min(cfg.batch or ATTN_BATCH, ATTN_BATCH), R * G
+    rng = np.random.default_rng(cfg.seed + 1)
+    region = rng.integers(R, size=batch)
+    p = np.full((batch, R, G * ATTN_D), P_BG)
+    p[np.arange(batch), region] = P_REGION
+    x = rng.random((steps, batch, n * ATTN_D)) < p.reshape(batch, -1)[None]
+    res = simulate(c, {"x": x}, steps=steps, engine=cfg.engine, seed=cfg.seed)
+    regions = winners_from_spikes(res.spikes["coarse.winners"])
+    open_from = np.repeat(reference.first_spike_times(res.spikes["coarse.winners"]), G * ATTN_D, axis=1) + 1
+    t = np.arange(steps)[:, None, None]
+    relayed = np.zeros_like(x)
+    relayed[1:] = (x & np.repeat(regions, G * ATTN_D, axis=1)[None] & (t >= open_from[None]))[:-1]
+    q = relayed.reshape(steps, batch, n, ATTN_D)
+    y = np.asarray(res.spikes["attn.y"]).reshape(steps, batch, n, ATTN_D)
+    full = ssa_attention(n, ATTN_D, name="attn")      # every token, fed the same (post-decision) steps
+    first_open = open_from.min(axis=1)
+    xf = np.zeros_like(x)
+    xf[1:] = (x & (t >= first_open[None, :, None]))[:-1]
+    rf = simulate(full, {"q": xf, "k": xf, "v": xf}, steps=steps, engine=cfg.engine, seed=cfg.seed)
+
+    def ops(counts, names):
+        return counts.batch_mean("synaptic_acs", elements=names) + counts.batch_mean("synaptic_macs", elements=names)
+
+    attn_ops = ops(res.counts, [k for k in c.projections if k.startswith("attn.")])
+    full_ops = ops(rf.counts, list(full.projections))
+    outside = ~np.repeat(regions, G, axis=1)                                   # (batch, n) tokens
+    return {
+        "checks": {
+            "attention_matches_ssa_reference": bool(np.array_equal(y, ssa_reference(q, q, q))),
+            "attention_only_selected_regions": bool(np.array_equal(res.spikes["regions.relays"], relayed)
+                                                    and not y.transpose(1, 2, 0, 3)[outside].any()),
+            "attention_region_is_brightest": bool(np.array_equal(
+                regions, reference.topk_with_ties(
+                    reference.window_counts(x, 0, ATTN_WINDOW).reshape(batch, R, -1).sum(axis=2), 1))),
+        },
+        "samples": batch, "steps": steps, "tokens": n, "dim": ATTN_D,
+        "ssa_ops_per_sample_coarse_to_fine": attn_ops, "ssa_ops_per_sample_all_tokens": full_ops,
+        "ssa_ops_ratio": attn_ops / full_ops if full_ops else None,
+        "total_ops_per_sample_coarse_to_fine": ops(res.counts, list(c.projections)),
+        "output_spikes_per_sample": float(y.sum() / batch),
+    }
+
+
+def _figures(cfg, res, m, outcome):
     from spikeattn.plots.counts import counts_bar, group_by_prefix
-    from spikeattn.plots.raster import raster
+    from spikeattn.plots.raster import _pyplot, raster, save_figure
 
     names = ["tokens", "coarse.acc", "coarse.winners", "regions.open", "regions.relays", "fine.acc", "fine.winners"]
     f1 = raster(res.spikes, cfg.out_dir / "hierarchical_raster.png", sample=0, names=names,
@@ -125,4 +189,25 @@ def _figures(cfg, res, m):
                 title="hierarchical-attention, sample 0: coarse region, then tokens inside it")
     f2 = counts_bar(res.counts, cfg.out_dir / "hierarchical_counts.png", group=group_by_prefix,
                     title="hierarchical-attention: events per sample by stage")
-    return [f1, f2]
+    plt = _pyplot()
+    a = outcome["attention"]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    for ax, (title, vals) in zip(axes, [
+            ("token selection (k-WTA stage)", {"flat, all tokens": outcome["flat_stage_ops_per_sample"],
+                                               "fine stage, selected region": outcome["fine_stage_ops_per_sample"],
+                                               "whole hierarchy": outcome["hierarchy_total_ops_per_sample"]}),
+            (f"SSA over {a['tokens']} tokens x {a['dim']} channels",
+             {"all tokens": a["ssa_ops_per_sample_all_tokens"],
+              "selected region only": a["ssa_ops_per_sample_coarse_to_fine"],
+              "coarse + routing + SSA": a["total_ops_per_sample_coarse_to_fine"]})]):
+        ax.bar(range(len(vals)), list(vals.values()), color=["tab:gray", "tab:blue", "tab:orange"])
+        ax.set_xticks(range(len(vals)))
+        ax.set_xticklabels(list(vals), fontsize=7, rotation=12)
+        ax.set_title(title, fontsize=9)
+        ax.set_ylabel("synaptic ops per sample", fontsize=8)
+    fig.tight_layout()
+    try:
+        f3 = save_figure(fig, cfg.out_dir / "hierarchical_ops.png")
+    finally:
+        plt.close(fig)
+    return [f1, f2, f3]

@@ -65,7 +65,7 @@ def raster(spikes: Mapping[str, np.ndarray], path, sample: int = 0, names: Seque
                  transform=top.get_xaxis_transform())
     axes[-1, 0].set_xlabel("time (ms)" if dt else "time (steps)")
     if title:
-        fig.suptitle(title, fontsize=10)
+        top.set_title(title, fontsize=10, pad=14 if marks else 6)
     try:
         return save_figure(fig, path)
     finally:

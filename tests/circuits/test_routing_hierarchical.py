@@ -75,3 +75,26 @@ def test_hierarchical_on_brian2_matches_reference(rng):
     regions, tokens = expected(m, x, 1, 2)
     assert np.array_equal(winners_from_spikes(r.spikes["coarse.winners"]), regions)
     assert np.array_equal(winners_from_spikes(r.spikes["fine.winners"]), tokens)
+
+
+def test_coarse_to_fine_attention_matches_ssa_reference(rng):
+    from spikeattn.circuits.attention.reference import ssa_reference
+    from spikeattn.circuits.routing.hierarchical import coarse_to_fine_attention
+
+    Rr, Gg, D, B = 4, 2, 4, 10
+    c = coarse_to_fine_attention(Rr, Gg, D, 1, coarse_window=4)
+    steps = c.meta["coarse_to_fine"]["decision_steps_max"] + 10
+    n = Rr * Gg
+    x = rng.random((steps, B, n * D)) < rng.uniform(0.05, 0.4, (B, Rr))[:, :, None].repeat(Gg * D, 2).reshape(B, -1)
+    r = sa.simulate(c, {"x": x}, steps=steps)
+    pooled = reference.window_counts(x, 0, 4).reshape(B, Rr, Gg * D).sum(axis=2)
+    regions = winners_from_spikes(r.spikes["coarse.winners"])
+    assert np.array_equal(regions, reference.topk_with_ties(pooled, 1))
+    open_from = np.repeat(reference.first_spike_times(r.spikes["coarse.winners"]), Gg * D, axis=1) + 1
+    t = np.arange(steps)[:, None, None]
+    relayed = np.zeros_like(x)
+    relayed[1:] = (x & np.repeat(regions, Gg * D, axis=1)[None] & (t >= open_from[None]))[:-1]
+    q = relayed.reshape(steps, B, n, D)
+    y = np.asarray(r.spikes["attn.y"]).reshape(steps, B, n, D)
+    assert np.array_equal(y, ssa_reference(q, q, q))
+    assert y.sum() > 0

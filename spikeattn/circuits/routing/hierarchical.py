@@ -81,3 +81,38 @@ def flat_selector(N: int, k_tokens: int, fine_window, fixed_point: bool = False,
     c.expose("tokens", "fine.winners")
     c.meta["flat"] = {"steps": required_steps(fine.meta), "token_window": [f0 - 1, f1 - 1]}
     return c
+
+
+def coarse_to_fine_attention(R: int, G: int, D: int, k_regions: int = 1, coarse_window: int = 8, heads: int = 1,
+                             order: str = "qk_v", scale: float = 0.125, name: str = "c2f",
+                             dt: float = 1e-3) -> Circuit:
+    """Coarse-to-fine spiking attention: select regions, then self-attend only within them.
+
+    Input port ``x``: ``(N, D)`` token spikes, ``N = R * G`` (region ``r`` = tokens
+    ``r*G .. r*G+G-1``, all their channels).  A count-mode k-WTA over the pooled region
+    spike counts in ``[0, coarse_window)`` picks ``k_regions`` regions; a coincidence router
+    (blocks of ``G * D`` neurons) relays the selected regions' spikes from the step after
+    the decision; Spikformer SSA (:func:`spikeattn.circuits.attention.ssa_attention`, Q = K
+    = V = the relayed spikes) attends over them.  Closed regions' tokens are silent, so
+    every SSA event involves selected tokens only: the ``N_q x N_k`` work of full attention
+    shrinks to ``(k_regions G)^2``.  Output port ``y`` (``(N, D)``, SSA latency after the
+    relays); the oracle is ``ssa_reference`` applied to the relayed spikes."""
+    from ..attention import ssa_attention
+
+    N = R * G
+    coarse = kwta(R, k_regions, "count", window=coarse_window, scores=blocks(R, G * D, 1, transpose=True),
+                  name="coarse")
+    c = Circuit(name, dt)
+    c.add_source("x", (N, D))
+    c.include(coarse, "coarse", bind={"in": "x"})
+    c.include(gated_router(R, G * D, "coincidence", merge=False, name="regions"), "regions",
+              bind={"in": "x", "select": "coarse.winners"})
+    attn = ssa_attention(N, D, heads=heads, order=order, scale=scale, name="attn")
+    c.include(attn, "attn", bind={"q": "regions.relays", "k": "regions.relays", "v": "regions.relays"})
+    c.expose("y", "attn.y")
+    c.expose("regions", "coarse.winners")
+    c.meta["coarse_to_fine"] = {"R": int(R), "G": int(G), "D": int(D), "k_regions": int(k_regions),
+                                "coarse_window": int(coarse_window), "heads": int(heads), "order": order,
+                                "scale": float(scale), "attn_latency": int(attn.meta.get("latency_steps", 4)),
+                                "decision_steps_max": required_steps(coarse.meta)}
+    return c
