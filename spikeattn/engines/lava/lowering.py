@@ -2,7 +2,7 @@
 
 One builder per IR type, found by walking the class hierarchy (Nengo's builder registry):
 register more with :func:`lowers`.  Each builder returns the Lava process for one element
-of one sample; :func:`build_network` wires a whole circuit.
+of one sample; :class:`LavaNetwork` wires one connected part of a circuit.
 
 Mapping (``d`` = our projection delay, in steps):
 
@@ -15,8 +15,11 @@ IR element                 Lava process
                            recording ``[s, u, v]`` every step to a ``.npy`` file)
 projection, ``d == 1``     ``Dense`` (dense weights) or ``Sparse`` (scipy CSR): both delay 1 step
 projection, ``d > 1``      ``DelayDense`` / ``DelaySparse`` with Lava delay ``d - 1``: Lava's
-                           delay k arrives k + 1 steps after the spike (verified against the
-                           numpy engine in ``tests/lava_native``)
+                           delay k arrives k + 1 steps after the spike (read from Lava's
+                           ``AbstractPyDelayDenseModel.update_act`` and verified against the
+                           numpy engine in ``tests/lava_native``).  Lava rebuilds a
+                           (k + 1)-fold weight matrix every step: slow for big, long-delay
+                           projections
 =========================  ===================================================================
 
 Graded projections use ``num_message_bits = 24`` (``W @ s``), binary ones 0 (``W @ [s != 0]``);
