@@ -102,3 +102,12 @@ def test_energy_block_for_spikeattn_run():
     assert block["loihi"]["total_j"] == pytest.approx(direct.total_j, rel=1e-6)
     assert block["h100"]["total_j"] > 0 and block["loihi"]["latency_s"] > 0
     json.dumps(block)
+
+
+def test_installed_commands_work_outside_the_source_tree(tmp_path):
+    # from another folder the package comes from the installed (editable) distribution,
+    # not from the working directory: hardware_models must be a real package there
+    r = subprocess.run([sys.executable, "-m", "spikeattn.cli", "hardware"], capture_output=True, text=True,
+                       cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "loihi2" in r.stdout and "warning" not in r.stderr
