@@ -132,12 +132,12 @@ def ssa_fused(spec: dict, q, k, v, out_model, mask=None, record: bool = False):
             cache_g[key] = _gate(amap(s), g, order, mk, full, jk, ck, B, nq, nk, h, c, rec, ik)
         return cache_g[key]
     for t in range(T):
-        s = t  # source step emitting now
+        s = t  # the sources emit the spikes of step t now
         if order == "qk_v":
-            # sources: fan-outs
-            _proj(counts, "q->coinc", t, np.einsum("bihc,i->b", Q[s], rows), (Q[s] & (rows > 0)[:, None, None]).sum((1, 2, 3)), False)
-            _proj(counts, "k->coinc", t, np.einsum("bjhc,j->b", K[s], cols), (K[s] & (cols > 0)[:, None, None]).sum((1, 2, 3)), False)
-            _proj(counts, "v->gate", t, np.einsum("bjhc,j->b", V[s], cols), (V[s] & (cols > 0)[:, None, None]).sum((1, 2, 3)), False)
+            # sources: ops = spikes x fan-out; messages = spikes of neurons with a synapse
+            for pname, x, fo in (("q->coinc", Q[s], rows), ("k->coinc", K[s], cols), ("v->gate", V[s], cols)):
+                _proj(counts, pname, t, np.einsum("bihc,i->b", x, fo), (x & (fo > 0)[:, None, None]).sum((1, 2, 3)),
+                      False)
         else:
             _proj(counts, "k->coinc", t, c * qsum(K[s]), qsum(K[s]), False)
             _proj(counts, "v->coinc", t, c * qsum(V[s]), qsum(V[s]), False)

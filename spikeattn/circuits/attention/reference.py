@@ -146,8 +146,9 @@ def softmax_attention(q, k, v=None, heads=1, mask=None, scale=None):
     logits = logits - logits.max(axis=-1, keepdims=True)
     p = np.exp(logits)
     p = p / p.sum(axis=-1, keepdims=True)
-    out = None if v is None else merge_heads(np.einsum("...hij,...hje->...hie", p, split_heads(np.asarray(v, float), heads)))
-    return out, p
+    if v is None:
+        return None, p
+    return merge_heads(np.einsum("...hij,...hje->...hie", p, split_heads(np.asarray(v, float), heads))), p
 
 
 def dense_attention_flops(n_q: int, n_k: int, dim: int, heads: int = 1, pairs: int | None = None,
