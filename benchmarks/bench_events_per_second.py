@@ -43,7 +43,9 @@ ENGINES = {  # label -> (engine, options)
     "numpy": ("numpy", {}),
     "brian2_runtime": ("brian2", {"device": "runtime"}),
     "brian2_cpp_standalone": ("brian2", {"device": "cpp_standalone"}),
+    "brian2_runtime_cython": ("brian2", {"device": "runtime", "codegen_target": "cython"}),
 }
+DEFAULT_ENGINES = ("numpy", "brian2_runtime", "brian2_cpp_standalone")
 
 
 def build_network(n: int = 1000, p: float = 0.1, seed: int = 0) -> Circuit:
@@ -128,7 +130,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--duration", type=float, default=2.0, help="model time in seconds (dt = 1 ms)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--engines", default=",".join(ENGINES), help=f"comma-separated subset of {list(ENGINES)}")
+    ap.add_argument("--engines", default=",".join(DEFAULT_ENGINES),
+                    help=f"comma-separated subset of {list(ENGINES)}")
     ap.add_argument("--repeats", type=int, default=1,
                     help="runs per engine; the fastest (least disturbed) run is reported")
     ap.add_argument("--profile", action="store_true", help="cProfile the numpy engine and print the top")

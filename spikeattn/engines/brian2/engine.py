@@ -25,6 +25,12 @@ compilation).  The run records the spikes of every population (SpikeMonitor), th
 variables after every step, and a 1-byte flag per neuron and step, ``zero_state`` (u and v
 were zero before the update), from which the :class:`~spikeattn.counts.EventCounts` are
 derived (:func:`spikeattn.counting.counts_from_spikes`, identical to the numpy engine's).
+
+``SimResult.meta``: ``brian2_version``, ``device``, ``codegen_target``, ``exact_float``,
+``batch_mode`` ("replicated"), ``brian2_delays`` (projection -> Brian2 delay in steps),
+``run_s`` (the simulation loop alone: Brian2's network run after code generation, or the
+standalone binary's own run time), ``codegen_s`` (runtime: code generation) or ``build_s``
+(standalone: code generation, compilation, launching the binary).
 """
 from __future__ import annotations
 
@@ -89,6 +95,12 @@ class Brian2Engine(Engine):
                 b2.set_device("cpp_standalone", build_on_run=False, directory=build_dir)
             low = lower_circuit(b2, circuit, inputs, batch)
             net = b2.Network(low.objects)
+            if not standalone:
+                # A run of zero steps generates (and for Cython compiles) all code objects,
+                # so that ``run_s`` below times the simulation loop alone.
+                t_prep = time.perf_counter()
+                net.run(0 * b2.second, namespace=dict(low.namespace))
+                timings["codegen_s"] = time.perf_counter() - t_prep
             t_run = time.perf_counter()
             report = _tqdm_report(steps, circuit.name) if progress and not standalone else None
             net.run(steps * circuit.dt * b2.second, namespace=dict(low.namespace),
@@ -96,6 +108,7 @@ class Brian2Engine(Engine):
             if standalone:
                 b2.get_device().build(directory=build_dir, compile=True, run=True, debug=False)
                 timings["run_s"] = float(b2.get_device()._last_run_time)
+                timings["build_s"] = time.perf_counter() - t_run - timings["run_s"]
             else:
                 timings["run_s"] = time.perf_counter() - t_run
             spikes, states, zero_state = _read_back(b2, circuit, low, steps, batch)
