@@ -99,7 +99,8 @@ def energy_block(circuit, result, hardware_names: list[str]) -> dict:
     if sens:
         block["sensitivity"] = {s.hardware: {"gpu": s.gpu, "gpu_j": s.gpu_j, "rate0": s.rate0, "steps0": s.steps0,
                                              "crossover_rate_at_T0": s.crossover_rate(s.steps0),
-                                             "table": s.table(), "notes": s.notes} for s in sens}
+                                             "table": s.table(), "comparison": s.literature_comparison(),
+                                             "notes": s.notes} for s in sens}
     return block
 
 
@@ -152,6 +153,8 @@ def cmd_energy(args) -> int:
         else:
             xs = f"{x:.3g} spikes/neuron/step"
         print(f"crossover {s.hardware} vs {s.gpu} at T={s.steps0}: {xs} (measured {s.rate0:.3g})")
+        for line in s.literature_comparison():
+            print(f"    {line}")
     from spikeattn.fileio import atomic_write_json
     block = {n: r.to_dict() for n, r in reps.items()}
     if sens:

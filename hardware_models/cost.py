@@ -17,7 +17,8 @@ Energy terms (joules; counts are totals over steps and samples; constants per
 ``all_in``             = e_all_in * (synaptic_acs + synaptic_macs)   (TrueNorth: nothing else)
 
 Latency: ``steps * batch * t_step`` on real-time chips; otherwise each step takes the busiest
-core's work (ops x per-op times, summed) plus barrier synchronisation
+core's work (ops x per-op times, summed), plus ``t_hop`` x the mesh diameter of the cores
+used (the longest route a message travels before the step ends), plus barrier synchronisation
 ``t_barrier_1 + (t_barrier_max - t_barrier_1) * (tiles - 1) / (tiles_per_chip - 1)``, and
 samples run one after another.  Work per step is the mean over steps (the totals).
 
@@ -184,9 +185,11 @@ def _latency(hw: HardwareModel, v: CountsView, w: str, loads, placement) -> floa
         return (load["acs"] * c("t_ac") + load["macs"] * t_mac + load["active"] * c("t_neuron_active")
                 + load["idle"] * c("t_neuron_idle") + load["spikes"] * c("t_spike_out"))
 
+    route = 0.0
     if loads:
         busiest = max(work(ld) for ld in loads)
         tiles = placement.tiles_used
+        route = c("t_hop") * placement.mesh_diameter  # the last message's trip before the barrier
     else:
         total = {"acs": v.total("synaptic_acs"), "macs": v.total("synaptic_macs"),
                  "active": v.total("neuron_updates_active"), "idle": v.total("neuron_updates_idle"),
@@ -194,7 +197,7 @@ def _latency(hw: HardwareModel, v: CountsView, w: str, loads, placement) -> floa
         n_cores = max(1, -(-v.neurons() // hw.limits.neurons)) if hw.limits and hw.limits.neurons else 1
         busiest = work(total) / n_cores
         tiles = max(1, -(-n_cores // hw.limits.cores_per_tile)) if hw.limits else 1
-    per_step = busiest / max(v.steps * v.batch, 1) + _barrier(hw, w, tiles)
+    per_step = busiest / max(v.steps * v.batch, 1) + route + _barrier(hw, w, tiles)
     return per_step * v.steps * v.batch
 
 

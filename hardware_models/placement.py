@@ -72,6 +72,9 @@ class Placement:
         for chip_i, _ in tiles:
             per_chip[chip_i] = per_chip.get(chip_i, 0) + 1
         self.tiles_used = max(per_chip.values()) if per_chip else 1
+        xy = self._xy[:max(self.cores_used, 1)]
+        span = xy.max(axis=0) - xy.min(axis=0)
+        self.mesh_diameter = int(span.sum())  # longest route between used cores, in hops
 
     @property
     def neuron_cores(self) -> dict[str, np.ndarray]:
@@ -170,7 +173,8 @@ class Placement:
         for s, k in zip(self.slices, self.core_of_slice):
             assign.setdefault(s.pop, []).append([int(s.start), int(s.stop), int(k)])
         return {"chip": self.chip.name, "cores_used": int(self.cores_used), "chips_used": int(self.chips_used),
-                "tiles_used": int(self.tiles_used), "slices": len(self.slices),
+                "tiles_used": int(self.tiles_used), "mesh_diameter_hops": self.mesh_diameter,
+                "slices": len(self.slices),
                 "max_neurons_per_core": int(per_core_neurons.max()) if self.cores_used else 0,
                 "limits": self.limits.to_dict(), "assignment": assign}
 

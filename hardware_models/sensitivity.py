@@ -95,6 +95,25 @@ class Sensitivity:
             return float("nan")
         return float(self.synops0 * (rate / self.rate0) * (steps / self.steps0) / self.synapses / self.batch)
 
+    def literature_comparison(self) -> list[str]:
+        """This model's crossover set beside Yan et al. (rate at T = 5) and Dampfhoffer et al.
+        (spikes per synapse per inference)."""
+        out = []
+        r5 = self.crossover_rate(YAN_RATE_T5[1])
+        what = ("no crossover: the step-driven energy alone exceeds the GPU" if r5 is None
+                else f"crossover rate {r5:.3g} spikes/neuron/step")
+        out.append(f"{self.hardware} vs {self.gpu} at T = 5: {what}; Yan et al. 2024 report about "
+                   f"{YAN_RATE_T5[0]:.3g} for their SNN vs a quantised ANN.")
+        r0 = self.crossover_rate(self.steps0)
+        if r0 is not None and np.isfinite(r0) and self.synapses:
+            sps = self.spikes_per_synapse(r0, self.steps0)
+            inside = DAMPFHOFFER_SPS[0] <= sps <= DAMPFHOFFER_SPS[1]
+            out.append(f"{self.hardware} at T0 = {self.steps0}: the crossover is {sps:.3g} synaptic events per "
+                       f"synapse per inference ({'inside' if inside else 'outside'} Dampfhoffer et al.'s "
+                       f"{DAMPFHOFFER_SPS[0]}-{DAMPFHOFFER_SPS[1]}); measured now: "
+                       f"{self.spikes_per_synapse(self.rate0, self.steps0):.3g}.")
+        return out
+
     def table(self, steps_list=(1, 2, 4, 5, 8, 16, 32, 64)) -> list[dict]:
         out = []
         for t in steps_list:
@@ -109,6 +128,7 @@ class Sensitivity:
     def to_dict(self) -> dict:
         d = {k: v for k, v in self.__dict__.items()}
         d["crossover"] = self.table()
+        d["comparison"] = self.literature_comparison()
         d["literature"] = {"dampfhoffer_2023_spikes_per_synapse": list(DAMPFHOFFER_SPS),
                            "yan_2024_rate_at_T5": YAN_RATE_T5[0]}
         return d

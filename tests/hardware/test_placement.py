@@ -215,8 +215,8 @@ def test_latency_takes_the_busiest_core_and_the_barrier_for_tiles_used():
     pl = place(c, "loihi", counts, limits=with_limits("loihi", neurons=4, cores_per_tile=1))
     r = hm.cost(counts, "loihi", placement=pl)
     # each core emits 20 spikes x 35.1 ns = 702 ns (no synaptic ops or updates in these counts);
-    # 2 tiles used: barrier 113 + (465 - 113) x (2 - 1) / (32 - 1) ns
-    assert r.latency_s == pytest.approx((702 + 113 + 352 / 31) * 1e-9)
+    # the two cores are 1 hop apart: + 5.3 ns; 2 tiles used: barrier 113 + (465 - 113) x (2 - 1) / (32 - 1) ns
+    assert r.latency_s == pytest.approx((702 + 5.3 + 113 + 352 / 31) * 1e-9)
 
 
 def test_cost_with_a_circuit_that_does_not_fit_raises():

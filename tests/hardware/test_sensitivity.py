@@ -45,6 +45,10 @@ def test_crossover_by_hand_on_the_literature_model():
     assert s.ratio(0.25, 4) == pytest.approx(1.0)
     # spikes per synapse per inference at the crossover (T = 4): 100 x 0.5 / 50 = 1.0
     assert s.spikes_per_synapse(0.25, 4) == pytest.approx(1.0)
+    # at T = 5 the crossover is 0.25 x 4 / 5 = 0.2; 1.0 lies inside Dampfhoffer's 0.15-1.38
+    cmp = s.literature_comparison()
+    assert "crossover rate 0.2 " in cmp[0] and "about 0.057" in cmp[0]
+    assert "1 synaptic events per synapse" in cmp[1] and "inside" in cmp[1]
 
 
 def test_no_crossover_when_step_costs_alone_exceed_the_gpu():
