@@ -80,7 +80,11 @@ def run_in_lava_venv(circuit: Circuit, inputs: dict, steps: int, batch: int, see
     with tempfile.TemporaryDirectory(prefix="spikeattn-lava-") as tmp:
         job, out = Path(tmp) / "job", Path(tmp) / "out"
         job.mkdir()
-        exchange.write_job(job, circuit, inputs, steps, batch, seed, options)
+        try:
+            exchange.write_job(job, circuit, inputs, steps, batch, seed, options)
+        except TypeError as exc:
+            raise EngineError(f"Lava engine options {sorted(options)} must be JSON values (str, number, bool, "
+                              f"None) to reach the Lava venv: {exc}") from None
         cmd = [str(exe), "-m", "spikeattn.engines.lava.worker", str(job), str(out)]
         try:
             proc = subprocess.run(cmd, env=env, cwd=tmp, capture_output=True, text=True, timeout=timeout_s)
