@@ -1,6 +1,7 @@
-"""The attention circuits on Brian2 and Lava: SDSA (LIF-only) runs with the same spikes as the
-dense formula and the same EventCounts as the numpy engine; SSA needs GradedReLU neurons,
-which these engines do not lower yet, and is refused with a SpikeattnError."""
+"""The attention circuits on Brian2 and Lava: SDSA and the unary SSA (LIF-only) run with the
+same spikes as the dense formula and the same EventCounts as the numpy engine; the graded
+SSA needs GradedReLU neurons, which these engines do not lower yet, and is refused with a
+SpikeattnError."""
 import importlib.util
 from pathlib import Path
 
@@ -43,6 +44,21 @@ def test_sdsa_on_engine_matches_formula_and_numpy_counts(rng, engine, delay_mode
     out, _ = ref.sdsa_reference(q, k, v, mask=mask)
     assert out.any()
     np.testing.assert_array_equal(r.spikes["y"].reshape(out.shape), out)
+    base = simulate(c, inp, steps=12)
+    assert r.counts == base.counts, r.counts.diff(base.counts)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("causal", [False, True])
+def test_unary_ssa_on_engine_matches_formula_and_numpy_counts(rng, engine, causal):
+    """The LIF-only SSA (map_code="unary") lowers to Brian2 and Lava."""
+    (q, k, v), inp = data(rng)
+    mask = patterns.causal(4) if causal else None
+    c = ssa_attention(4, 3, 1, mask=mask, map_code="unary", scale=0.5)
+    r = simulate(c, inp, steps=12, engine=engine)
+    expect = ref.ssa_reference(q, k, v, 1, mask=None if mask is None else mask.toarray(), scale=0.5)
+    assert expect.any()
+    np.testing.assert_array_equal(r.spikes["y"].reshape(expect.shape), expect)
     base = simulate(c, inp, steps=12)
     assert r.counts == base.counts, r.counts.diff(base.counts)
 

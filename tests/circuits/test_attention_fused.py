@@ -26,6 +26,7 @@ CASES = [
     ("ssa window", lambda n, nk: ssa_attention(n, 4, 2, mask=patterns.local_window(n, 2))),  # n_key = n
     ("ssa causal", lambda n, nk: ssa_attention(n, 4, 1, mask=patterns.causal(n))),  # n_key = n
     ("ssa relay", lambda n, nk: ssa_attention(n, 4, 2, n_key=nk, delay_mode="relay")),
+    ("ssa unary", lambda n, nk: ssa_attention(n, 4, 2, n_key=nk, map_code="unary")),
     ("sdsa", lambda n, nk: sdsa_attention(n, 5, n_key=nk)),
     ("sdsa window", lambda n, nk: sdsa_attention(n, 5, mask=patterns.local_window(n, 1))),  # n_key = n
     ("sdsa relay", lambda n, nk: sdsa_attention(n, 5, n_key=nk, delay_mode="relay")),

@@ -140,3 +140,25 @@ def test_saved_ssa_circuit_round_trips_and_runs_the_same(rng, tmp_path):
     a, b = run(c, q, k, v), run(c2, q, k, v, fused=True)
     np.testing.assert_array_equal(a.spikes["y"], b.spikes["y"])
     assert a.counts == b.counts
+
+
+@pytest.mark.parametrize("mask_fn", [None, lambda n: patterns.causal(n)])
+def test_unary_lif_only_ssa_matches_formula(rng, mask_fn):
+    from spikeattn.engines.features import required_features
+
+    T, B, n, d, h = 12, 2, 5, 6, 2
+    q, k, v = qkv(rng, T, B, n, n, d)
+    mask = mask_fn(n) if mask_fn else None
+    c = ssa_attention(n, d, h, mask=mask, map_code="unary", scale=0.25)
+    assert {f for _, f in required_features(c)} <= {"model:lif", "projection:sparse", "projection:long_delay"}
+    r = run(c, q, k, v)
+    expect = ref.ssa_reference(q, k, v, h, mask=None if mask is None else mask.toarray(), scale=0.25)
+    np.testing.assert_array_equal(r.spikes["y"].reshape(expect.shape), expect)
+    # map{m} spikes count the pairs with at least m coincidences
+    a = ref.qk_map(q, k, h, None if mask is None else mask.toarray())
+    for m in (1, 2):
+        assert r.counts.total("spikes", elements=[f"map{m}"]) == (a[:-2] >= m).sum()
+    # every synaptic op is an accumulate
+    assert r.counts.totals()["synaptic_macs"] == 0
+    with pytest.raises(ParameterError, match="map_code"):
+        ssa_attention(n, d, h, order="q_kv", map_code="unary")

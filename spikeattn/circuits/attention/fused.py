@@ -158,7 +158,7 @@ def _run_ssa(circuit: Circuit, inputs, steps, batch, seed):
     from .ssa import ssa_attention
 
     spec = circuit.meta["attention"]
-    if spec.get("delay_mode") != "synaptic" or circuit.probes:
+    if spec.get("delay_mode") != "synaptic" or spec.get("map_code", "graded") != "graded" or circuit.probes:
         return None
     try:
         mask = _ssa_mask(circuit, spec) if spec["order"] == "qk_v" else None

@@ -25,6 +25,14 @@ order "q_kv"::
     G[h,i,a,e] = Mkv[h,a,e] if Q[i,h,a] (delay 3) else 0   gate bound N_k, t+3
     y[i,h,e]   = LIF(scale * sum_a G[h,i,a,e])             t+4
 
+LIF-only variant (``map_code="unary"``, order "qk_v"): the count ``A`` is kept in unary
+code, ``A = sum_{m=1..c} [A >= m]``, so every product is a binary AND and every synapse an
+accumulate (no graded neurons; lowers to any LIF engine), at ``c`` times the gate neurons::
+
+    T_m[h,p]   = [sum_a C[h,p,a] >= m]        memoryless LIF, threshold m - 1/2            t+2
+    G_m[h,p,e] = AND(T_m[h,p], V[j_p,h,e])     coincidence, V delayed by 3                  t+3
+    y[i,h,e]   = LIF(scale * sum_{m,p: i_p = i} G_m[h,p,e])                                t+4
+
 Latency: Q/K/V spikes of step t drive ``y`` at step ``t + 4`` (``meta["latency_steps"]``).
 Dense oracle: :func:`spikeattn.circuits.attention.reference.ssa_reference`.
 """
@@ -54,7 +62,7 @@ def check_dims(where: str, n_query, dim, heads, n_key) -> tuple[int, int, int, i
 
 def ssa_attention(n_query: int, dim: int, heads: int = 1, n_key: int | None = None, order: str = "qk_v",
                   mask=None, scale: float = 0.125, out_model: LIF | None = None, delay_mode: str = "synaptic",
-                  name: str = "ssa") -> Circuit:
+                  map_code: str = "graded", name: str = "ssa") -> Circuit:
     """Build the SSA circuit (see the module docstring).
 
     ``mask``: ``(N_q, N_k)`` boolean pattern (see :mod:`.patterns`; "qk_v" only);
@@ -62,7 +70,9 @@ def ssa_attention(n_query: int, dim: int, heads: int = 1, n_key: int | None = No
     ``out_model``: the output LIF (default ``LIF(du=1, dv=0.5, vth=0.5)``: Spikformer's
     threshold 0.5 with tau = 2 leak); ``delay_mode``: "synaptic" (one projection with
     delay 3 aligns V/Q with the gate) or "relay" (a chain of relay neurons, for engines
-    without long delays).  Ports: inputs ``q``, ``k``, ``v``; outputs ``y`` and ``map``."""
+    without long delays); ``map_code``: "graded" (accumulator + graded gates, needs
+    ``GradedReLU``) or "unary" ("qk_v" only: LIF-only, see the module docstring).  Ports:
+    inputs ``q``, ``k``, ``v``; outputs ``y`` and ``map``."""
     n_key = n_query if n_key is None else n_key
     n_q, d, h, n_k = check_dims(f"SSA '{name}'", n_query, dim, heads, n_key)
     if order not in ORDERS:
@@ -72,6 +82,10 @@ def ssa_attention(n_query: int, dim: int, heads: int = 1, n_key: int | None = No
                              "meets a query, so it cannot apply a token mask.", "use order='qk_v' with a mask.")
     if delay_mode not in ("synaptic", "relay"):
         raise ParameterError(f"SSA '{name}'", "delay_mode", f"is {delay_mode!r}.", "use 'synaptic' or 'relay'.")
+    if map_code not in ("graded", "unary") or (map_code == "unary" and order != "qk_v"):
+        raise ParameterError(f"SSA '{name}'", "map_code", f"is {map_code!r} with order {order!r}.",
+                             "use 'graded', or 'unary' with order='qk_v' (a unary K^T V map would need N_k "
+                             "threshold units per entry).")
     if not np.isfinite(scale) or scale <= 0:
         raise ParameterError(f"SSA '{name}'", "scale", f"is {scale!r}; must be a positive number.")
     out_model = out_model or LIF(du=1.0, dv=0.5, vth=0.5)
@@ -94,12 +108,17 @@ def ssa_attention(n_query: int, dim: int, heads: int = 1, n_key: int | None = No
         hh, pp, aa = hh.ravel(), pp.ravel(), aa.ravel()
         motifs.add_and(circ, "coinc", (h, n_pairs, c),
                        [("q", i_p[pp] * d + hh * c + aa), ("k", j_p[pp] * d + hh * c + aa)])
+        post = i_p[pp] * d + hh * c + aa
+        if map_code == "unary":
+            _unary_map(circ, h, n_pairs, c, hh * n_pairs + pp, (late_src, j_p[pp] * d + hh * c + aa), late_delay,
+                       post, n_q * d, scale, out_model)
+            circ.meta.update(_meta(order, n_q, n_k, d, h, scale, mask, delay_mode, map_code, n_pairs))
+            return circ
         motifs.add_accumulator(circ, "map", (h, n_pairs), "coinc", np.arange(hh.size), hh * n_pairs + pp)
         # gate neuron (h, p, e) reuses the same flat layout: e plays the role of a
         motifs.add_gate(circ, "gate", (h, n_pairs, c), ("map", hh * n_pairs + pp),
                         (late_src, j_p[pp] * d + hh * c + aa), bound=c, gate_delay=late_delay)
-        post = i_p[pp] * d + hh * c + aa
-        extra = {"pairs": int(n_pairs), "map_shape": [h, n_q, n_k]}
+        extra = {"pairs": int(n_pairs)}
     else:
         shape = (h, n_k, c, c)
         hh, jj, aa, ee = (x.ravel() for x in np.meshgrid(*(np.arange(s) for s in shape), indexing="ij"))
@@ -110,17 +129,41 @@ def ssa_attention(n_query: int, dim: int, heads: int = 1, n_key: int | None = No
         motifs.add_gate(circ, "gate", shape, ("map", (hh * c + aa) * c + ee),
                         (late_src, ii * d + hh * c + aa), bound=n_k, gate_delay=late_delay)
         post = ii * d + hh * c + ee
-        extra = {"pairs": int(n_q * n_k), "map_shape": [h, c, c]}
+        extra = {"pairs": int(n_q * n_k)}
     circ.add_population("y", (n_q, d), out_model)
     w = motifs.index_weights(n_q * d, circ.node("gate").size, post, np.arange(post.size), float(scale))
     circ.connect("gate", "y", w, name="gate->y", message="graded")
     circ.expose("y", "y")
     circ.expose("map", "map")
-    circ.meta.update({"latency_steps": SSA_LATENCY, "fused": "attention",
-                      "attention": {"kind": "ssa", "order": order, "n_query": n_q, "n_key": n_k, "dim": d,
-                                    "heads": h, "scale": float(scale), "masked": mask is not None,
-                                    "delay_mode": delay_mode, **extra}})
+    circ.meta.update(_meta(order, n_q, n_k, d, h, scale, mask, delay_mode, map_code, extra["pairs"]))
     return circ
+
+
+def _meta(order, n_q, n_k, d, h, scale, mask, delay_mode, map_code, pairs) -> dict:
+    c = d // h
+    return {"latency_steps": SSA_LATENCY, "fused": "attention",
+            "attention": {"kind": "ssa", "order": order, "n_query": n_q, "n_key": n_k, "dim": d, "heads": h,
+                          "scale": float(scale), "masked": mask is not None, "delay_mode": delay_mode,
+                          "map_code": map_code, "pairs": int(pairs),
+                          "map_shape": [h, n_q, n_k] if order == "qk_v" else [h, c, c]}}
+
+
+def _unary_map(circ, h, n_pairs, c, map_idx, gate_in, gate_delay, post, n_out, scale, out_model) -> None:
+    """LIF-only map stage: ``map{m}[h,p] = [A[h,p] >= m]`` (memoryless LIF, threshold m - 1/2,
+    fed by the coincidences with weight 1), ``gate{m}[h,p,e] = AND(map{m}[h,p], V[j_p,h,e])``
+    and ``y += scale * sum_m gate{m}`` (binary messages), since ``A = sum_m [A >= m]``."""
+    n_coinc = circ.node("coinc").size
+    circ.add_population("y", n_out, out_model)
+    for m in range(1, c + 1):
+        thr = f"map{m}"
+        circ.add_population(thr, (h, n_pairs), LIF(du=1.0, dv=1.0, vth=m - 0.5))
+        circ.connect("coinc", thr, motifs.index_weights(h * n_pairs, n_coinc, map_idx, np.arange(n_coinc)),
+                     name=f"coinc->{thr}")
+        motifs.add_and(circ, f"gate{m}", (h, n_pairs, c), [(thr, map_idx), gate_in], delays=[1, gate_delay])
+        circ.connect(f"gate{m}", "y", motifs.index_weights(n_out, n_coinc, post, np.arange(n_coinc), float(scale)),
+                     name=f"gate{m}->y")
+    circ.expose("y", "y")
+    circ.expose("map", "map1")
 
 
 def pair_index(circuit: Circuit, prefix: str = "", spec: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
