@@ -33,6 +33,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from spikeattn.errors import ParameterError
+
 from .constants import Constant
 
 KINDS = ("neuromorphic", "asic", "gpu", "cpu", "literature")
@@ -118,7 +120,13 @@ class HardwareModel:
 
     def __post_init__(self):
         if self.kind not in KINDS:
-            raise ValueError(f"hardware model '{self.name}': kind {self.kind!r} not in {KINDS}")
+            raise ParameterError(f"hardware model '{self.name}'", "kind", f"is {self.kind!r}.",
+                                 f"use one of {list(KINDS)}.")
+        if self.kind == "neuromorphic" and not self.all_in and "e_ac" not in self.constants:
+            raise ParameterError(f"hardware model '{self.name}'", "constants", "has no 'e_ac' (energy per "
+                                 "synaptic op).", "add it, or mark the model all_in with 'e_all_in'.")
+        if self.all_in and "e_all_in" not in self.constants:
+            raise ParameterError(f"hardware model '{self.name}'", "constants", "is all_in but has no 'e_all_in'.")
 
     def has(self, key: str) -> bool:
         return key in self.constants

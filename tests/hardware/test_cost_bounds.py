@@ -50,3 +50,20 @@ def test_literature_model_on_counts_matches_the_helper():
     p.fields["synaptic_macs"][0, 0] = 347
     p.fields["synaptic_acs"][0, 0] = 6518
     assert hm.cost(c, "literature").total_j == pytest.approx(hm.literature_energy(347, 6518))
+
+
+def test_report_round_trips_through_json():
+    import json
+    r = hm.cost(acs_only(7), "loihi")
+    back = hm.EnergyReport.from_dict(json.loads(r.to_json()))
+    assert back.to_dict() == r.to_dict()
+    assert back.edp_js == pytest.approx(r.total_j * r.latency_s)
+
+
+def test_malformed_models_are_refused():
+    with pytest.raises(ParameterError, match="kind"):
+        HardwareModel("x", "x", "quantum", {})
+    with pytest.raises(ParameterError, match="e_ac"):
+        HardwareModel("x", "x", "neuromorphic", {})
+    with pytest.raises(ParameterError, match="e_all_in"):
+        HardwareModel("x", "x", "neuromorphic", {}, all_in=True)
