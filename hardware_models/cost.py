@@ -113,8 +113,12 @@ def _evaluate(hw: HardwareModel, v: CountsView, w: str, traffic, loads, placemen
         notes.append(f"{hw.name}: no graded-op energy; {macs} MACs costed as accumulate ops.")
     b["synaptic_compute"] = c("e_ac") * acs + e_mac * macs
     active, idle = v.total("neuron_updates_active"), v.total("neuron_updates_idle")
-    b["neuron_updates"] = c("e_neuron_active") * active + (c("e_neuron_idle") * idle if hw.has("e_neuron_idle") else 0.0)
-    if not hw.has("e_neuron_idle"):
+    if hw.has("e_neuron_active"):
+        b["neuron_updates"] = c("e_neuron_active") * active + (c("e_neuron_idle") * idle if hw.has("e_neuron_idle")
+                                                               else 0.0)
+    else:
+        notes.append(f"{hw.name}: no neuron-update energy given; neuron updates not modelled.")
+    if hw.has("e_neuron_active") and not hw.has("e_neuron_idle"):
         notes.append(f"{hw.name}: event-driven neuron updates; {idle} idle updates cost nothing.")
     spikes = v.total("spikes", "population")
     if hw.has("e_spike_out"):
