@@ -133,6 +133,27 @@ def test_counts_from_spikes_reproduces_numpy_engine_counts():
         assert ref.counts.total("synaptic_acs") > 0 and ref.counts.total("neuron_updates_idle") >= 0
 
 
+def test_counts_from_spikes_reproduces_numpy_counts_on_a_fixed_point_circuit():
+    """Same for LoihiLIF (quantised weights: a weight that truncates to 0 is no synapse),
+    as the Lava engine will need it."""
+    rng = np.random.default_rng(3)
+    c = Circuit("fixed_counts")
+    c.add_source("x", 6, encoder="poisson")
+    c.add_population("p", 5, LoihiLIF(du=410, dv=200, vth=80, bias_mant=rng.integers(0, 3, 5), bias_exp=2))
+    c.add_population("q", 4, LoihiLIF(du=0, dv=4095, vth=30))
+    w = rng.integers(-60, 120, (5, 6))
+    w[0, :3] = 1                                   # truncated away with num_weight_bits=6
+    c.connect("x", "p", w, num_weight_bits=6)
+    c.connect("p", "q", rng.integers(0, 100, (4, 5)), delay=2, weight_exp=1)
+    c.connect("q", "p", -rng.integers(0, 100, (5, 4)), delay=1)
+    for pop in ("p", "q"):
+        c.probe(pop, ("u", "v"))
+    ref = simulate(c, {"x": rng.uniform(0.1, 0.6, 6)}, steps=40, batch=3)
+    assert ref.spikes["p"].any() and ref.spikes["q"].any()
+    rebuilt = counts_from_spikes(c, ref.spikes, ref.probes)
+    assert rebuilt == ref.counts, rebuilt.diff(ref.counts)
+
+
 # --------------------------------------------------------------------------- closed form
 def constant_input_circuit(model, x: float, delay: int = 1) -> tuple[Circuit, dict]:
     c = Circuit("constant_input")
