@@ -5,12 +5,16 @@ Builders return :class:`~spikeattn.ir.Circuit` fragments with input ports ``q``,
 ``Circuit.include(..., bind=)``.  ``circuit.meta["latency_steps"]`` gives the pipeline
 latency to align the dense reference (:mod:`.reference`).
 
-- :func:`ssa_attention` — Spikformer SSA, orders "qk_v" ((QK^T)V) and "q_kv" (Q(K^T V)).
+- :func:`ssa_attention` — Spikformer SSA, orders "qk_v" ((QK^T)V) and "q_kv" (Q(K^T V));
+  graded map (GradedReLU accumulators/gates) or ``map_code="unary"`` (LIF only).
 - :func:`sdsa_attention` — spike-driven self-attention (Hadamard masks, column sums).
 - :mod:`.patterns` — sparse token masks (causal, window, block, strided, global).
 - :func:`attention_block` / :func:`cross_attention_block` — multi-head blocks with Q/K/V
   and output projections.
 - :func:`linear_attention` — causal linear attention (running K^T V state).
+
+Fused fast path: ``simulate(..., fused=True)`` on the numpy engine (:mod:`.fused`,
+:mod:`.fused_ssa`) gives the same spikes and EventCounts as the neuron-level run.
 """
 from . import patterns, reference
 from .cross import cross_attention_block
