@@ -169,6 +169,9 @@ class LoihiLIF(NeuronModel):
         s  = v > (vth << 6);   v[s] = 0      (u is not reset; s is sent as 0/1)
 
     ``du``/``dv`` are 12-bit decay constants (0..4095), ``vth`` the threshold mantissa.
+    Lava keeps the input, u and v in int32 arrays: sums beyond 32 bits wrap modulo 2**32
+    (reproduced), and under very large inputs the single 24-bit correction lets u exceed
+    24 bits.
     """
 
     kind: ClassVar[str] = "loihi_lif"
