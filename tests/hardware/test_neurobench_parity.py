@@ -40,7 +40,7 @@ class Stack(torch.nn.Module):
         return x, mem
 
 
-CASES = [([20, 16, 5], [0.75, 0.5], "subtract", 0.02, 0.08),
+CASES = [([20, 16, 5], [0.75, 0.5], "subtract", 0.06, 0.06),
          ([30, 24, 12, 4], [1.0, 0.875, 0.5], "subtract", 0.02, 0.08),
          ([16, 32, 8], [0.5, 0.75], "zero", 0.08, 0.2)]
 
@@ -55,7 +55,7 @@ def test_parity_binary_inputs(sizes, betas, reset, mean, std):
         assert rep.neurobench[k] == rep.spikeattn[k], (k, rep.neurobench[k], rep.spikeattn[k])
     assert rep.neurobench["Effective_ACs"] > 0 and rep.neurobench["Effective_MACs"] == 0
     assert rep.neurobench["Dense"] == 25 * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    assert 0 < rep.neurobench["ActivationSparsity"] < 1
+    assert 0 < rep.neurobench["ActivationSparsity"] < 0.95          # hidden layers do spike
     assert rep.equal
 
 
