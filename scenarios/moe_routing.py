@@ -17,6 +17,9 @@ Checks against the mathematics (:mod:`spikeattn.circuits.routing.reference`):
 
 Conditional computation is measured against the same layer with ``k = E`` (every expert
 runs): ``expert_ops_saving = 1 - routed expert ops / dense expert ops``.
+
+With ``--engine lava`` gate, dispatch and experts are built in Loihi fixed point (experts
+reset to 0 instead of subtracting; default batch 4, as Lava runs one network per sample).
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ from .base import ScenarioConfig, ScenarioOutcome, scenario
 E, D, HIDDEN, D_OUT, K, WINDOW = 4, 16, 16, 8, 2, 8
 P_ON, P_OFF = 0.6, 0.1
 RUN_AFTER_DECISION = 30
+LAVA_BATCH = 4          # Lava runs one network per sample: a smaller default batch
 
 
 def gate_weights() -> np.ndarray:
@@ -41,9 +45,13 @@ def gate_weights() -> np.ndarray:
     return np.kron(np.eye(E), np.ones((1, D // E)))
 
 
-def build(k: int = K):
-    return moe_layer(gate_weights(), lambda e: feedforward_expert(D, HIDDEN, D_OUT, seed=100 + e), k=k,
-                     window=WINDOW, name="moe")
+def build(k: int = K, fixed_point: bool = False):
+    return moe_layer(gate_weights(), lambda e: expert(e, fixed_point), k=k, window=WINDOW,
+                     fixed_point=fixed_point, name="moe")
+
+
+def expert(e: int, fixed_point: bool = False):
+    return feedforward_expert(D, HIDDEN, D_OUT, seed=100 + e, fixed_point=fixed_point)
 
 
 def tokens(rng, batch: int, steps: int):
@@ -58,16 +66,16 @@ def expert_ops(res, circuit) -> np.ndarray:
                      for e in range(E)], axis=1)
 
 
-def check_experts(res, x, selected) -> bool:
+def check_experts(res, x, selected, fixed_point: bool = False) -> bool:
     t_win = reference.first_spike_times(res.spikes["gate.winners"])
     t = np.arange(res.steps)[:, None, None]
     for e in range(E):
-        meta = feedforward_expert(D, HIDDEN, D_OUT, seed=100 + e).meta["expert"]
+        meta = expert(e, fixed_point).meta["expert"]
         gated = x & selected[None, :, e, None] & (t >= t_win[None, :, e, None] + 1)
         disp = np.zeros_like(x)
         disp[1:] = gated[:-1]
-        hid, ops1 = reference.if_layer(disp, np.array(meta["w1"]), meta["vth"])
-        out, ops2 = reference.if_layer(hid, np.array(meta["w2"]), meta["vth"])
+        hid, ops1 = reference.if_layer(disp, np.array(meta["w1"]), meta["vth"], reset=meta["reset"])
+        out, ops2 = reference.if_layer(hid, np.array(meta["w2"]), meta["vth"], reset=meta["reset"])
         ok = (np.array_equal(res.spikes[f"expert{e}.hidden"], hid) and np.array_equal(res.spikes[f"expert{e}.out"], out)
               and np.array_equal(res.counts.per_sample("synaptic_acs", elements=[f"expert{e}.w1"]), ops1)
               and np.array_equal(res.counts.per_sample("synaptic_acs", elements=[f"expert{e}.w2"]), ops2))
@@ -79,19 +87,20 @@ def check_experts(res, x, selected) -> bool:
 @scenario("moe-routing", "a spiking gate routes each token to 2 of 4 experts; unselected experts do no work",
           default_steps=75, default_batch=64)
 def run(cfg: ScenarioConfig) -> ScenarioOutcome:
-    circuit = build()
+    fixed = cfg.engine == "lava"        # Lava's LIF has no v_reset/subtract reset: use the fixed-point variant
+    circuit = build(K, fixed)
     need = circuit.meta["moe"]["steps_min"]
     steps = cfg.steps or need + RUN_AFTER_DECISION
     if steps < need:
         raise ParameterError("scenario 'moe-routing'", "steps", f"is {steps}; the gate needs up to {need} steps.",
                              f"use --steps >= {need}.")
-    batch = cfg.batch or 64
+    batch = cfg.batch or (LAVA_BATCH if fixed else 64)
     y, x = tokens(np.random.default_rng(cfg.seed), batch, steps)
     res = simulate(circuit, {"token": x}, steps=steps, engine=cfg.engine, seed=cfg.seed, progress=cfg.progress)
     selected = winners_from_spikes(res.spikes["gate.winners"])
     scores = reference.window_counts(x, 0, WINDOW) @ gate_weights().T
     ops = expert_ops(res, circuit)
-    dense_circuit = build(k=E)
+    dense_circuit = build(E, fixed)
     dense = simulate(dense_circuit, {"token": x}, steps=steps, engine=cfg.engine, seed=cfg.seed)
     dense_ops = expert_ops(dense, dense_circuit)
     hit = selected[np.arange(batch), y]
@@ -102,13 +111,14 @@ def run(cfg: ScenarioConfig) -> ScenarioOutcome:
     checks = {
         "gate_matches_topk": bool(np.array_equal(selected, reference.topk_with_ties(scores, K))),
         "unselected_experts_zero_ops": bool(np.all(ops[~selected] == 0)),
-        "experts_match_dense_reference": check_experts(res, x, selected),
+        "experts_match_dense_reference": check_experts(res, x, selected, fixed),
         "class_expert_selected_ge_0.9": float(hit.mean()) >= 0.9,
         "dense_run_has_all_experts": bool(winners_from_spikes(dense.spikes["gate.winners"]).all()),
     }
     routed, full = int(ops.sum()), int(dense_ops.sum())
     outcome = {
         "passed": all(checks.values()), "checks": checks, "tokens": batch,
+        "arithmetic": "loihi fixed point" if fixed else "float",
         "class_expert_selected": float(hit.mean()), "selection_precision_vs_class": top1.compute()["precision"],
         "ties_at_kth": int((~reference.unique_topk(scores, K)).sum()),
         "experts_per_token": float(selected.sum(axis=1).mean()),

@@ -105,3 +105,31 @@ def test_fixed_router_on_lava(rng):
     assert np.array_equal(lava.spikes["out"], reference.route(x.reshape(steps, 2, K, M), selected,
                                                               np.full(2, 6), latency=2))
     assert lava.counts == sa.simulate(c, {"in": x, "select": sel}, steps=steps).counts
+
+
+def test_fixed_moe_routes_and_experts_match_reference(rng):
+    from spikeattn.circuits.routing import expert_elements, feedforward_expert, moe_layer
+
+    D, E, B = 6, 3, 30
+    G = rng.integers(-1, 3, (E, D))
+    c = moe_layer(G, lambda e: feedforward_expert(D, 6, 3, seed=e, fixed_point=True), k=1, window=6,
+                  fixed_point=True)
+    steps = c.meta["moe"]["steps_min"] + 10
+    x = rng.random((steps, B, D)) < rng.uniform(0.1, 0.7, (B, D))[None]
+    r = sa.simulate(c, {"token": x}, steps=steps)
+    sel = winners_from_spikes(r.spikes["gate.winners"])
+    assert np.array_equal(sel, reference.topk_with_ties(reference.window_counts(x, 0, 6) @ G.T, 1))
+    t_win = reference.first_spike_times(r.spikes["gate.winners"])
+    t = np.arange(steps)[:, None, None]
+    for e in range(E):
+        meta = feedforward_expert(D, 6, 3, seed=e, fixed_point=True).meta["expert"]
+        assert meta["reset"] == "zero"
+        disp = np.zeros_like(x)
+        disp[1:] = (x & sel[None, :, e, None] & (t >= t_win[None, :, e, None] + 1))[:-1]
+        hid, ops1 = reference.if_layer(disp, np.array(meta["w1"]), meta["vth"], reset="zero")
+        out, _ = reference.if_layer(hid, np.array(meta["w2"]), meta["vth"], reset="zero")
+        assert np.array_equal(r.spikes[f"expert{e}.hidden"], hid)
+        assert np.array_equal(r.spikes[f"expert{e}.out"], out)
+        assert np.array_equal(r.counts.per_sample("synaptic_acs", elements=[f"expert{e}.w1"]), ops1)
+        ops = sum(r.counts.per_sample("synaptic_acs", elements=[n]) for n in expert_elements(c, e))
+        assert np.all(ops[~sel[:, e]] == 0)

@@ -65,9 +65,9 @@ def route(streams: np.ndarray, selected: np.ndarray, open_step: np.ndarray, late
     return out
 
 
-def if_layer(spikes: np.ndarray, weights: np.ndarray, vth: float, delay: int = 1):
-    """Dense integrate-and-fire layer, subtract reset: ``v[t] = v[t-1] + W @ s[t - delay]``,
-    spike iff ``v > vth`` then ``v -= vth``.  Returns ``(out_spikes, synaptic_ops)`` with
+def if_layer(spikes: np.ndarray, weights: np.ndarray, vth: float, delay: int = 1, reset: str = "subtract"):
+    """Dense integrate-and-fire layer: ``v[t] = v[t-1] + W @ s[t - delay]``, spike iff
+    ``v > vth``, then ``v -= vth`` (``reset="subtract"``) or ``v = 0`` (``"zero"``).  Returns ``(out_spikes, synaptic_ops)`` with
     ``out (steps, batch, n_out)`` and ``ops (batch,)`` = sum over input spikes of the
     number of non-zero weights leaving that input (binary accumulate ops)."""
     s = (np.asarray(spikes) != 0).astype(float)
@@ -79,7 +79,7 @@ def if_layer(spikes: np.ndarray, weights: np.ndarray, vth: float, delay: int = 1
         if t - delay >= 0:
             v = v + s[t - delay] @ W.T
         out[t] = v > vth
-        v = np.where(out[t], v - vth, v)
+        v = np.where(out[t], v - vth if reset == "subtract" else 0.0, v)
     fan_out = (W != 0).sum(axis=0)
     ops = (s @ fan_out).sum(axis=0).astype(np.int64)
     return out, ops

@@ -60,8 +60,6 @@ def one_to_one(n: int, w: float):
     return sp.identity(n, format="csr") * w
 
 
-one_to_one_w = one_to_one
-
 
 class FloatKit:
     """Helper neurons in float LIF/IF (see the module docstring)."""
@@ -133,7 +131,7 @@ class FixedKit(FloatKit):
     def inhibit(self, c: Circuit, pre: str, post: str, name: str | None = None, delay: int = 1,
                 one_to_one: bool = False) -> None:
         n_post, n_pre = c.node(post).size, c.node(pre).size
-        w = one_to_one_w(n_pre, self.BIG_W) if one_to_one else broadcast(n_post, n_pre, self.BIG_W)
+        w = sp.identity(n_pre, format="csr") * self.BIG_W if one_to_one else broadcast(n_post, n_pre, self.BIG_W)
         c.connect(pre, post, w.astype(np.int64), name=name, delay=delay, weight_exp=self.BIG_EXP)
 
     def _t0(self, c: Circuit) -> str:
