@@ -46,7 +46,6 @@ from ...errors import EngineError, ParameterError, require
 from ...ir import Circuit
 from ...result import SimResult
 from ..base import Engine
-from ..features import FEATURES
 from .lowering import lower_circuit
 
 DEVICES = ("runtime", "cpp_standalone")
@@ -59,8 +58,13 @@ class Brian2Engine(Engine):
 
     name = "brian2"
     unsupported = {"model:loihi_lif": "Brian2 has no Loihi fixed-point arithmetic (24-bit wrapping u, "
-                                      "12-bit decays, truncation toward zero)"}
-    supported = frozenset(FEATURES) - frozenset(unsupported)
+                                      "12-bit decays, truncation toward zero)",
+                   "model:graded_relu": "GradedReLU (graded-spike output) has no Brian2 lowering yet"}
+    # Listed explicitly: a feature key added to features.FEATURES later stays unsupported
+    # until this engine lowers it.
+    supported = frozenset({"model:lif", "model:if", "lif:refractory", "lif:reset_subtract",
+                           "lif:per_neuron_params", "projection:delay0", "projection:long_delay",
+                           "projection:sparse", "projection:graded", "source:graded", "probe"})
 
     def __init__(self, device: str = "runtime", codegen_target: str = "numpy", exact_float: bool = True,
                  directory: str | None = None, **options):

@@ -144,7 +144,7 @@ class LavaEngine(Engine):
         require("lava.magma.core.run_configs", "lava", "The Lava engine",
                 "lava-nc 0.10 needs Python 3.10: use the .venv-lava venv (make venv-lava)")
         from ..numpy.engine import progress_bar
-        from .counting import counts_from_trace
+        from ...counting import counts_from_spikes
         t_start = time.perf_counter()
         self.check(circuit)
         mode = self._mode(circuit)
@@ -179,7 +179,7 @@ class LavaEngine(Engine):
                 states[n]["v"][:, samples] = arr[:, 2]
             bar.update(n_samples)
         bar.close()
-        counts = counts_from_trace(circuit, spikes, states, steps, batch)
+        counts = counts_from_spikes(circuit, spikes, states)
         probes = {pr.target: {} for pr in circuit.probes}
         for pr in circuit.probes:
             for var in pr.variables:
