@@ -33,7 +33,8 @@ Lowering (read from SANA-FE's ``models.cpp``, ``LoihiLifModel``, and checked by 
 * Sources become SANA-FE ``input`` neurons replaying the encoded spike trains; projections
   become synapses with delay 1 (SANA-FE delivers a spike emitted at step t at step t+1, as a
   spikeattn projection with ``delay=1`` does).  Refractory periods, delays other than 1,
-  graded messages and non-zero initial state are refused with
+  graded messages and a non-zero initial u are refused (an initial v becomes SANA-FE's
+  ``potential`` attribute on the Loihi-like archs) with
   :class:`~spikeattn.errors.UnsupportedFeatureError`.
 
 Placement: ``placement`` (``{node: [core, ...]}`` per neuron, or an object with such a
@@ -117,13 +118,14 @@ def _soma_attributes(pop, spec: ArchSpec, scale: float) -> tuple[dict, float]:
                                           f"'{spec.name}'.")
         bias = fx.effective_bias(m.bias_mant, m.bias_exp) / 64.0
         attrs = {"threshold": arr(m.vth), "bias": arr(bias), "leak_decay": arr((4096 - m.dv) / 4096.0),
-                 "input_decay": arr((4095 - m.du) / 4096.0), "reset": arr(0.0)}
+                 "input_decay": arr((4095 - m.du) / 4096.0), "reset": arr(0.0),
+                 "potential": arr(pop.initial.get("v", 0)) / 64.0}
         return {**attrs, "reset_mode": "hard"}, 1.0
     if not isinstance(m, LIF):
         raise UnsupportedFeatureError(f"population '{pop.name}': model '{m.kind}' has no SANA-FE lowering.")
     mode = "soft" if m.reset == "subtract" else "hard"
     if spec.soma_model == "truenorth":
-        if np.any(np.asarray(m.dv) != 0) or np.any(np.asarray(m.du) != 1):
+        if np.any(np.asarray(m.dv) != 0) or np.any(np.asarray(m.du) != 1) or "v" in pop.initial:
             raise UnsupportedFeatureError(f"population '{pop.name}': TrueNorth's soma has an additive leak and "
                                           "no current memory; only dv=0, du=1 neurons map.")
         th = np.nextafter(np.float32(arr(m.vth) * scale), np.float32(np.inf)).astype(np.float64)
@@ -131,7 +133,8 @@ def _soma_attributes(pop, spec: ArchSpec, scale: float) -> tuple[dict, float]:
                  "reset": arr(m.v_reset) * scale}
         return {**attrs, "reset_mode": mode}, scale
     attrs = {"threshold": arr(m.vth) * scale, "bias": arr(m.bias) * scale, "leak_decay": 1.0 - arr(m.dv),
-             "input_decay": 1.0 - arr(m.du), "reset": arr(m.v_reset) * scale}
+             "input_decay": 1.0 - arr(m.du), "reset": arr(m.v_reset) * scale,
+             "potential": arr(pop.initial.get("v", 0.0)) * scale}
     return {**attrs, "reset_mode": mode}, scale
 
 
@@ -141,8 +144,9 @@ def _check(circuit: Circuit) -> None:
             raise UnsupportedFeatureError(f"SANA-FE lowering cannot run {el}: it needs '{feat}' "
                                           f"({UNSUPPORTED[feat]}). Use engine 'numpy' and spikeattn's own cost model.")
     for n, p in circuit.populations.items():
-        if any(np.any(np.asarray(v) != 0) for v in p.initial.values()):
-            raise UnsupportedFeatureError(f"population '{n}': non-zero initial state cannot be set in SANA-FE.")
+        if np.any(np.asarray(p.initial.get("u", 0)) != 0):
+            raise UnsupportedFeatureError(f"population '{n}': a non-zero initial current u cannot be set in SANA-FE "
+                                          "(an initial v can: its 'potential' attribute).")
 
 
 def _weights(proj, fixed: bool) -> "np.ndarray":
@@ -324,6 +328,8 @@ def sanafe_active_updates(circuit: Circuit, result) -> int:
     from spikeattn import simulate
     probed = circuit.copy()
     probed.probes = []
+    for src in probed.sources.values():          # replay the encoded spikes as they are
+        src.encoder = "spikes"
     for n in probed.populations:
         probed.probe(n, ("v",))
     ref = simulate(probed, {n: result.spikes[n] for n in circuit.sources}, steps=result.steps)
