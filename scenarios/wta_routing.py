@@ -18,7 +18,9 @@ Outcome, each checked against the mathematics (:mod:`spikeattn.circuits.routing.
   spikes of the selected stream alone (closed pathways performed none);
 * ``selection_accuracy`` (winner == intended stream) >= 0.9 and every cue decided.
 
-It also runs the disinhibition variant of the router and reports both gating costs.  With
+It also runs the disinhibition variant of the router and reports both gating costs, and
+(numpy engine) sweeps the cue contrast: selection accuracy and decision latency per
+``p_high`` (figure ``wta_routing_contrast.png``), each point checked against the exact top-1.  With
 ``--engine lava`` the circuit is built in Loihi fixed point (same selections, integer
 weights; default batch 8, as Lava runs one network per sample).
 """
@@ -37,6 +39,7 @@ from .base import ScenarioConfig, ScenarioOutcome, scenario
 K, M, CUE_WINDOW = 4, 8, 16
 P_HIGH, P_LOW, P_STREAM = 0.6, 0.15, 0.25
 ROUTE_STEPS = 40
+SWEEP_P_HIGH = (0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8)
 LAVA_BATCH = 8          # Lava runs one network per sample: a smaller default batch
 
 
@@ -56,11 +59,33 @@ def build(mode: str = "coincidence", fixed_point: bool = False, dt: float = 1e-3
     return c
 
 
-def cue_probabilities(intended: np.ndarray) -> np.ndarray:
+def cue_probabilities(intended: np.ndarray, p_high: float = P_HIGH) -> np.ndarray:
     """``(batch, K)`` cue firing probabilities: ``p_high`` on the intended stream."""
     p = np.full((intended.size, K), P_LOW)
-    p[np.arange(intended.size), intended] = P_HIGH
+    p[np.arange(intended.size), intended] = p_high
     return p
+
+
+def contrast_sweep(cfg: ScenarioConfig, batch: int, steps: int) -> dict:
+    """Selection accuracy and decision latency vs cue strength ``p_high`` (k-WTA alone,
+    numpy engine); every point is also checked against the exact top-1 of the counts."""
+    res_dt = 1e-3
+    c = Circuit("wta_sweep", res_dt)
+    c.add_source("cue", K, encoder="poisson", seed=1)
+    c.include(kwta(K, 1, "count", window=CUE_WINDOW, name="wta"), "wta", bind={"in": "cue"})
+    rows = []
+    for i, p_high in enumerate(SWEEP_P_HIGH):
+        intended = np.random.default_rng([cfg.seed, i]).integers(K, size=batch)
+        r = simulate(c, {"cue": cue_probabilities(intended, p_high)}, steps=steps, seed=cfg.seed + i)
+        sel = winners_from_spikes(r.spikes["wta.winners"])
+        acc, lat = SelectionAccuracy(), DecisionLatency(dt=res_dt)
+        acc(sel, selection_mask(intended, K))
+        lat(r.spikes["wta.winners"])
+        counts = reference.window_counts(r.spikes["cue"], 0, CUE_WINDOW)
+        exact = np.array_equal(sel, reference.topk_with_ties(counts, 1))
+        rows.append({"p_high": p_high, "selection_accuracy": acc.compute()["exact"],
+                     "latency_steps": lat.compute()["mean_steps"], "matches_topk": bool(exact)})
+    return {"p_low": P_LOW, "cues": batch, "points": rows}
 
 
 def check_run(res, intended: np.ndarray) -> dict:
@@ -135,7 +160,12 @@ def run(cfg: ScenarioConfig) -> ScenarioOutcome:
         "task": {"K": K, "M": M, "cue_window": CUE_WINDOW, "p_high": P_HIGH, "p_low": P_LOW,
                  "p_stream": P_STREAM},
     }
-    figures = _figures(cfg, res, main) if cfg.figures else []
+    if cfg.engine == "numpy":
+        sweep = contrast_sweep(cfg, batch, steps)
+        outcome["contrast_sweep"] = sweep
+        checks["contrast_sweep_matches_topk"] = all(p["matches_topk"] for p in sweep["points"])
+        outcome["passed"] = all(checks.values())
+    figures = _figures(cfg, res, main, outcome.get("contrast_sweep")) if cfg.figures else []
     return ScenarioOutcome(result=res, outcome=outcome, figures=figures, circuit=circuit)
 
 
@@ -144,9 +174,9 @@ def _gate_elements(c: Circuit) -> list[str]:
     return [n for n, p in c.projections.items() if n.startswith("route.") and p.pre not in ("streams", "route.relays")]
 
 
-def _figures(cfg: ScenarioConfig, res, main) -> list:
+def _figures(cfg: ScenarioConfig, res, main, sweep) -> list:
     from spikeattn.plots.counts import counts_bar, group_by_prefix
-    from spikeattn.plots.raster import raster
+    from spikeattn.plots.raster import _pyplot, raster, save_figure
 
     sel = winners_from_spikes(res.spikes["wta.winners"])[0]
     t_dec = int(reference.first_spike_times(res.spikes["wta.winners"])[0].min()) if sel.any() else None
@@ -159,4 +189,25 @@ def _figures(cfg: ScenarioConfig, res, main) -> list:
                       f"{res.batch} cues")
     f2 = counts_bar(res.counts, cfg.out_dir / "wta_routing_counts.png",
                     group=group_by_prefix, title="wta-routing: events per cue by motif")
-    return [f1, f2]
+    if not sweep:
+        return [f1, f2]
+    plt = _pyplot()
+    pts = sweep["points"]
+    x = [p["p_high"] / P_LOW for p in pts]
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    ax.plot(x, [p["selection_accuracy"] for p in pts], "o-", color="tab:blue")
+    ax.axhline(1 / K, color="tab:gray", lw=0.8, ls=":")
+    ax.set_xlabel("cue contrast p_high / p_low")
+    ax.set_ylabel("selection accuracy", color="tab:blue")
+    ax.set_ylim(0, 1.02)
+    ax2 = ax.twinx()
+    ax2.plot(x, [p["latency_steps"] for p in pts], "s--", color="tab:red")
+    ax2.set_ylabel("decision latency (steps)", color="tab:red")
+    ax.set_title(f"k-WTA cue selection over {sweep['cues']} cues per point ({K} streams, window {CUE_WINDOW})",
+                 fontsize=9)
+    fig.tight_layout()
+    try:
+        f3 = save_figure(fig, cfg.out_dir / "wta_routing_contrast.png")
+    finally:
+        plt.close(fig)
+    return [f1, f2, f3]

@@ -44,7 +44,9 @@ def test_wta_routing_numpy_with_figures(tmp_path):
         k, t0 = counts[b].argmax(), t_dec[b] + 1
         assert np.array_equal(out_spikes[t0 + 2:, b], streams[t0:-2, b, k])
         assert not out_spikes[:t0 + 2, b].any()
-    assert len(out.figures) == 2 and all(p.stat().st_size > 10_000 for p in out.figures)
+    assert len(out.figures) == 3 and all(p.stat().st_size > 10_000 for p in out.figures)
+    acc = [p["selection_accuracy"] for p in o["contrast_sweep"]["points"]]
+    assert acc[-1] > acc[0] + 0.5                     # a stronger cue is selected more reliably
     json.dumps(o)                                     # JSON-ready
 
 
