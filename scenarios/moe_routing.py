@@ -154,7 +154,8 @@ def _figures(cfg, res, ops, dense_ops):
     ax.set_xticklabels([f"expert {e}" for e in range(E)])
     ax.set_ylabel("synaptic ops per token")
     ax.set_title("conditional computation: expert work per token", fontsize=10)
-    ax.legend(fontsize=8)
+    ax.set_ylim(0, 1.3 * max(dense_ops.mean(axis=0).max(), 1))
+    ax.legend(fontsize=8, loc="upper center", ncol=2)
     try:
         f3 = save_figure(fig, cfg.out_dir / "moe_routing_expert_ops.png")
     finally:
