@@ -19,7 +19,8 @@ def simulate(circuit: Circuit, inputs: Mapping[str, object] | None = None, steps
     :class:`spikeattn.ir.SpikeSource`); ``batch`` repeats 1-D data over that many samples
     (otherwise the batch comes from the data); ``seed`` drives the Poisson encoders.
     ``options`` go to the engine (e.g. ``mode="fixed_pt"`` for Lava, ``device=
-    "cpp_standalone"`` for Brian2, ``fused=False`` for the numpy engine).
+    "cpp_standalone"`` for Brian2, ``fused=True`` to let the numpy engine run a circuit's
+    registered fused fast path, which gives identical spikes and counts).
     """
     if not isinstance(circuit, Circuit):
         raise InputError(f"simulate() needs a Circuit, got {type(circuit).__name__}.")

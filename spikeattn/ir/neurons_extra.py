@@ -36,6 +36,7 @@ class GradedReLU(NeuronModel):
     """
 
     kind: ClassVar[str] = "graded_relu"
+    graded_output: ClassVar[bool] = True
     state: ClassVar[tuple[str, ...]] = ("v",)
     state_bytes: ClassVar[int] = 4  # float32 v
 

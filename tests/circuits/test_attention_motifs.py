@@ -18,7 +18,7 @@ def test_graded_relu_literal_trajectory():
     r = simulate(c, {"x": x}, steps=7)
     # input arrives one step later; v = a_in (no memory), graded output v - 1.5 if v > 1.5
     np.testing.assert_array_equal(r.probes["n"]["v"][:, 0, 0], [0, 0, 1, 2, 4.5, 0, 1.5])
-    np.testing.assert_array_equal(r.spikes["n"][:, 0, 0], [0, 0, 0, 1, 1, 0, 0])
+    np.testing.assert_array_equal(r.spikes["n"][:, 0, 0], [0, 0, 0, 0.5, 3.0, 0, 0])   # values v - 1.5
     assert r.counts.total("neuron_updates_active", elements=["n"]) == 4   # steps with input
     assert r.counts.total("spikes", elements=["n"]) == 2                   # graded spikes count once
 
