@@ -187,6 +187,11 @@ def test_scenario_circuit_wta_routing_agrees_without_static(tmp_path):
     assert static["spikeattn_keys"] == ["static"]
     assert cmp["spikeattn_total_j"] - static["spikeattn_j"] == pytest.approx(cmp["ratio_dynamic"] * cmp["sanafe_total_j"])
     assert hm.get("loihi").has("p_static_chip")
+    import json
+    paths = se.write_comparison({"wta-routing": cmp}, tmp_path / "cmp")
+    back = json.loads(paths[0].read_text())
+    assert back["wta-routing"]["ratio_dynamic"] == pytest.approx(cmp["ratio_dynamic"])
+    assert all(p.exists() for p in paths)
 
 
 def test_other_architecture_files(rng):
