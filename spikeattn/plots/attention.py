@@ -12,25 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, require
+from ..errors import InputError
+from .common import pyplot, save_figure
 
 
 def _plt():
-    mpl = require("matplotlib", "viz", "plotting attention figures")
-    mpl.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return pyplot("plotting attention figures")
 
 
 def _save(fig, path) -> Path:
-    from ..fileio import atomic_savefig
-
-    out = Path(atomic_savefig(fig, path, dpi=110))
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return out
+    return save_figure(fig, path)
 
 
 def _rownorm(m):

@@ -10,20 +10,12 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..errors import InputError, require
-from ..fileio import atomic_savefig
+from ..errors import InputError
+from .common import pyplot, save_figure
 
 
 def _pyplot():
-    mpl = require("matplotlib", "viz", "plotting spike rasters")
-    mpl.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def save_figure(fig, path) -> Path:
-    """Write ``fig`` atomically to ``path`` as PNG (see :func:`spikeattn.fileio.atomic_savefig`)."""
-    return Path(atomic_savefig(fig, path, dpi=110))
+    return pyplot("plotting spike rasters")
 
 
 def raster(spikes: Mapping[str, np.ndarray], path, sample: int = 0, names: Sequence[str] | None = None,
@@ -60,12 +52,12 @@ def raster(spikes: Mapping[str, np.ndarray], path, sample: int = 0, names: Seque
             ax.axvline(x * scale, color="tab:red", lw=0.8, ls="--")
         ax.set_xlim(-0.5 * scale, s.shape[0] * scale)
     top = axes[0, 0]
-    for label, x in (marks or {}).items():
-        top.text(x * scale, 1.0, f" {label}", color="tab:red", fontsize=7, va="bottom",
+    for i, (label, x) in enumerate((marks or {}).items()):   # staggered so close marks stay legible
+        top.text(x * scale, 1.0 + 0.3 * (i % 2), f" {label}", color="tab:red", fontsize=7, va="bottom",
                  transform=top.get_xaxis_transform())
     axes[-1, 0].set_xlabel("time (ms)" if dt else "time (steps)")
     if title:
-        top.set_title(title, fontsize=10, pad=14 if marks else 6)
+        top.set_title(title, fontsize=10, pad=22 if marks else 6)
     try:
         return save_figure(fig, path)
     finally:
