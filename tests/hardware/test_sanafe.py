@@ -204,3 +204,16 @@ def test_other_architecture_files(rng):
     check_one_to_one(c, res, s2)
     ev = se.predict_from_counts(c, res, "spinnaker2")["events"]
     assert s2.energy_j["total"] == pytest.approx(450e-12 * ev["synaptic_ops"] + 2.19e-9 * ev["neuron_steps"], rel=1e-12)
+
+
+def test_hw_core_placement_drives_the_mapping(rng):
+    place = pytest.importorskip("hardware_models.placement").place
+    c = ff_circuit(rng)
+    res = sa.simulate(c, {"x": rng.random((30, 2, 24)) < 0.25}, steps=30)
+    pl = place(c, "loihi", res)
+    run = se.run_sanafe(c, result=res, placement=pl)
+    assert {n: set(np.unique(v)) for n, v in run.cores.items()} == \
+        {n: set(np.unique(v)) for n, v in pl.neuron_cores.items()}
+    check_one_to_one(c, res, run)
+    pred = se.predict_from_counts(c, res, "loihi", placement=pl)
+    assert run.packets == pred["events"]["packets"]
