@@ -103,6 +103,8 @@ def compare_with_model(run, circuit: Circuit, result, hardware: str = "loihi",
                        placement=None, tolerance: float = 0.15) -> dict:
     """SANA-FE's energy beside spikeattn's own model (``hardware_models.cost``), term by term.
 
+    Latencies are for the whole batch, samples one after another (SANA-FE's simulated time
+    summed over samples; spikeattn's ``latency_s``).
     Returns ``agree`` (total energies within ``tolerance``), the ratio, a table of
     ``{term: {"sanafe_j", "spikeattn_j", "spikeattn_keys"}}`` and one explanation line per
     term: the events, SANA-FE's unit cost and spikeattn's effective cost per event."""
@@ -150,7 +152,11 @@ def compare_with_model(run, circuit: Circuit, result, hardware: str = "loihi",
             "events": ev, "unit_costs_j": uc,
             "sanafe_total_j": total_s, "spikeattn_total_j": total_m,
             "spikeattn_low_j": report.low_j, "spikeattn_high_j": report.high_j,
-            "sanafe_latency_s": run.latency_s, "spikeattn_latency_s": report.latency_s,
+            "sanafe_within_bounds": bool(report.low_j <= total_s <= report.high_j),
+            "sanafe_latency_s": float(sum(run.sim_time_s)), "sanafe_latency_per_sample_s": run.latency_s,
+            "spikeattn_latency_s": report.latency_s,
+            "latency_ratio": (report.latency_s / sum(run.sim_time_s)) if report.latency_s and sum(run.sim_time_s)
+            else None,
             "terms": table, "explanation": explain, "sanafe_predicted_from_counts": pred["energy_j"]}
 
 

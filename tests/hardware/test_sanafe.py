@@ -183,6 +183,7 @@ def test_scenario_circuit_wta_routing_agrees_without_static(tmp_path):
     check_one_to_one(c, res, run)
     cmp = se.compare_with_model(run, c, res, "loihi")
     assert abs(cmp["ratio_dynamic"] - 1.0) <= 0.15, cmp["explanation"]
+    assert cmp["sanafe_within_bounds"]             # SANA-FE lies inside spikeattn's low-high range
     static = cmp["terms"]["not_in_sanafe"]
     assert static["spikeattn_keys"] == ["static"]
     assert cmp["spikeattn_total_j"] - static["spikeattn_j"] == pytest.approx(cmp["ratio_dynamic"] * cmp["sanafe_total_j"])
