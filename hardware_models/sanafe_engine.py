@@ -37,9 +37,18 @@ Lowering (read from SANA-FE's ``models.cpp``, ``LoihiLifModel``, and checked by 
   ``potential`` attribute on the Loihi-like archs) with
   :class:`~spikeattn.errors.UnsupportedFeatureError`.
 
-Placement: ``placement`` (``{node: [core, ...]}`` per neuron, or an object with such a
-``neuron_cores``/``core_of`` mapping) or, by default, :func:`fill_cores`: every node starts on
-a fresh core and fills cores in order up to the core's neuron limit.
+  (Longer delays would need SANA-FE's ``accumulator_with_delay`` dendrite, which delivered
+  nothing in our tests of 2.2.9.)
+
+Placement: a :class:`hardware_models.placement.Placement` (its ``neuron_cores``), a dict
+``{node: core or one core per neuron}``, or by default :func:`fill_cores`: every node starts
+on a fresh core and fills cores in order up to the core's neuron limit.
+
+Energy accounting (``sanafe_arch.compare``): SANA-FE charges ``energy_process_spike`` per
+synaptic event, ``energy_access_neuron`` per neuron per step, ``energy_update_neuron`` per
+active update, ``energy_spike_out`` per spike and ``energy_message_out`` (+ hops) per packet
+(one per spike and destination core).  :func:`predict_from_counts` computes the same terms
+from spikeattn's own EventCounts; the tests check they equal SANA-FE's output.
 """
 from __future__ import annotations
 
