@@ -94,15 +94,9 @@ def test_unsupported_features_are_refused_before_any_run():
         simulate(g, {"x": np.zeros((3, 2), bool)}, 3, engine="lava")
 
 
-def test_declared_features_are_known_and_graded_relu_is_refused():
+def test_declared_features_are_known():
+    """(GradedReLU is now lowered: tests/engines/test_graded_relu_engines.py.)"""
     from spikeattn.engines.features import FEATURES
     from spikeattn.engines.lava.engine import LavaEngine
-    from spikeattn.ir.neurons_extra import GradedReLU
     assert LavaEngine.supported <= set(FEATURES)
     assert not LavaEngine.supported & set(LavaEngine.unsupported)
-    c = Circuit("relu")
-    c.add_source("x", 2)
-    c.add_population("r", 2, GradedReLU(vth=0.0))
-    c.connect("x", "r", np.eye(2))
-    with pytest.raises(UnsupportedFeatureError, match="model:graded_relu.*GradedReluVec"):
-        simulate(c, {"x": np.zeros((3, 2), bool)}, 3, engine="lava")

@@ -1,12 +1,15 @@
-"""The Brian2 engine: runs float LIF/IF circuits on Brian2 2.9, step-exact with numpy.
+"""The Brian2 engine: runs float LIF/IF and GradedReLU circuits on Brian2 2.9, step-exact
+with numpy.
 
 How a step maps onto Brian2's schedule (groups, thresholds, resets, synapses) and why the
 delays line up is stated in :mod:`spikeattn.engines.brian2.lowering`.  In short: every
 object runs in the ``groups`` slot, node by node in ``Circuit.update_order()``; for each
 node, its incoming synaptic pathways deliver into ``a_in``, then a ``run_regularly``
 update consumes and clears ``a_in`` (``u = u*(1-du) + a_in; v = v*(1-dv) + u + bias``),
-then the threshold (``v > vth``) and the reset run.  A projection of delay D gets the
-Brian2 delay ``D * dt`` when its pre-synaptic node is earlier in the update order than its
+then the threshold (``v > vth``) and the reset run.  A GradedReLU population overwrites
+``v = a_in`` and emits its graded output ``out = v - vth`` where ``v > vth`` (see
+:mod:`spikeattn.engines.brian2.graded`; recorded as the population's spikes).  A
+projection of delay D gets the Brian2 delay ``D * dt`` when its pre-synaptic node is earlier in the update order than its
 post-synaptic node and ``(D - 1) * dt`` otherwise (the spike is seen one step later).
 
 Options (``simulate(..., engine="brian2", **options)``):
@@ -54,17 +57,17 @@ EXACT_GCC_FLAGS = ["-w", "-O3", "-fno-fast-math", "-ffp-contract=off", "-march=n
 
 
 class Brian2Engine(Engine):
-    """Brian2 2.9 engine for floating-point LIF/IF circuits (see module docstring)."""
+    """Brian2 2.9 engine for floating-point LIF/IF/GradedReLU circuits (see module docstring)."""
 
     name = "brian2"
     unsupported = {"model:loihi_lif": "Brian2 has no Loihi fixed-point arithmetic (24-bit wrapping u, "
-                                      "12-bit decays, truncation toward zero)",
-                   "model:graded_relu": "GradedReLU (graded-spike output) has no Brian2 lowering yet"}
+                                      "12-bit decays, truncation toward zero)"}
     # Listed explicitly: a feature key added to features.FEATURES later stays unsupported
     # until this engine lowers it.
     supported = frozenset({"model:lif", "model:if", "lif:refractory", "lif:reset_subtract",
                            "lif:per_neuron_params", "projection:delay0", "projection:long_delay",
-                           "projection:sparse", "projection:graded", "source:graded", "probe"})
+                           "projection:sparse", "projection:graded", "source:graded", "probe",
+                           "model:graded_relu"})
 
     def __init__(self, device: str = "runtime", codegen_target: str = "numpy", exact_float: bool = True,
                  directory: str | None = None, **options):
@@ -150,28 +153,41 @@ class Brian2Engine(Engine):
 
 def _read_back(b2, circuit: Circuit, low, steps: int, batch: int):
     """Spike arrays ``(steps, batch, size)``, probed states after every step and the
-    zero-state flags before every update, from the monitors."""
+    zero-state flags before every update, from the monitors.  A GradedReLU population's
+    spikes are its recorded graded output (float64); it has no memory, so its state counts
+    as zero before every update (only received events make its update active)."""
     dt = circuit.dt
     spikes, states, zero_state = {}, {}, {}
     for name, pop in circuit.populations.items():
         n = pop.size
+        if name in low.graded_pops:
+            values = _recorded(low.state_monitors[name], ("out", *low.recorded[name]), name, steps, batch, n)
+            spikes[name] = values.pop("out")
+            states[name] = {v: values[v] for v in low.recorded[name]}
+            zero_state[name] = np.ones((steps, batch, n), bool)
+            continue
         mon = low.spike_monitors[name]
         idx = np.asarray(mon.i[:], np.int64)
         step = np.rint(np.asarray(mon.t_[:]) / dt).astype(np.int64)
         s = np.zeros((steps, batch, n), bool)
         s[step, idx // n, idx % n] = True
         spikes[name] = s
-        st = low.state_monitors[name]
-        recorded = {}
-        for var in ("zero_state", *low.recorded[name]):
-            rec = np.asarray(getattr(st, var))              # (batch * n, recorded steps)
-            if rec.shape != (batch * n, steps):
-                raise EngineError(f"Brian2 recorded {var} of population '{name}' with shape {rec.shape}; "
-                                  f"expected {(batch * n, steps)} (one value per neuron and step).")
-            recorded[var] = np.ascontiguousarray(rec.T).reshape(steps, batch, n)
+        recorded = _recorded(low.state_monitors[name], ("zero_state", *low.recorded[name]), name, steps, batch, n)
         zero_state[name] = recorded.pop("zero_state").astype(bool)
         states[name] = recorded
     return spikes, states, zero_state
+
+
+def _recorded(st, variables, name: str, steps: int, batch: int, n: int) -> dict:
+    """``var -> (steps, batch, n)`` from a StateMonitor that recorded every step."""
+    recorded = {}
+    for var in variables:
+        rec = np.asarray(getattr(st, var))              # (batch * n, recorded steps)
+        if rec.shape != (batch * n, steps):
+            raise EngineError(f"Brian2 recorded {var} of population '{name}' with shape {rec.shape}; "
+                              f"expected {(batch * n, steps)} (one value per neuron and step).")
+        recorded[var] = np.ascontiguousarray(rec.T).reshape(steps, batch, n)
+    return recorded
 
 
 def _tqdm_report(steps: int, name: str):

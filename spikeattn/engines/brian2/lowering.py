@@ -35,8 +35,11 @@ since delay-0 projections always point forward in the update order).
 
 Graded messages from a graded source carry the value at the emission step: the pathway
 reads it from a TimedArray holding the source's values shifted by D steps (Brian2 would
-otherwise read the pre-synaptic variable at delivery time).  Spikes of populations are
-binary, so a graded projection from a population adds ``w`` (``w * 1``), as in numpy.
+otherwise read the pre-synaptic variable at delivery time).  Graded messages from a
+``GradedReLU`` population read the pre-synaptic output of the emission step from a short
+history the group keeps (:mod:`.graded`).  LIF/IF spikes are binary, so a graded
+projection from an LIF population adds ``w`` (``w * 1``), as in numpy; a binary projection
+from a graded population adds ``w`` per non-zero output.
 
 Batch: the network is replicated B times inside the same groups (neuron ``b * N + j`` is
 neuron j of sample b; the synapses are block-diagonal), so one Brian2 run (and, for
@@ -51,6 +54,7 @@ import scipy.sparse as sp
 
 from ...ir import Circuit, Population
 from ..numpy.neurons import build_neurons
+from .graded import brian2_delay, history_depths, is_graded_relu, lower_graded_relu, value_expression
 
 ORDER_STRIDE = 10
 
@@ -94,6 +98,7 @@ class LoweredCircuit:
     recorded: dict = field(default_factory=dict)        # population -> probed variable names
     namespace: dict = field(default_factory=dict)       # TimedArrays by identifier
     brian2_delays: dict = field(default_factory=dict)   # projection -> delay in Brian2 steps
+    graded_pops: set = field(default_factory=set)       # GradedReLU populations (record ``out``)
 
 
 def _per_neuron(value, n: int, batch: int) -> np.ndarray:
@@ -169,11 +174,12 @@ def lower_projection(b2, circuit: Circuit, pname: str, inputs: dict, pos: dict, 
     offsets = np.arange(batch)[:, None]
     pre_i = (offsets * n_pre + pre_idx[None]).ravel()
     post_i = (offsets * n_post + post_idx[None]).ravel()
-    forward = pos[p.pre] < pos[p.post]
-    d_b2 = p.delay if forward else p.delay - 1
+    d_b2 = brian2_delay(p.delay, pos[p.pre], pos[p.post])
     on_pre = "a_in_post += w"
     pre_values = inputs.get(p.pre)
-    if p.message == "graded" and pre_values is not None and pre_values.dtype != bool:
+    if p.message == "graded" and p.pre in low.graded_pops:
+        on_pre = f"a_in_post += w * {value_expression(d_b2)}_pre"
+    elif p.message == "graded" and pre_values is not None and pre_values.dtype != bool:
         steps = pre_values.shape[0]
         shifted = np.zeros((steps, batch * n_pre), np.float64)
         if p.delay < steps:
@@ -201,8 +207,12 @@ def lower_circuit(b2, circuit: Circuit, inputs: dict, batch: int) -> LoweredCirc
     for pr in circuit.probes:
         probed.setdefault(pr.target, [])
         probed[pr.target] += [v for v in pr.variables if v not in probed[pr.target]]
+    depths = history_depths(circuit, pos)
     for k, name in enumerate(order):
-        if isinstance(nodes[name], Population):
+        if is_graded_relu(nodes[name]):
+            lower_graded_relu(b2, nodes[name], k, batch, dt, low, tuple(probed.get(name, ())),
+                              depths.get(name, 0), ORDER_STRIDE)
+        elif isinstance(nodes[name], Population):
             lower_population(b2, nodes[name], k, batch, dt, low, tuple(probed.get(name, ())))
         else:
             lower_source(b2, name, np.asarray(inputs[name]), k, dt, low)

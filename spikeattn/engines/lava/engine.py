@@ -8,6 +8,11 @@ subprocess, transparently.
 - Fixed-point circuits (``LoihiLIF``) run with ``select_tag="fixed_pt"`` (Lava's
   bit-accurate models, bit-exact with our numpy engine); float circuits (``LIF``/``IF``)
   with ``"floating_pt"``.  Option ``mode`` forces a tag (it must fit the arithmetic).
+- ``GradedReLU`` populations (float circuits) run as
+  :class:`~spikeattn.engines.lava.procs.process.StateGradedReLU` (a custom process and
+  ``floating_pt`` model: Lava's ``GradedReluVec`` emits ``v``, not ``v - vth``); their
+  graded spikes reach Dense/Sparse with ``num_message_bits=24`` on graded projections and
+  are recorded as float values.
 - A batch runs as a loop over samples: one Lava network and one run per sample (Lava
   processes cannot be reset between samples).  ``meta["batch_mode"]`` says so.  Option
   ``batch_mode="tile"`` runs the whole batch as block-diagonal copies in one network
@@ -43,6 +48,7 @@ import numpy as np
 from ... import __version__
 from ...errors import EngineError
 from ...ir import Circuit
+from ...ir.neurons_extra import GradedReLU
 from ...result import SimResult
 from ..base import Engine
 from .lowering import MAX_FIXED_DELAY
@@ -54,14 +60,12 @@ UNSUPPORTED = {
     "lif:per_neuron_params": "Lava 0.10's LIF has one du, dv and vth per process",
     "projection:delay0": "Lava's Dense/Sparse always delay a spike by one step",
     "lif:v_reset": "Lava 0.10's LIF resets v to 0; v_reset must be 0",
-    "model:graded_relu": "GradedReLU (v = a_in, s = v - vth if v > vth) has no Lava lowering yet: Lava's "
-                         "GradedReluVec emits v, not v - vth, so it would need a custom ProcessModel",
     "projection:fixed_delay_over_64": f"Loihi 2 synaptic delays are 6 bits: DelayDense/DelaySparse "
                                       f"accept delays up to {MAX_FIXED_DELAY} steps in fixed point",
 }
 #: Listed explicitly: a feature key added to ``features.FEATURES`` later is unsupported
 #: until a lowering for it exists here.
-SUPPORTED = frozenset({"model:lif", "model:if", "model:loihi_lif", "projection:long_delay",
+SUPPORTED = frozenset({"model:lif", "model:if", "model:loihi_lif", "model:graded_relu", "projection:long_delay",
                        "projection:sparse", "projection:graded", "source:graded", "probe"})
 MODES = ("fixed_pt", "floating_pt")   # "bit_accurate_loihi" would leave RingBuffer without a model
 BATCH_MODES = {"loop": "loop: one Lava network and run per sample",
@@ -151,7 +155,9 @@ class LavaEngine(Engine):
         hardware = self._hardware()
         fixed = circuit.fixed_point
         dtype = np.int64 if fixed else np.float64
-        spikes = {n: np.zeros((steps, batch, p.size), bool) for n, p in circuit.populations.items()}
+        graded = {n for n, p in circuit.populations.items() if isinstance(p.model, GradedReLU)}
+        spikes = {n: np.zeros((steps, batch, p.size), dtype if n in graded else bool)
+                  for n, p in circuit.populations.items()}
         spikes.update({n: inputs[n] for n in circuit.sources})
         states = {n: {v: np.zeros((steps, batch, p.size), dtype) for v in ("u", "v")}
                   for n, p in circuit.populations.items()}
@@ -174,12 +180,16 @@ class LavaEngine(Engine):
             n_samples = samples.stop - samples.start
             for n, arr in trace.items():
                 arr = arr.reshape(steps, 3, n_samples, -1)
-                spikes[n][:, samples] = arr[:, 0] != 0
+                spikes[n][:, samples] = arr[:, 0] if n in graded else arr[:, 0] != 0
                 states[n]["u"][:, samples] = arr[:, 1]
                 states[n]["v"][:, samples] = arr[:, 2]
             bar.update(n_samples)
         bar.close()
-        counts = counts_from_spikes(circuit, spikes, states)
+        # A graded population (GradedReLU) has no memory: its state counts as zero before
+        # every update, so only received events make its update active (as in numpy).
+        zero_state = {n: np.ones((steps, batch, circuit.populations[n].size), bool) for n in graded}
+        counts = counts_from_spikes(circuit, spikes, {n: st for n, st in states.items() if n not in graded},
+                                    zero_state=zero_state)
         probes = {pr.target: {} for pr in circuit.probes}
         for pr in circuit.probes:
             for var in pr.variables:

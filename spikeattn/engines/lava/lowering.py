@@ -13,6 +13,9 @@ IR element                 Lava process
                            (size, steps); at step t it emits column t (0-based)
 ``LoihiLIF`` / ``LIF``     :class:`~spikeattn.engines.lava.procs.process.StateLIF` (Lava's LIF,
                            recording ``[s, u, v]`` every step to a ``.npy`` file)
+``GradedReLU``             :class:`~spikeattn.engines.lava.procs.process.StateGradedReLU`
+                           (``v = a_in``, graded ``s = v - vth`` where ``v > vth``; records
+                           ``[s, 0, v]``; ``floating_pt`` only)
 projection, ``d == 1``     ``Dense`` (dense weights) or ``Sparse`` (scipy CSR): both delay 1 step
 projection, ``d > 1``      ``DelayDense`` / ``DelaySparse`` with Lava delay ``d - 1``: Lava's
                            delay k arrives k + 1 steps after the spike (read from Lava's
@@ -22,7 +25,8 @@ projection, ``d > 1``      ``DelayDense`` / ``DelaySparse`` with Lava delay ``d 
                            projections
 =========================  ===================================================================
 
-Graded projections use ``num_message_bits = 24`` (``W @ s``), binary ones 0 (``W @ [s != 0]``);
+Graded projections use ``num_message_bits = 24`` (``W @ s``, the graded values of a
+``GradedReLU`` or a graded source), binary ones 0 (``W @ [s != 0]``);
 fixed-point projections pass ``weight_exp``, ``num_weight_bits`` and the sign mode (Lava's
 ``SignMode``; "auto" lets Lava detect it from the signs, as our numpy engine does).
 """
@@ -35,6 +39,7 @@ import scipy.sparse as sp
 
 from ...errors import UnsupportedFeatureError
 from ...ir import LIF, Circuit, LoihiLIF, Population, Projection, SpikeSource
+from ...ir.neurons_extra import GradedReLU
 
 #: Loihi 2's synaptic delay field is 6 bits: DelayDense/DelaySparse accept 0..63 in fixed
 #: point, i.e. our delays 1..64.
@@ -93,6 +98,17 @@ def lower_lif(pop: Population, fixed: bool, *, record_path, record_steps: int, *
                     bias_mant=_per_neuron(m.bias, pop.size, np.float64),
                     bias_exp=np.zeros(pop.size), name=pop.name, record_path=record_path,
                     record_steps=record_steps, **_initial(pop, np.float64))
+
+
+@lowers(GradedReLU)
+def lower_graded_relu(pop: Population, fixed: bool, *, record_path, record_steps: int, **ctx):
+    """Memoryless graded ReLU: a float model (a circuit holding one is never fixed-point)."""
+    from .procs.process import StateGradedReLU
+    if fixed:
+        raise UnsupportedFeatureError(f"population '{pop.name}': GradedReLU is a floating-point model; "
+                                      "the Lava engine runs it with select_tag='floating_pt' only.")
+    return StateGradedReLU(shape=(pop.size,), vth=_per_neuron(pop.model.vth, pop.size, np.float64),
+                           name=pop.name, record_path=record_path, record_steps=record_steps)
 
 
 @lowers(SpikeSource)

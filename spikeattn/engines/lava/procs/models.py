@@ -1,6 +1,7 @@
-"""ProcessModels of :class:`StateLIF`: Lava's LIF models plus a local record of s, u, v.
+"""ProcessModels of :class:`StateLIF`: Lava's LIF models plus a local record of s, u, v;
+and of :class:`StateGradedReLU` (floating point only).
 
-The classes subclass Lava's ``PyLifModelBitAcc`` ("fixed_pt") and ``PyLifModelFloat``
+The LIF classes subclass Lava's ``PyLifModelBitAcc`` ("fixed_pt") and ``PyLifModelFloat``
 ("floating_pt"); the inherited ``implements_process`` is cleared so that ``@implements``
 accepts the new process.  ``run_spk`` is Lava's, followed by :func:`record_step`.
 """
@@ -11,22 +12,26 @@ import os
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
 from lava.magma.core.resources import CPU
+from lava.magma.core.model.py.model import PyLoihiProcessModel
+from lava.magma.core.model.py.ports import PyInPort, PyOutPort
+from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava.proc.lif.models import PyLifModelBitAcc, PyLifModelFloat
 
-from spikeattn.engines.lava.procs.process import StateLIF
+from spikeattn.engines.lava.procs.process import StateGradedReLU, StateLIF
 
 
-def record_step(model, dtype) -> None:
-    """Store ``[s, u, v]`` of this step; write the record at the last step."""
+def record_step(model, dtype, s=None, u=None) -> None:
+    """Store ``[s, u, v]`` of this step (default: the LIF's ``s_out_buff`` and ``u``);
+    write the record at the last step."""
     steps = int(model.proc_params["record_steps"])
     rec = getattr(model, "_record", None)
     if rec is None:
-        rec = model._record = np.zeros((steps, 3) + model.u.shape, dtype)
+        rec = model._record = np.zeros((steps, 3) + model.v.shape, dtype)
     t = model.time_step - 1
     if 0 <= t < steps:
-        rec[t, 0] = model.s_out_buff
-        rec[t, 1] = model.u
+        rec[t, 0] = model.s_out_buff if s is None else s
+        rec[t, 1] = model.u if u is None else u
         rec[t, 2] = model.v
     if model.time_step == steps:
         path = model.proc_params["record_path"]
@@ -60,3 +65,22 @@ class PyStateLifModelFloat(_Unbound, PyLifModelFloat):
     def run_spk(self):
         super().run_spk()
         record_step(self, np.float64)
+
+
+@implements(proc=StateGradedReLU, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyStateGradedReluModelFloat(PyLoihiProcessModel):
+    """``v = a_in``; sends ``s = v - vth`` where ``v > vth``, else 0 (float64, the same
+    operations as the numpy engine); records ``[s, 0, v]`` as float64."""
+
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    v: np.ndarray = LavaPyType(np.ndarray, float)
+    vth: np.ndarray = LavaPyType(np.ndarray, float)
+
+    def run_spk(self):
+        self.v[:] = self.a_in.recv()
+        s = np.where(self.v > self.vth, self.v - self.vth, 0.0)
+        self.s_out.send(s)
+        record_step(self, np.float64, s=s, u=0.0)

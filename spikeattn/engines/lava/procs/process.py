@@ -1,4 +1,5 @@
-"""``StateLIF``: Lava's LIF process that also records its spikes and state ``u``, ``v``.
+"""``StateLIF``: Lava's LIF process that also records its spikes and state ``u``, ``v``;
+``StateGradedReLU``: a memoryless graded ReLU process recording the same way.
 
 Reading state back through Lava is slow: ``Var.get`` (and ``Monitor.get_data``, which
 uses it) moves one element per channel message, 20-80 µs each on a loaded machine, so
@@ -11,6 +12,9 @@ only add the recording after Lava's ``run_spk``.
 """
 from __future__ import annotations
 
+from lava.magma.core.process.ports.ports import InPort, OutPort
+from lava.magma.core.process.process import AbstractProcess
+from lava.magma.core.process.variable import Var
 from lava.proc.lif.process import LIF
 
 
@@ -24,3 +28,27 @@ class StateLIF(LIF):
 
     def __init__(self, *, record_path: str, record_steps: int, **kwargs) -> None:
         super().__init__(record_path=str(record_path), record_steps=int(record_steps), **kwargs)
+
+
+class StateGradedReLU(AbstractProcess):
+    """Memoryless graded ReLU (``spikeattn.ir.neurons_extra.GradedReLU``) that records
+    ``[s, 0, v]`` every step (same record layout as :class:`StateLIF`; the middle row is 0,
+    the neuron has no current ``u``).
+
+    Per step, with ``a_in`` the summed input arriving this step::
+
+        v[t] = a_in[t]
+        s[t] = v[t] - vth   if v[t] > vth   else 0      (graded spike, sent on ``s_out``)
+
+    Lava's own ``GradedReluVec`` sends ``v * (v > vth)`` (the value, not the excess over
+    the threshold), hence this process.  ``vth`` is per neuron (float).  Only a
+    ``floating_pt`` model exists: GradedReLU is a float model.
+    """
+
+    def __init__(self, *, shape: tuple, vth, record_path: str, record_steps: int, name: str | None = None,
+                 v=0.0) -> None:
+        super().__init__(shape=shape, name=name, record_path=str(record_path), record_steps=int(record_steps))
+        self.a_in = InPort(shape=shape)
+        self.s_out = OutPort(shape=shape)
+        self.v = Var(shape=shape, init=v)
+        self.vth = Var(shape=shape, init=vth)
