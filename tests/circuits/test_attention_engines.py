@@ -1,7 +1,7 @@
-"""The attention circuits on Brian2 and Lava: SDSA and the unary SSA (LIF-only) run with the
-same spikes as the dense formula and the same EventCounts as the numpy engine; the graded
-SSA needs GradedReLU neurons, which these engines do not lower yet, and is refused with a
-SpikeattnError."""
+"""The attention circuits on Brian2 and Lava: SDSA, the unary SSA (LIF-only) and the graded
+SSA (GradedReLU map and gates, both association orders) run with the same output spikes as
+the dense formula and the same spikes (graded values included) and EventCounts as the
+numpy engine."""
 import importlib.util
 from pathlib import Path
 
@@ -11,7 +11,6 @@ import pytest
 from spikeattn import simulate
 from spikeattn.circuits.attention import patterns, sdsa_attention, ssa_attention
 from spikeattn.circuits.attention import reference as ref
-from spikeattn.errors import SpikeattnError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -64,10 +63,21 @@ def test_unary_ssa_on_engine_matches_formula_and_numpy_counts(rng, engine, causa
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_ssa_is_refused_until_graded_relu_is_lowered(rng, engine):
-    _, inp = data(rng)
-    with pytest.raises(SpikeattnError, match="GradedReLU|graded_relu"):
-        simulate(ssa_attention(4, 3), inp, steps=12, engine=engine)
+@pytest.mark.parametrize("order", ["qk_v", "q_kv"])
+def test_graded_ssa_on_engine_matches_formula_and_numpy(rng, engine, order):
+    """The graded SSA (GradedReLU accumulators and gates) lowers to Brian2 and Lava: every
+    population's spikes (the map's and gates' graded values) equal numpy's, y the formula's."""
+    (q, k, v), inp = data(rng, B=2)
+    c = ssa_attention(4, 3, 1, order=order, scale=0.5)
+    r = simulate(c, inp, steps=12, engine=engine)
+    base = simulate(c, inp, steps=12)
+    for name in c.populations:
+        np.testing.assert_array_equal(r.spikes[name], base.spikes[name], err_msg=name)
+    assert r.spikes["gate"].dtype == np.float64 and r.spikes["gate"].max() > 1
+    expect = ref.ssa_reference(q, k, v, 1, scale=0.5)
+    assert expect.any()
+    np.testing.assert_array_equal(r.spikes["y"].reshape(expect.shape), expect)
+    assert r.counts == base.counts, r.counts.diff(base.counts)
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -136,3 +136,24 @@ def test_engines_declare_graded_relu_supported(name):
     cls = engine_class(name)
     assert "model:graded_relu" in cls.supported
     assert "model:graded_relu" not in cls.unsupported
+
+
+@pytest.mark.skipif(not HAS_BRIAN2, reason="brian2 is not installed in this interpreter")
+def test_brian2_counts_graded_relu_in_a_fresh_process_without_the_numpy_engine(tmp_path):
+    """Counting needs the numpy builder of GradedReLU; a process that never ran the numpy
+    engine must still count a Brian2 run (the gate of a 1-pair accumulator: 2 coincidences)."""
+    import subprocess
+    import sys
+    code = (
+        "import numpy as np\n"
+        "from spikeattn import Circuit, simulate\n"
+        "from spikeattn.ir.neurons_extra import GradedReLU\n"
+        "c = Circuit('acc'); c.add_source('x', 2); c.add_population('a', 1, GradedReLU(vth=0.5))\n"
+        "c.connect('x', 'a', np.ones((1, 2)))\n"
+        "x = np.array([[1, 1], [0, 0], [1, 0]], bool)\n"
+        "r = simulate(c, {'x': x}, 4, engine='brian2')\n"
+        "assert r.spikes['a'][:, 0, 0].tolist() == [0.0, 1.5, 0.0, 0.5], r.spikes['a']\n"
+        "assert r.counts.total('neuron_updates_active') == 2\n"
+        "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
