@@ -13,7 +13,7 @@ demo: $(VENV)/.done
 	$(VENV)/bin/spikeattn run
 
 test: $(VENV)/.done $(VENV_LAVA)/.done
-	$(VENV)/bin/python -m pytest tests -p no:cacheprovider
+	$(VENV)/bin/python -m pytest tests --ignore=tests/lava_native -p no:cacheprovider
 	@if [ -f $(VENV_LAVA)/.done ]; then \
 	  echo "== Python 3.10 venv (lava-nc 0.10, numpy 1.26, networkx 2.8): core + Lava tests"; \
 	  $(VENV_LAVA)/bin/python -m pytest tests/core tests/lava_native -p no:cacheprovider; \
