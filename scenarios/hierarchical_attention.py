@@ -28,7 +28,9 @@ SSA output equals ``ssa_reference`` of the relayed spikes, exactly) and
 tokens fed the same steps.
 
 With ``--engine lava`` part 1 runs in Loihi fixed point (default batch 4); part 2 (float
-SSA with graded neurons) is reported as skipped where the engine cannot run it.
+LIF timers + graded SSA neurons) runs where the engine supports every feature it uses
+(numpy, Brian2) and is reported as skipped, with the engine's reason, where it does not
+(Lava: reset by subtraction / refractory timers are float features its LIF lacks).
 """
 from __future__ import annotations
 
@@ -130,7 +132,7 @@ def run(cfg: ScenarioConfig) -> ScenarioOutcome:
     try:
         attn = attention_part(cfg)
         outcome["checks"].update(attn.pop("checks"))
-    except (UnsupportedFeatureError, EngineError) as exc:    # the SSA stage needs graded neurons
+    except (UnsupportedFeatureError, EngineError) as exc:    # e.g. Lava: float timer features
         attn = {"skipped": f"engine '{cfg.engine}' cannot run the coarse-to-fine attention circuit (float "
                            f"LIF timers + graded SSA neurons): {exc}"}
     outcome["attention"] = attn

@@ -13,7 +13,8 @@ the definitions in :mod:`spikeattn.counts`:
   synapses, after fixed-point quantisation), ``weight_bytes_read = ops * weight_bytes``
   (1 B for fixed-point, 4 B for float circuits); all counted at the emission step t;
 * population ``neuron_updates_active[t]`` = neurons that, before the update of step t,
-  had a non-zero state variable or bias, or received at least one synaptic event for step
+  carried a state value into it (the model's rule, e.g. ``u * (1 - du) != 0`` for LIF) or
+  had a non-zero bias, or received at least one synaptic event for step
   t (an event emitted at ``t - delay`` over an existing synapse); ``idle = size - active``;
   ``state_bytes_read = state_bytes_written = active * model.state_bytes``.
 
@@ -53,17 +54,16 @@ def resting_before_step(pop, states: Mapping[str, np.ndarray], steps: int, batch
     """``(steps, batch, size)`` bool: state all zero and bias zero before each step's update."""
     from .engines.numpy.neurons import build_neurons
 
-    impl = build_neurons(pop, batch)    # initial state and effective bias, as the numpy engine
-    rest = np.ones((steps, batch, pop.size), bool)
+    impl = build_neurons(pop, batch)    # initial state and the resting rule of the numpy engine
+    before = {}
     for var in pop.model.state:
         if var not in states:
             raise InputError(f"counts_from_spikes: population '{pop.name}' needs its recorded state "
                              f"'{var}' (after every step) to count active neuron updates; record "
                              f"{list(pop.model.state)}.")
         after = _check_shape(f"state '{pop.name}.{var}'", states[var], steps, batch, pop.size)
-        rest[0] &= impl.state[var] == 0
-        rest[1:] &= after[:-1] == 0
-    return rest & (np.asarray(impl.bias) == 0)
+        before[var] = np.concatenate([impl.state[var][None], after[:-1]])
+    return impl.resting_states(before)
 
 
 def _effective_bias(pop) -> np.ndarray:

@@ -13,9 +13,11 @@ Populations (neurons):
 
 ``neuron_updates_active`` [updates]
     Neuron state updates in which the neuron had something to do: it received at least one
-    synaptic event, or its state (u, v) or bias was non-zero.
+    synaptic event, or it carried a state value into the step (after the decay: for LIF
+    ``u * (1 - du) != 0`` or ``v * (1 - dv) != 0``, so u holding last step's input with
+    ``du = 1`` is no work), or its bias was non-zero.
 ``neuron_updates_idle`` [updates]
-    The remaining neurons of a clock-driven step: zero state, no input, no bias.  A
+    The remaining neurons of a clock-driven step: nothing carried, no input, no bias.  A
     clock-driven chip still visits them (Loihi's 52 pJ "inactive" update); an event-driven
     one skips them.  ``active + idle = size`` at every step and sample.
 ``spikes`` [spikes]

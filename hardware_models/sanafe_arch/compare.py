@@ -17,10 +17,11 @@ from . import arch_costs
 def sanafe_active_updates(circuit: Circuit, result) -> int:
     """Neuron updates SANA-FE counts as active: ``v[t-1] != 0`` or input arrived at t or bias != 0.
 
-    spikeattn's ``neuron_updates_active`` also counts a neuron whose current u is non-zero;
-    with ``du = 1`` that u is last step's input and is overwritten without work, so SANA-FE
-    (and Loihi) skip it.  This re-runs the numpy engine on the same input spikes with ``v``
-    probed to count by SANA-FE's rule."""
+    spikeattn's ``neuron_updates_active`` counts a neuron that carries a value into the step
+    after its decays (``u * (1 - du) != 0`` or ``v * (1 - dv) != 0``): it also counts a decaying
+    current while v is 0, and skips a non-zero v that ``dv = 1`` clears (memoryless
+    coincidence neurons), which SANA-FE counts.  This re-runs the numpy engine on the same
+    input spikes with ``v`` probed to count by SANA-FE's rule."""
     from spikeattn import simulate
     probed = circuit.copy()
     probed.probes = []

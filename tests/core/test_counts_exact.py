@@ -32,12 +32,12 @@ def test_hand_counted_single_sample():
     assert c.per_step("messages").tolist() == [1, 1, 0, 2]
     assert c.total("weight_bytes_read") == 6 * 4
     # a: t0 nothing; t1 a0 receives 1 event (v0 = 1); t2 both receive (v = 3, 3: both spike);
-    # t3 no input but u = [2, 3] still non-zero -> both active
-    assert c.per_step("neuron_updates_active", kind="population").tolist() == [0, 1, 2, 2]
-    assert c.per_step("neuron_updates_idle", kind="population").tolist() == [2, 1, 0, 0]
+    # t3 no input; u = [2, 3] holds t2's input but du = 1 carries none of it, v = 0 -> idle
+    assert c.per_step("neuron_updates_active", kind="population").tolist() == [0, 1, 2, 0]
+    assert c.per_step("neuron_updates_idle", kind="population").tolist() == [2, 1, 0, 2]
     assert r.spikes["a"][:, 0].astype(int).tolist() == [[0, 0], [0, 0], [1, 1], [0, 0]]
     assert c.total("spikes", kind="population") == 2
-    assert c.total("state_bytes_read") == 5 * 8 == c.total("state_bytes_written")
+    assert c.total("state_bytes_read") == 3 * 8 == c.total("state_bytes_written")
     t = c.totals()
     assert t["synaptic_ops"] == 6 and t["input_spikes"] == 5 and t["spikes"] == 2
 
@@ -121,3 +121,20 @@ def test_unknown_field_and_kind():
         c.add_element("e", "axon")
     with pytest.raises(InputError, match="no field 'joules'"):
         c.total("joules")
+
+
+def test_carried_state_decides_active_updates():
+    """A neuron with no input is active only while its state carries a value into the step:
+    LIF(du=0.5, dv=1) after one input of 1.0 at t1: u = 1, 0.5, 0.25, ... (carried, active);
+    LIF(du=1, dv=1): u holds the input for one step but carries nothing -> idle from t2."""
+    c = sa.Circuit("carry")
+    c.add_source("x", 1)
+    c.add_population("leaky", 1, sa.LIF(du=0.5, dv=1.0, vth=10.0))
+    c.add_population("memoryless", 1, sa.LIF(du=1.0, dv=1.0, vth=10.0))
+    c.connect("x", "leaky", 1.0)
+    c.connect("x", "memoryless", 1.0)
+    x = np.zeros((5, 1), bool)
+    x[0] = True
+    r = sa.simulate(c, {"x": x}, steps=5)
+    assert r.counts.per_step("neuron_updates_active", elements=["leaky"]).tolist() == [0, 1, 1, 1, 1]
+    assert r.counts.per_step("neuron_updates_active", elements=["memoryless"]).tolist() == [0, 1, 0, 0, 0]

@@ -107,7 +107,8 @@ class _Pop:
     def resting(self) -> np.ndarray | None:
         if self.graded:
             return None
-        return (self.state["u"] == 0) & (self.state["v"] == 0) & (self.bias == 0)
+        # the numpy engine's rule (LIFImpl.resting_states): nothing carried after the decays
+        return (self.state["u"] * self.du == 0) & (self.state["v"] * self.dv == 0) & (self.bias == 0)
 
     def step(self, a_in):
         if self.graded:

@@ -4,7 +4,8 @@ the ``N_q x N_k x c`` coincidence and gate neurons one by one.
 Every count of the neuron-level circuit (:mod:`.ssa`) is a sum over neurons of products of
 binary input indicators, so it factorises into per-token marginals.  For order "qk_v",
 with ``r_i`` / ``n_j`` the number of keys per query / queries per key, source step ``s``
-(Q, K, V spikes) and ``X = Q_s | Q_{s-1}``, ``Y = K_s | K_{s-1}``, per head and channel::
+(Q, K, V spikes) and ``X = Q_s``, ``Y = K_s`` (the coincidence neurons are memoryless,
+``du = dv = 1``: they are active only in the step their input arrives), per head and channel::
 
     coincidence active at s+1 = sum_i X_i r_i + sum_j Y_j n_j - sum_{(i,j) in M} X_i Y_j
     coincidence spikes at s+1 = sum_{(i,j) in M} Q_i K_j          (= sum of A_s)
@@ -37,7 +38,7 @@ class _Lif:
         self.u, self.v = np.zeros(shape), np.zeros(shape)
 
     def step(self, a_in, received):
-        rest = (self.u == 0) & (self.v == 0) & (self.bias == 0)
+        rest = (self.u * self.du == 0) & (self.v * self.dv == 0) & (self.bias == 0)   # as LIFImpl
         active = ~rest | (received > 0)
         self.u = self.u * self.du + a_in
         v = self.v * self.dv + self.u + self.bias
@@ -142,12 +143,11 @@ def ssa_fused(spec: dict, q, k, v, out_model, mask=None, record: bool = False):
             _proj(counts, "k->coinc", t, c * qsum(K[s]), qsum(K[s]), False)
             _proj(counts, "v->coinc", t, c * qsum(V[s]), qsum(V[s]), False)
             _proj(counts, "q->gate", t, c * qsum(Q[s]), qsum(Q[s]), False)
-        # coincidence stage at t: inputs from step t-1, state from t-2
+        # coincidence stage at t: inputs from step t-1 (memoryless neurons: nothing carried)
         q1, k1 = (Q[t - 1], K[t - 1]) if t >= 1 else (zero, zk)
-        q2, k2 = (Q[t - 2], K[t - 2]) if t >= 2 else (zero, zk)
-        v1, v2 = (V[t - 1], V[t - 2] if t >= 2 else zk) if t >= 1 else (zk, zk)
+        v1 = V[t - 1] if t >= 1 else zk
         if order == "qk_v":
-            X, Y = q1 | q2, k1 | k2
+            X, Y = q1, k1
             act = (np.einsum("bihc,i->b", X, rows) + np.einsum("bjhc,j->b", Y, cols)
                    - _pairsum(X, Y, m, full))
             a1 = amap(t - 1)                             # (B, H, P) map of source step t-1
@@ -155,7 +155,7 @@ def ssa_fused(spec: dict, q, k, v, out_model, mask=None, record: bool = False):
             if record:
                 spikes["coinc"][t] = _coinc_spikes(q1, k1, full, i_p, j_p)
         else:
-            X, Y = (k1 | k2).sum(-1), (v1 | v2).sum(-1)   # (B, nk, h)
+            X, Y = k1.sum(-1), v1.sum(-1)                 # (B, nk, h)
             act = (c * X.sum((1, 2)) + c * Y.sum((1, 2)) - (X * Y).sum((1, 2)))
             a1 = amap(t - 1)
             n_c = a1.sum(axis=(1, 2))

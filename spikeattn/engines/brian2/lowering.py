@@ -19,7 +19,7 @@ The update code of an LIF/IF population (``ku = 1 - du``, ``kv = 1 - dv`` comput
 float64 by numpy, exactly as the numpy engine does; one binary operation per statement,
 so Brian2's sympy rewriting cannot reorder a floating-point sum)::
 
-    zero_state = (u == 0) and (v == 0)        (for EventCounts: state zero before the update)
+    zero_state = (u*ku == 0) and (v*kv == 0)        (for EventCounts: state zero before the update)
     u = u*ku + a_in ; a_in = 0 ; v = v*kv + u ; v = v + bias
     [refractory r:  held = int(ref > 0) ; v = v*(1 - held) + v_reset*held ; ref = ref - int(held)]
 
@@ -74,7 +74,7 @@ ref : integer
 held : 1
 """
 UPDATE_CODE = """
-zero_state = (u == 0) and (v == 0)
+zero_state = (u*ku == 0) and (v*kv == 0)
 u = u*ku + a_in
 a_in = 0
 v = v*kv + u

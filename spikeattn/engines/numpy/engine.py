@@ -25,7 +25,6 @@ from ...ir import Circuit
 from ...result import SimResult
 from ..base import Engine
 from ..features import FEATURES
-from . import neurons_extra  # noqa: F401  (registers the builders of the extra models)
 from .neurons import build_neurons
 from .synapses import LoweredProjection
 

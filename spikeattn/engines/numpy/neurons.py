@@ -43,10 +43,18 @@ class NeuronImpl:
                                            (batch, self.n)).copy() for var in pop.model.state}
 
     def resting(self) -> np.ndarray:
-        """(batch, size) bool: neurons with zero state and zero bias (candidates for idle)."""
-        rest = np.ones((self.batch, self.n), bool)
-        for a in self.state.values():
-            rest &= a == 0
+        """(batch, size) bool: neurons with nothing to do this step unless input arrives."""
+        return self.resting_states(self.state)
+
+    def resting_states(self, states) -> np.ndarray:
+        """Bool array (shape of the state arrays): no state value carried into the next
+        update and zero bias.  ``states`` maps each state variable to an array whose last
+        axis is the neurons (any leading axes, e.g. (steps, batch, size)).  The base rule:
+        every state variable is zero; models with decays refine it (a value the update
+        multiplies by zero carries nothing)."""
+        rest = np.ones(np.shape(states[self.pop.model.state[0]]), bool)
+        for var in self.pop.model.state:
+            rest &= np.asarray(states[var]) == 0
         return rest & (self.bias == 0)
 
     def step(self, a_in: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
@@ -66,6 +74,12 @@ class LIFImpl(NeuronImpl):
         self.subtract = m.reset == "subtract"
         self.refractory = int(m.refractory)
         self.ref = np.zeros((batch, self.n), np.int64) if self.refractory else None
+
+    def resting_states(self, states) -> np.ndarray:
+        """No carried value: ``u * (1 - du) == 0`` and ``v * (1 - dv) == 0`` (so with du = 1 the
+        last step's input held in u is no work), and zero bias."""
+        return ((np.asarray(states["u"]) * self.du == 0) & (np.asarray(states["v"]) * self.dv == 0)
+                & (self.bias == 0))
 
     def step(self, a_in):
         u = self.state["u"] * self.du + a_in
@@ -97,7 +111,17 @@ class LoihiLIFImpl(NeuronImpl):
         self.du, self.dv, self.vth = int(m.du), int(m.dv), int(m.vth)
         self.bias = np.broadcast_to(fx.effective_bias(m.bias_mant, m.bias_exp), (self.n,))
 
+    def resting_states(self, states) -> np.ndarray:
+        """No carried value after the fixed-point decays (``trunc0(u * (4096 - (du + 1)))`` and
+        ``trunc0(v * (4096 - dv))`` both zero), and zero bias."""
+        u, v = np.asarray(states["u"], np.int64), np.asarray(states["v"], np.int64)
+        return ((fx.trunc0(u * (fx.DECAY_UNITY - (self.du + 1))) == 0)
+                & (fx.trunc0(v * (fx.DECAY_UNITY - self.dv)) == 0) & (self.bias == 0))
+
     def step(self, a_in):
         s, self.state["u"], self.state["v"] = fx.loihi_lif_step(
             a_in.astype(np.int64), self.state["u"], self.state["v"], self.du, self.dv, self.vth, self.bias)
         return s
+
+
+from . import neurons_extra  # noqa: E402,F401  (registers the builders of the extra models)

@@ -17,8 +17,8 @@ class GradedReLUImpl(NeuronImpl):
         self.vth = np.asarray(pop.model.vth, np.float64)
         self.bias = np.zeros(self.n)
 
-    def resting(self) -> np.ndarray:
-        return np.ones((self.batch, self.n), bool)
+    def resting_states(self, states) -> np.ndarray:
+        return np.ones(np.shape(states["v"]), bool)   # memoryless: v is overwritten by the input
 
     def step(self, a_in):
         v = np.array(a_in, np.float64)
