@@ -54,6 +54,7 @@ class Workload:
     params: int
     notes: list = field(default_factory=list)
     factory: object = field(default=None, repr=False, compare=False)   # () -> (model, inputs) for measuring
+    kernels: int = 0    # non-view aten ops of one eager forward pass (one GPU kernel launch each)
 
     @property
     def bytes_high(self) -> int:
@@ -174,7 +175,7 @@ def _byte_counter(params: set, map_shape: tuple | None, dtype_bytes: int):
     class ByteCounter(TorchDispatchMode):
         def __init__(self):
             super().__init__()
-            self.weight = self.act = self.map = self.elementwise = 0
+            self.weight = self.act = self.map = self.elementwise = self.kernels = 0
             self.keep = []                        # hold weight views alive so their ids stay unique
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
@@ -188,6 +189,7 @@ def _byte_counter(params: set, map_shape: tuple | None, dtype_bytes: int):
                     params.update(id(t) for t in outs)
                     self.keep.extend(outs)
                 return out
+            self.kernels += 1
             for t in ins:
                 if id(t) in params:
                     self.weight += t.numel() * dtype_bytes
@@ -223,7 +225,7 @@ def count_workload(model, inputs: dict, name: str, batch: int, steps: int = 1, d
     return Workload(name=name, batch=batch, steps=steps, flops=int(flop_mode.get_total_flops()), flops_by_op=by_op,
                     elementwise_ops=int(counter.elementwise), weight_bytes=int(counter.weight),
                     activation_bytes=int(counter.act), attention_map_bytes=int(counter.map), io_bytes=int(io),
-                    dtype_bytes=dtype_bytes, params=int(n_params),
+                    dtype_bytes=dtype_bytes, params=int(n_params), kernels=int(counter.kernels),
                     notes=["FLOPs by torch FlopCounterMode (matmul-class ops only); softmax, scaling and ReLU "
                            "counted as element-wise ops, not FLOPs",
                            "one dense forward pass per sample: the ANN needs no time steps"])

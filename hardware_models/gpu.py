@@ -13,8 +13,14 @@ Roofline time and energy, per batch, with the GPU's constants from its chip modu
 peak).  ``bytes`` is the unfused figure (eager PyTorch writes every intermediate, the N x N
 attention map included); the low bound uses the fused figure (inputs, outputs and weights
 only).  ``low_j``/``high_j`` evaluate every term at the ends of its constants' ranges that
-minimise/maximise it (term-wise, so conservative).  Kernel-launch overheads are left out
-(they favour the GPU for tiny workloads).
+minimise/maximise it (term-wise, so conservative).
+
+Kernel launches: an eager forward pass launches one kernel per non-view aten op
+(``Workload.kernels``, counted by torch's dispatcher), and a small workload cannot finish
+faster than its launches: ``t = max(roofline, kernels * t_launch)`` with ``t_launch`` 5 us
+(range 2-10 us; commonly reported eager PyTorch/CUDA launch overhead, an assumption [S]).
+The low bound assumes one fully fused kernel (CUDA graph): ``max(roofline, t_launch_low)``.
+The idle power is paid for the whole time.
 
 When a CUDA GPU is present and the workload carries its torch model, :func:`measure_nvml`
 runs the same forward pass and reads NVML's energy counter
@@ -31,6 +37,7 @@ from .registry import get
 from .report import EnergyReport
 
 UTILISATION = {"value": 0.3, "low": 0.05, "high": 1.0}
+KERNEL_LAUNCH_S = {"value": 5e-6, "low": 2e-6, "high": 10e-6}   # per eager kernel (assumption, see above)
 PRECISION_KEYS = {"fp16": "peak_flops_fp16", "fp32": "peak_flops_fp32"}
 
 
@@ -61,7 +68,8 @@ def cost_dense(workload, gpu: str = "h100", utilisation: float | None = None, pr
         peak, bw = _pick(g, peak_key, opp[w]), _pick(g, "mem_bandwidth", opp[w])
         u = util[opp[w]]
         n_bytes = b_lo if w == "low" else b_hi
-        t = max(flops / (peak * u), n_bytes / (bw * u))
+        kernels = min(workload.kernels, 1) if w == "low" else workload.kernels
+        t = max(flops / (peak * u), n_bytes / (bw * u), kernels * KERNEL_LAUNCH_S[w])
         e_flop = max(_pick(g, "p_tdp", w) - _pick(g, "p_idle", opp[w]), 0.0) / peak
         parts[w] = {"dense_compute": flops * e_flop, "memory_dram": n_bytes * _pick(g, "e_dram_byte", w),
                     "idle": _pick(g, "p_idle", w) * t}
@@ -71,7 +79,9 @@ def cost_dense(workload, gpu: str = "h100", utilisation: float | None = None, pr
         f"{b_lo:.4g} B fused, batch {workload.batch}",
         f"utilisation {util['value']:g} of peak FLOP/s and bandwidth (range {util['low']:g}-{util['high']:g}; "
         "an assumption)",
-        "e_flop = (TDP - idle) / peak (derived); idle power x roofline time; kernel launches left out"]
+        "e_flop = (TDP - idle) / peak (derived); idle power x time",
+        f"time >= {workload.kernels} kernel launches x {KERNEL_LAUNCH_S['value'] * 1e6:g} us (range "
+        f"{KERNEL_LAUNCH_S['low'] * 1e6:g}-{KERNEL_LAUNCH_S['high'] * 1e6:g} us; low bound: one fused kernel)"]
     meta = {"kind": "gpu", "method": "roofline", "precision": precision, "utilisation": util,
             "workload": workload.to_dict()}
     measured = None

@@ -94,6 +94,26 @@ def test_energy_hand_computed_h100():
     assert any("modelled only" in n for n in r.notes) or "measured" in r.meta
 
 
+def test_kernel_launches_floor_the_time():
+    """A small workload of 40 eager kernels is launch-bound: t = 40 x 5 us (low bound: one fused
+    kernel, 2 us); idle power is paid for that time."""
+    w = tiny(flops=10 ** 6, act=10 ** 5, weights=10 ** 4, io=10 ** 3)
+    w.kernels = 40
+    r = cost_dense(w, "h100", utilisation=0.5)
+    assert r.latency_s == pytest.approx(40 * 5e-6, rel=1e-12)
+    e = 1e6 * (700 - 70) / 989e12 + (10 ** 4 + 10 ** 5) * 3.9e-12 * 8 + 70 * 40 * 5e-6
+    assert r.total_j == pytest.approx(e, rel=1e-12)
+    assert r.latency_low_s == pytest.approx(2e-6, rel=1e-12)
+    assert r.latency_high_s == pytest.approx(40 * 10e-6, rel=1e-12)
+
+
+def test_kernels_are_counted_from_the_torch_model(rng):
+    """Linear -> ReLU -> Linear -> ReLU: FlopCounterMode-independent count of dispatched ops."""
+    c, _ = three_layer(rng)
+    w = dense_workload(c, batch=2)
+    assert w.kernels >= 3 * 2        # at least a matmul and a ReLU per layer
+
+
 def test_per_batch_and_errors():
     from spikeattn.circuits.attention.sdsa import sdsa_attention
     reps = cost_by_batch(sdsa_attention(16, 16), "a100", batches=(1, 4, 16))
