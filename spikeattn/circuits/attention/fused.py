@@ -215,7 +215,7 @@ def run_fused(circuit: Circuit, inputs, steps: int, batch: int, seed: int, progr
     el = counts.elements
     spikes = {n: np.zeros((steps, batch, p.size), bool) for n, p in pops.items()}
     spikes.update({n: inputs[n] for n in circuit.sources})
-    from ...engines.numpy.engine import progress_bar
+    from ...engines.numpy.engine import count_population_step, progress_bar
     bar = progress_bar(steps, progress, f"numpy fused: {circuit.name}")
     for t in range(steps):
         for name in order:
@@ -228,12 +228,7 @@ def run_fused(circuit: Circuit, inputs, steps: int, batch: int, seed: int, progr
                 a_in[...] = 0
                 rec[...] = 0
                 spikes[name][t] = s
-                c = el[name].fields
-                n_active = active.sum(axis=1)
-                c["neuron_updates_active"][t] = n_active
-                c["neuron_updates_idle"][t] = st.n - n_active
-                c["spikes"][t] = (s != 0).sum(axis=1)
-                c["state_bytes_read"][t] = c["state_bytes_written"][t] = n_active * st.model.state_bytes
+                count_population_step(el[name].fields, t, active, s, st.model.state_bytes)
             else:
                 s = inputs[name][t]
                 el[name].fields["spikes"][t] = (s != 0).sum(axis=1)

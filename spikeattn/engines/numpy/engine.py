@@ -51,6 +51,16 @@ def progress_bar(total: int, enabled: bool, desc: str):
     return _Null()
 
 
+def count_population_step(fields: dict, t: int, active: np.ndarray, s: np.ndarray, state_bytes: int) -> None:
+    """Fill one step of a population's EventCounts fields from its (batch, size) ``active``
+    mask and output ``s`` (definitions in :mod:`spikeattn.counts`)."""
+    n_active = active.sum(axis=1)
+    fields["neuron_updates_active"][t] = n_active
+    fields["neuron_updates_idle"][t] = active.shape[1] - n_active
+    fields["spikes"][t] = (s != 0).sum(axis=1)
+    fields["state_bytes_read"][t] = fields["state_bytes_written"][t] = n_active * state_bytes
+
+
 class NumpyEngine(Engine):
     """Reference engine; supports every feature (``spikeattn.engines.features``)."""
 
@@ -110,14 +120,7 @@ class NumpyEngine(Engine):
                     a_in[...] = 0
                     got[...] = 0
                     spikes[name][t] = s
-                    c = el[name].fields
-                    n_active = active.sum(axis=1)
-                    c["neuron_updates_active"][t] = n_active
-                    c["neuron_updates_idle"][t] = impl.n - n_active
-                    c["spikes"][t] = (s != 0).sum(axis=1)
-                    sb = n_active * nodes[name].model.state_bytes
-                    c["state_bytes_read"][t] = sb
-                    c["state_bytes_written"][t] = sb
+                    count_population_step(el[name].fields, t, active, s, nodes[name].model.state_bytes)
                     if name in probes:
                         for var, arr in probes[name].items():
                             arr[t] = impl.state[var]
