@@ -70,6 +70,24 @@ class EngineError(SpikeattnError, RuntimeError):
     """An engine failed to run a circuit it claims to support (environment problem)."""
 
 
+class MemoryLimitError(InputError):
+    """A run would need more memory than is available (or than 1 TiB); the message states
+    the bytes needed.  Raised up front by :func:`spikeattn.simulate`, before allocating."""
+
+
+class FileWriteError(SpikeattnError, OSError):
+    """Writing a file failed (target is a folder, parent is a file, disk full, no
+    permission); the message names the path.  Nothing is left behind."""
+
+
+class FixedPointOverflowError(SpikeattnError, OverflowError):
+    """A fixed-point value left its register width (raised with ``on_overflow="raise"``)."""
+
+
+class SpikeattnWarning(UserWarning):
+    """Base class of spikeattn's warnings (e.g. fixed-point overflow with ``on_overflow="warn"``)."""
+
+
 def require(module: str, extra: str, purpose: str, hint: str | None = None):
     """Import an optional dependency lazily, or raise :class:`MissingExtraError`."""
     import importlib
@@ -78,3 +96,12 @@ def require(module: str, extra: str, purpose: str, hint: str | None = None):
         return importlib.import_module(module)
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise MissingExtraError(module.split(".")[0], extra, purpose, hint) from exc
+
+
+class SpikeattnWarning(UserWarning):
+    """Something the user should know about a result (e.g. fixed-point state that wrapped)."""
+
+
+class FixedPointOverflowError(SpikeattnError, ArithmeticError):
+    """Fixed-point state wrapped or saturated, or float state became inf/NaN, with
+    ``on_overflow="raise"``; the message names the population, the step and the variable."""

@@ -11,12 +11,15 @@ The IR is plain data: it imports no engine.
 from __future__ import annotations
 
 import copy
-from typing import Iterable
+import numbers
+from typing import Iterable, Mapping
 
 import networkx as nx
 import numpy as np
+import scipy.sparse as sp
 
 from ..errors import LoopError, ParameterError, ShapeMismatchError, ValidationError
+from ..validation import check_mapping, check_real
 from .neurons import NeuronModel
 from .population import Population, check_name
 from .probe import Probe
@@ -30,9 +33,7 @@ class Circuit:
 
     def __init__(self, name: str = "circuit", dt: float = 1e-3):
         check_name("circuit", name)
-        if not isinstance(dt, (int, float)) or not np.isfinite(dt) or dt <= 0:
-            raise ParameterError(f"circuit '{name}'", "dt", f"is {dt!r}; must be a positive number of seconds.")
-        self.name, self.dt = name, float(dt)
+        self.name, self.dt = name, check_real(f"circuit '{name}'", "dt", dt, positive=True)
         self.graph = nx.MultiDiGraph()
         self.outputs: dict[str, str] = {}
         self.probes: list[Probe] = []
@@ -48,7 +49,11 @@ class Circuit:
 
     def add_population(self, name: str, shape, model: NeuronModel, initial: dict | None = None) -> Population:
         """Add ``shape`` neurons of ``model``; see :class:`Population`."""
-        return self.add(Population(name, shape, model, dict(initial or {})))
+        initial = {} if initial is None else initial
+        if not isinstance(initial, Mapping):
+            raise ParameterError(f"population {name!r}", "initial", f"is a {type(initial).__name__}; must be a "
+                                 "dict mapping state names to values.", "e.g. initial={'v': 0.5}.")
+        return self.add(Population(name, shape, model, dict(initial)))
 
     def add_source(self, name: str, shape, encoder: str = "spikes", seed: int = 0,
                    window: int | None = None) -> SpikeSource:
@@ -76,14 +81,14 @@ class Circuit:
         """Add a projection ``pre -> post``; ``weights`` is ``(post.size, pre.size)``.
 
         A scalar ``weights`` means one-to-one (diagonal) connections of that weight."""
-        name = name or f"{pre}->{post}"
-        if np.ndim(weights) == 0 and not hasattr(weights, "nnz"):
+        name = f"{pre}->{post}" if name is None else name
+        if isinstance(weights, (numbers.Number, np.generic)) and not sp.issparse(weights):
+            weights = check_real(f"projection '{name}'", "weights", weights)
             n_pre, n_post = self.node(pre).size, self.node(post).size
             if n_pre != n_post:
                 raise ShapeMismatchError(f"projection '{name}'", "weights",
                                          f"a scalar weight means one-to-one, but '{pre}' has {n_pre} "
                                          f"and '{post}' has {n_post} neurons.", "give a (post, pre) matrix.")
-            import scipy.sparse as sp
             weights = sp.identity(n_pre, format="csr") * weights
         return self.add(Projection(name, pre, post, weights, delay, message, weight_exp, num_weight_bits, sign_mode))
 
@@ -94,7 +99,8 @@ class Circuit:
     def expose(self, port: str, population: str) -> None:
         """Name ``population`` as the output port ``port``."""
         check_name("output port", port)
-        if not isinstance(self.graph.nodes.get(population, {}).get("obj"), Population):
+        if not isinstance(population, str) or not isinstance(self.graph.nodes.get(population, {}).get("obj"),
+                                                             Population):
             raise ValidationError(f"output port '{port}'", "population", f"'{population}' is not a population "
                                   "of this circuit.", f"use one of {sorted(self.populations)}.")
         self.outputs[port] = population
@@ -106,8 +112,14 @@ class Circuit:
         source is dropped and its projections start from the bound node instead (sizes must
         match).  Output ports of ``other`` become ``prefix.port``.  Returns the mapping of
         ``other``'s node names to their names here."""
-        bind = dict(bind or {})
+        if not isinstance(other, Circuit):
+            raise ValidationError(f"include {prefix!r}", "other", f"is a {type(other).__name__}; must be a Circuit.")
+        check_name(f"include into circuit '{self.name}'", prefix)
+        bind = check_mapping(f"include '{prefix}'", "bind", bind, error=ValidationError)
         for src, target in bind.items():
+            if not isinstance(target, str):
+                raise ValidationError(f"include '{prefix}'", "bind", f"maps '{src}' to {target!r}; bind targets are "
+                                      "node names (str).")
             if src not in other.sources:
                 raise ValidationError(f"include '{prefix}'", "bind", f"'{src}' is not an input source of "
                                       f"'{other.name}'.", f"bind one of {sorted(other.sources)}.")
@@ -117,6 +129,10 @@ class Circuit:
                 raise ShapeMismatchError(f"include '{prefix}'", "bind", f"source '{src}' has "
                                          f"{other.node(src).size} neurons but '{target}' has {self.node(target).size}.")
         mapping = {n: (bind[n] if n in bind else f"{prefix}.{n}") for n in other.graph.nodes}
+        clash = sorted(m for n, m in mapping.items() if n not in bind and m in self.graph)
+        if clash:
+            raise ValidationError(f"include '{prefix}'", "prefix", f"nodes {clash[:5]} already exist.",
+                                  "choose another prefix.")
         for n, obj in other.nodes().items():
             if n in bind:
                 continue
@@ -204,6 +220,9 @@ class Circuit:
                                   "use one arithmetic (all LoihiLIF or all float models) per circuit.")
 
     def _check_probe(self, pr: Probe) -> None:
+        if not isinstance(pr, Probe):
+            raise ValidationError(f"circuit '{self.name}'", "probes", f"holds a {type(pr).__name__}; must hold Probes.")
+        pr.check()
         pop = self.graph.nodes.get(pr.target, {}).get("obj")
         if not isinstance(pop, Population):
             raise ValidationError(f"probe on '{pr.target}'", "target", "is not a population of this circuit.",
@@ -214,22 +233,39 @@ class Circuit:
                                      f"{pop.model.kind}.", f"use {list(pop.model.state)}.")
 
     def validate(self) -> "Circuit":
-        """Check the whole circuit; raise a :class:`ValidationError` naming the problem."""
+        """Check the whole circuit; raise a :class:`ValidationError` naming the problem.
+
+        Every node, projection and probe is re-checked field by field (weights' sparse
+        structure included), so a mutation after construction (``p.delay = -1``,
+        ``p.weights.data[0] = nan``, ``src.encoder = "x"``) is caught here; ``simulate()``
+        and ``save()`` call it."""
+        check_name("circuit", self.name)
+        self.dt = check_real(f"circuit '{self.name}'", "dt", self.dt, positive=True)
+        if not isinstance(self.meta, dict):
+            raise ValidationError(f"circuit '{self.name}'", "meta", f"is a {type(self.meta).__name__}; must be a dict.")
+        if not isinstance(self.outputs, dict) or not isinstance(self.probes, list):
+            raise ValidationError(f"circuit '{self.name}'", "outputs", "outputs must be a dict and probes a list.")
         if not self.populations:
             raise ValidationError(f"circuit '{self.name}'", None, "has no population.", "add_population() first.")
         pops = self.populations
         for n, obj in self.nodes().items():
+            if not isinstance(obj, (Population, SpikeSource)):
+                raise ValidationError(f"node '{n}'", None, f"holds a {type(obj).__name__}.",
+                                      "add nodes with add_population() / add_source().")
+            obj.check()
             if obj.name != n:
                 raise ValidationError(f"node '{n}'", "name", f"object is named '{obj.name}'.")
-            if isinstance(obj, Population):
-                obj.model.check(f"population '{n}'", obj.size)
         kinds = {p.model.fixed_point for p in pops.values()}
         if len(kinds) > 1:
             odd = sorted(n for n, p in pops.items() if p.model.fixed_point)
             raise ValidationError(f"circuit '{self.name}'", "model", f"mixes fixed-point populations {odd} with "
                                   "floating-point ones.", "use one arithmetic per circuit.")
         for u, v, k, d in self.graph.edges(keys=True, data=True):
-            p = d["obj"]
+            p = d.get("obj")
+            if not isinstance(p, Projection):
+                raise ValidationError(f"edge {u} -> {v} '{k}'", None, f"holds a {type(p).__name__}.",
+                                      "add projections with Circuit.connect() or Circuit.add().")
+            p.check()
             if (p.name, p.pre, p.post) != (k, u, v):
                 raise ValidationError(f"edge {u} -> {v} '{k}'", "name", f"holds projection '{p.name}' "
                                       f"({p.pre} -> {p.post}).", "add projections with Circuit.add().")
@@ -237,7 +273,8 @@ class Circuit:
         for pr in self.probes:
             self._check_probe(pr)
         for port, pop in self.outputs.items():
-            if pop not in pops:
+            check_name("output port", port)
+            if not isinstance(pop, str) or pop not in pops:
                 raise ValidationError(f"output port '{port}'", "population", f"'{pop}' is not a population.")
         self.update_order()
         return self

@@ -15,6 +15,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import ParameterError, UnknownModelError
+from ..validation import check_int, check_str
 
 MODEL_REGISTRY: dict[str, type["NeuronModel"]] = {}
 
@@ -26,18 +27,32 @@ def register_model(cls):
 
 
 def model_from_dict(d: dict, arrays: dict | None = None) -> "NeuronModel":
+    """The model described by ``{"kind": name, "params": {field: value}}``; unknown kinds and
+    parameters are refused (a misspelt parameter must not silently take its default)."""
+    if not isinstance(d, dict):
+        raise UnknownModelError("neuron model", None, f"is a {type(d).__name__}; expected a dict "
+                                "{'kind': ..., 'params': {...}}.")
     kind = d.get("kind")
-    if kind not in MODEL_REGISTRY:
-        raise UnknownModelError("neuron model", "kind", f"unknown model '{kind}'.",
+    if not isinstance(kind, str) or kind not in MODEL_REGISTRY:
+        raise UnknownModelError("neuron model", "kind", f"unknown model {kind!r}.",
                                 f"use one of {sorted(MODEL_REGISTRY)}")
     cls = MODEL_REGISTRY[kind]
+    raw = d.get("params", {})
+    if not isinstance(raw, dict):
+        raise ParameterError(f"neuron model '{kind}'", "params", f"is a {type(raw).__name__}; expected a dict.")
+    names = [f.name for f in fields(cls)]
+    unknown = sorted(str(k) for k in raw if k not in names)
+    if unknown:
+        raise ParameterError(f"neuron model '{kind}'", "params", f"has unknown parameters {unknown}.",
+                             f"{kind} takes {names}.")
     params = {}
-    for f in fields(cls):
-        if f.name in d["params"]:
-            v = d["params"][f.name]
-            if isinstance(v, dict) and "array" in v:
+    for name, v in raw.items():
+        if isinstance(v, dict) and "array" in v:
+            try:
                 v = arrays[v["array"]]
-            params[f.name] = v
+            except (KeyError, TypeError):
+                raise ParameterError(f"neuron model '{kind}'", name, f"refers to a missing array {v!r}.") from None
+        params[name] = v
     return cls(**params)
 
 
@@ -69,9 +84,14 @@ class NeuronModel:
 
 
 def _check_range(where, name, value, lo, hi, size, integer=False):
-    arr = np.asarray(value)
-    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+    if isinstance(value, (str, bytes, dict)) or value is None:
         raise ParameterError(where, name, f"must be a real number or array, got {value!r}.")
+    try:
+        arr = np.asarray(value)
+    except Exception:
+        raise ParameterError(where, name, "could not be converted to an array (ragged?).") from None
+    if arr.dtype.kind not in "iuf":  # bool, complex, timedelta, str, object are refused
+        raise ParameterError(where, name, f"must be a real number or array, got {value!r} (dtype {arr.dtype}).")
     if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != size):
         raise ParameterError(where, name, f"has shape {arr.shape}; expected a scalar or ({size},).",
                              "give one value per neuron or a single value.")
@@ -121,10 +141,8 @@ class LIF(NeuronModel):
         _check_range(where, "vth", self.vth, 0.0, None, size)
         _check_range(where, "bias", self.bias, None, None, size)
         _check_range(where, "v_reset", self.v_reset, None, None, size)
-        if self.reset not in ("zero", "subtract"):
-            raise ParameterError(where, "reset", f"is {self.reset!r}.", "use 'zero' or 'subtract'.")
-        if not isinstance(self.refractory, (int, np.integer)) or self.refractory < 0:
-            raise ParameterError(where, "refractory", f"is {self.refractory!r}; must be an int >= 0 (steps).")
+        check_str(where, "reset", self.reset, ("zero", "subtract"))
+        check_int(where, "refractory", self.refractory, 0, 2**31 - 1, unit=" steps")
         if self.refractory and self.reset != "zero":
             raise ParameterError(where, "refractory", "is only defined with reset='zero'.",
                                  "set reset='zero' or refractory=0.")

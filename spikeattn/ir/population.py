@@ -1,11 +1,14 @@
 """Population: a group of identical-model neurons, and its initial state."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import numpy as np
 
 from ..errors import ParameterError, UnknownModelError, ValidationError
+from ..validation import check_finite, check_real_array, check_shape
 from .neurons import NeuronModel
 
 
@@ -16,13 +19,13 @@ def check_name(kind: str, name) -> None:
 
 
 def normalise_shape(where: str, shape) -> tuple[int, ...]:
-    try:
-        shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise ParameterError(where, "shape", f"{shape!r} is not an int or a tuple of ints.") from None
-    if not shape or any(s <= 0 for s in shape):
-        raise ParameterError(where, "shape", f"{shape} must have positive sizes.")
-    return shape
+    """An int or tuple of ints > 0 (bools, floats, strings refused); see
+    :func:`spikeattn.validation.check_shape`."""
+    return check_shape(where, shape)
+
+
+# Loihi's u and v are 24-bit signed registers.
+FIXED_POINT_STATE_RANGE = (-(2**23), 2**23)
 
 
 @dataclass(eq=False)
@@ -40,6 +43,10 @@ class Population:
     initial: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        self.check()
+
+    def check(self) -> "Population":
+        """(Re-)validate every field; :meth:`Circuit.validate` calls it after any mutation."""
         check_name("population", self.name)
         where = f"population '{self.name}'"
         self.shape = normalise_shape(where, self.shape)
@@ -47,22 +54,37 @@ class Population:
             raise UnknownModelError(where, "model", f"{self.model!r} is not a neuron model.",
                                     "use spikeattn.LIF, spikeattn.IF or spikeattn.LoihiLIF.")
         self.model.check(where, self.size)
+        if not isinstance(self.initial, Mapping):
+            raise ParameterError(where, "initial", f"is a {type(self.initial).__name__}; must be a dict "
+                                 "mapping state names to values.", f"e.g. initial={{'v': 0.5}}.")
         init = {}
         for var, val in dict(self.initial).items():
-            if var not in self.model.state:
+            if not isinstance(var, str) or var not in self.model.state:
                 raise ParameterError(where, f"initial[{var!r}]", f"is not a state variable of {self.model.kind}.",
                                      f"use one of {list(self.model.state)}.")
-            arr = np.asarray(val, dtype=np.int64 if self.model.fixed_point else np.float64)
+            field_ = f"initial[{var!r}]"
+            arr = check_real_array(where, field_, val)
             if arr.ndim not in (0, 1) or (arr.ndim == 1 and arr.shape[0] != self.size):
-                raise ParameterError(where, f"initial[{var!r}]", f"has shape {arr.shape}; expected () or ({self.size},).")
-            if not np.all(np.isfinite(arr)):
-                raise ParameterError(where, f"initial[{var!r}]", "contains NaN or inf.")
+                raise ParameterError(where, field_, f"has shape {arr.shape}; expected () or ({self.size},).")
+            check_finite(where, field_, arr)
+            if self.model.fixed_point:
+                lo, hi = FIXED_POINT_STATE_RANGE
+                if not np.all(np.equal(np.mod(arr, 1), 0)):
+                    raise ParameterError(where, field_, "must be integers for a fixed-point model.",
+                                         "round the initial state (e.g. np.rint) first.")
+                if arr.size and (np.min(arr) < lo or np.max(arr) > hi):
+                    raise ParameterError(where, field_, f"has values in [{np.min(arr)}, {np.max(arr)}], outside "
+                                         f"the 24-bit range [{lo}, {hi}] of Loihi's state registers.")
+                arr = arr.astype(np.int64)
+            else:
+                arr = arr.astype(np.float64)
             init[var] = arr
         self.initial = init
+        return self
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape))
+        return math.prod(self.shape)
 
     def __eq__(self, other):
         return (isinstance(other, Population) and self.name == other.name and self.shape == other.shape

@@ -7,6 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import ParameterError, ShapeMismatchError
+from ..validation import check_csr, check_int, check_real_array, check_str
 from .population import check_name
 
 MESSAGES = ("binary", "graded")
@@ -33,6 +34,11 @@ class Projection:
     be integers; they are clipped to 8 bits and truncated to ``num_weight_bits`` according
     to ``sign_mode`` ("auto" detects it from the signs, as Lava does), and the accumulated
     input is shifted by ``weight_exp`` (``<<`` if positive, ``>>`` if negative).
+
+    Sparse weights are validated structurally before use (see
+    :func:`spikeattn.validation.check_csr`): CSR/CSC index arrays must be integer, in range
+    and monotone; COO coordinates in range.  Duplicate (post, pre) entries are *summed*
+    (scipy's meaning of a duplicate), so a stored projection never holds duplicates.
     """
 
     name: str
@@ -46,42 +52,24 @@ class Projection:
     sign_mode: str = "auto"
 
     def __post_init__(self):
+        self.check(copy=True)
+
+    def check(self, copy: bool = False) -> "Projection":
+        """(Re-)validate every field, the weights' CSR structure included, before any
+        native code reads them; :meth:`Circuit.validate` calls it after any mutation."""
         check_name("projection", self.name)
+        for role in ("pre", "post"):
+            if not isinstance(getattr(self, role), str):
+                raise ParameterError(f"projection '{self.name}'", role, f"is {getattr(self, role)!r}; must be "
+                                     "the name (str) of a node.")
         where = f"projection '{self.name}' ({self.pre} -> {self.post})"
-        w = self.weights
-        if sp.issparse(w):
-            w = sp.csr_matrix(w)
-            if not np.issubdtype(w.dtype, np.number) or np.iscomplexobj(w.data):
-                raise ParameterError(where, "weights", f"has dtype {w.dtype}; expected real numbers.")
-            w.eliminate_zeros()
-            w.sort_indices()
-            data = w.data
-        else:
-            try:
-                w = np.array(w)
-            except Exception:
-                raise ParameterError(where, "weights", "could not be converted to an array.") from None
-            if w.dtype == object or not np.issubdtype(w.dtype, np.number) or np.iscomplexobj(w):
-                raise ParameterError(where, "weights", f"has dtype {w.dtype}; expected real numbers.")
-            if w.ndim != 2:
-                raise ShapeMismatchError(where, "weights", f"must be 2-D (post, pre), got shape {w.shape}.")
-            data = w
-        if not np.all(np.isfinite(data)):
-            bad = np.argwhere(~np.isfinite(w.toarray() if sp.issparse(w) else w))[0]
-            raise ParameterError(where, "weights", f"contains NaN or inf (first at post={bad[0]}, pre={bad[1]}).",
-                                 "replace non-finite weights before building the projection.")
-        self.weights = w
-        if not isinstance(self.delay, (int, np.integer)) or self.delay < 0 or self.delay > 1024:
-            raise ParameterError(where, "delay", f"is {self.delay!r}; must be an int in [0, 1024] steps.")
-        self.delay = int(self.delay)
-        if self.message not in MESSAGES:
-            raise ParameterError(where, "message", f"is {self.message!r}.", f"use one of {list(MESSAGES)}.")
-        if self.sign_mode not in SIGN_MODES:
-            raise ParameterError(where, "sign_mode", f"is {self.sign_mode!r}.", f"use one of {list(SIGN_MODES)}.")
-        if not isinstance(self.num_weight_bits, (int, np.integer)) or not 1 <= self.num_weight_bits <= 8:
-            raise ParameterError(where, "num_weight_bits", f"is {self.num_weight_bits!r}; must be an int in [1, 8].")
-        if not isinstance(self.weight_exp, (int, np.integer)) or not -16 <= self.weight_exp <= 16:
-            raise ParameterError(where, "weight_exp", f"is {self.weight_exp!r}; must be an int in [-16, 16].")
+        self.weights = _normalise_weights(where, self.weights, copy)
+        self.delay = check_int(where, "delay", self.delay, 0, 1024, unit=" steps")
+        check_str(where, "message", self.message, MESSAGES)
+        check_str(where, "sign_mode", self.sign_mode, SIGN_MODES)
+        self.num_weight_bits = check_int(where, "num_weight_bits", self.num_weight_bits, 1, 8)
+        self.weight_exp = check_int(where, "weight_exp", self.weight_exp, -16, 16)
+        return self
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -119,3 +107,61 @@ class Projection:
         return self.weights.dtype == other.weights.dtype and np.array_equal(self.weights, other.weights)
 
     __hash__ = object.__hash__
+
+
+def _normalise_weights(where: str, w, copy: bool):
+    """Dense: a 2-D real, finite ndarray.  Sparse: a canonical CSR matrix (validated
+    structure, sorted, summed duplicates, explicit zeros dropped), real and finite."""
+    if sp.issparse(w):
+        w = _checked_csr(where, w)
+        data = w.data
+    else:
+        w = check_real_array(where, "weights", w)
+        if copy:
+            w = w.copy()
+        if w.ndim != 2:
+            raise ShapeMismatchError(where, "weights", f"must be 2-D (post, pre), got shape {w.shape}.")
+        data = w
+    if not np.all(np.isfinite(data)):
+        bad = np.argwhere(~np.isfinite(w.toarray() if sp.issparse(w) else w))[0]
+        raise ParameterError(where, "weights", f"contains NaN or inf (first at post={bad[0]}, pre={bad[1]}).",
+                             "replace non-finite weights before building the projection.")
+    return w
+
+
+def _checked_csr(where: str, w):
+    """Any scipy sparse matrix as a canonical CSR, its structure checked before scipy's
+    native routines (which trust it) touch it."""
+    shape = tuple(int(n) for n in w.shape)
+    if len(shape) != 2:
+        raise ShapeMismatchError(where, "weights", f"must be 2-D (post, pre), got shape {shape}.")
+    if w.dtype.kind not in "iuf":
+        raise ParameterError(where, "weights", f"has dtype {w.dtype}; expected real numbers.")
+    fmt = w.format
+    if fmt == "csr":
+        data, indices, indptr = check_csr(where, shape, w.data, w.indices, w.indptr)
+        out = sp.csr_matrix((data, indices, indptr), shape=shape)
+    elif fmt == "csc":
+        data, indices, indptr = check_csr(where, shape[::-1], w.data, w.indices, w.indptr)
+        out = sp.csc_matrix((data, indices, indptr), shape=shape).tocsr()
+    else:
+        if fmt == "coo":
+            coo = w
+        elif fmt == "bsr":
+            r, c = w.blocksize
+            check_csr(where, (shape[0] // r, shape[1] // c), np.zeros(len(w.indices)), w.indices, w.indptr)
+            coo = w.tocoo()
+        else:  # dok, lil, dia: built by scipy's Python code from checked coordinates
+            coo = w.tocoo()
+        row, col = np.asarray(coo.row), np.asarray(coo.col)
+        for name, a, n in (("row", row, shape[0]), ("col", col, shape[1])):
+            if a.dtype.kind not in "iu" or (a.size and (a.min() < 0 or a.max() >= n)):
+                raise ParameterError(where, f"weights.{name}", f"holds indices outside [0, {n}) (or of dtype "
+                                     f"{a.dtype}) for shape {shape}.")
+        out = sp.coo_matrix((np.asarray(coo.data), (row.astype(np.int64), col.astype(np.int64))),
+                            shape=shape).tocsr()
+    out.sum_duplicates()        # sorts the indices too
+    out.eliminate_zeros()
+    if out is w:  # never alias the caller's matrix
+        out = out.copy()
+    return out

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ParameterError
+from ..validation import check_int
 from .population import check_name, normalise_shape
 
 ENCODERS = ("spikes", "poisson", "rate", "ttfs", "graded")
@@ -44,16 +45,20 @@ class SpikeSource:
     window: int | None = None
 
     def __post_init__(self):
+        self.check()
+
+    def check(self) -> "SpikeSource":
+        """(Re-)validate every field; :meth:`Circuit.validate` calls it after any mutation."""
         check_name("source", self.name)
         where = f"source '{self.name}'"
         self.shape = normalise_shape(where, self.shape)
-        if self.encoder not in ENCODERS:
+        if not isinstance(self.encoder, str) or self.encoder not in ENCODERS:
             raise ParameterError(where, "encoder", f"unknown encoder {self.encoder!r}.",
                                  f"use one of {list(ENCODERS)}.")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ParameterError(where, "seed", f"is {self.seed!r}; must be an int >= 0.")
-        if self.window is not None and (not isinstance(self.window, int) or self.window < 1):
-            raise ParameterError(where, "window", f"is {self.window!r}; must be an int >= 1 or None.")
+        self.seed = check_int(where, "seed", self.seed, 0, 2**63 - 1)
+        if self.window is not None:
+            self.window = check_int(where, "window", self.window, 1, 2**31 - 1, unit=" steps (or None)")
+        return self
 
     @property
     def size(self) -> int:
