@@ -16,13 +16,17 @@ from .ir import Circuit, SpikeSource
 
 
 def _as_array(name: str, data) -> np.ndarray:
+    """``data`` as a real or bool array (str, complex, timedelta, object refused), finite."""
+    if isinstance(data, (str, bytes, dict)) or data is None:
+        raise InputError(f"input '{name}': is {type(data).__name__}; expected an array of numbers.")
     try:
         arr = np.asarray(data)
-    except Exception:
-        raise InputError(f"input '{name}': could not be converted to an array.") from None
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise InputError(f"input '{name}': has dtype {arr.dtype}; expected numbers.")
-    if not np.all(np.isfinite(arr)):
+    except Exception as exc:
+        raise InputError(f"input '{name}': could not be converted to an array ({type(exc).__name__}); "
+                         "pass a rectangular array of numbers.") from None
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"input '{name}': has dtype {arr.dtype}; expected real numbers or bools.")
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise InputError(f"input '{name}': contains NaN or inf.")
     return arr
 
@@ -85,6 +89,9 @@ def encode_source(src: SpikeSource, data, steps: int, batch: int | None, seed: i
     if fixed_point and out.dtype != bool:
         if not np.all(np.equal(np.mod(out, 1), 0)):
             raise InputError(f"input '{src.name}': graded inputs to a fixed-point circuit must be integers.")
+        if out.size and (np.min(out) < -(2**31) or np.max(out) > 2**31 - 1):
+            raise InputError(f"input '{src.name}': graded inputs to a fixed-point circuit must fit in 32-bit "
+                             f"integers (Loihi/Lava), got [{np.min(out)}, {np.max(out)}].")
         out = out.astype(np.int64)
     return out
 
@@ -93,7 +100,13 @@ def encode_inputs(circuit: Circuit, inputs: Mapping[str, object] | None, steps: 
                   batch: int | None = None, seed: int = 0) -> tuple[dict[str, np.ndarray], int]:
     """Encode ``inputs`` (source name -> data) for ``steps`` steps; returns the arrays and
     the batch size.  Sources without data receive no spikes."""
+    if inputs is not None and not isinstance(inputs, Mapping):
+        raise InputError(f"inputs: is a {type(inputs).__name__}; must be a dict mapping source names to data.")
     inputs = dict(inputs or {})
+    bad = [k for k in inputs if not isinstance(k, str)]
+    if bad:
+        raise InputError(f"inputs: key {bad[0]!r} is not a source name (str); sources of '{circuit.name}' are "
+                         f"{sorted(circuit.sources)}.")
     sources = circuit.sources
     unknown = sorted(set(inputs) - set(sources))
     if unknown:
