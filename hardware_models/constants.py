@@ -1,6 +1,6 @@
 """Constants with their provenance: a value, a low-high range, a unit, a source and a tag.
 
-Tags (as in ``shared/reference/energy_constants.md``):
+Tags:
 
 ``P`` primary
     read in a primary source (paper, datasheet, or the cited code).

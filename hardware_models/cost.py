@@ -16,14 +16,19 @@ Energy terms (joules; counts are totals over steps and samples; constants per
 ``static``             = p_static_chip * chips_used * latency
 ``all_in``             = e_all_in * (synaptic_acs + synaptic_macs)   (TrueNorth: nothing else)
 
-Latency: ``steps * batch * t_step`` on real-time chips; otherwise each step takes the busiest
-core's work (ops x per-op times, summed), plus ``t_hop`` x the mesh diameter of the cores
-used (the longest route a message travels before the step ends), plus barrier synchronisation
-``t_barrier_1 + (t_barrier_max - t_barrier_1) * (tiles - 1) / (tiles_per_chip - 1)``, and
-samples run one after another.  Work per step is the mean over steps (the totals).
+Latency: ``steps * batch * t_step`` on fixed-step (real-time) chips; otherwise each step takes
+the busiest core's work (synaptic ops, neuron updates and spikes x their per-event times, plus
+``t_message`` per message the core sends and ``t_receive`` per message it receives), plus
+``t_hop`` x the mesh diameter of the cores used (the longest route a message travels before
+the step ends), plus barrier synchronisation
+``t_barrier_1 + (t_barrier_max - t_barrier_1) * (tiles - 1) / (tiles_per_chip - 1)`` on one
+chip, or ``t_barrier_multichip`` when the placement uses more than one chip; samples run one
+after another.  Work per step is the mean over steps (the totals).
 
 Bounds: every term is monotone in every constant, so the model is evaluated three times, with
-all constants at ``value``, ``low`` and ``high``.
+all constants at ``value``, ``low`` and ``high`` (corner bounds, kept for reference);
+:func:`hardware_models.uncertainty.monte_carlo` samples each constant over its own range
+instead and reports a median with a 5-95 % interval.
 """
 from __future__ import annotations
 
@@ -53,8 +58,9 @@ def cost(counts, hardware, circuit=None, placement=None) -> EnergyReport:
     hw = hardware if isinstance(hardware, HardwareModel) else get(hardware)
     if hw.kind == "gpu":
         raise HardwareKindError(f"'{hw.name}' is a GPU model: it costs the dense equivalent, not spike "
-                                "events. Use hardware_models.gpu.cost_dense(dense_workload(circuit, steps, "
-                                "batch), '" + hw.name + "').")
+                                "events. Use hardware_models.gpu.cost_dense(hardware_models.dense_equivalent."
+                                "dense_workload(circuit, steps, batch), '" + hw.name + "'), or "
+                                "hardware_models.baseline.dense_gpu_report(circuit, counts, '" + hw.name + "').")
     view = as_view(counts)
     notes = list(hw.notes)
     traffic = loads = None
@@ -70,6 +76,8 @@ def cost(counts, hardware, circuit=None, placement=None) -> EnergyReport:
                           "(routing between cores left out - a lower bound) and the work is assumed spread "
                           "evenly over the cores that the neuron count needs.")
     picks = {w: _evaluate(hw, view, w, traffic, loads, placement) for w in ("value", "low", "high")}
+    notes += [f"{hw.name}: {term.replace('_', ' ')} included in the per-event figure (not added separately)."
+              for term in hw.included_in_ops]
     notes += picks["value"][2]
     b, lat = picks["value"][0], picks["value"][1]
     return EnergyReport(
@@ -116,7 +124,7 @@ def _evaluate(hw: HardwareModel, v: CountsView, w: str, traffic, loads, placemen
     if hw.has("e_neuron_active"):
         b["neuron_updates"] = c("e_neuron_active") * active + (c("e_neuron_idle") * idle if hw.has("e_neuron_idle")
                                                                else 0.0)
-    else:
+    elif "neuron_updates" not in hw.included_in_ops:
         notes.append(f"{hw.name}: no neuron-update energy given; neuron updates not modelled.")
     if hw.has("e_neuron_active") and not hw.has("e_neuron_idle"):
         notes.append(f"{hw.name}: event-driven neuron updates; {idle} idle updates cost nothing.")
@@ -132,7 +140,7 @@ def _evaluate(hw: HardwareModel, v: CountsView, w: str, traffic, loads, placemen
         else:
             b["routing_intra_core"] = per_msg * v.total("messages", "projection")
             b["routing_inter_core"] = 0.0
-    else:
+    elif "routing" not in hw.included_in_ops:
         notes.append(f"{hw.name}: spike routing energy is not published in the cited sources; not modelled.")
     if hw.memory_levels:
         b.update(_memory_terms(hw, v, w))
@@ -187,21 +195,25 @@ def _latency(hw: HardwareModel, v: CountsView, w: str, loads, placement) -> floa
 
     def work(load) -> float:
         return (load["acs"] * c("t_ac") + load["macs"] * t_mac + load["active"] * c("t_neuron_active")
-                + load["idle"] * c("t_neuron_idle") + load["spikes"] * c("t_spike_out"))
+                + load["idle"] * c("t_neuron_idle") + load["spikes"] * c("t_spike_out")
+                + load.get("msgs_out", 0.0) * c("t_message") + load.get("msgs_in", 0.0) * c("t_receive"))
 
-    route = 0.0
+    route, chips = 0.0, 1
     if loads:
         busiest = max(work(ld) for ld in loads)
-        tiles = placement.tiles_used
+        tiles, chips = placement.tiles_used, placement.chips_used
         route = c("t_hop") * placement.mesh_diameter  # the last message's trip before the barrier
     else:
+        msgs = v.total("messages", "projection")
         total = {"acs": v.total("synaptic_acs"), "macs": v.total("synaptic_macs"),
                  "active": v.total("neuron_updates_active"), "idle": v.total("neuron_updates_idle"),
-                 "spikes": v.total("spikes", "population")}
+                 "spikes": v.total("spikes", "population"), "msgs_out": msgs, "msgs_in": msgs}
         n_cores = max(1, -(-v.neurons() // hw.limits.neurons)) if hw.limits and hw.limits.neurons else 1
         busiest = work(total) / n_cores
         tiles = max(1, -(-n_cores // hw.limits.cores_per_tile)) if hw.limits else 1
-    per_step = busiest / max(v.steps * v.batch, 1) + route + _barrier(hw, w, tiles)
+    barrier = (c("t_barrier_multichip") if chips > 1 and hw.has("t_barrier_multichip")
+               else _barrier(hw, w, tiles))
+    per_step = busiest / max(v.steps * v.batch, 1) + route + barrier
     return per_step * v.steps * v.batch
 
 

@@ -3,10 +3,15 @@
 Roofline time and energy, per batch, with the GPU's constants from its chip module
 (``hardware_models.get("a100" | "h100" | "jetson_orin")``)::
 
-    t      = max(FLOPs / (peak * u),  bytes / (bandwidth * u))          [s]
-    E      = FLOPs * e_flop + bytes * e_byte + P_idle * t               [J]
-    e_flop = (P_TDP - P_idle) / peak        dynamic energy per FLOP     [J/FLOP, derived]
-    e_byte = e_dram_byte                    DRAM (HBM/LPDDR) per byte   [J/B]
+    t      = max(FLOPs / (peak * u),  dram_bytes / (bandwidth * u))     [s]
+    E      = FLOPs * e_flop + dram_bytes * e_dram + l2_bytes * e_l2 + P_idle * t    [J]
+    e_flop = the GPU's ``e_flop_<precision>`` constant: dynamic energy (TDP - idle) / peak,
+             defined once, in the GPU's chip module                     [J/FLOP, derived]
+
+L2: when the intermediates of one pass fit in the GPU's L2 (``l2_bytes``; their size is
+taken as half the unfused intermediate traffic, every intermediate written once and read at
+least once), DRAM moves only the weights, inputs and outputs (the fused bytes) and the
+intermediate traffic is charged at ``e_l2_byte``; otherwise every unfused byte goes to DRAM.
 
 ``u`` is the stated utilisation (fraction of peak FLOP/s and bandwidth reached; default
 0.3, range 0.05-1.0: an assumption, not a measurement; small-batch attention runs far below
@@ -23,13 +28,11 @@ The low bound assumes one fully fused kernel (CUDA graph): ``max(roofline, t_lau
 The idle power is paid for the whole time.
 
 When a CUDA GPU is present and the workload carries its torch model, :func:`measure_nvml`
-runs the same forward pass and reads NVML's energy counter
-(``nvmlDeviceGetTotalEnergyConsumption``); the report then shows measured beside modelled.
+runs the same forward pass with :mod:`hardware_models.nvml`'s protocol (warm-up, measured
+idle baseline, >= 5 trials of >= 1 s, spread); the report then shows measured beside modelled.
 Without one the report says "modelled only".
 """
 from __future__ import annotations
-
-import time
 
 from spikeattn.errors import ParameterError, require
 
@@ -53,7 +56,7 @@ def cost_dense(workload, gpu: str = "h100", utilisation: float | None = None, pr
     if g.kind != "gpu":
         raise ParameterError("cost_dense", "gpu", f"'{gpu}' is a {g.kind} model, not a GPU.",
                              "use a100, h100 or jetson_orin.")
-    if precision not in PRECISION_KEYS or not g.has(PRECISION_KEYS[precision]):
+    if precision not in PRECISION_KEYS or not g.has(PRECISION_KEYS[precision]) or not g.has(f"e_flop_{precision}"):
         raise ParameterError("cost_dense", "precision", f"is {precision!r}; {gpu} has "
                              f"{[p for p, k in PRECISION_KEYS.items() if g.has(k)]}.")
     util = dict(UTILISATION) if utilisation is None else {"value": utilisation, "low": utilisation,
@@ -62,6 +65,11 @@ def cost_dense(workload, gpu: str = "h100", utilisation: float | None = None, pr
         raise ParameterError("cost_dense", "utilisation", f"is {utilisation!r}; must be in (0, 1].")
     peak_key = PRECISION_KEYS[precision]
     flops, b_hi, b_lo = workload.flops, workload.bytes_high, workload.bytes_low
+    intermediate = max(b_hi - b_lo, 0)
+    fits_l2 = g.has("l2_bytes") and intermediate / 2 <= g.c("l2_bytes")
+    if fits_l2:
+        b_hi = b_lo
+    l2_traffic = {"value": intermediate if fits_l2 else 0, "high": intermediate if fits_l2 else 0, "low": 0}
     opp = {"value": "value", "low": "high", "high": "low"}
     parts, times = {}, {}
     for w in ("value", "low", "high"):
@@ -70,8 +78,9 @@ def cost_dense(workload, gpu: str = "h100", utilisation: float | None = None, pr
         n_bytes = b_lo if w == "low" else b_hi
         kernels = min(workload.kernels, 1) if w == "low" else workload.kernels
         t = max(flops / (peak * u), n_bytes / (bw * u), kernels * KERNEL_LAUNCH_S[w])
-        e_flop = max(_pick(g, "p_tdp", w) - _pick(g, "p_idle", opp[w]), 0.0) / peak
+        e_flop = _pick(g, f"e_flop_{precision}", w)
         parts[w] = {"dense_compute": flops * e_flop, "memory_dram": n_bytes * _pick(g, "e_dram_byte", w),
+                    "memory_l2": l2_traffic[w] * (_pick(g, "e_l2_byte", w) if g.has("e_l2_byte") else 0.0),
                     "idle": _pick(g, "p_idle", w) * t}
         times[w] = t
     notes = list(g.notes) + [
@@ -79,10 +88,14 @@ def cost_dense(workload, gpu: str = "h100", utilisation: float | None = None, pr
         f"{b_lo:.4g} B fused, batch {workload.batch}",
         f"utilisation {util['value']:g} of peak FLOP/s and bandwidth (range {util['low']:g}-{util['high']:g}; "
         "an assumption)",
-        "e_flop = (TDP - idle) / peak (derived); idle power x time",
+        f"e_flop = e_flop_{precision} of {g.name}: dynamic (TDP - idle) / peak (derived once, in the chip module); "
+        "idle power x time",
+        (f"intermediates ({intermediate / 2:.4g} B) fit in L2 ({g.c('l2_bytes'):.4g} B): DRAM moves the fused bytes "
+         "only; intermediate traffic charged at e_l2_byte" if fits_l2 else
+         "intermediates do not fit in L2 (or no L2 size): every unfused byte is charged to DRAM"),
         f"time >= {workload.kernels} kernel launches x {KERNEL_LAUNCH_S['value'] * 1e6:g} us (range "
         f"{KERNEL_LAUNCH_S['low'] * 1e6:g}-{KERNEL_LAUNCH_S['high'] * 1e6:g} us; low bound: one fused kernel)"]
-    meta = {"kind": "gpu", "method": "roofline", "precision": precision, "utilisation": util,
+    meta = {"kind": "gpu", "method": "roofline", "precision": precision, "utilisation": util, "fits_l2": fits_l2,
             "workload": workload.to_dict()}
     measured = None
     factory = getattr(workload, "factory", None)
@@ -95,9 +108,10 @@ def cost_dense(workload, gpu: str = "h100", utilisation: float | None = None, pr
         notes.append("modelled only: no GPU measurement (no CUDA device, or measure=False)")
     else:
         meta["measured"] = measured
-        notes.append(f"measured with NVML on {measured['device']}: {measured['energy_j']:.4g} J and "
-                     f"{measured['time_s']:.4g} s per forward pass (modelled {sum(parts['value'].values()):.4g} J, "
-                     f"{times['value']:.4g} s); the measured figure includes idle power and launch overheads")
+        notes.append(f"measured with NVML on {measured['device']} ({measured['trials']} trials, idle "
+                     f"{measured['idle_w']:.3g} W): median {measured['energy_j']['median']:.4g} J "
+                     f"({measured['dynamic_j']['median']:.4g} J above idle) and {measured['time_s']['median']:.4g} s "
+                     f"per forward pass (modelled {sum(parts['value'].values()):.4g} J, {times['value']:.4g} s)")
     return EnergyReport(hardware=g.name, title=g.title, total_j=sum(parts["value"].values()),
                         low_j=sum(parts["low"].values()), high_j=sum(parts["high"].values()),
                         breakdown=parts["value"], breakdown_low=parts["low"], breakdown_high=parts["high"],
@@ -111,40 +125,7 @@ def cost_by_batch(circuit, gpu: str = "h100", batches=(1, 8, 64), steps: int = 1
     return [cost_dense(dense_workload(circuit, steps, int(b)), gpu, **options) for b in batches]
 
 
-def measure_nvml(model, inputs: dict, precision: str = "fp16", min_seconds: float = 2.0,
-                 warmup: int = 10) -> dict:
-    """Measured energy and time of one forward pass ``model(**inputs)`` on the current CUDA GPU.
-
-    Runs the pass repeatedly for at least ``min_seconds`` (NVML's energy counter is in mJ and
-    refreshes every few ms) and divides the counter's increase by the number of passes.  The
-    figure includes the board's idle power and kernel-launch overheads."""
-    torch = require("torch", "torch", "NVML measurement")
-    pynvml = require("pynvml", "gpu", "NVML measurement", "pip install nvidia-ml-py")
-    dtype = torch.float16 if precision == "fp16" else torch.float32
-    dev = torch.device("cuda")
-    model = model.to(dev, dtype)
-    inputs = {k: torch.as_tensor(v).to(dev, dtype) for k, v in inputs.items()}
-    pynvml.nvmlInit()
-    try:
-        handle = pynvml.nvmlDeviceGetHandleByIndex(torch.cuda.current_device())
-        name = pynvml.nvmlDeviceGetName(handle)
-        name = name.decode() if isinstance(name, bytes) else name
-        with torch.no_grad():
-            for _ in range(warmup):
-                model(**inputs)
-            torch.cuda.synchronize()
-            idle_w = pynvml.nvmlDeviceGetPowerUsage(handle) / 1e3
-            e0, t0, n = pynvml.nvmlDeviceGetTotalEnergyConsumption(handle), time.perf_counter(), 0
-            while True:
-                for _ in range(10):
-                    model(**inputs)
-                n += 10
-                torch.cuda.synchronize()
-                if time.perf_counter() - t0 >= min_seconds:
-                    break
-            dt = time.perf_counter() - t0
-            e1 = pynvml.nvmlDeviceGetTotalEnergyConsumption(handle)
-    finally:
-        pynvml.nvmlShutdown()
-    return {"device": name, "passes": n, "energy_j": (e1 - e0) / 1e3 / n, "time_s": dt / n,
-            "mean_power_w": (e1 - e0) / 1e3 / dt, "power_before_w": idle_w, "precision": precision}
+def measure_nvml(model, inputs: dict, precision: str = "fp16", **options) -> dict:
+    """Measured energy per forward pass (see :func:`hardware_models.nvml.measure`)."""
+    from .nvml import measure
+    return measure(model, inputs, precision=precision, **options)

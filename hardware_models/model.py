@@ -17,17 +17,26 @@ Energy per event [J]
     everything included (TrueNorth); ``e_weight_byte`` / ``e_state_byte`` explicit memory
     access per byte (chips whose per-op figures exclude memory).
 Power [W]
-    ``p_static_chip`` static (leakage + clock) power per chip.
+    ``p_static_chip`` static (leakage + clock) power per chip, paid for the modelled run time.
 Time [s]
     ``t_ac`` / ``t_neuron_active`` / ``t_neuron_idle`` / ``t_spike_out`` per-core time per
-    event; ``t_hop`` per mesh hop; ``t_barrier_1`` and ``t_barrier_max`` barrier
+    event; ``t_message`` per message sent and ``t_receive`` per message received (charged
+    to the sending / receiving core); ``t_hop`` per mesh hop; ``t_barrier_multichip`` the
+    barrier of a multi-chip system (replaces the on-chip barrier when more than one chip is used); ``t_barrier_1`` and ``t_barrier_max`` barrier
     synchronisation for one tile and for ``limits.tiles_per_chip`` tiles (interpolated
     linearly in tiles used); ``t_step`` a fixed time step for chips that run in real time
     (TrueNorth's 1 kHz tick, SpiNNaker's timer tick).
 GPU / CPU (for the dense baseline, costed by ``hardware_models.gpu``)
     ``peak_flops_fp16``, ``peak_flops_fp32``, ``peak_flops_int8`` [FLOP/s],
     ``mem_bandwidth`` [B/s], ``p_tdp`` and ``p_idle`` [W], ``e_flop_fp16`` / ``e_flop_fp32``
-    [J/FLOP], ``e_dram_byte`` [J/B].
+    [J/FLOP] (defined once, in each GPU module, as dynamic energy (TDP - idle) / peak),
+    ``e_dram_byte`` [J/B], ``l2_bytes`` [B] and ``e_l2_byte`` [J/B] (intermediates that fit
+    in L2 are charged there, not in DRAM).
+
+Accounting (every model states it, :meth:`HardwareModel.accounting`): ``operating_mode`` is
+``"unthrottled"`` (a step ends when its work and barrier end), ``"fixed-step"`` (a wall-clock
+tick per step, ``t_step``: static power is paid for the whole tick) or ``"n/a"`` (no timing
+model); ``host_io`` states what host / IO overheads are (not) modelled.
 """
 from __future__ import annotations
 
@@ -38,6 +47,7 @@ from spikeattn.errors import ParameterError
 from .constants import Constant
 
 KINDS = ("neuromorphic", "asic", "gpu", "cpu", "literature")
+MODES = ("unthrottled", "fixed-step", "n/a")
 
 
 @dataclass(frozen=True)
@@ -117,6 +127,9 @@ class HardwareModel:
     memory_levels: tuple[MemoryLevel, ...] = ()
     notes: tuple[str, ...] = ()
     sources: tuple[str, ...] = field(default=())
+    operating_mode: str = "n/a"
+    included_in_ops: tuple[str, ...] = ()   # terms inside the per-event figure ("neuron_updates", "routing")
+    host_io: str = "Host / IO overheads are not modelled."
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -125,6 +138,9 @@ class HardwareModel:
         if self.kind == "neuromorphic" and not self.all_in and "e_ac" not in self.constants:
             raise ParameterError(f"hardware model '{self.name}'", "constants", "has no 'e_ac' (energy per "
                                  "synaptic op).", "add it, or mark the model all_in with 'e_all_in'.")
+        if self.operating_mode not in MODES:
+            raise ParameterError(f"hardware model '{self.name}'", "operating_mode", f"is {self.operating_mode!r}.",
+                                 f"use one of {list(MODES)}.")
         if self.all_in and "e_all_in" not in self.constants:
             raise ParameterError(f"hardware model '{self.name}'", "constants", "is all_in but has no 'e_all_in'.")
 
@@ -135,8 +151,25 @@ class HardwareModel:
         """Constant ``key`` at ``which`` end of its range (``value``/``low``/``high``)."""
         return self.constants[key].pick(which)
 
+    def accounting(self) -> dict:
+        """What the model charges besides per-event energy: static power (value, range, source,
+        or ``None`` with the reason), operating mode and host / IO overheads."""
+        key = "p_idle" if self.kind == "gpu" else "p_static_chip"
+        c = self.constants.get(key)
+        static = ({"key": key, "value_w": c.value, "low_w": c.low, "high_w": c.high, "source": c.source}
+                  if c is not None else None)
+        why = None
+        if c is None:
+            why = ("included in the all-in per-event figure" if self.all_in else
+                   "no timing model, so no run time to charge static power over" if self.kind in ("asic", "cpu")
+                   else "left out by the literature formula" if self.kind == "literature"
+                   else "not published in the cited sources")
+        return {"static_power": static, "static_not_modelled_because": why, "operating_mode": self.operating_mode,
+                "t_step_s": self.c("t_step") if self.has("t_step") else None, "host_io": self.host_io}
+
     def to_dict(self) -> dict:
         return {"name": self.name, "title": self.title, "kind": self.kind, "all_in": self.all_in,
+                "accounting": self.accounting(),
                 "memory_in_ops": self.memory_in_ops,
                 "memory_levels": [{"name": m.name, "capacity_bytes": m.capacity_bytes,
                                    "energy_per_byte": m.energy_per_byte.to_dict()} for m in self.memory_levels],

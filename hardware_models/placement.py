@@ -140,10 +140,23 @@ class Placement:
 
     def core_loads(self, view) -> list[dict]:
         """Work per core (totals): synaptic ops by synapse share, neuron updates and spikes by
-        neuron share of each slice."""
+        neuron share of each slice; messages sent (``msgs_out``) and received (``msgs_in``) per
+        core, one per spike and destination core (as :meth:`traffic`)."""
         from .workload import as_view
         view = as_view(view)
-        loads = [dict(acs=0.0, macs=0.0, active=0.0, idle=0.0, spikes=0.0) for _ in range(self.cores_used)]
+        loads = [dict(acs=0.0, macs=0.0, active=0.0, idle=0.0, spikes=0.0, msgs_out=0.0, msgs_in=0.0)
+                 for _ in range(self.cores_used)]
+        for p in self.circuit.projections.values():      # one message per (spike, destination core)
+            pre = self.circuit.node(p.pre)
+            dest = dest_cores(p.weights, self.neuron_core[p.post], self.cores_used)
+            w = self._spikes(p.pre, pre.size, view)[dest.row]
+            n_in = np.bincount(dest.col, weights=w, minlength=self.cores_used)
+            for k in range(self.cores_used):
+                loads[k]["msgs_in"] += float(n_in[k])
+            if p.pre in self.neuron_core:                 # input sources are sent by the host
+                n_out = np.bincount(self.neuron_core[p.pre][dest.row], weights=w, minlength=self.cores_used)
+                for k in range(self.cores_used):
+                    loads[k]["msgs_out"] += float(n_out[k])
         incoming: dict[str, list] = {}
         for p in self.circuit.projections.values():
             incoming.setdefault(p.post, []).append(p)

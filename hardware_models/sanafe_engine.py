@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from spikeattn.engines.features import required_features
-from spikeattn.engines.numpy import fixed_point as fx
+from spikeattn.dynamics import fixed_point as fx
 from spikeattn.errors import InputError, ParameterError, UnsupportedFeatureError
 from spikeattn.ir import LIF, Circuit, LoihiLIF
 

@@ -12,7 +12,7 @@ costs 1/8 of the 64-bit access.  One core: no routing.  Static power and timing 
 from ..constants import exact, ranged
 from ..model import HardwareModel, MemoryLevel
 
-H = "Horowitz, ISSCC 2014 (45 nm, 0.9 V), via energy_constants.md"
+H = "Horowitz, ISSCC 2014, 'Computing's energy problem (and what we can do about it)' (45 nm, 0.9 V)"
 
 CONSTANTS = {
     "e_ac": ranged(0.1e-12, 0.03e-12, 0.9e-12, "J/op", f"{H}: INT32 add 0.1 pJ; range INT8 add 0.03 - FP32 "

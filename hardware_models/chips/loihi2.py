@@ -1,6 +1,7 @@
 """Intel Loihi 2 (Intel 4, 2021): no per-operation energies are published.
 
-Assumption (stated, not measured): every Loihi 1 per-op energy (synaptic op, neuron update,
+Assumption (stated, not measured): every Loihi 1 per-op energy (SANA-FE's calibrated
+values, Davies 2018 as bounds; see :mod:`hardware_models.chips.loihi`) (synaptic op, neuron update,
 spike out, message, routing) and the static power are scaled by a factor of 0.5, range
 0.25-1.0 (1.0 = no improvement over Loihi 1; 0.25 = a generous process-scaling gain from
 14 nm to Intel 4).  Per-event times and barrier synchronisation are scaled by 0.5, range
@@ -19,7 +20,8 @@ GRADED_FACTOR = ranged(1.0, 1.0, 2.0, "1", "assumption: a graded-spike synaptic 
 
 _E = ("e_ac", "e_neuron_active", "e_neuron_idle", "e_spike_out", "e_message", "e_route_local", "e_hop",
       "p_static_chip")
-_T = ("t_ac", "t_neuron_active", "t_neuron_idle", "t_spike_out", "t_hop", "t_barrier_1", "t_barrier_max")
+_T = ("t_ac", "t_neuron_active", "t_neuron_idle", "t_spike_out", "t_message", "t_receive", "t_hop", "t_barrier_1",
+      "t_barrier_max", "t_barrier_multichip")
 
 CONSTANTS = {k: loihi.CONSTANTS[k].scaled(ENERGY_SCALE, f"Loihi {k} ({loihi.CONSTANTS[k].source}) x Loihi 2 "
                                           "energy scale 0.25-1.0 (assumption)") for k in _E}
@@ -36,11 +38,12 @@ LIMITS = CoreLimits(neurons=8192, synaptic_memory_bytes=128 * 1024, bytes_per_sy
 
 MODEL = HardwareModel(
     name="loihi2", title="Intel Loihi 2 (Intel 4, 2021) - scaled from Loihi 1", kind="neuromorphic",
-    constants=CONSTANTS, limits=LIMITS, memory_in_ops=True,
-    notes=("No per-op energies are published for Loihi 2: every energy is Loihi 1's (Davies 2018 / "
-           "SANA-FE) x 0.5 (range 0.25-1.0), every time x 0.5 (range 0.1-1.0); treat as an estimate.",
+    constants=CONSTANTS, limits=LIMITS, memory_in_ops=True, operating_mode="unthrottled",
+    host_io=loihi.MODEL.host_io + " Loihi 2's embedded x86 cores are not modelled.",
+    notes=("No per-op energies are published for Loihi 2: every energy is Loihi 1's (SANA-FE calibrated, "
+           "Davies 2018 bounds) x 0.5 (range 0.25-1.0), every time x 0.5 (range 0.1-1.0); treat as an estimate.",
            "Graded spikes cost 1-2x a binary synaptic op (assumption).",
            "Neurons per core (8,192) and synaptic memory per core (128 vs 192 KB) are unverified.",
            "Published system results (Orchard 2021, Shrestha 2024, Abreu 2025) are not per-op and are "
            "not used as constants."),
-    sources=loihi.MODEL.sources + ("Intel Loihi 2 brief (128 cores, 1M neurons, 120M synapses) [S]",))
+    sources=loihi.MODEL.sources + ("Intel Labs 2021, 'Taking Neuromorphic Computing to the Next Level with Loihi 2', technology brief (128 cores, 1M neurons, 120M synapses) [S]",))

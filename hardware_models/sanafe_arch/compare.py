@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spikeattn.engines.numpy import fixed_point as fx
+from spikeattn.dynamics import fixed_point as fx
 from spikeattn.ir import Circuit
 
 from . import arch_costs

@@ -46,7 +46,9 @@ def test_energy_command_writes_table_json_and_pngs(result_json, capsys, tmp_path
     doc = json.loads((out / "energy.json").read_text())
     acs = res.counts.total("synaptic_acs")
     assert doc["literature"]["total_j"] == pytest.approx(0.9e-12 * acs)          # E_AC x ACs, nothing else
-    assert doc["truenorth"]["total_j"] == pytest.approx(26e-12 * acs)            # all-in per synaptic event
+    # issue 9: TrueNorth's 26 pJ all-in is split into (1 - f) x 26 pJ per event + f x 72 mW static, f = 0.5
+    assert doc["truenorth"]["dynamic_j"] == pytest.approx(13e-12 * acs)
+    assert doc["truenorth"]["static_j"] == pytest.approx(0.036 * res.counts.steps * res.counts.batch * 1e-3)
     assert doc["loihi2"]["placement"]["cores_used"] == 1                         # 10 neurons fit one core
     assert doc["loihi2"]["low_j"] <= doc["loihi2"]["total_j"] <= doc["loihi2"]["high_j"]
     assert "sensitivity" in doc and "loihi2" in doc["sensitivity"]

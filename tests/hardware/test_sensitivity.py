@@ -61,8 +61,9 @@ def test_no_crossover_when_step_costs_alone_exceed_the_gpu():
 def test_gpu_floor_by_hand():
     c = EventCounts(1, 2)
     c.add_element("p", "projection", {"synapses": 1000, "weight_bytes": 1})
-    # 2 FLOP x 1000 synapses x 2 samples x (700 W / 989 TFLOP/s) + 1000 B x 31.2 pJ/B
-    assert gpu_dense_floor_j(c, "h100") == pytest.approx(4000 * 700 / 989e12 + 1000 * 31.2e-12)
+    # 2 FLOP x 1000 synapses x 2 samples x ((700 - 70) W / 989 TFLOP/s) + 1000 B x 31.2 pJ/B
+    # (issue 9: energy per FLOP is defined once, as the dynamic (TDP - idle) / peak)
+    assert gpu_dense_floor_j(c, "h100") == pytest.approx(4000 * 630 / 989e12 + 1000 * 31.2e-12)
 
 
 def test_sensitivity_needs_spikes():
