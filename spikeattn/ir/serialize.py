@@ -4,7 +4,8 @@ The JSON holds every scalar and names the arrays; arrays are stored with ``numpy
 and read back with ``allow_pickle=False``.  ``load(save(c)) == c`` exactly (dtypes, sparse
 structure and all).  Files are written to a temporary file and renamed, so an interrupted
 save never leaves a half-written file.  A file whose ``format_version`` is newer than this
-spikeattn reads, or that is not a valid circuit zip, raises :class:`FileFormatError`.
+spikeattn reads, or that is not a valid circuit zip, raises :class:`FileFormatError` naming
+the file and the member (reading is defensive: see :mod:`spikeattn.ir.zipread`).
 """
 from __future__ import annotations
 
@@ -17,14 +18,16 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import FileFormatError, SpikeattnError
-from ..fileio import atomic_write_bytes
+from ..errors import FileFormatError, SpikeattnError, ValidationError
+from ..fileio import atomic_write_bytes, check_path
+from ..validation import check_csr, check_json_value
 from .circuit import Circuit
 from .neurons import model_from_dict
 from .population import Population
 from .probe import Probe
 from .projection import Projection
 from .source import SpikeSource
+from .zipread import FileDoc, open_zip, read_arrays, read_json, short
 
 FORMAT = "spikeattn.circuit"
 FORMAT_VERSION = 1
@@ -79,47 +82,112 @@ def circuit_to_dict(c: Circuit) -> tuple[dict, dict[str, np.ndarray]]:
     return doc, arrays.store
 
 
-def circuit_from_dict(doc: dict, arrays: dict[str, np.ndarray]) -> Circuit:
-    def arr(ref):
-        try:
-            return arrays[ref["array"]]
-        except (KeyError, TypeError):
-            raise FileFormatError(f"circuit file refers to a missing array {ref!r}; the file is incomplete.") from None
+_NUM = (int, float)
+_NODE_KEYS = {"population": {"type": (str,), "name": (str,), "shape": (list,), "model": (dict,), "initial": (dict,)},
+              "source": {"type": (str,), "name": (str,), "shape": (list,), "encoder": (str,), "seed": (int,),
+                         "window": (int, type(None))}}
+_PROJ_KEYS = {"name": (str,), "pre": (str,), "post": (str,), "delay": (int,), "message": (str,),
+              "weight_exp": (int,), "num_weight_bits": (int,), "sign_mode": (str,), "shape": (list,),
+              "weights": (dict,)}
+_TOP_KEYS = {"format": (str,), "format_version": (int,), "name": (str,), "dt": _NUM, "nodes": (list,),
+             "projections": (list,), "outputs": (dict,), "probes": (list,), "meta": (dict,)}
 
-    c = Circuit(doc["name"], doc["dt"])
-    for nd in doc["nodes"]:
-        if nd["type"] == "population":
-            params = {k: (arr(v) if isinstance(v, dict) else v) for k, v in nd["model"]["params"].items()}
-            model = model_from_dict({"kind": nd["model"]["kind"], "params": params})
-            c.add(Population(nd["name"], tuple(nd["shape"]), model,
-                             {k: arr(v) for k, v in nd["initial"].items()}))
-        elif nd["type"] == "source":
-            c.add(SpikeSource(nd["name"], tuple(nd["shape"]), nd["encoder"], nd["seed"], nd["window"]))
+
+def circuit_from_dict(doc: dict, arrays: dict[str, np.ndarray], file="<dict>") -> Circuit:
+    """Rebuild a circuit from its JSON description; every error is a :class:`FileFormatError`
+    naming ``file``, the member and the JSON path (e.g. ``projections[0].weights``)."""
+    fd = FileDoc(file)
+    fd.obj(doc, "top level", _TOP_KEYS, optional=("meta",))
+
+    def arr(ref, where):
+        fd.obj(ref, where, {"array": (str,)})
+        if ref["array"] not in arrays:
+            raise fd.error(where, f"refers to a missing array '{ref['array']}' (no member "
+                           f"arrays/{ref['array']}.npy); the file is incomplete.")
+        return arrays[ref["array"]]
+
+    def build(where, fn, *args):
+        try:
+            return fn(*args)
+        except FileFormatError:
+            raise
+        except SpikeattnError as exc:
+            raise fd.error(where, f"describes an invalid circuit: {exc}") from None
+
+    c = build("name/dt", Circuit, doc["name"], doc["dt"])
+    for i, nd in enumerate(doc["nodes"]):
+        where = f"nodes[{i}]"
+        fd.obj(nd, where)
+        kind = fd.typed(nd.get("type"), f"{where}.type", (str,))
+        if kind not in _NODE_KEYS:
+            raise fd.error(f"{where}.type", f"unknown node type {kind!r}.", "use 'population' or 'source'.")
+        fd.obj(nd, where, _NODE_KEYS[kind])
+        where = f"{where} ('{nd['name']}')"
+        if kind == "population":
+            m = fd.obj(nd["model"], f"{where}.model", {"kind": (str,), "params": (dict,)})
+            params = {}
+            for k, v in m["params"].items():
+                pw = f"{where}.model.params.{k}"
+                params[k] = arr(v, pw) if isinstance(v, dict) else fd.typed(v, pw, (int, float, str, list))
+            model = build(f"{where}.model", model_from_dict, {"kind": m["kind"], "params": params})
+            init = {k: arr(v, f"{where}.initial.{k}") for k, v in nd["initial"].items()}
+            build(where, c.add, build(where, Population, nd["name"], tuple(nd["shape"]), model, init))
         else:
-            raise FileFormatError(f"unknown node type {nd['type']!r} in circuit file.")
-    for pd in doc["projections"]:
+            build(where, c.add, build(where, SpikeSource, nd["name"], tuple(nd["shape"]), nd["encoder"],
+                                      nd["seed"], nd["window"]))
+    for i, pd in enumerate(doc["projections"]):
+        where = f"projections[{i}]"
+        fd.obj(pd, where, _PROJ_KEYS)
+        where = f"{where} ('{pd['name']}')"
+        shape = pd["shape"]
+        if len(shape) != 2 or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+            raise fd.error(f"{where}.shape", f"is {short(repr(shape), 60)}; expected [post, pre] (two ints >= 0).")
+        shape = tuple(shape)
         w = pd["weights"]
-        if w["format"] == "csr":
-            weights = sp.csr_matrix((arr(w["data"]), arr(w["indices"]), arr(w["indptr"])), shape=tuple(pd["shape"]))
+        fmt = fd.typed(w.get("format"), f"{where}.weights.format", (str,))
+        if fmt == "csr":
+            fd.obj(w, f"{where}.weights", {"format": (str,), "data": (dict,), "indices": (dict,), "indptr": (dict,)})
+            parts = [arr(w[k], f"{where}.weights.{k}") for k in ("data", "indices", "indptr")]
+            data, indices, indptr = build(f"{where}.weights", check_csr, f"projection '{pd['name']}'", shape, *parts)
+            weights = sp.csr_matrix((data, indices, indptr), shape=shape)
+        elif fmt == "dense":
+            fd.obj(w, f"{where}.weights", {"format": (str,), "data": (dict,)})
+            weights = arr(w["data"], f"{where}.weights.data")
+            if weights.shape != shape:
+                raise fd.error(f"{where}.weights", f"array has shape {weights.shape} but the JSON shape is {shape}.")
         else:
-            weights = arr(w["data"])
-        c.add(Projection(pd["name"], pd["pre"], pd["post"], weights, pd["delay"], pd["message"],
-                         pd["weight_exp"], pd["num_weight_bits"], pd["sign_mode"]))
-    for pr in doc["probes"]:
-        c.add(Probe(pr["target"], tuple(pr["variables"])))
+            raise fd.error(f"{where}.weights.format", f"is {fmt!r}.", "use 'csr' or 'dense'.")
+        proj = build(where, Projection, pd["name"], pd["pre"], pd["post"], weights, pd["delay"], pd["message"],
+                     pd["weight_exp"], pd["num_weight_bits"], pd["sign_mode"])
+        build(where, c.add, proj)
+    for i, pr in enumerate(doc["probes"]):
+        fd.obj(pr, f"probes[{i}]", {"target": (str,), "variables": (list,)})
+        build(f"probes[{i}]", c.add, build(f"probes[{i}]", Probe, pr["target"], tuple(pr["variables"])))
     for port, pop in doc["outputs"].items():
-        c.expose(port, pop)
+        fd.typed(pop, f"outputs.{port}", (str,))
+        build(f"outputs.{port}", c.expose, port, pop)
     c.meta = doc.get("meta", {})
-    return c.validate()
+    return build("circuit", c.validate)
 
 
 def save(circuit: Circuit, path: str | os.PathLike) -> Path:
-    """Validate and write ``circuit`` to ``path`` (a ``.zip``), atomically."""
+    """Validate and write ``circuit`` to ``path`` (a ``.zip``), atomically.
+
+    ``circuit.meta`` must round-trip through JSON exactly (dicts with str keys, lists, str,
+    int, finite float, bool, None; numpy scalars are converted to Python ones): tuples,
+    int keys, sets and arrays are refused with a :class:`ValidationError` naming the key,
+    so that ``load(save(c)) == c`` always holds.  Filesystem failures raise
+    :class:`FileWriteError` naming the path; nothing is left behind."""
+    if not isinstance(circuit, Circuit):
+        raise ValidationError("save()", "circuit", f"is a {type(circuit).__name__}; expected a Circuit.")
+    path = check_path(path, "save(): path")
     circuit.validate()
+    meta = check_json_value(f"circuit '{circuit.name}'", circuit.meta)
     doc, arrays = circuit_to_dict(circuit)
+    doc["meta"] = meta
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("circuit.json", json.dumps(doc, indent=1))
+        zf.writestr("circuit.json", json.dumps(doc, indent=1, allow_nan=False))
         for key, a in arrays.items():
             b = io.BytesIO()
             np.save(b, a, allow_pickle=False)
@@ -128,27 +196,35 @@ def save(circuit: Circuit, path: str | os.PathLike) -> Path:
 
 
 def load(path: str | os.PathLike) -> Circuit:
-    """Read a circuit written by :func:`save`."""
+    """Read a circuit written by :func:`save`.  Anything wrong with the file -- not a zip,
+    a corrupt member, a newer or invalid ``format_version``, a JSON or ``.npy`` member of
+    the wrong shape, type or size, an invalid circuit -- raises :class:`FileFormatError`
+    naming the file and the member."""
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, (str, os.PathLike)):
+        raise FileFormatError(f"load(): path is {short(repr(path), 60)} ({type(path).__name__}); give the path "
+                              "(str or Path) of a circuit file.")
     path = Path(path)
-    if not path.is_file():
-        raise FileFormatError(f"circuit file '{path}' does not exist.")
     try:
-        with zipfile.ZipFile(path) as zf:
-            doc = json.loads(zf.read("circuit.json"))
-            if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-                raise FileFormatError(f"'{path}' is not a spikeattn circuit file (format {doc.get('format')!r}).")
-            ver = doc.get("format_version")
-            if not isinstance(ver, int) or ver > FORMAT_VERSION:
-                raise FileFormatError(f"'{path}' has circuit format version {ver!r}, but this spikeattn reads "
-                                      f"versions up to {FORMAT_VERSION}. Upgrade spikeattn to read it.")
-            arrays = {}
-            for name in zf.namelist():
-                if name.startswith("arrays/") and name.endswith(".npy"):
-                    arrays[name[7:-4]] = np.load(io.BytesIO(zf.read(name)), allow_pickle=False)
-        return circuit_from_dict(doc, arrays)
-    except SpikeattnError as exc:
-        if isinstance(exc, FileFormatError):
-            raise
-        raise FileFormatError(f"'{path}' describes an invalid circuit: {exc}") from exc
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError) as exc:
-        raise FileFormatError(f"'{path}' is corrupt or incomplete ({type(exc).__name__}: {exc}).") from exc
+        exists = path.is_file()
+    except (OSError, ValueError) as exc:  # name too long, embedded NUL
+        raise FileFormatError(f"circuit file '{short(path)}' cannot be opened ({type(exc).__name__}: "
+                              f"{short(exc, 80)}).") from None
+    if not exists:
+        raise FileFormatError(f"circuit file '{short(path)}' does not exist.")
+    with open_zip(path) as zf:
+        doc = read_json(zf, path)
+        fd = FileDoc(path)
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            got = doc.get("format") if isinstance(doc, dict) else f"a JSON {type(doc).__name__}"
+            raise fd.error(None, f"is not a spikeattn circuit (format {short(repr(got), 40)}).")
+        ver = doc.get("format_version")
+        if not isinstance(ver, int) or isinstance(ver, bool) or ver < 1:
+            raise fd.error("format_version", f"is {short(repr(ver), 40)}; expected an int from 1 to "
+                           f"{FORMAT_VERSION}.")
+        if ver > FORMAT_VERSION:
+            raise fd.error("format_version", f"the file has circuit format version {ver}, but this spikeattn reads versions up to "
+                           f"{FORMAT_VERSION}.", "Upgrade spikeattn to read it.")
+        arrays = read_arrays(zf, path)
+    return circuit_from_dict(doc, arrays, path)
