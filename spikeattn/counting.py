@@ -3,7 +3,7 @@
 Engines that do not count events as they go (Brian2, Lava) record the spikes of every
 population and the state ``(u, v, ...)`` of every population after every step, and call
 :func:`counts_from_spikes`.  It reproduces the numpy engine's incremental counting
-(``spikeattn/engines/numpy/engine.py``) exactly, field by field and step by step, using
+(``spikeattn/engines/numpy/engine.py``; element tables from :func:`new_counts`) exactly, field by field and step by step, using
 the definitions in :mod:`spikeattn.counts`:
 
 * ``spikes[t]`` of a population or source = number of non-zero outputs at step t;
@@ -30,16 +30,45 @@ import scipy.sparse as sp
 
 from .counts import EventCounts
 from .errors import InputError
+from .dynamics import dynamics_for
+from .dynamics.synapses import synapse_tables
 from .ir import Circuit
 
 
-def _lowered(circuit: Circuit):
-    # The numpy engine's lowering gives the synapses that exist after quantisation, their
-    # fan-out and the weight bytes; sharing it keeps both counters on one definition.
-    from .engines.numpy.synapses import LoweredProjection
+def new_counts(circuit: Circuit, steps: int, batch: int, tables=None) -> EventCounts:
+    """An all-zero :class:`EventCounts` with every element of ``circuit`` and its table entry
+    (the one place element tables are built; ``tables``: the circuit's
+    :class:`~spikeattn.dynamics.synapses.SynapseTable` s, built if not given)."""
+    tables = synapse_tables(circuit) if tables is None else tables
+    counts = EventCounts(steps, batch)
+    for n, p in circuit.populations.items():
+        counts.add_element(n, "population", {"size": p.size, "model": p.model.kind,
+                                             "state_bytes": p.model.state_bytes})
+    for n, s in circuit.sources.items():
+        counts.add_element(n, "source", {"size": s.size, "encoder": s.encoder})
+    for n, p in circuit.projections.items():
+        tab = tables[n]
+        counts.add_element(n, "projection", {"pre": p.pre, "post": p.post, "synapses": tab.synapses,
+                                             "weight_bytes": tab.weight_bytes, "delay": p.delay,
+                                             "message": p.message})
+    return counts
 
-    fixed = circuit.fixed_point
-    return {n: LoweredProjection(p, fixed, 1 if fixed else 4) for n, p in circuit.projections.items()}
+
+def count_population_step(fields: dict, t: int, active: np.ndarray, s: np.ndarray, state_bytes: int) -> None:
+    """Fill step ``t`` of a population's fields from its (batch, size) ``active`` mask and output ``s``."""
+    n_active = active.sum(axis=1)
+    fields["neuron_updates_active"][t] = n_active
+    fields["neuron_updates_idle"][t] = active.shape[1] - n_active
+    fields["spikes"][t] = (s != 0).sum(axis=1)
+    fields["state_bytes_read"][t] = fields["state_bytes_written"][t] = n_active * state_bytes
+
+
+def count_projection_step(fields: dict, t: int, ops: np.ndarray, messages: np.ndarray, graded: bool,
+                          weight_bytes: int) -> None:
+    """Fill step ``t`` of a projection's fields from its per-sample ops and messages."""
+    fields["synaptic_macs" if graded else "synaptic_acs"][t] = ops
+    fields["messages"][t] = messages
+    fields["weight_bytes_read"][t] = ops * weight_bytes
 
 
 def _check_shape(what: str, arr: np.ndarray, steps: int, batch: int, size: int) -> np.ndarray:
@@ -51,10 +80,9 @@ def _check_shape(what: str, arr: np.ndarray, steps: int, batch: int, size: int) 
 
 
 def resting_before_step(pop, states: Mapping[str, np.ndarray], steps: int, batch: int) -> np.ndarray:
-    """``(steps, batch, size)`` bool: state all zero and bias zero before each step's update."""
-    from .engines.numpy.neurons import build_neurons
-
-    impl = build_neurons(pop, batch)    # initial state and the resting rule of the numpy engine
+    """``(steps, batch, size)`` bool: the model's resting rule before each step's update."""
+    dyn = dynamics_for(pop.model)
+    params, init = dyn.params(pop), dyn.init_state(pop, batch)
     before = {}
     for var in pop.model.state:
         if var not in states:
@@ -62,14 +90,13 @@ def resting_before_step(pop, states: Mapping[str, np.ndarray], steps: int, batch
                              f"'{var}' (after every step) to count active neuron updates; record "
                              f"{list(pop.model.state)}.")
         after = _check_shape(f"state '{pop.name}.{var}'", states[var], steps, batch, pop.size)
-        before[var] = np.concatenate([impl.state[var][None], after[:-1]])
-    return impl.resting_states(before)
+        before[var] = np.concatenate([init[var][None], after[:-1]])
+    return ~dyn.carries(params, before)
 
 
 def _effective_bias(pop) -> np.ndarray:
-    from .engines.numpy.neurons import build_neurons
-
-    return np.asarray(build_neurons(pop, 1).bias)
+    dyn = dynamics_for(pop.model)
+    return np.asarray(dyn.bias(dyn.params(pop)))
 
 
 def received_events(circuit: Circuit, post: str, spikes: Mapping[str, np.ndarray], lowered,
@@ -108,15 +135,14 @@ def counts_from_spikes(circuit: Circuit, spikes: Mapping[str, np.ndarray],
                          "and source of the circuit.")
     first = np.asarray(spikes[next(iter(pops))])
     steps, batch = first.shape[0], first.shape[1]
-    lowered = _lowered(circuit)
-    counts = EventCounts(steps, batch)
+    lowered = synapse_tables(circuit)
+    counts = new_counts(circuit, steps, batch, lowered)
     for n, p in pops.items():
         if n not in states and n not in zero_state:
             raise InputError(f"counts_from_spikes: no recorded states for population '{n}'; give "
                              f"{list(p.model.state)} after every step, or its zero_state flags.")
         s = _check_shape(f"spikes of '{n}'", spikes[n], steps, batch, p.size)
-        c = counts.add_element(n, "population", {"size": p.size, "model": p.model.kind,
-                                                 "state_bytes": p.model.state_bytes}).fields
+        c = counts.elements[n].fields
         if n in zero_state:
             zero = _check_shape(f"zero_state of '{n}'", zero_state[n], steps, batch, p.size)
             active = ~(zero.astype(bool) & (_effective_bias(p) == 0))
@@ -131,13 +157,10 @@ def counts_from_spikes(circuit: Circuit, spikes: Mapping[str, np.ndarray],
         c["state_bytes_written"][:] = n_active * p.model.state_bytes
     for n, src in sources.items():
         s = _check_shape(f"spikes of source '{n}'", spikes[n], steps, batch, src.size)
-        counts.add_element(n, "source", {"size": src.size, "encoder": src.encoder}).fields["spikes"][:] = \
-            (s != 0).sum(axis=2)
+        counts.elements[n].fields["spikes"][:] = (s != 0).sum(axis=2)
     for n, p in circuit.projections.items():
         lp = lowered[n]
-        c = counts.add_element(n, "projection", {"pre": p.pre, "post": p.post, "synapses": lp.synapses,
-                                                 "weight_bytes": lp.weight_bytes, "delay": p.delay,
-                                                 "message": p.message}).fields
+        c = counts.elements[n].fields
         emitted = np.asarray(spikes[p.pre]) != 0
         ops = (emitted.astype(np.int64) @ lp.fan_out).astype(np.int64)
         c["synaptic_macs" if lp.graded else "synaptic_acs"][:] = ops

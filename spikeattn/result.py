@@ -17,7 +17,9 @@ class SimResult:
     (bool, or the graded values of graded sources).  ``probes[name][var]``: recorded state
     after each step, ``(steps, batch, size)``.  ``counts``: the :class:`EventCounts`.
     ``wall_s``: seconds spent running (lowering included, encoding excluded).
-    ``meta``: engine name, version, mode and options.
+    ``meta``: engine name, version, mode and options.  ``diagnostics[pop][flag]``: neurons per
+    step and sample whose state wrapped, saturated or became non-finite, ``(steps, batch)``
+    int64, for the flags that occurred (see :mod:`spikeattn.engines.overflow`).
     """
 
     spikes: dict[str, np.ndarray]
@@ -29,6 +31,7 @@ class SimResult:
     engine: str
     wall_s: float
     meta: dict = field(default_factory=dict)
+    diagnostics: dict = field(default_factory=dict)
 
     def _get(self, name: str) -> np.ndarray:
         if name not in self.spikes:
@@ -52,4 +55,5 @@ class SimResult:
     def summary(self) -> dict:
         """JSON-ready summary (no per-step arrays)."""
         return {"engine": self.engine, "steps": self.steps, "batch": self.batch, "dt": self.dt,
-                "wall_s": self.wall_s, "meta": self.meta, "counts": self.counts.to_dict()}
+                "wall_s": self.wall_s, "meta": self.meta, "counts": self.counts.to_dict(),
+                "diagnostics": {p: {f: int(a.sum()) for f, a in d.items()} for p, d in self.diagnostics.items()}}

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..errors import SpikeattnError, UnsupportedFeatureError
+from ..errors import ParameterError, SpikeattnError, UnsupportedFeatureError
 from ..ir import Circuit
 from ..result import SimResult
 from .features import required_features
@@ -22,18 +22,25 @@ ENGINES: dict[str, str] = {
     "numpy": "spikeattn.engines.numpy.engine:NumpyEngine",
     "brian2": "spikeattn.engines.brian2.engine:Brian2Engine",
     "lava": "spikeattn.engines.lava.engine:LavaEngine",
+    "compiled": "spikeattn.engines.compiled.engine:CompiledEngine",
 }
 
 
 class Engine:
-    """Base class.  Subclasses set ``name``, ``supported`` (feature keys) and
-    ``unsupported`` (feature key -> reason) and implement :meth:`run`."""
+    """Base class.  Subclasses set ``name``, ``supported`` (feature keys), ``unsupported``
+    (feature key -> reason) and ``options_allowed`` (the keyword options of ``simulate()``
+    they accept; any other is refused, naming the allowed ones) and implement :meth:`run`."""
 
     name: ClassVar[str] = "abstract"
     supported: ClassVar[frozenset[str]] = frozenset()
     unsupported: ClassVar[dict[str, str]] = {}
+    options_allowed: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, **options):
+        unknown = sorted(set(options) - set(self.options_allowed))
+        if unknown:
+            raise ParameterError(f"engine '{self.name}'", unknown[0], "is not an option of this engine.",
+                                 f"use one of {sorted(self.options_allowed)}.")
         self.options = options
 
     @classmethod

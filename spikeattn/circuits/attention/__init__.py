@@ -16,7 +16,7 @@ latency to align the dense reference (:mod:`.reference`).
 Fused fast path: ``simulate(..., fused=True)`` on the numpy engine (:mod:`.fused`,
 :mod:`.fused_ssa`) gives the same spikes and EventCounts as the neuron-level run.
 """
-from . import patterns, reference
+from . import fused, patterns, reference  # fused: registers the "attention" fused runner
 from .cross import cross_attention_block
 from .linear import linear_attention, linear_reference
 from .multihead import attention_block, block_reference

@@ -14,9 +14,12 @@ The events are those the chip would perform, and identical to the neuron-level r
 synaptic op per (non-zero pre output, existing synapse) and one message per non-zero pre
 output that has a synapse; a population update is active if the neuron received an event
 or had non-zero state or bias (``GradedReLU`` carries no state).  Spikes are identical
-because every synaptic sum is exact: the runner refuses (returns None, so the engine runs
-the neuron-level circuit) unless every weight and threshold is a dyadic rational (a
-multiple of 2**-20 below 2**20), which makes float sums independent of their order.
+because every synaptic sum is exact: the runner refuses (returns the reason, so the engine
+runs the neuron-level circuit and says why) unless every weight and threshold is a dyadic
+rational (a multiple of 2**-20 below 2**20), which makes float sums independent of their
+order.  Neurons are stepped by the model-behaviour layer (:mod:`spikeattn.dynamics`); the
+runner implements exactly the Dynamics classes in :data:`FUSED_DYNAMICS` and refuses any
+other (a model subclass with its own Dynamics is never run as its parent).
 """
 from __future__ import annotations
 
@@ -26,10 +29,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from ... import __version__
-from ...counts import EventCounts
-from ...ir import LIF, Circuit
-from ...ir.neurons_extra import GradedReLU
+from ...counting import count_population_step, new_counts
+from ...dynamics import GradedReLUDynamics, LIFDynamics, dynamics_for
+from ...engines.fused import register_fused
+from ...errors import SpikeattnError
+from ...ir import Circuit
+from ...progress import progress_bar
 from ...result import SimResult
+
+FUSED_DYNAMICS = (LIFDynamics, GradedReLUDynamics)
 
 
 def _dyadic(x) -> bool:
@@ -87,57 +95,45 @@ class _Proj:
 
 
 class _Pop:
-    """State of one LIF or GradedReLU population (same arithmetic as the numpy engine)."""
+    """State of one population, stepped by its Dynamics (the same arithmetic as every engine)."""
 
     def __init__(self, pop, batch: int):
         self.model, self.n = pop.model, pop.size
-        self.graded = isinstance(pop.model, GradedReLU)
-        init = {var: np.broadcast_to(np.asarray(pop.initial.get(var, 0), np.float64), (batch, self.n)).copy()
-                for var in pop.model.state}
-        self.state = init
-        if not self.graded:
-            m = pop.model
-            self.du, self.dv = np.float64(1.0) - m.du, np.float64(1.0) - m.dv
-            self.vth, self.v_reset = np.asarray(m.vth, np.float64), np.asarray(m.v_reset, np.float64)
-            self.bias = np.broadcast_to(np.asarray(m.bias, np.float64), (self.n,))
-            self.subtract = m.reset == "subtract"
-        else:
-            self.vth = np.asarray(pop.model.vth, np.float64)
+        self.dyn = dynamics_for(pop.model)
+        self.params, self.state = self.dyn.params(pop), self.dyn.init_state(pop, batch)
 
-    def resting(self) -> np.ndarray | None:
-        if self.graded:
-            return None
-        # the numpy engine's rule (LIFImpl.resting_states): nothing carried after the decays
-        return (self.state["u"] * self.du == 0) & (self.state["v"] * self.dv == 0) & (self.bias == 0)
+    def step(self, a_in, received):
+        active = self.dyn.carries(self.params, self.state) | (received > 0)
+        s, self.state = self.dyn.step(self.params, self.state, a_in)
+        return s, active
 
-    def step(self, a_in):
-        if self.graded:
-            self.state["v"] = a_in
-            return np.where(a_in > self.vth, a_in - self.vth, 0.0)
-        u = self.state["u"] * self.du + a_in
-        v = self.state["v"] * self.dv + u + self.bias
-        s = v > self.vth
-        v = np.where(s, v - self.vth, v) if self.subtract else np.where(s, self.v_reset, v)
-        self.state["u"], self.state["v"] = u, v
-        return s
+
+def why_not_fusable(circuit: Circuit) -> str | None:
+    """None if :func:`run_fused` can run ``circuit``, else the reason (LIF without
+    refractoriness or GradedReLU populations by their exact Dynamics, dyadic weights and
+    thresholds, float arithmetic, no probes)."""
+    if circuit.probes:
+        return "the circuit has probes (the fused path records no state)"
+    if circuit.fixed_point:
+        return "fixed-point circuits are not fused"
+    for name, p in circuit.populations.items():
+        m, dyn = p.model, dynamics_for(p.model)
+        if type(dyn) not in FUSED_DYNAMICS:
+            return (f"population '{name}': model '{m.kind}' has dynamics {type(dyn).__name__}, which the "
+                    f"fused path does not implement (it implements {[d.__name__ for d in FUSED_DYNAMICS]})")
+        if getattr(m, "refractory", 0):
+            return f"population '{name}' has a refractory period"
+        if not _dyadic(m.vth):
+            return f"population '{name}': vth is not a dyadic rational (float sums would depend on order)"
+    for name, p in circuit.projections.items():
+        if not _dyadic(p.weights.data if p.sparse else p.weights):
+            return f"projection '{name}': weights are not dyadic rationals (float sums would depend on order)"
+    return None
 
 
 def fusable(circuit: Circuit) -> bool:
-    """True if :func:`run_fused` can run ``circuit`` (float LIF without refractoriness or
-    GradedReLU populations, dyadic weights and thresholds, no probes)."""
-    if circuit.probes or circuit.fixed_point:
-        return False
-    for p in circuit.populations.values():
-        m = p.model
-        if type(m) is GradedReLU:
-            ok = _dyadic(m.vth)
-        elif isinstance(m, LIF):
-            ok = not m.refractory and _dyadic(m.vth)
-        else:
-            ok = False
-        if not ok:
-            return False
-    return all(_dyadic(p.weights.data if p.sparse else p.weights) for p in circuit.projections.values())
+    """True if :func:`run_fused` can run ``circuit`` (see :func:`why_not_fusable`)."""
+    return why_not_fusable(circuit) is None
 
 
 def _ssa_mask(circuit: Circuit, spec: dict):
@@ -161,14 +157,16 @@ def _run_ssa(circuit: Circuit, inputs, steps, batch, seed):
     spec = circuit.meta["attention"]
     if spec.get("delay_mode") != "synaptic" or spec.get("map_code", "graded") != "graded" or circuit.probes:
         return None
+    if why_not_fusable(circuit) is not None or "y" not in circuit.populations:
+        return None
     try:
         mask = _ssa_mask(circuit, spec) if spec["order"] == "qk_v" else None
         out_model = circuit.node("y").model
         ref = ssa_attention(spec["n_query"], spec["dim"], spec["heads"], spec["n_key"], spec["order"], mask,
                             spec["scale"], out_model, name=circuit.name)
-    except Exception:
+    except (SpikeattnError, KeyError):     # recorded parameters that no longer build an SSA circuit
         return None
-    if not (ref.nodes() == circuit.nodes() and ref.projections == circuit.projections) or not fusable(circuit):
+    if not (ref.nodes() == circuit.nodes() and ref.projections == circuit.projections):
         return None
     t0 = time.perf_counter()
     spikes, counts = ssa_fused(spec, inputs["q"], inputs["k"], inputs["v"], out_model, mask, record=True)
@@ -180,53 +178,50 @@ def _run_ssa(circuit: Circuit, inputs, steps, batch, seed):
 
 
 def run_fused(circuit: Circuit, inputs, steps: int, batch: int, seed: int, progress: bool = False):
-    """Run ``circuit`` fused; returns a :class:`SimResult` or None if the circuit is not fusable.
+    """Run ``circuit`` fused; returns a :class:`SimResult`, or the reason it cannot.
 
-    SSA circuits use the closed-form runner of :mod:`.fused_ssa`; the others (SDSA, relay
-    delay lines, composed blocks marked fusable) the vectorised gather/scatter runner."""
+    SSA circuits use the closed-form runner of :mod:`.fused_ssa` when the circuit is exactly
+    what :func:`.ssa.ssa_attention` builds; the others (SDSA, relay delay lines, composed
+    blocks) and modified SSA circuits the vectorised gather/scatter runner."""
     if circuit.meta.get("attention", {}).get("kind") == "ssa":
         result = _run_ssa(circuit, inputs, steps, batch, seed)
         if result is not None:
             return result
-    if not fusable(circuit):
-        return None
+    reason = why_not_fusable(circuit)
+    if reason is not None:
+        return reason
     t0 = time.perf_counter()
     nodes, pops = circuit.nodes(), circuit.populations
     order = circuit.update_order()
     state = {n: _Pop(p, batch) for n, p in pops.items()}
     lowered = {n: _Proj(p, nodes[p.pre].size, nodes[p.post].size) for n, p in circuit.projections.items()}
     outgoing = {n: [] for n in nodes}
-    ring_len = {n: 1 for n in pops}
-    for p in lowered.values():
+    incoming = {n: [] for n in pops}
+    for name in sorted(lowered):                      # the summation order of spikeattn.dynamics.synapses
+        p = lowered[name]
         outgoing[p.pre].append(p)
-        ring_len[p.post] = max(ring_len[p.post], p.delay + 1)
-    ring = {n: np.zeros((ring_len[n], batch, p.size)) for n, p in pops.items()}
-    got = {n: np.zeros((ring_len[n], batch, p.size), np.int64) for n, p in pops.items()}
-    counts = EventCounts(steps, batch)
-    for n, p in pops.items():
-        counts.add_element(n, "population", {"size": p.size, "model": p.model.kind,
-                                             "state_bytes": p.model.state_bytes})
-    for n, s in circuit.sources.items():
-        counts.add_element(n, "source", {"size": s.size, "encoder": s.encoder})
-    for n, p in lowered.items():
-        counts.add_element(n, "projection", {"pre": p.pre, "post": p.post, "synapses": p.synapses,
-                                             "weight_bytes": 4, "delay": p.delay,
-                                             "message": "graded" if p.graded else "binary"})
+        incoming[p.post].append(p)
+    ring = {n: np.zeros((p.delay + 1, batch, p.n_post)) for n, p in lowered.items()}
+    got = {n: np.zeros((p.delay + 1, batch, p.n_post), np.int64) for n, p in lowered.items()}
+    counts = new_counts(circuit, steps, batch)
     el = counts.elements
-    spikes = {n: np.zeros((steps, batch, p.size), bool) for n, p in pops.items()}
+    spikes = {n: np.zeros((steps, batch, p.size), np.float64 if p.model.graded_output else bool)
+               for n, p in pops.items()}
     spikes.update({n: inputs[n] for n in circuit.sources})
-    from ...engines.numpy.engine import count_population_step, progress_bar
     bar = progress_bar(steps, progress, f"numpy fused: {circuit.name}")
     for t in range(steps):
         for name in order:
             if name in state:
-                st, slot = state[name], t % ring_len[name]
-                a_in, rec = ring[name][slot], got[name][slot]
-                rest = st.resting()
-                active = rec > 0 if rest is None else (~rest | (rec > 0))
-                s = st.step(a_in.copy())
-                a_in[...] = 0
-                rec[...] = 0
+                st = state[name]
+                a_in = np.zeros((batch, st.n))
+                rec = np.zeros((batch, st.n), np.int64)
+                for p in incoming[name]:
+                    slot = t % (p.delay + 1)
+                    a_in = a_in + ring[p.name][slot]
+                    rec += got[p.name][slot]
+                    ring[p.name][slot] = 0
+                    got[p.name][slot] = 0
+                s, active = st.step(a_in, rec)
                 spikes[name][t] = s
                 count_population_step(el[name].fields, t, active, s, st.model.state_bytes)
             else:
@@ -234,10 +229,10 @@ def run_fused(circuit: Circuit, inputs, steps: int, batch: int, seed: int, progr
                 el[name].fields["spikes"][t] = (s != 0).sum(axis=1)
             nz = s != 0
             for p in outgoing[name]:
-                a, rec = p.deliver(s)
-                slot = (t + p.delay) % ring_len[p.post]
-                ring[p.post][slot] += a
-                got[p.post][slot] += rec
+                a, r = p.deliver(s)
+                slot = (t + p.delay) % (p.delay + 1)
+                ring[p.name][slot] += a
+                got[p.name][slot] += r
                 c = el[p.name].fields
                 ops = nz.astype(np.int64) @ p.fan_out
                 c["synaptic_macs" if p.graded else "synaptic_acs"][t] = ops
@@ -249,3 +244,6 @@ def run_fused(circuit: Circuit, inputs, steps: int, batch: int, seed: int, progr
                      engine="numpy", wall_s=time.perf_counter() - t0,
                      meta={"engine": "numpy", "version": __version__, "mode": "floating_pt", "seed": seed,
                            "fused": circuit.meta.get("fused")})
+
+
+register_fused("attention", run_fused)

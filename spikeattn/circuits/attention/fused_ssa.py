@@ -29,21 +29,24 @@ from ...counts import EventCounts
 
 
 class _Lif:
-    """Float LIF with the numpy engine's arithmetic (no refractoriness)."""
+    """The output population, stepped by the model-behaviour layer (:class:`LIFDynamics` only:
+    any other dynamics is refused, since the closed form assumes LIF arithmetic)."""
 
     def __init__(self, m, shape):
-        self.du, self.dv = np.float64(1.0) - m.du, np.float64(1.0) - m.dv
-        self.vth, self.v_reset, self.bias = (np.asarray(x, np.float64) for x in (m.vth, m.v_reset, m.bias))
-        self.sub = m.reset == "subtract"
-        self.u, self.v = np.zeros(shape), np.zeros(shape)
+        from ...dynamics import LIFDynamics, dynamics_for
+        from ...errors import UnsupportedFeatureError
+        from ...ir import Population
+
+        self.dyn = dynamics_for(m)
+        if type(self.dyn) is not LIFDynamics:
+            raise UnsupportedFeatureError(f"closed-form SSA: the output model '{m.kind}' has dynamics "
+                                          f"{type(self.dyn).__name__}; only LIFDynamics is implemented.")
+        pop = Population("y", shape[1], m)
+        self.params, self.state = self.dyn.params(pop), self.dyn.init_state(pop, shape[0])
 
     def step(self, a_in, received):
-        rest = (self.u * self.du == 0) & (self.v * self.dv == 0) & (self.bias == 0)   # as LIFImpl
-        active = ~rest | (received > 0)
-        self.u = self.u * self.du + a_in
-        v = self.v * self.dv + self.u + self.bias
-        s = v > self.vth
-        self.v = np.where(s, v - self.vth, v) if self.sub else np.where(s, self.v_reset, v)
+        active = self.dyn.carries(self.params, self.state) | (received > 0)
+        s, self.state = self.dyn.step(self.params, self.state, a_in)
         return s, active.sum(axis=1)
 
 

@@ -69,11 +69,13 @@ class Brian2Engine(Engine):
                            "projection:sparse", "projection:graded", "source:graded", "probe",
                            "model:graded_relu"})
 
+    options_allowed = frozenset({"device", "codegen_target", "exact_float", "directory", "on_overflow"})
+
     def __init__(self, device: str = "runtime", codegen_target: str = "numpy", exact_float: bool = True,
-                 directory: str | None = None, **options):
+                 directory: str | None = None, on_overflow: str = "warn", **options):
         if options:
             raise ParameterError("engine 'brian2'", sorted(options)[0], "is not an option of this engine.",
-                                 "use device, codegen_target, exact_float or directory.")
+                                 "use device, codegen_target, exact_float, directory or on_overflow.")
         if device not in DEVICES:
             raise ParameterError("engine 'brian2'", "device", f"is {device!r}.", f"use one of {list(DEVICES)}.")
         if codegen_target not in CODEGEN_TARGETS:

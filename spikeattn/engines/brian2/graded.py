@@ -70,13 +70,17 @@ def value_expression(depth: int) -> str:
 
 
 def lower_graded_relu(b2, pop: Population, k: int, batch: int, dt, low, probed: tuple, depth: int,
-                      order_stride: int) -> None:
-    """Add the NeuronGroup, its update, and the StateMonitor of ``out`` (and probes)."""
+                      order_stride: int, inputs: list[str] = ()) -> None:
+    """Add the NeuronGroup, its update, and the StateMonitor of ``out`` (and probes);
+    ``inputs``: the per-pathway input variables, summed in order into ``a_in``."""
+    from .lowering import input_eqs, sum_inputs_code
+
     n = pop.size
     history = [value_expression(h) for h in range(1, depth + 1)]
-    eqs = GRADED_EQS + "".join(f"{var} : 1\n" for var in history)
+    eqs = GRADED_EQS + "".join(f"{var} : 1\n" for var in history) + input_eqs(list(inputs))
     shift = [f"{value_expression(h)} = {value_expression(h - 1)}" for h in range(depth, 0, -1)]
-    code = "\n".join(shift + ["v = a_in", "a_in = 0", f"{VALUE_VAR} = clip(v - vth, 0, inf)"])
+    code = sum_inputs_code(list(inputs)) + "\n".join(
+        shift + ["v = a_in", "a_in = 0", f"{VALUE_VAR} = clip(v - vth, 0, inf)"])
     g = b2.NeuronGroup(n * batch, eqs, threshold="v > vth", reset="", dt=dt, name=f"pop{k}_*")
     g.vth = np.tile(np.broadcast_to(np.asarray(pop.model.vth, np.float64), (n,)), batch)
     update = g.run_regularly(code, when="groups", order=order_stride * k + 1, name=f"pop{k}_update_*")

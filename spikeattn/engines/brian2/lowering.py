@@ -6,7 +6,9 @@ Brian2's ``groups`` slot, ordered by ``order`` numbers that follow
 ``Circuit.update_order()``: node k of that order owns the orders ``10k .. 10k+3``::
 
     10k + 0   every Synapses pathway *into* node k: push the spikes its pre-synaptic group
-              holds now, then deliver the ones that are due (``a_in_post += w``)
+              holds now, then deliver the ones that are due into the pathway's own input
+              variable (``a_p<j>_post += w``); the update sums them in projection-name order
+              (the summation order of :mod:`spikeattn.dynamics.synapses`)
     10k + 1   population: ``run_regularly`` update (below), consumes and clears ``a_in``;
               graded source: ``g = values(t, i)`` (a TimedArray)
     10k + 2   threshold (``v > vth``; ``g != 0``); SpikeGeneratorGroup emits its spikes
@@ -53,7 +55,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...ir import Circuit, Population
-from ..numpy.neurons import build_neurons
+from ...dynamics import dynamics_for
+from ...dynamics.synapses import incoming_order
 from .graded import brian2_delay, history_depths, is_graded_relu, lower_graded_relu, value_expression
 
 ORDER_STRIDE = 10
@@ -80,6 +83,26 @@ a_in = 0
 v = v*kv + u
 v = v + bias
 """
+
+
+def input_vars(names: list[str]) -> list[str]:
+    """Per-pathway input variables ``a_p<j>`` of a population (``j``: the projection's index in
+    ``sorted(circuit.projections)``), in the order their inputs are summed."""
+    return [f"a_p{j}" for j in names]
+
+
+def input_eqs(variables: list[str]) -> str:
+    return "".join(f"{var} : 1\n" for var in variables)
+
+
+def sum_inputs_code(variables: list[str]) -> str:
+    """``a_in = 0 + a_p<j1> + a_p<j2> + ...``, one addition per statement (the summation order of
+    :mod:`spikeattn.dynamics.synapses`), each pathway variable cleared after it is read."""
+    lines = []
+    for k, var in enumerate(variables):
+        lines.append(f"a_in = {var}" if k == 0 else f"a_in = a_in + {var}")
+        lines.append(f"{var} = 0")
+    return "\n".join(lines) + ("\n" if lines else "")
 REFRACTORY_CODE = """
 held = int(ref > 0)
 v = v*(1 - held) + v_reset*held
@@ -111,11 +134,11 @@ def _place(obj, order: int) -> None:
 
 
 def lower_population(b2, pop: Population, k: int, batch: int, dt, low: LoweredCircuit,
-                     probed: tuple = ()) -> None:
+                     probed: tuple = (), inputs: list[str] = ()) -> None:
     m = pop.model
     n = pop.size
     refractory = int(m.refractory)
-    eqs = NEURON_EQS + (REFRACTORY_EQS if refractory else "")
+    eqs = NEURON_EQS + (REFRACTORY_EQS if refractory else "") + input_eqs(list(inputs))
     if m.reset == "subtract":
         reset = "v = v - vth"
     else:
@@ -126,10 +149,10 @@ def lower_population(b2, pop: Population, k: int, batch: int, dt, low: LoweredCi
     g.bias = _per_neuron(m.bias, n, batch)
     g.vth = _per_neuron(m.vth, n, batch)
     g.v_reset = _per_neuron(m.v_reset, n, batch)
-    init = build_neurons(pop, batch).state          # the numpy engine's initial state
+    init = dynamics_for(m).init_state(pop, batch)   # the model-behaviour layer's initial state
     g.u = init["u"].ravel()
     g.v = init["v"].ravel()
-    update = g.run_regularly(UPDATE_CODE + (REFRACTORY_CODE if refractory else ""),
+    update = g.run_regularly(sum_inputs_code(list(inputs)) + UPDATE_CODE + (REFRACTORY_CODE if refractory else ""),
                              when="groups", order=ORDER_STRIDE * k + 1, name=f"pop{k}_update_*")
     _place(g.thresholder["spike"], ORDER_STRIDE * k + 2)
     _place(g.resetter["spike"], ORDER_STRIDE * k + 3)
@@ -175,10 +198,11 @@ def lower_projection(b2, circuit: Circuit, pname: str, inputs: dict, pos: dict, 
     pre_i = (offsets * n_pre + pre_idx[None]).ravel()
     post_i = (offsets * n_post + post_idx[None]).ravel()
     d_b2 = brian2_delay(p.delay, pos[p.pre], pos[p.post])
-    on_pre = "a_in_post += w"
+    target = f"a_p{j}_post"                     # this pathway's own input variable
+    on_pre = f"{target} += w"
     pre_values = inputs.get(p.pre)
     if p.message == "graded" and p.pre in low.graded_pops:
-        on_pre = f"a_in_post += w * {value_expression(d_b2)}_pre"
+        on_pre = f"{target} += w * {value_expression(d_b2)}_pre"
     elif p.message == "graded" and pre_values is not None and pre_values.dtype != bool:
         steps = pre_values.shape[0]
         shifted = np.zeros((steps, batch * n_pre), np.float64)
@@ -186,7 +210,7 @@ def lower_projection(b2, circuit: Circuit, pname: str, inputs: dict, pos: dict, 
             shifted[p.delay:] = pre_values[: steps - p.delay].reshape(steps - p.delay, batch * n_pre)
         ident = f"_emitted_proj{j}"
         low.namespace[ident] = b2.TimedArray(shifted, dt=dt)
-        on_pre = f"a_in_post += w * {ident}(t, i)"
+        on_pre = f"{target} += w * {ident}(t, i)"
     syn = b2.Synapses(low.groups[p.pre], low.groups[p.post], model="w : 1 (constant)", on_pre=on_pre,
                       delay=d_b2 * dt, dt=dt, name=f"proj{j}_*")
     syn.connect(i=pre_i, j=post_i)
@@ -208,14 +232,16 @@ def lower_circuit(b2, circuit: Circuit, inputs: dict, batch: int) -> LoweredCirc
         probed.setdefault(pr.target, [])
         probed[pr.target] += [v for v in pr.variables if v not in probed[pr.target]]
     depths = history_depths(circuit, pos)
+    index = {pname: j for j, pname in enumerate(sorted(circuit.projections))}
+    pathways = {n: input_vars([index[pn] for pn in names]) for n, names in incoming_order(circuit).items()}
     for k, name in enumerate(order):
         if is_graded_relu(nodes[name]):
             lower_graded_relu(b2, nodes[name], k, batch, dt, low, tuple(probed.get(name, ())),
-                              depths.get(name, 0), ORDER_STRIDE)
+                              depths.get(name, 0), ORDER_STRIDE, pathways[name])
         elif isinstance(nodes[name], Population):
-            lower_population(b2, nodes[name], k, batch, dt, low, tuple(probed.get(name, ())))
+            lower_population(b2, nodes[name], k, batch, dt, low, tuple(probed.get(name, ())), pathways[name])
         else:
             lower_source(b2, name, np.asarray(inputs[name]), k, dt, low)
-    for j, pname in enumerate(sorted(circuit.projections)):
+    for pname, j in index.items():
         lower_projection(b2, circuit, pname, inputs, pos, batch, dt, low, j)
     return low

@@ -92,6 +92,8 @@ class LavaEngine(Engine):
     name = "lava"
     supported = SUPPORTED
     unsupported = UNSUPPORTED
+    options_allowed = frozenset({"mode", "batch_mode", "run_cfg", "hardware", "bridge", "python", "timeout_s",
+                                 "on_overflow"})
 
     @classmethod
     def missing_features(cls, circuit: Circuit) -> list[tuple[str, str]]:
@@ -147,7 +149,7 @@ class LavaEngine(Engine):
         from ...errors import require
         require("lava.magma.core.run_configs", "lava", "The Lava engine",
                 "lava-nc 0.10 needs Python 3.10: use the .venv-lava venv (make venv-lava)")
-        from ..numpy.engine import progress_bar
+        from ...progress import progress_bar
         from ...counting import counts_from_spikes
         t_start = time.perf_counter()
         self.check(circuit)

@@ -37,6 +37,7 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 
+from ...dynamics import dynamics_for
 from ...errors import UnsupportedFeatureError
 from ...ir import LIF, Circuit, LoihiLIF, Population, Projection, SpikeSource
 from ...ir.neurons_extra import GradedReLU
@@ -62,6 +63,8 @@ def lower(obj, fixed: bool, **ctx):
     key = obj.model if isinstance(obj, Population) else obj
     for klass in type(key).__mro__:
         if klass in LOWERINGS:
+            if isinstance(obj, Population) and dynamics_for(klass) is not dynamics_for(key):
+                break       # a subclass with its own dynamics: the parent's lowering would be wrong
             return LOWERINGS[klass](obj, fixed, **ctx)
     raise UnsupportedFeatureError(f"the Lava engine has no lowering of {type(key).__name__} "
                                   f"('{getattr(obj, 'name', obj)}'); register one with "
@@ -73,7 +76,9 @@ def _per_neuron(value, n: int, dtype) -> np.ndarray:
 
 
 def _initial(pop: Population, dtype) -> dict:
-    return {var: _per_neuron(pop.initial.get(var, 0), pop.size, dtype) for var in ("u", "v")}
+    """The model's initial u and v (from the model-behaviour layer) for one sample."""
+    init = dynamics_for(pop.model).init_state(pop, 1)
+    return {var: init[var][0].astype(dtype) for var in ("u", "v")}
 
 
 @lowers(LoihiLIF)

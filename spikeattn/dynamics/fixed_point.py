@@ -86,3 +86,26 @@ def effective_bias(bias_mant, bias_exp) -> np.ndarray:
     m = np.asarray(bias_mant, np.int64)
     e = np.asarray(bias_exp, np.int64)
     return np.where(e >= 0, m << np.maximum(e, 0), m >> np.maximum(-e, 0))
+
+
+def loihi_lif_diagnostics(a_in, u, v, du, dv, bias) -> dict:
+    """Where one :func:`loihi_lif_step` changed a value by a wrap or a clip, ``(batch, size)`` bool.
+
+    ``overflow:a_in``: the input or ``a_in << 6`` left int32 (Lava's int32 ports wrap);
+    ``overflow:u``: ``decay(u) + act`` left int32 or u left its 24-bit register (the wrap of u);
+    ``overflow:v``: ``decay(v) + u + bias`` left int32; ``saturation:v``: v was clipped at
+    +-(2**23 - 1).  The step keeps the wrap (it is what Lava and Loihi do); these flags only
+    report it."""
+    a_in = np.asarray(a_in, np.int64)
+    a32 = wrap32(a_in)
+    shifted = a32 << ACT_SHIFT
+    act = wrap32(shifted)
+    over_in = (a32 != a_in) | (act != shifted)
+    u0 = trunc0(u * (DECAY_UNITY - (du + 1))) + act
+    u1 = wrap32(u0)
+    over_u = (u1 != u0) | (u1 > (1 << 23)) | (u1 <= -(1 << 23))
+    u_new = np.where(u1 > (1 << 23), u1 - U_WRAP, np.where(u1 <= -(1 << 23), u1 + U_WRAP, u1))
+    v0 = trunc0(v * (DECAY_UNITY - dv)) + u_new + bias
+    v1 = wrap32(v0)
+    return {"overflow:a_in": over_in, "overflow:u": over_u, "overflow:v": v1 != v0,
+            "saturation:v": np.abs(v1) > V_MAX}
