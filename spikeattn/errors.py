@@ -81,7 +81,8 @@ class FileWriteError(SpikeattnError, OSError):
 
 
 class FixedPointOverflowError(SpikeattnError, OverflowError):
-    """A fixed-point value left its register width (raised with ``on_overflow="raise"``)."""
+    """A fixed-point value wrapped or saturated, or float state became inf/NaN, with
+    ``on_overflow="raise"``; the message names the population, the step and the variable."""
 
 
 class SpikeattnWarning(UserWarning):
@@ -97,11 +98,3 @@ def require(module: str, extra: str, purpose: str, hint: str | None = None):
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise MissingExtraError(module.split(".")[0], extra, purpose, hint) from exc
 
-
-class SpikeattnWarning(UserWarning):
-    """Something the user should know about a result (e.g. fixed-point state that wrapped)."""
-
-
-class FixedPointOverflowError(SpikeattnError, ArithmeticError):
-    """Fixed-point state wrapped or saturated, or float state became inf/NaN, with
-    ``on_overflow="raise"``; the message names the population, the step and the variable."""
