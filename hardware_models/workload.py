@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from spikeattn.counts import KIND_FIELDS, EventCounts
+from spikeattn.counts import KIND_FIELDS, EventCounts, check_event_counts, validate_counts_dict
+from spikeattn.errors import InputError
 
 from .errors import CountsFormatError
 
@@ -86,12 +87,39 @@ class CountsView:
 
 
 def as_view(counts) -> CountsView:
-    """Accept EventCounts, a CountsView, or a counts / result.json dict."""
+    """Accept EventCounts, a CountsView, or a counts / result.json dict.
+
+    Dicts and EventCounts are validated first (:func:`spikeattn.counts.validate_counts_dict`):
+    steps/batch ints >= 1, known kinds and fields, counts non-negative integers below 2**63;
+    anything else raises :class:`CountsFormatError` naming the element and the field."""
     if isinstance(counts, CountsView):
         return counts
-    if isinstance(counts, EventCounts):
-        return CountsView.from_counts(counts)
-    if isinstance(counts, dict):
-        return CountsView.from_dict(counts)
+    try:
+        if isinstance(counts, EventCounts):
+            return CountsView.from_counts(check_event_counts(counts))
+        if isinstance(counts, dict):
+            return CountsView.from_dict(validate_counts_dict(counts))
+    except CountsFormatError:
+        raise
+    except InputError as exc:
+        raise CountsFormatError(str(exc)) from None
     raise CountsFormatError(f"cannot cost a {type(counts).__name__}: pass spikeattn.EventCounts, "
                             "EventCounts.to_dict() or a result.json dict")
+
+
+def check_cost_args(hardware, circuit=None, placement=None) -> None:
+    """Types of :func:`hardware_models.cost`'s arguments: ``hardware`` a name (str) or a
+    HardwareModel, ``circuit`` None or a Circuit, ``placement`` None or a Placement."""
+    from spikeattn.ir import Circuit
+
+    from .model import HardwareModel
+    from .placement import Placement
+    if not isinstance(hardware, (str, HardwareModel)):
+        raise InputError(f"cost(), field 'hardware': is {type(hardware).__name__}; pass a hardware name "
+                                "(str, see 'spikeattn hardware') or a HardwareModel.")
+    if circuit is not None and not isinstance(circuit, Circuit):
+        raise InputError(f"cost(), field 'circuit': is {type(circuit).__name__}; pass a spikeattn.Circuit "
+                                "or None.")
+    if placement is not None and not isinstance(placement, Placement):
+        raise InputError(f"cost(), field 'placement': is {type(placement).__name__}; pass a "
+                                "hardware_models.placement.Placement (from place()) or None.")

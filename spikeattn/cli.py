@@ -5,12 +5,17 @@ Subcommands are plug-ins: each package that provides commands registers a functi
 pyproject.toml: ``scenarios.cli`` adds ``list`` and ``run``, ``hardware_models.cli`` adds
 ``energy`` and ``hardware``).  The core thus never imports the layers built on it.
 Each subcommand sets ``handler(args) -> int``.  Usage errors print one line naming the
-valid choices and exit with code 2.
+valid choices and exit with code 2; so does any :class:`SpikeattnError` (bad input).  An
+operating-system error (unwritable ``--out``, unreadable file) prints one line and exits
+with code 1; so does any other exception escaping a plug-in command, as ``spikeattn: error:
+unexpected <Type>: <message>`` (set ``SPIKEATTN_DEBUG=1`` to get the Python traceback).
+No input makes the command print a traceback.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from . import __version__
@@ -56,20 +61,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(text: str, limit: int = 2000) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def main(argv=None) -> int:
+    if argv is not None:
+        if isinstance(argv, (str, bytes)) or not all(isinstance(a, str) for a in argv):
+            print(f"spikeattn: error: arguments must be a list of strings, got {_one_line(repr(argv), 200)}",
+                  file=sys.stderr)
+            return 2
+        argv = list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0
     try:
-        return int(args.handler(args) or 0)
+        rc = args.handler(args)
+        return rc if isinstance(rc, int) and not isinstance(rc, bool) else 0
     except SpikeattnError as exc:
-        print(f"spikeattn: error: {exc}", file=sys.stderr)
+        print(f"spikeattn: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # pragma: no cover
         print("spikeattn: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        where = f" '{exc.filename}'" if getattr(exc, "filename", None) else ""
+        print(f"spikeattn: error: cannot access{where}: {_one_line(exc.strerror or exc)}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a plug-in bug or an unforeseen input: one line, never a traceback
+        if os.environ.get("SPIKEATTN_DEBUG"):
+            raise
+        print(f"spikeattn: error: unexpected {type(exc).__name__}: {_one_line(exc)} "
+              "(set SPIKEATTN_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -237,6 +237,93 @@ class EventCounts:
                 f"synaptic_ops={t['synaptic_ops']}, elements={len(self.elements)})")
 
 
+MAX_COUNT = 2**63 - 1
+_META_INTS = ("size", "synapses", "weight_bytes", "state_bytes", "delay", "weight_bits")
+
+
+def _count(where: str, value) -> int:
+    """A count: a non-negative int (or an integral finite float, as JSON may give), <= 2**63 - 1."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InputError(f"counts {where}: is {repr(value)[:60]} ({type(value).__name__}); must be a non-negative "
+                         "integer.")
+    if isinstance(value, (float, np.floating)) and (not np.isfinite(value) or value != int(value)):
+        raise InputError(f"counts {where}: is {value!r}; must be a non-negative integer (finite, whole).")
+    v = int(value)
+    if v < 0 or v > MAX_COUNT:
+        text = str(v) if len(str(v)) < 40 else f"{str(v)[:12]}... ({len(str(v))} digits)"
+        raise InputError(f"counts {where}: is {text}; must be in [0, {MAX_COUNT}] (negative counts would give "
+                         "negative energy).")
+    return v
+
+
+def validate_counts_dict(d) -> dict:
+    """Check an ``EventCounts.to_dict()`` (or a result.json holding it under ``"counts"``)
+    before a cost model reads it; return the counts dict with every total as a Python int.
+
+    ``steps`` and ``batch``: ints >= 1 (bools refused); ``elements``: an object mapping
+    names to ``{"kind", "totals", "meta"?}`` with ``kind`` in :data:`KIND_FIELDS`;
+    ``totals`` maps that kind's fields (unknown ones refused) to counts in
+    ``[0, 2**63 - 1]``; the integer meta keys (``size``, ``synapses``, ...) are counts too.
+    Every error is an :class:`InputError` naming the element and the field."""
+    if not isinstance(d, Mapping):
+        raise InputError(f"counts: is a {type(d).__name__}; expected EventCounts.to_dict() (a dict).")
+    if "counts" in d and "elements" not in d:
+        d = d["counts"]
+        if not isinstance(d, Mapping):
+            raise InputError(f"counts: the 'counts' block is a {type(d).__name__}; expected a dict.")
+    for key in ("steps", "batch", "elements"):
+        if key not in d:
+            raise InputError(f"counts: no '{key}' key (keys: {sorted(map(str, d))[:10]}); pass "
+                             "EventCounts.to_dict() or a result.json with a 'counts' block.")
+    out = {"steps": 0, "batch": 0, "elements": {}}
+    for key in ("steps", "batch"):
+        v = d[key]
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or not 1 <= v <= MAX_COUNT:
+            raise InputError(f"counts field '{key}': is {v!r}; must be an int >= 1.")
+        out[key] = int(v)
+    els = d["elements"]
+    if not isinstance(els, Mapping):
+        raise InputError(f"counts field 'elements': is a {type(els).__name__}; expected a dict name -> element.")
+    for n, e in els.items():
+        if not isinstance(n, str) or not isinstance(e, Mapping):
+            raise InputError(f"counts element {n!r}: must be a str name mapped to a dict, got {type(e).__name__}.")
+        kind = e.get("kind")
+        if not isinstance(kind, str) or kind not in KIND_FIELDS:
+            raise InputError(f"counts element '{n}', field 'kind': is {kind!r}; use one of {sorted(KIND_FIELDS)}.")
+        totals, meta = e.get("totals"), e.get("meta", {})
+        if not isinstance(totals, Mapping):
+            raise InputError(f"counts element '{n}', field 'totals': is {type(totals).__name__}; expected a dict.")
+        if not isinstance(meta, Mapping):
+            raise InputError(f"counts element '{n}', field 'meta': is {type(meta).__name__}; expected a dict.")
+        unknown = sorted(str(f) for f in totals if f not in KIND_FIELDS[kind])
+        if unknown:
+            raise InputError(f"counts element '{n}', field 'totals': unknown fields {unknown[:5]} for a {kind}; "
+                             f"fields are {sorted(KIND_FIELDS[kind])}.")
+        clean_meta = dict(meta)
+        for k in _META_INTS:
+            if k in meta and meta[k] is not None:
+                clean_meta[k] = _count(f"element '{n}', field 'meta.{k}'", meta[k])
+        out["elements"][n] = {"kind": kind, "meta": clean_meta,
+                              "totals": {f: _count(f"element '{n}', field '{f}'", v) for f, v in totals.items()}}
+    return out
+
+
+def check_event_counts(counts: "EventCounts") -> "EventCounts":
+    """Check a live :class:`EventCounts`: steps/batch >= 1, every field a non-negative
+    integer array of shape ``(steps, batch)``."""
+    for key in ("steps", "batch"):
+        v = getattr(counts, key)
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise InputError(f"EventCounts field '{key}': is {v!r}; must be an int >= 1.")
+    for n, e in counts.elements.items():
+        for f, a in e.fields.items():
+            a = np.asarray(a)
+            if a.dtype.kind not in "iu" or a.shape != (counts.steps, counts.batch) or (a.size and a.min() < 0):
+                raise InputError(f"EventCounts element '{n}', field '{f}': must be a non-negative int array of "
+                                 f"shape ({counts.steps}, {counts.batch}), got {a.dtype} {a.shape}.")
+    return counts
+
+
 def _jsonable(meta: dict) -> dict:
     out = {}
     for k, v in meta.items():
