@@ -36,7 +36,7 @@ from .errors import HardwareKindError
 from .model import HardwareModel
 from .registry import get
 from .report import EnergyReport
-from .workload import CountsView, as_view
+from .workload import CountsView, as_view, check_cost_args
 
 
 def literature_energy(macs: float, acs: float, e_mac: float = 4.6e-12, e_ac: float = 0.9e-12) -> float:
@@ -55,6 +55,7 @@ def cost(counts, hardware, circuit=None, placement=None) -> EnergyReport:
     :class:`hardware_models.placement.Placement` made earlier (it wins over ``circuit``).
     GPU models cost the dense workload instead: ``hardware_models.gpu.cost_dense``.
     """
+    check_cost_args(hardware, circuit, placement)
     hw = hardware if isinstance(hardware, HardwareModel) else get(hardware)
     if hw.kind == "gpu":
         raise HardwareKindError(f"'{hw.name}' is a GPU model: it costs the dense equivalent, not spike "
