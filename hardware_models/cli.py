@@ -26,6 +26,15 @@ def register(subparsers) -> None:
                    help=f"comma-separated models (default {DEFAULT_HARDWARE}; see 'spikeattn hardware')")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: the result's folder)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument("--batch", default=None,
+                   help="comma-separated batch sizes, e.g. 1,64,1024: energy per inference and latency per batch, "
+                        "crossover batch of every GPU against every chip (needs the circuit file for GPUs)")
+    p.add_argument("--server-bound-ms", type=float, default=10.0,
+                   help="latency bound of the server scenario, ms (default 10)")
+    p.add_argument("--baseline", default="softmax", choices=["softmax", "snn_dense", "quantised_ann"],
+                   help="GPU baseline of the batch study (default softmax; see hardware_models.baselines)")
+    p.add_argument("--linear", action="store_true", help="linear energy axis in the batch figure")
+    p.add_argument("--draws", type=int, default=4000, help="Monte Carlo draws for the intervals (default 4000)")
     p.set_defaults(handler=cmd_energy)
     p = subparsers.add_parser("hardware", help="list the hardware models with their sources")
     p.add_argument("name", nargs="?", default=None, help="show one model's constants in full")
@@ -128,37 +137,105 @@ def _fmt(x, unit="J"):
     return "n/a" if x is None else f"{x:.3e}"
 
 
+def _parse_batches(text: str) -> list[int]:
+    try:
+        out = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise InputError(f"--batch is {text!r}; give comma-separated integers, e.g. 1,64,1024") from None
+    if not out or min(out) < 1 or max(out) > 1 << 20:
+        raise InputError(f"--batch is {text!r}; give integers from 1 to 1048576, e.g. 1,64,1024")
+    return out
+
+
+def _iv(iv) -> str:
+    return "n/a" if not iv else f"[{iv['p5']:.2e}, {iv['p95']:.2e}]"
+
+
+def _print_batch_study(study: dict) -> None:
+    print(f"\nper inference, by batch ({study['baseline']} GPU baseline; interval = 5-95 % Monte Carlo; "
+          "chips run samples in sequence)")
+    print(f"{'hardware':<12} {'batch':>6} {'dynamic J':>10} {'5-95 % dynamic':>22} {'dyn+static J':>12} "
+          f"{'5-95 % total':>22} {'batch latency s':>15}")
+    for name, pts in study["points"].items():
+        for pt in pts:
+            print(f"{name:<12} {pt['batch']:>6} {pt['dynamic_j']:>10.3e} {_iv(pt['dynamic_interval']):>22} "
+                  f"{pt['energy_j']:>12.3e} {_iv(pt['energy_interval']):>22} {_fmt(pt['latency_s']):>15}")
+    if study["crossover_batch"]:
+        print(f"\ncrossover batch: smallest batch at which the GPU's energy per inference is at most the chip's "
+              f"(searched up to {study['max_batch']})")
+        for chip, per_gpu in study["crossover_batch"].items():
+            for gpu, x in per_gpu.items():
+                tot = "never" if x["total"] is None else str(x["total"])
+                dyn = "never" if x["dynamic"] is None else str(x["dynamic"])
+                print(f"  {gpu} overtakes {chip:<11} at batch {tot:>6} (dynamic + static), {dyn:>6} (dynamic only)")
+    print(f"\nscenarios (server bound {study['server_bound_s'] * 1e3:g} ms): energy per inference, dynamic + static")
+    for name, sc in study["scenarios"].items():
+        cells = []
+        for key in ("single-stream", "server", "offline"):
+            pt = sc[key]
+            cells.append(f"{key} " + ("n/a" if pt.get("batch") is None else f"b={pt['batch']} {pt['energy_j']:.3e} J"))
+        print(f"  {name:<12} " + "; ".join(cells))
+
+
 def cmd_energy(args) -> int:
     hw_names = _parse_names(args.hardware)
+    batches = _parse_batches(args.batch) if args.batch else None
     doc, circuit = _load_result(args.result)
     counts = doc["counts"]
     view = as_view(counts)
     reps = reports_for(circuit, view, hw_names)
+    from .uncertainty import dense_samples, monte_carlo
+    for n, r in reps.items():
+        hw = get(n)
+        try:
+            if hw.kind == "gpu" and r.meta.get("workload") and r.meta.get("method") == "roofline":
+                from .dense_equivalent import Workload
+                wd = {k: v for k, v in r.meta["workload"].items() if k not in ("bytes_low", "bytes_high")}
+                r.meta["uncertainty"] = dense_samples(Workload(**wd), n, n=args.draws)
+            elif hw.kind != "gpu":
+                pl = None if r.placement is None else _place(circuit, hw, view)[0]
+                r.meta["uncertainty"] = monte_carlo(view, hw, placement=pl, n=args.draws)
+        except SpikeattnError:
+            pass
     sens = sensitivities(reps, view, circuit)
     out = args.out or args.result.parent
     print(f"energy of {args.result} ({view.steps} steps x {view.batch} samples"
           f"{'' if circuit is not None else ', no circuit file: routing between cores not modelled'})")
-    print(f"{'hardware':<12} {'total J':>10} {'low J':>10} {'high J':>10} {'J/sample':>10} {'latency s':>10} "
-          f"{'EDP Js':>10}  largest term")
+    print(f"{'hardware':<12} {'dynamic J':>10} {'dyn+static J':>12} {'5-95 % total (MC)':>22} {'J/sample':>10} "
+          f"{'latency s':>10} {'EDP Js':>10}  largest term")
     for n, r in reps.items():
         top = max(r.breakdown.items(), key=lambda kv: kv[1])[0] if r.breakdown else "-"
-        print(f"{n:<12} {_fmt(r.total_j):>10} {_fmt(r.low_j):>10} {_fmt(r.high_j):>10} {_fmt(r.per_sample_j):>10} "
+        mc = r.meta.get("uncertainty", {}).get("total_j")
+        print(f"{n:<12} {_fmt(r.dynamic_j):>10} {_fmt(r.total_j):>12} {_iv(mc):>22} {_fmt(r.per_sample_j):>10} "
               f"{_fmt(r.latency_s):>10} {_fmt(r.edp_js):>10}  {top}")
     for s in sens:
         x = s.crossover_rate(s.steps0)
         if x is None:
-            xs = "never (step-driven costs alone exceed the GPU)"
+            xs = "none: the step-driven energy alone exceeds the GPU's"
         elif x > 1:
-            xs = f"wins at every possible rate (the line would cross at {x:.3g} > 1 spike/neuron/step)"
+            xs = ("outside the feasible range (0-1 spike per neuron per step): the chip uses less energy at every "
+                  "possible rate")
         else:
             xs = f"{x:.3g} spikes/neuron/step"
-        print(f"crossover {s.hardware} vs {s.gpu} at T={s.steps0}: {xs} (measured {s.rate0:.3g})")
+        print(f"crossover rate {s.hardware} vs {s.gpu} at T={s.steps0}, batch {s.batch}: {xs} "
+              f"(measured {s.rate0:.3g})")
         for line in s.literature_comparison():
             print(f"    {line}")
     from spikeattn.fileio import atomic_write_json
     block = {n: r.to_dict() for n, r in reps.items()}
     if sens:
         block["sensitivity"] = {s.hardware: s.to_dict() for s in sens}
+    study = None
+    if batches:
+        from .batching import batch_study
+        names = [n for n in hw_names if get(n).kind != "gpu" or circuit is not None]
+        if len(names) < len(hw_names):
+            print("no circuit file: GPUs left out of the batch study (they cost the circuit's dense equivalent)")
+        placements = {n: _place(circuit, get(n), view)[0] for n in names if get(n).kind != "gpu"}
+        study = batch_study(circuit, view, names, batches, server_bound_s=args.server_bound_ms * 1e-3,
+                            baseline=args.baseline, placements=placements, n=args.draws)
+        block["batch_study"] = study
+        _print_batch_study(study)
     written = [atomic_write_json(out / "energy.json", block)]
     if not args.no_figures:
         from .plots import breakdown_chart, sensitivity_chart
@@ -166,6 +243,9 @@ def cmd_energy(args) -> int:
                                        title=f"{doc.get('scenario', args.result.stem)}: energy by hardware"))
         if sens:
             written.append(sensitivity_chart(sens, out / "energy_sensitivity.png"))
+        if study is not None:
+            from .plots_batch import batch_chart
+            written += batch_chart(study, out / "energy_batch.png", linear=args.linear)
     for w in written:
         print(f"wrote {w}")
     return 0
@@ -178,6 +258,11 @@ def cmd_hardware(args) -> int:
             print(json.dumps(m.to_dict(), indent=2))
             return 0
         print(f"{m.name}: {m.title} [{m.kind}]")
+        acc = m.accounting()
+        sp = acc["static_power"]
+        print(f"  operating mode: {acc['operating_mode']}; static power: " +
+              (f"{sp['value_w']:.4g} W (range {sp['low_w']:.4g} - {sp['high_w']:.4g}) [{sp['source']}]" if sp
+               else f"not modelled ({acc['static_not_modelled_because']})") + f"; host/IO: {acc['host_io']}")
         for k, c in m.constants.items():
             rng = "" if c.low == c.high else f" (range {c.low:.4g} - {c.high:.4g})"
             print(f"  {k:<18} {c.value:.4g} {c.unit}{rng} [{c.tag}] {c.source}")

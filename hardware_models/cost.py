@@ -32,6 +32,10 @@ instead and reports a median with a 5-95 % interval.
 """
 from __future__ import annotations
 
+from functools import reduce
+
+import numpy as np
+
 from .errors import HardwareKindError
 from .model import HardwareModel
 from .registry import get
@@ -62,20 +66,11 @@ def cost(counts, hardware, circuit=None, placement=None) -> EnergyReport:
                                 "events. Use hardware_models.gpu.cost_dense(hardware_models.dense_equivalent."
                                 "dense_workload(circuit, steps, batch), '" + hw.name + "'), or "
                                 "hardware_models.baseline.dense_gpu_report(circuit, counts, '" + hw.name + "').")
+    if hw.kind == "ann":
+        raise HardwareKindError(f"'{hw.name}' is an ANN accelerator: it costs the dense workload, not spike events. "
+                                "Use hardware_models.baselines.cost_eyeriss(workload).")
     view = as_view(counts)
-    notes = list(hw.notes)
-    traffic = loads = None
-    if hw.kind == "neuromorphic" and hw.limits is not None and not hw.all_in:
-        if placement is None and circuit is not None:
-            from .placement import place
-            placement = place(circuit, hw)
-        if placement is not None:
-            traffic = placement.traffic(view)
-            loads = placement.core_loads(view)
-        else:
-            notes.append("No circuit or placement given: every spike message is costed as within one core "
-                          "(routing between cores left out - a lower bound) and the work is assumed spread "
-                          "evenly over the cores that the neuron count needs.")
+    placement, traffic, loads, notes = prepare(hw, view, circuit, placement)
     picks = {w: _evaluate(hw, view, w, traffic, loads, placement) for w in ("value", "low", "high")}
     notes += [f"{hw.name}: {term.replace('_', ' ')} included in the per-event figure (not added separately)."
               for term in hw.included_in_ops]
@@ -95,6 +90,25 @@ def cost(counts, hardware, circuit=None, placement=None) -> EnergyReport:
                  "neuron_updates_idle": view.total("neuron_updates_idle")}})
 
 
+def prepare(hw: HardwareModel, view: CountsView, circuit=None, placement=None):
+    """Placement, traffic and per-core loads of ``view`` on ``hw`` (None where not placed), and
+    the notes that go with them: the part of :func:`cost` that does not depend on constants."""
+    notes = list(hw.notes)
+    traffic = loads = None
+    if hw.kind == "neuromorphic" and hw.limits is not None and not hw.all_in:
+        if placement is None and circuit is not None:
+            from .placement import place
+            placement = place(circuit, hw)
+        if placement is not None:
+            traffic = placement.traffic(view)
+            loads = placement.core_loads(view)
+        else:
+            notes.append("No circuit or placement given: every spike message is costed as within one core "
+                          "(routing between cores left out - a lower bound) and the work is assumed spread "
+                          "evenly over the cores that the neuron count needs.")
+    return placement, traffic, loads, notes
+
+
 def _dedupe(notes):
     seen, out = set(), []
     for n in notes:
@@ -104,9 +118,12 @@ def _dedupe(notes):
     return out
 
 
-def _evaluate(hw: HardwareModel, v: CountsView, w: str, traffic, loads, placement):
-    """One evaluation with every constant at ``w``: (breakdown, latency or None, notes)."""
-    c = lambda k: hw.c(k, w)  # noqa: E731
+def _evaluate(hw: HardwareModel, v: CountsView, w: str, traffic, loads, placement, getc=None):
+    """One evaluation with every constant at ``w``: (breakdown, latency or None, notes).
+
+    ``getc(key)`` (optional) supplies the constants instead, e.g. arrays of Monte Carlo
+    samples (:mod:`hardware_models.uncertainty`); the terms are then arrays too."""
+    c = getc or (lambda k: hw.c(k, w))  # noqa: E731
     notes: list[str] = []
     acs, macs = v.total("synaptic_acs", "projection"), v.total("synaptic_macs", "projection")
     if hw.kind == "literature":
@@ -144,22 +161,24 @@ def _evaluate(hw: HardwareModel, v: CountsView, w: str, traffic, loads, placemen
     elif "routing" not in hw.included_in_ops:
         notes.append(f"{hw.name}: spike routing energy is not published in the cited sources; not modelled.")
     if hw.memory_levels:
-        b.update(_memory_terms(hw, v, w))
+        b.update(_memory_terms(hw, v, w, getc))
     elif hw.memory_in_ops:
         notes.append(f"{hw.name}: memory reads/writes are inside the per-op figures (not added separately).")
     else:
         notes.append(f"{hw.name}: memory traffic not modelled.")
-    lat = _latency(hw, v, w, loads, placement)
+    lat = _latency(hw, v, w, loads, placement, getc)
     if lat is None:
         notes.append(f"{hw.name}: timing unknown; latency, EDP and static energy not modelled.")
     if hw.has("p_static_chip"):
-        b["static"] = c("p_static_chip") * _static_chips(hw, v, w, placement) * (lat or 0.0)
+        b["static"] = c("p_static_chip") * _static_chips(hw, v, w, placement) * (0.0 if lat is None else lat)
         if w == "value":
             notes.append(f"{hw.name}: static power of every chip used (whole chips) over the modelled run time; "
                          "the low bound charges only the share of cores used (unused cores power-gated or "
                          "running other work).")
     else:
         notes.append(f"{hw.name}: static power not published in the cited sources; not modelled (lower bound).")
+    if getc is not None:
+        return b, lat, notes
     return {k: float(x) for k, x in b.items()}, (None if lat is None else float(lat)), notes
 
 
@@ -175,21 +194,23 @@ def _static_chips(hw: HardwareModel, v: CountsView, w: str, placement) -> float:
     return float(chips)
 
 
-def _memory_terms(hw: HardwareModel, v: CountsView, w: str) -> dict[str, float]:
+def _memory_terms(hw: HardwareModel, v: CountsView, w: str, getc=None) -> dict[str, float]:
     out = {}
     for data, need, traffic in (("weights", v.weight_storage_bytes(), v.total("weight_bytes_read")),
                                 ("state", v.state_storage_bytes(),
                                  v.total("state_bytes_read") + v.total("state_bytes_written"))):
         level = next((m for m in hw.memory_levels if m.capacity_bytes is None or need <= m.capacity_bytes),
                      hw.memory_levels[-1])
-        out[f"memory_{data}_{level.name}"] = level.energy_per_byte.pick(w) * traffic
+        e = getc(f"memory:{level.name}") if getc is not None else level.energy_per_byte.pick(w)
+        out[f"memory_{data}_{level.name}"] = e * traffic
     return out
 
 
-def _latency(hw: HardwareModel, v: CountsView, w: str, loads, placement) -> float | None:
-    c = lambda k: hw.c(k, w) if hw.has(k) else 0.0  # noqa: E731
+def _latency(hw: HardwareModel, v: CountsView, w: str, loads, placement, getc=None) -> float | None:
+    get = getc or (lambda k: hw.c(k, w))  # noqa: E731
+    c = lambda k: get(k) if hw.has(k) else 0.0  # noqa: E731
     if hw.has("t_step"):
-        return v.steps * v.batch * hw.c("t_step", w)
+        return v.steps * v.batch * get("t_step")
     if not hw.has("t_ac"):
         return None
     t_mac = c("t_mac") if hw.has("t_mac") else c("t_ac")
@@ -201,7 +222,7 @@ def _latency(hw: HardwareModel, v: CountsView, w: str, loads, placement) -> floa
 
     route, chips = 0.0, 1
     if loads:
-        busiest = max(work(ld) for ld in loads)
+        busiest = reduce(np.maximum, (work(ld) for ld in loads))
         tiles, chips = placement.tiles_used, placement.chips_used
         route = c("t_hop") * placement.mesh_diameter  # the last message's trip before the barrier
     else:
@@ -213,17 +234,18 @@ def _latency(hw: HardwareModel, v: CountsView, w: str, loads, placement) -> floa
         busiest = work(total) / n_cores
         tiles = max(1, -(-n_cores // hw.limits.cores_per_tile)) if hw.limits else 1
     barrier = (c("t_barrier_multichip") if chips > 1 and hw.has("t_barrier_multichip")
-               else _barrier(hw, w, tiles))
+               else _barrier(hw, w, tiles, get))
     per_step = busiest / max(v.steps * v.batch, 1) + route + barrier
     return per_step * v.steps * v.batch
 
 
-def _barrier(hw: HardwareModel, w: str, tiles: int) -> float:
+def _barrier(hw: HardwareModel, w: str, tiles: int, get=None) -> float:
     """Barrier synchronisation per step, linear in tiles between 1 and a full chip."""
     if not hw.has("t_barrier_1"):
         return 0.0
-    t1 = hw.c("t_barrier_1", w)
-    tmax = hw.c("t_barrier_max", w) if hw.has("t_barrier_max") else t1
+    get = get or (lambda k: hw.c(k, w))  # noqa: E731
+    t1 = get("t_barrier_1")
+    tmax = get("t_barrier_max") if hw.has("t_barrier_max") else t1
     full = hw.limits.tiles_per_chip if hw.limits else 1
     frac = 0.0 if full <= 1 else min(1.0, (tiles - 1) / (full - 1))
     return t1 + (tmax - t1) * frac

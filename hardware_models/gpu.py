@@ -41,7 +41,7 @@ from .report import EnergyReport
 
 UTILISATION = {"value": 0.3, "low": 0.05, "high": 1.0}
 KERNEL_LAUNCH_S = {"value": 5e-6, "low": 2e-6, "high": 10e-6}   # per eager kernel (assumption, see above)
-PRECISION_KEYS = {"fp16": "peak_flops_fp16", "fp32": "peak_flops_fp32"}
+PRECISION_KEYS = {"fp16": "peak_flops_fp16", "fp32": "peak_flops_fp32", "int8": "peak_flops_int8"}
 
 
 def _pick(g, key: str, which: str) -> float:

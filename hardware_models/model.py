@@ -46,7 +46,7 @@ from spikeattn.errors import ParameterError
 
 from .constants import Constant
 
-KINDS = ("neuromorphic", "asic", "gpu", "cpu", "literature")
+KINDS = ("neuromorphic", "asic", "gpu", "cpu", "literature", "ann")
 MODES = ("unthrottled", "fixed-step", "n/a")
 
 
@@ -154,7 +154,7 @@ class HardwareModel:
     def accounting(self) -> dict:
         """What the model charges besides per-event energy: static power (value, range, source,
         or ``None`` with the reason), operating mode and host / IO overheads."""
-        key = "p_idle" if self.kind == "gpu" else "p_static_chip"
+        key = "p_idle" if self.kind == "gpu" else "p_static_chip"   # "ann": p_static_chip too
         c = self.constants.get(key)
         static = ({"key": key, "value_w": c.value, "low_w": c.low, "high_w": c.high, "source": c.source}
                   if c is not None else None)

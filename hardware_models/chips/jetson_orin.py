@@ -32,6 +32,8 @@ CONSTANTS = {
                           "= 1.29 pJ; low (15 - 5) W / 21.25 (15 W mode, half clock), high (60 - 2) / 42.5", "D"),
     "e_flop_fp32": ranged(55.0 / 5.3e12, 10.0 / 2.65e12, 58.0 / 5.3e12, "J/FLOP",
                           "dynamic (power - idle) / peak FP32, the same power modes as e_flop_fp16", "D"),
+    "e_flop_int8": ranged(55.0 / 85e12, 10.0 / 42.5e12, 58.0 / 85e12, "J/op",
+                          "dynamic (power - idle) / peak INT8 dense, the same power modes as e_flop_fp16", "D"),
     "e_dram_byte": ranged(4e-12 * 8, 4e-12 * 8, 20e-12 * 8, "J/B", "LPDDR5 energy per bit is not published by "
                           "NVIDIA: 4-20 pJ/bit is an estimate", "S"),
     "e_l2_byte": ranged(2.5e-12, 1.25e-12, 12.5e-12, "J/B", f"{HOROWITZ} / 8 B (value 32 KB, range 8 KB - 1 MB)",

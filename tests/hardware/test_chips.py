@@ -7,7 +7,7 @@ import hardware_models as hm
 from hardware_models.constants import TAGS
 
 EXPECTED = ["loihi", "loihi2", "truenorth", "spinnaker1", "spinnaker2", "asic45nm", "a100", "h100",
-            "jetson_orin", "cpu", "literature"]
+            "jetson_orin", "cpu", "literature", "eyeriss"]  # eyeriss: issue 9 (ANN accelerator baseline)
 
 
 def test_registry_has_exactly_the_issue_models():
