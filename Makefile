@@ -7,7 +7,7 @@ VENV := .venv
 VENV_LAVA := .venv-lava
 PIP_FLAGS := -q --disable-pip-version-check
 
-.PHONY: demo test test-main test-lava bench clean venv venv-lava
+.PHONY: demo test test-main test-lava bench bench-quick clean venv venv-lava
 
 demo: $(VENV)/.done
 	$(VENV)/bin/spikeattn run
@@ -19,8 +19,12 @@ test: $(VENV)/.done $(VENV_LAVA)/.done
 	  $(VENV_LAVA)/bin/python -m pytest tests/core tests/lava_native -p no:cacheprovider; \
 	else echo "SKIPPED: Lava tests: no Python 3.10 found to build $(VENV_LAVA) (set PY310=/path/to/python3.10)"; fi
 
-bench: $(VENV)/.done
+# Every peer in one run (about 25 min on 2 cores); bench-quick: a smoke version (about 3 min).
+bench: $(VENV)/.done $(VENV_LAVA)/.done
 	$(VENV)/bin/python benchmarks/run_all.py
+
+bench-quick: $(VENV)/.done $(VENV_LAVA)/.done
+	$(VENV)/bin/python benchmarks/run_all.py --quick
 
 venv: $(VENV)/.done
 venv-lava: $(VENV_LAVA)/.done
