@@ -78,16 +78,19 @@ class Placement:
 
     @property
     def neuron_cores(self) -> dict[str, np.ndarray]:
-        """Core per neuron of every node (for SANA-FE's mapping): populations as placed; an input
-        source (injected from the host in this model) is put on the core most of its synapses reach."""
+        """Core per neuron of every node (for SANA-FE's mapping): populations as placed; each neuron
+        of an input source (injected from the host in this model) is put on the core most of its
+        own synapses reach, so a large source is split across cores (a simulator with a cap on
+        input units per core spreads the excess: :func:`hardware_models.sanafe_engine.fit_inputs`)."""
         out = {n: a.copy() for n, a in self.neuron_core.items()}
+        k = max(self.cores_used, 1)
         for n, src in self.circuit.sources.items():
-            hits = np.zeros(max(self.cores_used, 1))
+            hits = np.zeros((src.size, k))             # per source neuron: destination cores it reaches
             for p in self.circuit.projections.values():
                 if p.pre == n:
                     d = dest_cores(p.weights, self.neuron_core[p.post], self.cores_used)
-                    hits += np.bincount(d.col, minlength=len(hits))[:len(hits)]
-            out[n] = np.full(src.size, int(hits.argmax()), np.int64)
+                    np.add.at(hits, (d.row, d.col), 1.0)
+            out[n] = hits.argmax(axis=1).astype(np.int64)
         return out
 
     # ------------------------------------------------------------------ geometry

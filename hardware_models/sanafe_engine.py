@@ -96,6 +96,38 @@ def fill_cores(circuit: Circuit, arch: str = "loihi") -> dict[str, np.ndarray]:
     return out
 
 
+def fit_inputs(circuit: Circuit, cores: dict, arch: str = "loihi") -> dict[str, np.ndarray]:
+    """Move input-source neurons off cores that hold more than the arch's ``inputs_per_core``
+    input units (or more than ``neurons_per_core`` neurons in all) to the nearest core index
+    with room, keeping every other neuron where it is.  Raises :class:`ParameterError` when the
+    chip has no room left."""
+    spec = arch_spec(arch)
+    out = {n: np.asarray(v, np.int64).copy() for n, v in cores.items()}
+    total = np.zeros(spec.cores, np.int64)
+    inputs = np.zeros(spec.cores, np.int64)
+    for n, v in out.items():
+        if n not in circuit.sources:
+            np.add.at(total, v, 1)
+    for n in circuit.sources:
+        v = out.get(n)
+        if v is None:
+            continue
+        for i, c in enumerate(v):
+            if inputs[c] < spec.inputs_per_core and total[c] < spec.neurons_per_core:
+                inputs[c] += 1
+                total[c] += 1
+                continue
+            room = np.flatnonzero((inputs < spec.inputs_per_core) & (total < spec.neurons_per_core))
+            if room.size == 0:
+                raise ParameterError(f"circuit '{circuit.name}'", "placement", f"has no core with room for input "
+                                     f"neuron {i} of '{n}' on {arch}.", "use a larger architecture.")
+            c2 = int(room[np.argmin(np.abs(room - c))])
+            v[i] = c2
+            inputs[c2] += 1
+            total[c2] += 1
+    return out
+
+
 def _placement_map(circuit: Circuit, placement, arch: str) -> dict[str, np.ndarray]:
     if placement is None:
         return fill_cores(circuit, arch)
@@ -110,7 +142,7 @@ def _placement_map(circuit: Circuit, placement, arch: str) -> dict[str, np.ndarr
                                  "give a core (int) or one core per neuron for every node.")
         cores = np.broadcast_to(np.asarray(placement[name], np.int64), (node.size,))
         out[name] = cores.copy()
-    return out
+    return fit_inputs(circuit, out, arch)
 
 
 # ----------------------------------------------------------------------------- lowering
@@ -250,6 +282,7 @@ class SanafeRun:
     mismatches: list
     cores: dict
     notes: list = field(default_factory=list)
+    placement: object = field(default=None, repr=False, compare=False)   # the Placement given, if any
 
     @property
     def latency_s(self) -> float:
@@ -323,7 +356,8 @@ def run_sanafe(circuit: Circuit, inputs=None, result=None, arch: str = "loihi", 
     if mismatches:
         notes.append("spikes differ: the neuron dynamics do not match, energy figures are not comparable")
     return SanafeRun(arch, steps, batch, energy, per_sample, times, syn, packets, fired, spikes,
-                     not mismatches, mismatches, cores, notes)
+                     not mismatches, mismatches, cores, notes,
+                     placement=placement if hasattr(placement, "traffic") else None)
 
 
 from .sanafe_arch.compare import (TERM_MAP, compare_with_model, predict_from_counts,  # noqa: E402,F401

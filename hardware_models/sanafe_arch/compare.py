@@ -112,8 +112,12 @@ def compare_with_model(run, circuit: Circuit, result, hardware: str = "loihi",
     if not run.spikes_match:
         return {"comparable": False, "agree": False, "reason": "spikes differ: " + "; ".join(run.mismatches[:3])}
     import hardware_models as hm
-    report = hm.cost(result.counts, hardware, circuit=circuit, placement=placement)
-    pred = predict_from_counts(circuit, result, run.arch)
+    placement = placement if placement is not None else getattr(run, "placement", None)
+    pl_obj = placement if hasattr(placement, "traffic") else None
+    # spikeattn's model uses the Placement given (or places the circuit itself); SANA-FE's terms
+    # are predicted on the very cores SANA-FE ran with (run.cores, which follow that placement)
+    report = hm.cost(result.counts, hardware, circuit=circuit if pl_obj is None else None, placement=pl_obj)
+    pred = predict_from_counts(circuit, result, run.arch, placement=run.cores)
     ev, uc = pred["events"], pred["unit_costs_j"]
     table, used = {}, set()
     for term, keys in TERM_MAP.items():
@@ -148,7 +152,10 @@ def compare_with_model(run, circuit: Circuit, result, hardware: str = "loihi",
         row["gap_j"] = row["spikeattn_j"] - row["sanafe_j"]
     explain["summary"] = (f"total: spikeattn/SANA-FE = {ratio:.3f}; without the terms SANA-FE does not model "
                           f"({rest}) = {ratio_dyn:.3f}")
+    term_ratio = {t: (row["spikeattn_j"] / row["sanafe_j"] if row["sanafe_j"] else None)
+                  for t, row in table.items() if t != "not_in_sanafe"}
     return {"comparable": True, "agree": bool(abs(ratio - 1.0) <= tolerance), "ratio": ratio,
+            "term_ratio": term_ratio, "placement_matched": pl_obj is not None,
             "agree_dynamic": bool(abs(ratio_dyn - 1.0) <= tolerance), "ratio_dynamic": ratio_dyn,
             "events": ev, "unit_costs_j": uc,
             "sanafe_total_j": total_s, "spikeattn_total_j": total_m,
