@@ -1,0 +1,255 @@
+"""The whole simulation loop, compiled with numba (``@njit(cache=True)``, cached on disk).
+
+For each sample (independent; the parallel driver runs them with ``prange``, two or more
+threads), for each step ``t`` in ``[t0, t1)``, for each node in ``circuit.update_order()``:
+
+* a source emits the non-zero entries of its input for step t (binary: value 1);
+* a population reads and clears its arrival flags for t, sums its input
+  ``a_in = 0.0 + acc[p1][t] + acc[p2][t] + ...`` over its incoming projections in name
+  order (fixed point: each exact integer sum wrapped to int32 where Lava wraps, then shifted
+  by ``weight_exp``), clears those slots, runs its kernel (:mod:`.kernels`), which also
+  applies the active-update rule, and records its outputs and probes;
+* each outgoing projection touches only the CSR rows of the non-zero outputs, in ascending
+  pre index then synapse order, adding ``w`` (binary) or ``w * value`` (graded) into its own
+  ring slot ``(t + delay) % (delay + 1)`` and setting the post neuron's arrival flag.
+
+Counts, written in the same loop (definitions in :mod:`spikeattn.counts`):
+``CPOP[pop, 0/1, t, b]`` = active updates / non-zero outputs; ``CSRC[src, t, b]`` = non-zero
+inputs; ``CPROJ[proj, 0/1, t, b]`` = synaptic ops (sum of fan-outs of the non-zero outputs)
+/ messages (non-zero outputs with fan-out > 0); ``DIAG[pop, flag, t, b]`` = diagnostics.
+Samples never share memory, so the parallel and serial drivers give identical results.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .kernels import graded_relu_step, lif_step, loihi_lif_step, shift, wrap32
+from .pack import (J_ACC, J_DELAY, J_GRADED, J_INT32, J_NPOST, J_POST, J_PTR, J_WEXP, KIND_SOURCE, N_KIND,
+                   N_OUT0, N_OUT1, N_REF, P_ARR_LEN, P_ARR_LO, P_GRADED, P_HI, P_IN0, P_IN1, P_KERNEL, P_LO,
+                   P_OUT_LO, P_PRB0, P_PRB1, P_REFRAC, P_SUBTRACT, R_LO, R_SLOT, S_GRADED, S_LO, S_SIZE)
+from .registry import K_LIF
+
+
+@njit(cache=True, inline="always")
+def emit_source(b, t, s, SRC, SB, SV, idx, val):
+    """Non-zero inputs of source ``s`` at step t into ``idx`` / ``val``; returns their number."""
+    lo = SRC[s, S_LO]
+    size = SRC[s, S_SIZE]
+    n = 0
+    if SRC[s, S_GRADED] == 0:
+        row = SB[t, b, lo:lo + size]
+        for i in range(size):
+            if row[i] != 0:
+                idx[n] = i
+                val[n] = 1
+                n += 1
+    else:
+        vrow = SV[t, b, lo:lo + size]
+        for i in range(size):
+            x = vrow[i]
+            if x != 0:
+                idx[n] = i
+                val[n] = x
+                n += 1
+    return n
+
+
+@njit(cache=True, inline="always")
+def take_arrivals(b, t, q, POP, ARR, got):
+    """Copy and clear population q's arrival flags for step t."""
+    size = POP[q, P_HI] - POP[q, P_LO]
+    base = POP[q, P_ARR_LO] + (t % POP[q, P_ARR_LEN]) * size
+    flags = ARR[b, base:base + size]
+    for i in range(size):
+        got[i] = flags[i]
+        flags[i] = 0
+
+
+@njit(cache=True, inline="always")
+def gather_float(b, t, q, POP, PROJ, INL, ACC, a_in):
+    """``a_in = 0.0 + acc[p][slot]`` over q's incoming projections in name order; clears them."""
+    size = POP[q, P_HI] - POP[q, P_LO]
+    for i in range(size):
+        a_in[i] = 0.0
+    for e in range(POP[q, P_IN0], POP[q, P_IN1]):
+        p = INL[e]
+        base = PROJ[p, J_ACC] + (t % (PROJ[p, J_DELAY] + 1)) * size
+        acc = ACC[b, base:base + size]
+        for i in range(size):
+            a_in[i] = a_in[i] + acc[i]
+            acc[i] = 0.0
+
+
+@njit(cache=True, inline="always")
+def gather_fixed(b, t, q, POP, PROJ, INL, ACC, a_in):
+    """Fixed point: per projection exact sum, int32 wrap where Lava wraps, weight_exp shift."""
+    size = POP[q, P_HI] - POP[q, P_LO]
+    for i in range(size):
+        a_in[i] = 0
+    for e in range(POP[q, P_IN0], POP[q, P_IN1]):
+        p = INL[e]
+        base = PROJ[p, J_ACC] + (t % (PROJ[p, J_DELAY] + 1)) * size
+        w32 = PROJ[p, J_INT32] != 0
+        wexp = PROJ[p, J_WEXP]
+        acc = ACC[b, base:base + size]
+        for i in range(size):
+            x = acc[i]
+            if w32:
+                x = wrap32(x)
+            a_in[i] += shift(x, wexp)
+            acc[i] = 0
+
+
+@njit(cache=True, inline="always")
+def record(b, t, q, POP, PRB, U, V, OB, OG, PO, idx, val, n):
+    """Write population q's outputs (bool or graded) and probed state for step t."""
+    lo = POP[q, P_LO]
+    size = POP[q, P_HI] - lo
+    olo = POP[q, P_OUT_LO]
+    if POP[q, P_GRADED] != 0:
+        og = OG[t, b, olo:olo + size]
+        for e in range(n):
+            og[idx[e]] = val[e]
+    else:
+        ob = OB[t, b, olo:olo + size]
+        for e in range(n):
+            ob[idx[e]] = 1
+    for r in range(POP[q, P_PRB0], POP[q, P_PRB1]):
+        plo = PRB[r, R_LO]
+        po = PO[t, b, plo:plo + size]
+        st = U[b, lo:lo + size] if PRB[r, R_SLOT] == 0 else V[b, lo:lo + size]
+        for i in range(size):
+            po[i] = st[i]
+
+
+@njit(cache=True, inline="always")
+def deliver(b, t, p, PROJ, POP, INDPTR, INDICES, W, ACC, ARR, idx, val, n, CPROJ):
+    """Event-driven propagation of the n non-zero outputs over projection p (rows of
+    spiking pre neurons only, ascending), counting ops and messages."""
+    post = PROJ[p, J_POST]
+    d = PROJ[p, J_DELAY]
+    npost = PROJ[p, J_NPOST]
+    base = PROJ[p, J_ACC] + ((t + d) % (d + 1)) * npost
+    abase = POP[post, P_ARR_LO] + ((t + d) % POP[post, P_ARR_LEN]) * npost
+    ptr = PROJ[p, J_PTR]
+    graded = PROJ[p, J_GRADED] != 0
+    acc = ACC[b, base:base + npost]
+    got = ARR[b, abase:abase + npost]
+    ops = 0
+    msgs = 0
+    for e in range(n):
+        i = idx[e]
+        r0 = INDPTR[ptr + i]
+        r1 = INDPTR[ptr + i + 1]
+        if r1 > r0:
+            msgs += 1
+            ops += r1 - r0
+            if graded:
+                x = val[e]
+                for s in range(r0, r1):
+                    j = INDICES[s]
+                    acc[j] += W[s] * x
+                    got[j] = 1
+            else:
+                for s in range(r0, r1):
+                    j = INDICES[s]
+                    acc[j] += W[s]
+                    got[j] = 1
+    CPROJ[p, 0, t, b] = ops
+    CPROJ[p, 1, t, b] = msgs
+
+
+@njit(cache=True)
+def run_sample_float(b, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
+                     U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
+    """Steps t0 .. t1-1 of sample b, float64 circuits (LIF / IF, GradedReLU)."""
+    idx = np.empty(max_n, np.int64)
+    val = np.empty(max_n, np.float64)
+    a_in = np.empty(max_n, np.float64)
+    got = np.empty(max_n, np.uint8)
+    spk = np.empty(max_n, np.bool_)
+    for t in range(t0, t1):
+        for k in range(NODE.shape[0]):
+            q = NODE[k, N_REF]
+            if NODE[k, N_KIND] == KIND_SOURCE:
+                n = emit_source(b, t, q, SRC, SB, SV, idx, val)
+                CSRC[q, t, b] = n
+            else:
+                take_arrivals(b, t, q, POP, ARR, got)
+                gather_float(b, t, q, POP, PROJ, INL, ACC, a_in)
+                kern = POP[q, P_KERNEL]
+                lo = POP[q, P_LO]
+                hi = POP[q, P_HI]
+                if kern == K_LIF:
+                    active, n = lif_step(U, V, REF, FP, b, lo, hi, a_in, got, POP[q, P_SUBTRACT] != 0,
+                                         POP[q, P_REFRAC], idx, val, spk, DIAG, q, t)
+                else:  # K_GRADED_RELU (the engine packs no other float kernel)
+                    active, n = graded_relu_step(V, FP, b, lo, hi, a_in, got, idx, val, DIAG, q, t)
+                CPOP[q, 0, t, b] = active
+                CPOP[q, 1, t, b] = n
+                record(b, t, q, POP, PRB, U, V, OB, OG, PO, idx, val, n)
+            for o in range(NODE[k, N_OUT0], NODE[k, N_OUT1]):
+                deliver(b, t, OUTL[o], PROJ, POP, INDPTR, INDICES, W, ACC, ARR, idx, val, n, CPROJ)
+
+
+@njit(cache=True)
+def run_sample_fixed(b, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
+                     U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
+    """Steps t0 .. t1-1 of sample b, fixed-point circuits (LoihiLIF, int64)."""
+    idx = np.empty(max_n, np.int64)
+    val = np.empty(max_n, np.int64)
+    a_in = np.empty(max_n, np.int64)
+    got = np.empty(max_n, np.uint8)
+    for t in range(t0, t1):
+        for k in range(NODE.shape[0]):
+            q = NODE[k, N_REF]
+            if NODE[k, N_KIND] == KIND_SOURCE:
+                n = emit_source(b, t, q, SRC, SB, SV, idx, val)
+                CSRC[q, t, b] = n
+            else:
+                take_arrivals(b, t, q, POP, ARR, got)
+                gather_fixed(b, t, q, POP, PROJ, INL, ACC, a_in)
+                active, n = loihi_lif_step(U, V, IP, b, POP[q, P_LO], POP[q, P_HI], a_in, got, idx, val,
+                                           DIAG, q, t)
+                CPOP[q, 0, t, b] = active
+                CPOP[q, 1, t, b] = n
+                record(b, t, q, POP, PRB, U, V, OB, OG, PO, idx, val, n)
+            for o in range(NODE[k, N_OUT0], NODE[k, N_OUT1]):
+                deliver(b, t, OUTL[o], PROJ, POP, INDPTR, INDICES, W, ACC, ARR, idx, val, n, CPROJ)
+
+
+@njit(cache=True)
+def run_float_serial(t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
+                     U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
+    for b in range(U.shape[0]):
+        run_sample_float(b, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
+                         U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n)
+
+
+@njit(cache=True, parallel=True)
+def run_float_parallel(t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
+                       U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
+    for b in prange(U.shape[0]):
+        run_sample_float(b, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
+                         U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n)
+
+
+@njit(cache=True)
+def run_fixed_serial(t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
+                     U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
+    for b in range(U.shape[0]):
+        run_sample_fixed(b, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
+                         U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n)
+
+
+@njit(cache=True, parallel=True)
+def run_fixed_parallel(t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
+                       U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
+    for b in prange(U.shape[0]):
+        run_sample_fixed(b, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
+                         U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n)
+
+
+DRIVERS = {(False, False): run_float_serial, (False, True): run_float_parallel,
+           (True, False): run_fixed_serial, (True, True): run_fixed_parallel}
