@@ -15,8 +15,8 @@ demo: $(VENV)/.done
 test: $(VENV)/.done $(VENV_LAVA)/.done
 	$(VENV)/bin/python -m pytest tests --ignore=tests/lava_native -p no:cacheprovider
 	@if [ -f $(VENV_LAVA)/.done ]; then \
-	  echo "== Python 3.10 venv (lava-nc 0.10, numpy 1.26, networkx 2.8): core + Lava tests"; \
-	  $(VENV_LAVA)/bin/python -m pytest tests/core tests/lava_native -p no:cacheprovider; \
+	  echo "== Python 3.10 venv (lava-nc 0.10, numpy 1.26, networkx 2.8): core, conformance (numpy, Lava) + Lava tests"; \
+	  $(VENV_LAVA)/bin/python -m pytest tests/core tests/conformance tests/lava_native -p no:cacheprovider; \
 	else echo "SKIPPED: Lava tests: no Python 3.10 found to build $(VENV_LAVA) (set PY310=/path/to/python3.10)"; fi
 
 # Every peer in one run (about 25 min on 2 cores); bench-quick: a smoke version (about 3 min).

@@ -94,14 +94,10 @@ class Dynamics:
         raise NotImplementedError
 
     def check(self, params: Mapping, state: Mapping, a_in: np.ndarray, new_state: Mapping) -> dict:
-        """Diagnostics of one step (default: ``nonfinite:<var>``, float state that became inf
-        or NaN from finite state and input)."""
-        finite_in = np.isfinite(a_in)
-        for var in state:
-            if np.issubdtype(np.asarray(state[var]).dtype, np.floating):
-                finite_in = finite_in & np.isfinite(state[var])
-        return {f"nonfinite:{var}": finite_in & ~np.isfinite(new_state[var]) for var in new_state
-                if np.issubdtype(np.asarray(new_state[var]).dtype, np.floating)}
+        """Diagnostics of one step (default: ``nonfinite:<var>``, float state that was finite
+        before the step and is inf or NaN after it)."""
+        return {f"nonfinite:{var}": np.isfinite(state[var]) & ~np.isfinite(new_state[var]) for var in new_state
+                if var in state and np.issubdtype(np.asarray(new_state[var]).dtype, np.floating)}
 
     def bias(self, params: Mapping) -> np.ndarray:
         """Per-neuron effective bias ``(size,)`` (what the active rule tests against zero)."""

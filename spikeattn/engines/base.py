@@ -35,6 +35,11 @@ class Engine:
     supported: ClassVar[frozenset[str]] = frozenset()
     unsupported: ClassVar[dict[str, str]] = {}
     options_allowed: ClassVar[frozenset[str]] = frozenset()
+    #: Named option sets under which the engine claims its ``supported`` features; the
+    #: conformance suite (``tests/conformance``) runs every case in each of them.
+    configurations: ClassVar[dict[str, dict]] = {"default": {}}
+    #: Whether the engine reports ``SimResult.diagnostics`` (overflow / saturation / non-finite).
+    reports_diagnostics: ClassVar[bool] = False
 
     def __init__(self, **options):
         unknown = sorted(set(options) - set(self.options_allowed))
@@ -42,6 +47,11 @@ class Engine:
             raise ParameterError(f"engine '{self.name}'", unknown[0], "is not an option of this engine.",
                                  f"use one of {sorted(self.options_allowed)}.")
         self.options = options
+
+    @classmethod
+    def unavailable(cls) -> str | None:
+        """None if the engine can run in this interpreter, else why not (e.g. a missing extra)."""
+        return None
 
     @classmethod
     def missing_features(cls, circuit: Circuit) -> list[tuple[str, str]]:

@@ -24,7 +24,13 @@ FEATURES = {
     "source:graded": "graded (non-binary) input values",
     "probe": "state probes",
     "model:graded_relu": "memoryless graded ReLU neurons emitting graded spikes (attention accumulators/gates)",
+    # A conformance feature, never required by simulate(): float sums that round (weights in
+    # steps of 0.1, several inputs per neuron) follow the order of spikeattn.dynamics.synapses,
+    # so spikes agree bit for bit even at exact threshold ties.
+    "float:order_exact": "float input sums in the defined summation order (bit-identical at threshold ties)",
 }
+#: Feature keys that describe how an engine computes rather than what a circuit uses.
+CONFORMANCE_ONLY = frozenset({"float:order_exact"})
 
 
 def required_features(circuit: Circuit) -> list[tuple[str, str]]:

@@ -66,12 +66,25 @@ def test_fused_block_with_dyadic_weights(rng):
     assert_identical(simulate(blk, inp, steps=12), simulate(blk, inp, steps=12, fused=True))
 
 
-def test_non_dyadic_scale_falls_back_to_neuron_level(rng):
+def test_non_dyadic_scale_is_not_run_closed_form(rng):
+    """The closed form factors its sums, so a non-dyadic scale runs on the generic fused runner,
+    which adds inputs in the engines' one summation order: identical to neuron by neuron."""
     c = ssa_attention(4, 4, 2, scale=0.1)
     inp = inputs(rng, 8, 1, 4, 4, 4, 0.5)
     r = simulate(c, inp, steps=8, fused=True)
-    assert "fused" not in r.meta
+    assert r.meta["fused"] == "attention"
     assert_identical(simulate(c, inp, steps=8), r)
+
+
+def test_fused_block_with_decimal_weights(rng):
+    """Weights in steps of 0.1 (sums round, ties depend on the order): still identical."""
+    w = lambda a, b: rng.integers(-4, 9, (a, b)) / 10  # noqa: E731
+    blk = attention_block(5, 3, w(4, 3), w(4, 3), w(4, 3), w(2, 4), heads=2, kind="sdsa")
+    blk.meta["fused"] = "attention"
+    inp = {"x": rng.random((12, 2, 15)) < 0.5}
+    fused = simulate(blk, inp, steps=12, fused=True)
+    assert fused.meta["fused"] == "attention"
+    assert_identical(simulate(blk, inp, steps=12), fused)
 
 
 def test_modified_circuit_is_not_run_closed_form(rng):

@@ -14,10 +14,9 @@ The events are those the chip would perform, and identical to the neuron-level r
 synaptic op per (non-zero pre output, existing synapse) and one message per non-zero pre
 output that has a synapse; a population update is active if the neuron received an event
 or had non-zero state or bias (``GradedReLU`` carries no state).  Spikes are identical
-because every synaptic sum is exact: the runner refuses (returns the reason, so the engine
-runs the neuron-level circuit and says why) unless every weight and threshold is a dyadic
-rational (a multiple of 2**-20 below 2**20), which makes float sums independent of their
-order.  Neurons are stepped by the model-behaviour layer (:mod:`spikeattn.dynamics`); the
+because inputs are added in the one summation order of :mod:`spikeattn.dynamics.synapses`
+(the closed-form SSA, which factors its sums, additionally needs dyadic weights and
+thresholds, whose sums are exact; otherwise the generic runner runs the circuit).  Neurons are stepped by the model-behaviour layer (:mod:`spikeattn.dynamics`); the
 runner implements exactly the Dynamics classes in :data:`FUSED_DYNAMICS` and refuses any
 other (a model subclass with its own Dynamics is never run as its parent).
 """
@@ -108,10 +107,14 @@ class _Pop:
         return s, active
 
 
-def why_not_fusable(circuit: Circuit) -> str | None:
-    """None if :func:`run_fused` can run ``circuit``, else the reason (LIF without
-    refractoriness or GradedReLU populations by their exact Dynamics, dyadic weights and
-    thresholds, float arithmetic, no probes)."""
+def why_not_fusable(circuit: Circuit, dyadic: bool = False) -> str | None:
+    """None if :func:`run_fused` can run ``circuit``, else the reason: LIF without
+    refractoriness or GradedReLU populations (by their exact Dynamics class), float arithmetic,
+    no probes.  The gather/scatter runner adds inputs in the order of
+    :mod:`spikeattn.dynamics.synapses` (one partner per gather; ``bincount`` over ascending pre
+    neurons per scatter; scipy's CSR product, ascending pre, per matrix), so any float weights
+    give the neuron-level spikes.  ``dyadic=True`` (the closed-form SSA, which factors sums)
+    also requires weights and thresholds that are dyadic rationals, whose sums are exact."""
     if circuit.probes:
         return "the circuit has probes (the fused path records no state)"
     if circuit.fixed_point:
@@ -123,11 +126,12 @@ def why_not_fusable(circuit: Circuit) -> str | None:
                     f"fused path does not implement (it implements {[d.__name__ for d in FUSED_DYNAMICS]})")
         if getattr(m, "refractory", 0):
             return f"population '{name}' has a refractory period"
-        if not _dyadic(m.vth):
-            return f"population '{name}': vth is not a dyadic rational (float sums would depend on order)"
-    for name, p in circuit.projections.items():
-        if not _dyadic(p.weights.data if p.sparse else p.weights):
-            return f"projection '{name}': weights are not dyadic rationals (float sums would depend on order)"
+        if dyadic and not _dyadic(m.vth):
+            return f"population '{name}': vth is not a dyadic rational (the closed form's sums would round)"
+    if dyadic:
+        for name, p in circuit.projections.items():
+            if not _dyadic(p.weights.data if p.sparse else p.weights):
+                return f"projection '{name}': weights are not dyadic rationals (the closed form's sums would round)"
     return None
 
 
@@ -157,7 +161,7 @@ def _run_ssa(circuit: Circuit, inputs, steps, batch, seed):
     spec = circuit.meta["attention"]
     if spec.get("delay_mode") != "synaptic" or spec.get("map_code", "graded") != "graded" or circuit.probes:
         return None
-    if why_not_fusable(circuit) is not None or "y" not in circuit.populations:
+    if why_not_fusable(circuit, dyadic=True) is not None or "y" not in circuit.populations:
         return None
     try:
         mask = _ssa_mask(circuit, spec) if spec["order"] == "qk_v" else None

@@ -67,9 +67,16 @@ class Brian2Engine(Engine):
     supported = frozenset({"model:lif", "model:if", "lif:refractory", "lif:reset_subtract",
                            "lif:per_neuron_params", "projection:delay0", "projection:long_delay",
                            "projection:sparse", "projection:graded", "source:graded", "probe",
-                           "model:graded_relu"})
+                           "model:graded_relu", "float:order_exact"})
 
     options_allowed = frozenset({"device", "codegen_target", "exact_float", "directory", "on_overflow"})
+    configurations = {"runtime": {}, "cython": {"codegen_target": "cython"},
+                      "cpp_standalone": {"device": "cpp_standalone"}}
+
+    @classmethod
+    def unavailable(cls):
+        import importlib.util
+        return None if importlib.util.find_spec("brian2") else "brian2 is not installed (extra 'brian2')"
 
     def __init__(self, device: str = "runtime", codegen_target: str = "numpy", exact_float: bool = True,
                  directory: str | None = None, on_overflow: str = "warn", **options):

@@ -54,6 +54,9 @@ from ..base import Engine
 from .lowering import MAX_FIXED_DELAY
 
 UNSUPPORTED = {
+    "float:order_exact": "Lava's floating_pt Dense computes W @ s with BLAS and its ports add several "
+                         "projections in connection order, so float sums that round can differ by one ulp "
+                         "and flip a spike at an exact threshold tie (fixed point is bit-exact)",
     "lif:refractory": "Lava 0.10's LIF has no refractory period (LIFRefractory is float-only and "
                       "differs from our definition)",
     "lif:reset_subtract": "Lava 0.10's LIF resets v to 0; it has no reset by subtraction",
@@ -94,6 +97,13 @@ class LavaEngine(Engine):
     unsupported = UNSUPPORTED
     options_allowed = frozenset({"mode", "batch_mode", "run_cfg", "hardware", "bridge", "python", "timeout_s",
                                  "on_overflow"})
+    # mode follows the circuit (fixed_pt for LoihiLIF circuits, floating_pt otherwise)
+    configurations = {"loop": {}, "tile": {"batch_mode": "tile"}}
+
+    @classmethod
+    def unavailable(cls):
+        return None if lava_importable() else ("lava-nc 0.10 does not import in this interpreter (Python 3.10 "
+                                               "only); it runs through the bridge, or natively in .venv-lava")
 
     @classmethod
     def missing_features(cls, circuit: Circuit) -> list[tuple[str, str]]:

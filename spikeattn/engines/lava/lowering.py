@@ -191,7 +191,8 @@ class LavaNetwork:
             self.records[name] = Path(folder) / f"pop{k}.npy"
             self.procs[name] = lower(circuit.populations[name], fixed, record_path=self.records[name],
                                      record_steps=steps)
-        projections = [p for p in circuit.projections.values() if p.post in part]
+        projections = [circuit.projections[n] for n in sorted(circuit.projections)   # summation order
+                       if circuit.projections[n].post in part]
         used = {p.pre for p in projections}
         for name, src in circuit.sources.items():
             if name in used:

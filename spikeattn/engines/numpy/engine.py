@@ -26,7 +26,7 @@ import numpy as np
 from ... import __version__
 from ...counting import count_population_step, count_projection_step, new_counts
 from ...dynamics import dynamics_for
-from ...errors import SpikeattnWarning
+from ...errors import SpikeattnWarning, UnsupportedFeatureError
 from ...dynamics.synapses import incoming_order, synapse_tables
 from ...ir import Circuit
 from ...progress import progress_bar
@@ -48,6 +48,22 @@ class NumpyEngine(Engine):
     name = "numpy"
     supported = frozenset(FEATURES)
     options_allowed = frozenset({"fused", "on_overflow"})
+    reports_diagnostics = True
+
+    @classmethod
+    def missing_features(cls, circuit: Circuit) -> list[tuple[str, str]]:
+        """Every feature, and every neuron model that has registered Dynamics."""
+        missing = []
+        for el, f in super().missing_features(circuit):
+            if f.startswith("model:"):
+                name = el.split("'")[1]
+                try:
+                    dynamics_for(circuit.populations[name].model)
+                    continue
+                except UnsupportedFeatureError:
+                    pass
+            missing.append((el, f))
+        return missing
 
     def run(self, circuit: Circuit, inputs, steps, batch, seed, progress=False) -> SimResult:
         t_start = time.perf_counter()
