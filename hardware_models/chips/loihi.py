@@ -14,7 +14,8 @@ neuron access/update, spike out per spike, message out per message sent, receive
 message arriving) + mesh hops + barrier (0.6 us for 1 tile to 1.8 us for 29 tiles; a
 multi-chip system pays Frady et al.'s 14-16 us barrier instead).
 Operating mode: unthrottled (each step ends when the barrier completes; no wall-clock tick).
-Static power: 104 mW per chip (Frady et al. 2020: 3.34 W over 32 chips, x86 cores excluded).
+Static power: 104 mW per chip (Frady et al. 2020: 3.34 W over 32 chips, x86 cores excluded);
+range 29 mW (Blouw et al. 2019's measured idle power) to 169 mW (+ the x86 cores).
 """
 from ..constants import exact, ranged
 from ..model import CoreLimits, HardwareModel
@@ -22,6 +23,7 @@ from ..model import CoreLimits, HardwareModel
 DAVIES = "Davies et al. 2018, IEEE Micro 38(1), Table 2 (pre-silicon, 0.75 V)"
 SANAFE = ("SANA-FE 2.2.9 sanafe/examples/loihi.yaml (Boyle et al., IEEE TCAD 2025; calibrated on Loihi "
           "silicon)")
+BLOUW = "Blouw et al. 2019, 'Benchmarking keyword spotting efficiency on neuromorphic hardware', NICE 2019 (arXiv:1812.01739)"
 FRADY = "Frady et al. 2020, 'Neuromorphic nearest-neighbor search using Intel's Pohoiki Springs', NICE 2020"
 
 CONSTANTS = {
@@ -39,9 +41,9 @@ CONSTANTS = {
                             "spike within a tile 1.7 pJ", "P"),
     "e_hop": ranged(3.6e-12, 3.0e-12, 4.2e-12, "J/hop", f"{SANAFE}: 3.0 pJ E-W, 4.2 pJ N-S (value: mean); "
                     f"{DAVIES}: 3.0 E-W / 4.0 N-S", "P"),
-    "p_static_chip": ranged(0.104, 0.104, 0.169, "W/chip", f"{FRADY}: 3.34 W over 32 chips -> 104 mW per chip "
+    "p_static_chip": ranged(0.104, 0.029, 0.169, "W/chip", f"{FRADY}: 3.34 W over 32 chips -> 104 mW per chip "
                             "(neuromorphic cores only); high: + about 65 mW per chip for the x86 cores that figure "
-                            "leaves out", "D"),
+                            f"leaves out; low: {BLOUW}, Table 1: Loihi idle 0.029 W", "D"),
     "t_ac": ranged(3.8e-9, 3.1e-9, 4.7e-9, "s/op", f"{SANAFE}: dense synapse 3.8 ns (conv 3.1, sparse 4.7 ns); "
                    f"{DAVIES}: 3.5 ns", "P"),
     "t_neuron_active": exact(9.7e-9, "s/update", f"{SANAFE}: access 6.0 + update 3.7 ns", "P"),
@@ -74,4 +76,4 @@ MODEL = HardwareModel(
            "Synapse storage assumed 1 byte per synapse (8-bit weights, no index/delay overhead): "
            "the synaptic-memory limit is optimistic.",
            "Inter-chip link energy is not published: messages between chips cost mesh hops only."),
-    sources=(SANAFE, DAVIES, FRADY))
+    sources=(SANAFE, DAVIES, FRADY, BLOUW))

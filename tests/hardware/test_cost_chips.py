@@ -56,9 +56,9 @@ def test_loihi_by_hand():
     assert close(r.total_j, (497 + 517.6 + 138.6 + 333 + 150072) * PJ)
     assert close(r.dynamic_j, (497 + 517.6 + 138.6 + 333) * PJ) and close(r.static_j, 150072 * PJ)
     # low: 23.6 x 14; 517.6; no spike-out; no message energy; latency (14 x 3.1 + 48.5 + 18 + 60
-    # + 15.3 + 48) / 2 + 113 = 229.6 ns per step; static: only the 1 of 128 cores used
+    # + 15.3 + 48) / 2 + 113 = 229.6 ns per step; static: 29 mW, only the 1 of 128 cores used
     assert close(r.latency_low_s, 459.2e-9)
-    assert close(r.low_j, (330.4 + 517.6 + 0.104 * 459.2e3 / 128) * PJ)
+    assert close(r.low_j, (330.4 + 517.6 + 0.029 * 459.2e3 / 128) * PJ)      # low static: Blouw's 29 mW idle
     # high: 497; 81 x 5 + 52 x 3; 138.6; (111 + 1.7) x 3; latency (14 x 4.7 + 189.8) / 2 + 600
     # = 727.8 ns per step; static 104 + 65 mW (x86 cores)
     assert close(r.latency_high_s, 1455.6e-9)
