@@ -113,7 +113,7 @@ def _normalise_weights(where: str, w, copy: bool):
     """Dense: a 2-D real, finite ndarray.  Sparse: a canonical CSR matrix (validated
     structure, sorted, summed duplicates, explicit zeros dropped), real and finite."""
     if sp.issparse(w):
-        w = _checked_csr(where, w)
+        w = _checked_csr(where, w, copy)
         data = w.data
     else:
         w = check_real_array(where, "weights", w)
@@ -129,9 +129,10 @@ def _normalise_weights(where: str, w, copy: bool):
     return w
 
 
-def _checked_csr(where: str, w):
+def _checked_csr(where: str, w, copy: bool = True):
     """Any scipy sparse matrix as a canonical CSR, its structure checked before scipy's
-    native routines (which trust it) touch it."""
+    native routines (which trust it) touch it.  With ``copy`` the caller's arrays are never
+    shared (canonicalising works in place)."""
     shape = tuple(int(n) for n in w.shape)
     if len(shape) != 2:
         raise ShapeMismatchError(where, "weights", f"must be 2-D (post, pre), got shape {shape}.")
@@ -141,6 +142,8 @@ def _checked_csr(where: str, w):
     if fmt == "csr":
         data, indices, indptr = check_csr(where, shape, w.data, w.indices, w.indptr)
         out = sp.csr_matrix((data, indices, indptr), shape=shape)
+        if copy or not out.has_canonical_format or not np.all(out.data != 0):
+            out = sp.csr_matrix((data.copy(), indices.copy(), indptr.copy()), shape=shape)
     elif fmt == "csc":
         data, indices, indptr = check_csr(where, shape[::-1], w.data, w.indices, w.indptr)
         out = sp.csc_matrix((data, indices, indptr), shape=shape).tocsr()
@@ -162,6 +165,4 @@ def _checked_csr(where: str, w):
                             shape=shape).tocsr()
     out.sum_duplicates()        # sorts the indices too
     out.eliminate_zeros()
-    if out is w:  # never alias the caller's matrix
-        out = out.copy()
     return out
