@@ -49,9 +49,9 @@ def measure(model, inputs: dict, precision: str = "fp16", trials: int = MIN_TRIA
         raise ParameterError("nvml.measure", "trials/min_trial_s", f"are {trials}/{min_trial_s}.",
                              f"use at least {MIN_TRIALS} trials of at least {MIN_TRIAL_S} s.")
     torch = require("torch", "torch", "NVML measurement")
-    pynvml = require("pynvml", "gpu", "NVML measurement", "pip install nvidia-ml-py")
     if not torch.cuda.is_available():
         raise ParameterError("nvml.measure", "device", "no CUDA GPU is available.", "run on a machine with one.")
+    pynvml = require("pynvml", "gpu", "NVML measurement", "pip install nvidia-ml-py")
     dtype = torch.float16 if precision == "fp16" else torch.float32
     dev = torch.device("cuda", device_index if device_index is not None else torch.cuda.current_device())
     model = model.to(dev, dtype).eval()
