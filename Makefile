@@ -19,6 +19,10 @@ test: $(VENV)/.done $(VENV_LAVA)/.done
 	  $(VENV_LAVA)/bin/python -m pytest tests/core tests/conformance tests/lava_native -p no:cacheprovider; \
 	else echo "SKIPPED: Lava tests: no Python 3.10 found to build $(VENV_LAVA) (set PY310=/path/to/python3.10)"; fi
 
+# Property-based fuzzing of every entry point: >= 10,000 generated cases, table by family and outcome.
+fuzz: $(VENV)/.done
+	SPIKEATTN_FUZZ_PROFILE=full $(VENV)/bin/python tests/fuzz/run_fuzz.py
+
 # Every peer in one run (about 25 min on 2 cores); bench-quick: a smoke version (about 3 min).
 bench: $(VENV)/.done $(VENV_LAVA)/.done
 	$(VENV)/bin/python benchmarks/run_all.py

@@ -301,7 +301,7 @@ def validate_counts_dict(d) -> dict:
                              f"fields are {sorted(KIND_FIELDS[kind])}.")
         clean_meta = dict(meta)
         for k in _META_INTS:
-            if k in meta and meta[k] is not None:
+            if k in meta:
                 clean_meta[k] = _count(f"element '{n}', field 'meta.{k}'", meta[k])
         out["elements"][n] = {"kind": kind, "meta": clean_meta,
                               "totals": {f: _count(f"element '{n}', field '{f}'", v) for f, v in totals.items()}}
