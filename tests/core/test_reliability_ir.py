@@ -266,3 +266,24 @@ def test_shape_mismatch_after_mutation_names_both_ends():
     c.node("h").shape = (5,)
     with pytest.raises(ShapeMismatchError, match=r"'h' has 5 and 'x' has 3"):
         c.validate()
+
+
+def test_the_callers_csr_arrays_are_never_changed():
+    """Canonicalising (summing duplicates, dropping zeros) works on copies: found by the csr
+    fuzz family, where the caller's data array was overwritten in place."""
+    data, indices, indptr = np.array([0.0, -2.0, -2.0]), np.array([0, 0, 0], np.int32), np.array([0, 1, 2, 3], np.int32)
+    w = sp.csr_matrix((3, 1))
+    w.data, w.indices, w.indptr = data, indices, indptr
+    c = sa.Circuit("c")
+    c.add_source("x", 1)
+    c.add_population("h", 3, sa.LIF())
+    p = c.connect("x", "h", w)
+    assert data.tolist() == [0.0, -2.0, -2.0] and indptr.tolist() == [0, 1, 2, 3]
+    np.testing.assert_array_equal(p.dense_weights()[:, 0], [0, -2, -2])
+    # a mutation that makes the stored matrix non-canonical is canonicalised on a copy too
+    mine = np.array([1.0, 0.0])
+    p.weights = sp.csr_matrix((3, 1))
+    p.weights.data, p.weights.indices, p.weights.indptr = mine, np.array([0, 0], np.int32), np.array([0, 1, 2, 2],
+                                                                                                      np.int32)
+    c.validate()
+    assert mine.tolist() == [1.0, 0.0] and p.synapse_count() == 1
