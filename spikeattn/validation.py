@@ -162,6 +162,21 @@ def check_csr(where: str, shape, data, indices, indptr, field: str = "weights") 
     return data, indices.astype(itype, copy=False), indptr.astype(itype, copy=False)
 
 
+def csr_is_canonical(indices: np.ndarray, indptr: np.ndarray) -> bool:
+    """True if the column indices of every row are strictly increasing (sorted, no
+    duplicates); computed from the arrays (scipy's cached flag can be stale after an
+    in-place edit).  ``indptr``/``indices`` must have passed :func:`check_csr`."""
+    nnz = len(indices)
+    if nnz < 2:
+        return True
+    d = np.diff(indices.astype(np.int64))
+    new_row = np.zeros(nnz - 1, bool)
+    starts = np.asarray(indptr[1:-1], np.int64)
+    starts = starts[(starts >= 1) & (starts < nnz)]
+    new_row[starts - 1] = True
+    return bool(np.all((d > 0) | new_row))
+
+
 def check_json_value(where: str, value, path: str = "meta"):
     """``value`` as a JSON-round-trippable Python value: dict with str keys, list, str,
     int, finite float, bool, None.  numpy scalars become Python scalars (they compare equal);
@@ -261,5 +276,5 @@ def _raise(error, where, field, problem, fix=None):
 
 
 __all__ = ["check_int", "check_real", "check_str", "check_mapping", "check_shape", "check_real_array",
-           "check_finite", "check_csr", "check_json_value", "estimate_run_bytes", "check_run_memory",
+           "check_finite", "check_csr", "csr_is_canonical", "check_json_value", "estimate_run_bytes", "check_run_memory",
            "available_bytes", "MAX_SIZE", "MAX_BYTES", "InputError"]

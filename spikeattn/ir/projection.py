@@ -7,7 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import ParameterError, ShapeMismatchError
-from ..validation import check_csr, check_int, check_real_array, check_str
+from ..validation import check_csr, check_int, check_real_array, check_str, csr_is_canonical
 from .population import check_name
 
 MESSAGES = ("binary", "graded")
@@ -141,9 +141,13 @@ def _checked_csr(where: str, w, copy: bool = True):
     fmt = w.format
     if fmt == "csr":
         data, indices, indptr = check_csr(where, shape, w.data, w.indices, w.indptr)
+        canonical = csr_is_canonical(indices, indptr) and bool(np.all(data != 0))
+        if not copy and canonical and isinstance(w, sp.csr_matrix) and indices is w.indices and indptr is w.indptr:
+            return w  # re-check of a stored, canonical matrix: keep the object
+        if copy or not canonical:
+            data, indices, indptr = data.copy(), indices.copy(), indptr.copy()
         out = sp.csr_matrix((data, indices, indptr), shape=shape)
-        if copy or not out.has_canonical_format or not np.all(out.data != 0):
-            out = sp.csr_matrix((data.copy(), indices.copy(), indptr.copy()), shape=shape)
+        out.has_canonical_format = canonical  # computed above; scipy's flag may be stale
     elif fmt == "csc":
         data, indices, indptr = check_csr(where, shape[::-1], w.data, w.indices, w.indptr)
         out = sp.csc_matrix((data, indices, indptr), shape=shape).tocsr()

@@ -287,3 +287,15 @@ def test_the_callers_csr_arrays_are_never_changed():
                                                                                                       np.int32)
     c.validate()
     assert mine.tolist() == [1.0, 0.0] and p.synapse_count() == 1
+
+
+def test_in_place_edit_making_duplicates_is_summed_at_validate():
+    """scipy caches 'canonical' on the matrix; an in-place edit that creates a duplicate
+    column must still be summed by validate() (computed from the arrays, not the flag)."""
+    c = sa.Circuit("c")
+    c.add_source("x", 3)
+    c.add_population("h", 1, sa.LIF())
+    p = c.connect("x", "h", sp.csr_matrix(np.array([[1.0, 2.0, 0.0]])))
+    p.weights.indices[1] = 0  # row 0 now holds column 0 twice: weights 1 and 2 -> 3
+    c.validate()
+    assert p.synapse_count() == 1 and p.dense_weights().tolist() == [[3.0, 0.0, 0.0]]
