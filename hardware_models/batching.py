@@ -183,11 +183,14 @@ def batch_study(circuit, counts, hardware_names, batches=DEFAULT_BATCHES, server
     cross = {c: {g: {"total": crossover_batch(p1.energy_j, cv, max_batch),
                      "dynamic": crossover_batch(p1.dynamic_j, cv, max_batch, dynamic=True)}
                  for g, cv in curves.items()} for c, p1 in chips.items()}
+    grid = sorted({2 ** k for k in range(max(batches).bit_length())} | set(batches))
+    gpu_curves = {g: [{"batch": b, "energy_j": cv.per_inference(b), "dynamic_j": cv.per_inference(b, True)}
+                      for b in grid] for g, cv in curves.items()}
     scen = {}
     for name, pts in points.items():
         scen[name] = scenarios([Point(**p) for p in pts], server_bound_s)
     return {"batches": batches, "baseline": baseline, "server_bound_s": server_bound_s, "max_batch": max_batch,
-            "points": points, "crossover_batch": cross, "scenarios": scen,
+            "points": points, "gpu_curves": gpu_curves, "crossover_batch": cross, "scenarios": scen,
             "assumptions": ["chips run samples one after another: energy per inference is flat in batch, batch "
                             "latency = batch x time per sample",
                             "GPUs run one dense pass per batch: launch time and idle power are shared by the batch",

@@ -25,7 +25,7 @@ def register(subparsers) -> None:
     p.add_argument("--hardware", default=DEFAULT_HARDWARE,
                    help=f"comma-separated models (default {DEFAULT_HARDWARE}; see 'spikeattn hardware')")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: the result's folder)")
-    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument("--no-figures", action="store_true", help="skip the figures (PNG, with an SVG beside each)")
     p.add_argument("--batch", default=None,
                    help="comma-separated batch sizes, e.g. 1,64,1024: energy per inference and latency per batch, "
                         "crossover batch of every GPU against every chip (needs the circuit file for GPUs)")
@@ -33,7 +33,7 @@ def register(subparsers) -> None:
                    help="latency bound of the server scenario, ms (default 10)")
     p.add_argument("--baseline", default="softmax", choices=["softmax", "snn_dense", "quantised_ann"],
                    help="GPU baseline of the batch study (default softmax; see hardware_models.baselines)")
-    p.add_argument("--linear", action="store_true", help="linear energy axis in the batch figure")
+    p.add_argument("--linear", action="store_true", help="linear energy axes in the figures (default log)")
     p.add_argument("--draws", type=int, default=4000, help="Monte Carlo draws for the intervals (default 4000)")
     p.set_defaults(handler=cmd_energy)
     p = subparsers.add_parser("hardware", help="list the hardware models with their sources")
@@ -240,7 +240,8 @@ def cmd_energy(args) -> int:
     if not args.no_figures:
         from .plots import breakdown_chart, sensitivity_chart
         written.append(breakdown_chart(list(reps.values()), out / "energy_breakdown.png",
-                                       title=f"{doc.get('scenario', args.result.stem)}: energy by hardware"))
+                                       title=f"{doc.get('scenario', args.result.stem)}: energy by hardware",
+                                       linear=args.linear))
         if sens:
             written.append(sensitivity_chart(sens, out / "energy_sensitivity.png"))
         if study is not None:

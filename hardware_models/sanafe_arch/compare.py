@@ -169,7 +169,7 @@ def compare_with_model(run, circuit: Circuit, result, hardware: str = "loihi",
 
 
 def write_comparison(comparisons: dict, out_dir, name: str = "sanafe_vs_spikeattn") -> list[Path]:
-    """Write ``{label: compare_with_model(...)}`` as JSON and a PNG bar chart of the terms.
+    """Write ``{label: compare_with_model(...)}`` as JSON and a PNG (+ SVG) bar chart of the terms.
 
     One group of bars per circuit: SANA-FE's synapse/soma/network terms stacked beside
     spikeattn's; spikeattn's static energy (no SANA-FE counterpart) is written above its bar.
@@ -190,7 +190,7 @@ def write_comparison(comparisons: dict, out_dir, name: str = "sanafe_vs_spikeatt
     if not ok:
         return paths
     fig, ax = plt.subplots(figsize=(1.8 + 1.8 * len(ok), 4.4))
-    colours = {"synapse": "#4C72B0", "soma": "#55A868", "network": "#C44E52", "dendrite": "#8172B2"}
+    from ..plots import SANAFE_COLOURS as colours
     top = 0.0
     for i, (label, cmp) in enumerate(ok.items()):
         for j, side in enumerate(("sanafe_j", "spikeattn_j")):
@@ -215,10 +215,8 @@ def write_comparison(comparisons: dict, out_dir, name: str = "sanafe_vs_spikeatt
     uniq = dict(zip(labels, handles))
     ax.legend(uniq.values(), uniq.keys(), fontsize=8, loc="upper left")
     fig.tight_layout()
-    png = out_dir / f"{name}.png"
-    tmp = png.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=130)
+    from ..plots import save
+    png = save(fig, out_dir / f"{name}.png")
     plt.close(fig)
-    tmp.replace(png)
-    paths.append(png)
+    paths += [png, png.with_suffix(".svg")]
     return paths
