@@ -161,8 +161,10 @@ def counts_from_spikes(circuit: Circuit, spikes: Mapping[str, np.ndarray],
     for n, p in circuit.projections.items():
         lp = lowered[n]
         c = counts.elements[n].fields
-        emitted = np.asarray(spikes[p.pre]) != 0
-        ops = (emitted.astype(np.int64) @ lp.fan_out).astype(np.int64)
+        out = np.asarray(spikes[p.pre])
+        emitted = out != 0
+        per = np.abs(out).astype(np.int64) if lp.count else emitted.astype(np.int64)
+        ops = (per @ lp.fan_out).astype(np.int64)
         c["synaptic_macs" if lp.graded else "synaptic_acs"][:] = ops
         c["messages"][:] = (emitted & (lp.fan_out > 0)).sum(axis=2)
         c["weight_bytes_read"][:] = ops * lp.weight_bytes

@@ -10,6 +10,7 @@ from .registry import DYNAMICS, Dynamics, dynamics_for, register_dynamics
 from .lif import LIFDynamics
 from .loihi import LoihiLIFDynamics
 from .graded import GradedReLUDynamics
+from .convert_models import MultiThresholdIFDynamics, TernaryIFDynamics
 
 __all__ = ["DYNAMICS", "Dynamics", "dynamics_for", "register_dynamics", "fixed_point", "LIFDynamics",
-           "LoihiLIFDynamics", "GradedReLUDynamics"]
+           "LoihiLIFDynamics", "GradedReLUDynamics", "TernaryIFDynamics", "MultiThresholdIFDynamics"]

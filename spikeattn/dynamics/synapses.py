@@ -10,7 +10,8 @@ float runs agree bit for bit, threshold ties included):
 
 1. within one projection and one sample, the contributions to a post neuron are added
    starting from 0.0 in increasing pre-neuron index (then CSR synapse order) — the order of
-   ``np.bincount`` over (sample, pre, synapse); a graded message contributes ``w * value``;
+   ``np.bincount`` over (sample, pre, synapse); a binary message contributes ``w`` (from a
+   signed-output model ``w * sign(s)``), a graded or count message ``w * s``;
 2. each projection accumulates into its own buffer (slot ``t + delay``); a population's input
    at step t is ``a_in = 0.0 + acc[p1] + acc[p2] + ...`` over its incoming projections in
    :func:`incoming_order` (sorted by projection name), one addition at a time.
@@ -32,11 +33,15 @@ class SynapseTable:
     pre neuron, ``structure`` (same pattern, ones), ``weight_bytes`` per synapse read (1 for
     <= 8-bit fixed point, 4 for float32)."""
 
-    def __init__(self, proj, fixed_point: bool):
+    def __init__(self, proj, fixed_point: bool, signed_pre: bool = False):
         self.proj = proj
         self.name, self.pre, self.post = proj.name, proj.pre, proj.post
         self.fixed = fixed_point
         self.graded = proj.message == "graded"
+        #: "count": a pre output n adds n * w and is |n| accumulates per synapse
+        self.count = proj.message == "count"
+        #: binary messages from a signed-output model add w * sign(s)
+        self.signed_pre = bool(signed_pre) and proj.message == "binary"
         self.delay = int(proj.delay)
         self.weight_exp = int(proj.weight_exp)
         if fixed_point:
@@ -71,9 +76,15 @@ class SynapseTable:
         return int(self.w_t.nnz)
 
 
+def signed_output(circuit, node: str) -> bool:
+    """Whether ``node``'s outputs carry a sign (a population of a signed-output model)."""
+    pop = circuit.populations.get(node)
+    return bool(pop is not None and getattr(pop.model, "signed_output", False))
+
+
 def synapse_tables(circuit) -> dict[str, SynapseTable]:
     fixed = circuit.fixed_point
-    return {n: SynapseTable(p, fixed) for n, p in circuit.projections.items()}
+    return {n: SynapseTable(p, fixed, signed_output(circuit, p.pre)) for n, p in circuit.projections.items()}
 
 
 def incoming_order(circuit) -> dict[str, list[str]]:

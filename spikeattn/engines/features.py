@@ -24,6 +24,9 @@ FEATURES = {
     "source:graded": "graded (non-binary) input values",
     "probe": "state probes",
     "model:graded_relu": "memoryless graded ReLU neurons emitting graded spikes (attention accumulators/gates)",
+    "model:ternary_if": "integrate-and-fire neurons with signed (+1/-1) spikes",
+    "model:multi_threshold_if": "multi-threshold integrate-and-fire neurons emitting integer levels",
+    "projection:count": "count messages: a level-n spike adds n*w as |n| accumulates per synapse",
     # A conformance feature, never required by simulate(): float sums that round (weights in
     # steps of 0.1, several inputs per neuron) follow the order of spikeattn.dynamics.synapses,
     # so spikes agree bit for bit even at exact threshold ties.
@@ -60,6 +63,8 @@ def required_features(circuit: Circuit) -> list[tuple[str, str]]:
             out.append((el, "projection:sparse"))
         if p.message == "graded":
             out.append((el, "projection:graded"))
+        if p.message == "count":
+            out.append((el, "projection:count"))
     for pr in circuit.probes:
         out.append((f"probe on '{pr.target}'", "probe"))
     return out

@@ -10,7 +10,7 @@ from ..errors import ParameterError, ShapeMismatchError
 from ..validation import check_csr, check_int, check_real_array, check_str, csr_is_canonical
 from .population import check_name
 
-MESSAGES = ("binary", "graded")
+MESSAGES = ("binary", "graded", "count")
 SIGN_MODES = ("auto", "mixed", "excitatory", "inhibitory")
 
 
@@ -27,8 +27,10 @@ class Projection:
     delivers within the same step (the update order follows the zero-delay graph, which
     must be acyclic).
 
-    ``message``: ``"binary"`` delivers ``W @ (s != 0)`` (accumulate-only ops);
-    ``"graded"`` delivers ``W @ s`` (multiply-accumulate ops; graded spikes carry values).
+    ``message``: ``"binary"`` delivers ``W @ (s != 0)`` (accumulate-only ops; from a
+    signed-output model ``W @ sign(s)``); ``"graded"`` delivers ``W @ s`` (multiply-accumulate
+    ops; graded spikes carry values); ``"count"`` delivers ``W @ s`` for integer levels ``s``
+    and counts ``|s|`` accumulates per synapse (a burst of unit spikes).
 
     Fixed-point (Loihi) parameters, used when ``post`` is a fixed-point model: weights must
     be integers; they are clipped to 8 bits and truncated to ``num_weight_bits`` according

@@ -128,7 +128,7 @@ def circuit_from_dict(doc: dict, arrays: dict[str, np.ndarray], file="<dict>") -
             params = {}
             for k, v in m["params"].items():
                 pw = f"{where}.model.params.{k}"
-                params[k] = arr(v, pw) if isinstance(v, dict) else fd.typed(v, pw, (int, float, str, list))
+                params[k] = arr(v, pw) if isinstance(v, dict) else fd.typed(v, pw, (bool, int, float, str, list))
             model = build(f"{where}.model", model_from_dict, {"kind": m["kind"], "params": params})
             init = {k: arr(v, f"{where}.initial.{k}") for k, v in nd["initial"].items()}
             build(where, c.add, build(where, Population, nd["name"], tuple(nd["shape"]), model, init))

@@ -261,3 +261,71 @@ for _s in range(6):
 for _s in range(4):
     CASES[f"random_graded_{_s}"] = Case(f"random_graded_{_s}", (lambda s=_s: random_graded_circuit(s)),
                                         features=ORDER)
+
+
+# ---------------------------------------------------------------- conversion neurons
+@case("ternary_if_signed_spikes", literal={
+    "n.values": [0, 1, 1, -1, -1, -1, 1, 0], "n.v": [0, .25, .25, -.5, -.5, -.75, .25, .25],
+    "m.v": [0, 0, .25, .5, .25, 0, -.25, 0],
+    "counts": {"n->m": {"synaptic_acs": [0, 1, 1, 1, 1, 1, 1, 0], "synaptic_macs": [0] * 8}}})
+def _ternary():
+    """TernaryIF(vth=0.5) fed 0.75, 0.5, -1.25, -0.5, -0.75, 1.5 (arriving at steps 1-6):
+    v = 0.75 -> +1 (0.25); 0.75 -> +1 (0.25); -1.0 -> -1 (-0.5); -1.0 -> -1 (-0.5);
+    -1.25 -> -1 (-0.75); 0.75 -> +1 (0.25).  A binary projection of weight 0.25 adds
+    0.25 * sign(s) into an IF that never fires: one accumulate per spike, no MACs."""
+    c = sa.Circuit("ternary")
+    c.add_source("x", 1, encoder="graded")
+    c.add_population("n", 1, sa.ir.TernaryIF(vth=0.5))
+    c.add_population("m", 1, sa.IF(vth=10.0))
+    c.connect("x", "n", np.ones((1, 1)), message="graded")
+    c.connect("n", "m", np.full((1, 1), 0.25))
+    c.probe("n", ("v",))
+    c.probe("m", ("v",))
+    x = np.zeros((8, 1, 1))
+    x[:6, 0, 0] = [0.75, 0.5, -1.25, -0.5, -0.75, 1.5]
+    return c, {"x": x}, 8
+
+
+@case("multi_threshold_count_messages", literal={
+    "n.values": [0, 2, 0, -3, 0, 0], "n.v": [0, .25, .5, -.5, -.375, -.375],
+    "m.v": [0, 0, 1.0, 1.0, -.5, -.5],
+    "counts": {"n->m": {"synaptic_acs": [0, 2, 0, 3, 0, 0], "messages": [0, 1, 0, 1, 0, 0],
+                        "synaptic_macs": [0] * 6}}})
+def _multi_threshold():
+    """MultiThresholdIF(vth=0.5, levels=3, signed) fed 1.25, 0.25, -2.5, 0.125: v = 1.25 ->
+    n = ceil(2.5) - 1 = 2 (v 0.25); 0.5 -> 0 (strict); -2.0 -> -3 (v -0.5); -0.375 -> 0.
+    A count projection (weight 0.5) adds 0.5 * n as |n| accumulates per synapse."""
+    c = sa.Circuit("multi_threshold")
+    c.add_source("x", 1, encoder="graded")
+    c.add_population("n", 1, sa.ir.MultiThresholdIF(vth=0.5, levels=3, signed=True))
+    c.add_population("m", 1, sa.IF(vth=10.0))
+    c.connect("x", "n", np.ones((1, 1)), message="graded")
+    c.connect("n", "m", np.full((1, 1), 0.5), message="count")
+    c.probe("n", ("v",))
+    c.probe("m", ("v",))
+    x = np.zeros((6, 1, 1))
+    x[:4, 0, 0] = [1.25, 0.25, -2.5, 0.125]
+    return c, {"x": x}, 6
+
+
+def random_convert_circuit(seed: int):
+    """TernaryIF and MultiThresholdIF layers with decimal weights: signed binary messages,
+    count messages and graded input, as a converted network uses them."""
+    rng = np.random.default_rng(3000 + seed)
+    c = sa.Circuit(f"random_convert_{seed}")
+    c.add_source("x", 4, encoder="graded")
+    c.add_population("t", 3, sa.ir.TernaryIF(vth=float(rng.choice([0.3, 0.5, 1.0]))))
+    c.add_population("m", 3, sa.ir.MultiThresholdIF(vth=float(rng.choice([0.2, 0.5])), levels=int(rng.integers(1, 5)),
+                                                    signed=bool(rng.random() < 0.5)))
+    c.add_population("o", 2, sa.IF(vth=0.7))
+    c.connect("x", "t", rng.choice(DECIMALS, (3, 4)), message="graded")
+    c.connect("x", "m", rng.choice(DECIMALS, (3, 4)), message="graded")
+    c.connect("t", "o", rng.choice(DECIMALS, (2, 3)))
+    c.connect("m", "o", rng.choice(DECIMALS, (2, 3)), message="count", delay=int(rng.integers(1, 3)))
+    steps = 16
+    return c, {"x": np.round(rng.choice([-1.0, -0.3, 0.0, 0.4, 0.9], (steps, 2, 4)), 1)}, steps
+
+
+for _s in range(3):
+    CASES[f"random_convert_{_s}"] = Case(f"random_convert_{_s}", (lambda s=_s: random_convert_circuit(s)),
+                                         features=ORDER)

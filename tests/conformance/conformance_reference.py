@@ -12,7 +12,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from spikeattn.ir import IF, LIF, LoihiLIF
+import math
+
+from spikeattn.ir import LIF, LoihiLIF, MultiThresholdIF, TernaryIF
 from spikeattn.ir.neurons_extra import GradedReLU
 
 
@@ -86,6 +88,8 @@ class Neuron:
         elif self.fixed:
             be, bm = int(_scalar(m.bias_exp, k)), int(_scalar(m.bias_mant, k))
             self.bias = shift(bm, be)
+        elif isinstance(m, (TernaryIF, MultiThresholdIF)):
+            self.vth, self.bias = float(_scalar(m.vth, k)), float(_scalar(m.bias, k))
         else:
             self.bias = 0.0
 
@@ -93,6 +97,8 @@ class Neuron:
         m = self.m
         if isinstance(m, GradedReLU):
             return False
+        if isinstance(m, (TernaryIF, MultiThresholdIF)):
+            return self.v != 0 or self.bias != 0
         if self.fixed:
             return (trunc0(self.u * (4096 - (int(m.du) + 1))) != 0 or trunc0(self.v * (4096 - int(m.dv))) != 0
                     or self.bias != 0)
@@ -104,6 +110,21 @@ class Neuron:
             self.v = a
             th = float(_scalar(m.vth, self.k))
             return a - th if a > th else 0.0
+        if isinstance(m, TernaryIF):
+            v = self.v + a + self.bias
+            s = 1.0 if v > self.vth else (-1.0 if v < -self.vth else 0.0)
+            self.v = v - s * self.vth
+            return s
+        if isinstance(m, MultiThresholdIF):
+            v = self.v + a + self.bias
+            if v >= 0:
+                n = float(min(max(math.ceil(v / self.vth) - 1, 0), int(m.levels)))
+            elif m.signed:
+                n = -float(min(max(math.ceil(-v / self.vth) - 1, 0), int(m.levels)))
+            else:
+                n = 0.0
+            self.v = v - n * self.vth
+            return n
         if self.fixed:
             act = wrap32(wrap32(a) << 6)
             u1 = wrap32(trunc0(self.u * (4096 - (int(m.du) + 1))) + act)
@@ -195,6 +216,8 @@ def simulate_reference(circuit, inputs: dict, steps: int, batch: int):
                 if proj.pre != name:
                     continue
                 graded = proj.message == "graded"
+                count = proj.message == "count"
+                signed = getattr(getattr(pops.get(proj.pre), "model", None), "signed_output", False)
                 vals, ev = pending[pn].setdefault(t + proj.delay, ({}, {}))
                 c = counts[pn]
                 for b in range(batch):
@@ -202,14 +225,17 @@ def simulate_reference(circuit, inputs: dict, steps: int, batch: int):
                         x = out[b, j]
                         if x == 0 or j not in syn[pn]:
                             continue
+                        ops = fan[pn][j] * (int(abs(x)) if count else 1)
                         c["messages"][t, b] += 1
-                        c["synaptic_macs" if graded else "synaptic_acs"][t, b] += fan[pn][j]
-                        c["weight_bytes_read"][t, b] += fan[pn][j] * (1 if fixed else 4)
+                        c["synaptic_macs" if graded else "synaptic_acs"][t, b] += ops
+                        c["weight_bytes_read"][t, b] += ops * (1 if fixed else 4)
                         for i, w in syn[pn][j]:
                             if fixed:
                                 contrib = w * int(x) if graded else w
+                            elif graded or count:
+                                contrib = w * float(x)
                             else:
-                                contrib = w * float(x) if graded else w
+                                contrib = w * (1.0 if x > 0 else -1.0) if signed else w
                             vals[(b, i)] = vals.get((b, i), 0 if fixed else 0.0) + contrib
                             ev[(b, i)] = ev.get((b, i), 0) + 1
     return spikes, states, counts

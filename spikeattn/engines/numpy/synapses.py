@@ -19,8 +19,8 @@ def deliver(tab: SynapseTable, s: np.ndarray):
     For each (sample, spiking neuron) the CSR row's synapses are gathered and summed into the
     targets with one ``bincount`` (order: sample, pre neuron ascending, synapse).
 
-    Returns ``(a, received, ops, messages)``: input to post (batch, n_post) as the post
-    receives it (fixed point: int32 wrap where Lava wraps, ``weight_exp`` shift); events
+    Count messages do ``|s|`` ops per synapse.  Returns ``(a, received, ops, messages)``:
+    input to post (batch, n_post) as the post receives it (fixed point: int32 wrap where Lava wraps, ``weight_exp`` shift); events
     received per post neuron (batch, n_post); synaptic ops per sample (batch,); messages per
     sample (batch,).
     """
@@ -29,7 +29,8 @@ def deliver(tab: SynapseTable, s: np.ndarray):
     rows, cols = np.nonzero(s)
     lengths = tab.fan_out[cols]
     messages = np.bincount(rows[lengths > 0], minlength=batch).astype(np.int64)
-    ops = np.bincount(rows, weights=lengths, minlength=batch).astype(np.int64)
+    per_event = lengths * np.abs(s[rows, cols]).astype(np.int64) if tab.count else lengths
+    ops = np.bincount(rows, weights=per_event, minlength=batch).astype(np.int64)
     size = batch * n_post
     total = int(lengths.sum())
     if total == 0:
@@ -40,8 +41,10 @@ def deliver(tab: SynapseTable, s: np.ndarray):
     idx = offsets + np.arange(total)
     target = np.repeat(rows * n_post, lengths) + tab.w_t.indices[idx]
     w = tab.w_t.data[idx]
-    if tab.graded:
+    if tab.graded or tab.count:
         w = w * np.repeat(s[rows, cols].astype(tab.dtype), lengths)
+    elif tab.signed_pre:
+        w = w * np.repeat(np.sign(s[rows, cols]).astype(tab.dtype), lengths)
     received = np.bincount(target, minlength=size).reshape(batch, n_post).astype(np.int64)
     if tab.fixed:
         if np.abs(w).sum() >= 2**53:
