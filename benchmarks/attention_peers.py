@@ -22,7 +22,7 @@ must give the same spikes and counts.  ``compiled`` — ``simulate(sdsa_attentio
 engine="compiled")`` (SDSA only).  ``torch`` — the formula above in plain torch (float32
 matrix products, exact for these integer counts; the LIF in float64), one thread by
 default (``torch_threads``; 0 = torch's default: on a shared 2-core machine its thread pool
-stalled 100-250 ms per call).  Timed: ``repeats`` calls after one warm-up; the circuit is built (and the
+stalled 100-250 ms per call).  Timed: ``repeats`` calls after one warm-up (a first call over 2 s counts as a repeat instead); the circuit is built (and the
 inputs drawn) outside the timing.  Emits times, synaptic ops (spikeattn), output spike
 counts per step and sample, and a digest of the output raster.
 """
@@ -71,7 +71,7 @@ def _spikeattn(variant, n, d, t, inputs, peer, repeats):
         circ = sdsa_attention(n, d)
         opts = {"engine": "compiled"} if peer == "compiled" else {"fused": True}
         fn = lambda: simulate(circ, inputs, steps=steps, **opts)  # noqa: E731
-        times, r = common.timed(fn, repeats, warmup=1)
+        times, r = common.timed(fn, repeats, warmup="auto")
         y, counts = r.spikes["y"], r.counts
         extra["how"] = "simulate(sdsa_attention, " + ("engine='compiled')" if peer == "compiled" else "fused=True)")
         extra["path"] = r.meta.get("fused") or r.engine
@@ -83,7 +83,7 @@ def _spikeattn(variant, n, d, t, inputs, peer, repeats):
         spec = {"n_query": n, "n_key": n, "dim": d, "heads": 1, "order": order, "scale": 0.125}
         out_model = LIF(du=1.0, dv=0.5, vth=0.5)
         fn = lambda: ssa_fused(spec, inputs["q"], inputs["k"], inputs["v"], out_model)  # noqa: E731
-        times, (_, counts) = common.timed(fn, repeats, warmup=1)
+        times, (_, counts) = common.timed(fn, repeats, warmup="auto")
         y = None
         extra["how"] = "fused_ssa.ssa_fused (closed form)"
         if n <= 64:
@@ -131,7 +131,7 @@ def _torch(variant, n, d, t, inputs, repeats, threads):
         torch.set_num_threads(threads)
     q, k, v = (torch.from_numpy(inputs[p]) for p in "qkv")
     with torch.no_grad():
-        times, y = common.timed(lambda: torch_formula(variant, q, k, v, n, d, t), repeats, warmup=1)
+        times, y = common.timed(lambda: torch_formula(variant, q, k, v, n, d, t), repeats, warmup="auto")
     y = y.numpy()
     return {"times_s": times, "digest": digest(y), "y_counts": y.sum(axis=2).tolist(),
             "threads": torch.get_num_threads(), "torch": torch.__version__}

@@ -35,14 +35,24 @@ RESULT_MARK = "@@BENCH_RESULT@@ "
 
 
 # ------------------------------------------------------------------ timing
-def timed(fn: Callable[[], object], repeats: int = 3, warmup: int = 0) -> tuple[list[float], object]:
+def timed(fn: Callable[[], object], repeats: int = 3, warmup: int | str = 0,
+          long_s: float = 2.0) -> tuple[list[float], object]:
     """Wall times (``time.perf_counter``) of ``repeats`` calls of ``fn`` after ``warmup``
-    untimed calls; returns ``(times, last return value)``."""
-    out = None
-    for _ in range(warmup):
+    untimed calls; returns ``(times, last return value)``.  ``warmup="auto"``: the first call
+    is an untimed warm-up if it takes less than ``long_s`` seconds, else it counts as the
+    first repeat (a call that long is not changed by warm caches, and the slowest cases
+    must fit the time budget)."""
+    out, times = None, []
+    if warmup == "auto":
+        t0 = time.perf_counter()
         out = fn()
-    times = []
-    for _ in range(max(int(repeats), 1)):
+        first = time.perf_counter() - t0
+        if first >= long_s:
+            times.append(first)
+        warmup = 0
+    for _ in range(int(warmup)):
+        out = fn()
+    for _ in range(max(int(repeats), 1) - len(times)):
         t0 = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t0)

@@ -4,10 +4,10 @@
 
 Peers (all on the network and the input of :mod:`lif_network`, float64 unless stated):
 
-``numpy``, ``compiled``       ``spikeattn.simulate(engine=...)``; one untimed warm-up call
-                              (for ``compiled``: the JIT compile or the disk-cache load), then
-                              ``repeats`` timed calls of ``simulate`` (lowering, the loop,
-                              EventCounts).
+``numpy``, ``compiled``       ``spikeattn.simulate(engine=...)``: ``repeats`` timed calls of
+                              ``simulate`` (lowering, the loop, EventCounts) after one untimed
+                              warm-up call (``compiled``: the JIT compile or the disk-cache
+                              load; elsewhere a first call over 2 s counts as a repeat).
 ``compiled_cold``             the first ``simulate(engine="compiled")`` call in this fresh
                               process, timed once; the caller sets an empty ``NUMBA_CACHE_DIR``
                               so it includes the JIT compile.
@@ -63,8 +63,9 @@ def _spikeattn(peer: str, batch: int, steps: int, repeats: int, seed: int, n: in
         return r
 
     cold = peer == "compiled_cold"
-    warm = peer in ("numpy", "compiled", "brian2_cython")   # cython: compile once, then the cache
-    times, r = common.timed(call, repeats=1 if cold else repeats, warmup=1 if warm and not cold else 0)
+    # compiled / cython: one untimed call compiles (or loads the cache); others: see common.timed
+    warmup = 0 if cold else 1 if peer in ("compiled", "brian2_cython") else "auto"
+    times, r = common.timed(call, repeats=1 if cold else repeats, warmup=warmup)
     timed_runs = runs[-len(times):]
     spikes = r.spikes["lif"]
     out = {"times_s": times, "run_times_s": [x[1] for x in timed_runs],
@@ -72,7 +73,7 @@ def _spikeattn(peer: str, batch: int, steps: int, repeats: int, seed: int, n: in
            "events_from_spikes": net.synaptic_events(spikes, inputs["poisson"], circuit.projections["recurrent"].weights),
            "spikes": int(spikes.sum()), "digest": net.spike_digest(spikes), "engine_used": r.engine,
            "meta": {k: v for k, v in r.meta.items() if isinstance(v, (int, float, str, bool))}}
-    if warm:
+    if len(runs) > len(times):
         out["warmup_s"] = runs[0][0]
     return out
 
@@ -103,7 +104,7 @@ def _snntorch(batch: int, steps: int, repeats: int, seed: int) -> dict:
                 prev_in = inp[t].to(torch.float64)
         return rec.numpy()
 
-    times, spikes = common.timed(run, repeats=repeats)
+    times, spikes = common.timed(run, repeats=repeats, warmup="auto")
     return {"times_s": times, "run_times_s": times, "spikes": int(spikes.sum()), "digest": net.spike_digest(spikes),
             "synaptic_events": net.synaptic_events(spikes, inputs, w), "engine_used": "snntorch",
             "meta": {"torch": torch.__version__, "snntorch": snn.__version__, "threads": torch.get_num_threads(),

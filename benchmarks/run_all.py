@@ -24,7 +24,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-QUICK_ARGS = {"events_per_second": ["--quick"], "attention_engines": ["--quick"],
+QUICK_ARGS = {"events_per_second": ["--quick"], "attention_engines": ["--quick", "--ns", "32,128"],
               "attention_scaling": ["--max-n", "256", "--max-n-quadratic", "128"]}
 PEER_BENCHES = ("events_per_second", "attention_engines")
 
