@@ -182,10 +182,10 @@ def check_json_value(where: str, value, path: str = "meta"):
     int, finite float, bool, None.  numpy scalars become Python scalars (they compare equal);
     tuples, sets, arrays and other objects are refused (they would load back as a different
     type and ``load(save(c)) != c``)."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
     if isinstance(value, np.generic) and value.dtype.kind in "biuf":
         value = value.item()
+    if value is None or isinstance(value, (bool, str)):
+        return value
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, float):

@@ -206,11 +206,11 @@ class LoihiLIF(NeuronModel):
     def check(self, where: str, size: int) -> None:
         for name in ("du", "dv"):
             v = getattr(self, name)
+            _check_range(where, name, v, 0, 4095, size, integer=True)
             if np.ndim(v) != 0:
                 raise ParameterError(where, name, "must be a scalar (Lava's LIF has one decay per process).")
-            _check_range(where, name, v, 0, 4095, size, integer=True)
+        _check_range(where, "vth", self.vth, 0, 2**17 - 1, size, integer=True)
         if np.ndim(self.vth) != 0:
             raise ParameterError(where, "vth", "must be a scalar (Lava's LIF has one threshold per process).")
-        _check_range(where, "vth", self.vth, 0, 2**17 - 1, size, integer=True)
         _check_range(where, "bias_mant", self.bias_mant, -(2**12), 2**12 - 1, size, integer=True)
         _check_range(where, "bias_exp", self.bias_exp, -8, 7, size, integer=True)

@@ -183,10 +183,10 @@ def test_save_meta_must_round_trip(tmp_path):
             sa.save(c, tmp_path / "m.zip")
         assert f"field '{field}'" in str(e.value)
     assert not (tmp_path / "m.zip").exists()
-    c.meta = {"f": np.float32(1.5), "i": np.int64(3), "l": [1, "a", None, {"k": True}]}
+    c.meta = {"f": np.float32(1.5), "i": np.int64(3), "l": [1, "a", None, {"k": True}], "b": np.bool_(True)}
     back = sa.load(sa.save(c, tmp_path / "m.zip"))
-    assert back == c and back.meta == {"f": 1.5, "i": 3, "l": [1, "a", None, {"k": True}]}
-    assert type(back.meta["i"]) is int
+    assert back == c and back.meta == {"f": 1.5, "i": 3, "l": [1, "a", None, {"k": True}], "b": True}
+    assert type(back.meta["i"]) is int and back.meta["b"] is True  # numpy bool stays a bool (found by fuzzing)
 
 
 def test_save_filesystem_errors_name_the_path_and_leave_nothing(tmp_path):

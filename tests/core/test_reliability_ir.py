@@ -299,3 +299,10 @@ def test_in_place_edit_making_duplicates_is_summed_at_validate():
     p.weights.indices[1] = 0  # row 0 now holds column 0 twice: weights 1 and 2 -> 3
     c.validate()
     assert p.synapse_count() == 1 and p.dense_weights().tolist() == [[3.0, 0.0, 0.0]]
+
+
+@pytest.mark.parametrize("field", ["du", "dv", "vth"])
+def test_loihi_scalar_parameters_given_ragged_lists(field):
+    """np.ndim() of a ragged list raised ValueError before the range check (found by fuzzing)."""
+    with pytest.raises(ParameterError, match=f"field '{field}'"):
+        small().add_population("p", 2, sa.LoihiLIF(**{field: [1, [2]]}))

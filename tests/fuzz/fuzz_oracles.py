@@ -28,7 +28,7 @@ def shape_ok(v) -> bool:
 
 
 def size_of(v) -> int:
-    dims = tuple(v) if isinstance(v, (tuple, list)) else (v,)
+    dims = tuple(v) if isinstance(v, (tuple, list, np.ndarray)) else (v,)
     return math.prod(int(d) for d in dims)
 
 
