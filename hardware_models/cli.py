@@ -60,20 +60,30 @@ def _place(circuit, hw, view, result=None):
         return None, f"Placement on {hw.name} failed ({exc}); routing between cores left out."
 
 
-def reports_for(circuit, counts, hardware_names: list[str], result=None) -> dict:
+def reports_for(circuit, counts, hardware_names: list[str], result=None, draws: int = 0) -> dict:
     """EnergyReport per model: neuromorphic/ASIC/CPU/literature from the counts, GPUs from the
-    dense equivalent.  ``result``: optional SimResult (its spike trains refine routing)."""
+    dense equivalent.  ``result``: optional SimResult (its spike trains refine routing).
+    ``draws > 0``: each report also gets ``meta["uncertainty"]``, the seeded Monte Carlo median and
+    5-95 % interval (:mod:`hardware_models.uncertainty`)."""
+    from .uncertainty import dense_samples, monte_carlo
     view = as_view(counts)
     out = {}
     for name in hardware_names:
         hw = get(name)
         if hw.kind == "gpu":
-            out[hw.name] = dense_gpu_report(circuit, view, hw.name)
+            rep = dense_gpu_report(circuit, view, hw.name)
+            if draws and rep.meta.get("method") == "roofline" and rep.meta.get("workload"):
+                from .dense_equivalent import Workload
+                wd = {k: v for k, v in rep.meta["workload"].items() if k not in ("bytes_low", "bytes_high")}
+                rep.meta["uncertainty"] = dense_samples(Workload(**wd), hw.name, n=draws)
+            out[hw.name] = rep
             continue
         pl, note = _place(circuit, hw, view, result)
         rep = cost(view, hw, placement=pl)
         if note:
             rep.notes.append(note)
+        if draws and hw.kind != "ann":
+            rep.meta["uncertainty"] = monte_carlo(view, hw, placement=pl, n=draws)
         out[hw.name] = rep
     return out
 
@@ -96,13 +106,18 @@ def sensitivities(reports: dict, counts, circuit=None) -> list:
     return out
 
 
-def energy_block(circuit, result, hardware_names: list[str]) -> dict:
-    """The ``"energy"`` block of result.json: per model ``EnergyReport.to_dict()`` (total, bounds,
-    breakdown, latency, EDP, notes), plus ``"sensitivity"`` (crossover spike rates against the
-    first GPU listed) when a GPU is listed.  ``result``: SimResult or its counts / dict."""
+def energy_block(circuit, result, hardware_names: list[str], batches=(1, 64, 1024), draws: int = 1000) -> dict:
+    """The ``"energy"`` block of result.json: per model ``EnergyReport.to_dict()`` (dynamic and
+    total, corner bounds and the Monte Carlo 5-95 % interval under ``meta.uncertainty``,
+    breakdown, latency, EDP, notes), ``"sensitivity"`` (crossover spike rates against the first
+    GPU listed) and ``"batch_study"`` (energy per inference and latency per batch, crossover
+    batches, scenarios: :func:`hardware_models.batching.batch_study`) when a GPU is listed and
+    the circuit is given.  ``result``: SimResult or its counts / dict; ``batches=None`` skips
+    the batch study."""
     counts = result.counts if hasattr(result, "counts") else result
     sim = result if hasattr(result, "spikes") else None
-    reps = reports_for(circuit, counts, [get(n).name for n in hardware_names], result=sim)
+    names = [get(n).name for n in hardware_names]
+    reps = reports_for(circuit, counts, names, result=sim, draws=draws)
     block = {n: r.to_dict() for n, r in reps.items()}
     sens = sensitivities(reps, counts, circuit)
     if sens:
@@ -110,6 +125,11 @@ def energy_block(circuit, result, hardware_names: list[str]) -> dict:
                                              "crossover_rate_at_T0": s.crossover_rate(s.steps0),
                                              "table": s.table(), "comparison": s.literature_comparison(),
                                              "notes": s.notes} for s in sens}
+    if batches and circuit is not None and any(get(n).kind == "gpu" for n in names):
+        from .batching import batch_study
+        view = as_view(counts)
+        pls = {n: _place(circuit, get(n), view, sim)[0] for n in names if get(n).kind != "gpu"}
+        block["batch_study"] = batch_study(circuit, view, names, batches, placements=pls, n=draws)
     return block
 
 
@@ -183,20 +203,7 @@ def cmd_energy(args) -> int:
     doc, circuit = _load_result(args.result)
     counts = doc["counts"]
     view = as_view(counts)
-    reps = reports_for(circuit, view, hw_names)
-    from .uncertainty import dense_samples, monte_carlo
-    for n, r in reps.items():
-        hw = get(n)
-        try:
-            if hw.kind == "gpu" and r.meta.get("workload") and r.meta.get("method") == "roofline":
-                from .dense_equivalent import Workload
-                wd = {k: v for k, v in r.meta["workload"].items() if k not in ("bytes_low", "bytes_high")}
-                r.meta["uncertainty"] = dense_samples(Workload(**wd), n, n=args.draws)
-            elif hw.kind != "gpu":
-                pl = None if r.placement is None else _place(circuit, hw, view)[0]
-                r.meta["uncertainty"] = monte_carlo(view, hw, placement=pl, n=args.draws)
-        except SpikeattnError:
-            pass
+    reps = reports_for(circuit, view, hw_names, draws=args.draws)
     sens = sensitivities(reps, view, circuit)
     out = args.out or args.result.parent
     print(f"energy of {args.result} ({view.steps} steps x {view.batch} samples"

@@ -99,7 +99,12 @@ def test_hardware_command_lists_every_model_with_sources(capsys):
 def test_energy_block_for_spikeattn_run():
     c, res = small()
     block = energy_block(c, res, ["loihi", "h100"])
-    assert set(block) == {"loihi", "h100", "sensitivity"}
+    # issue 9: the block also carries the batch study (per inference at batch 1, 64, 1024)
+    assert set(block) == {"loihi", "h100", "sensitivity", "batch_study"}
+    st = block["batch_study"]
+    assert st["batches"] == [1, 64, 1024] and set(st["crossover_batch"]["loihi"]) == {"h100"}
+    assert st["points"]["loihi"][0]["energy_j"] == pytest.approx(block["loihi"]["total_j"] / res.counts.batch)
+    assert block["loihi"]["meta"]["uncertainty"]["total_j"]["p5"] <= block["loihi"]["meta"]["uncertainty"]["total_j"]["p95"]
     direct = hm.cost(res.counts, "loihi", circuit=c)
     assert block["loihi"]["total_j"] == pytest.approx(direct.total_j, rel=1e-6)
     assert block["h100"]["total_j"] > 0 and block["loihi"]["latency_s"] > 0
