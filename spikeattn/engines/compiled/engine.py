@@ -21,6 +21,7 @@ Models are run only by a kernel registered for their exact Dynamics class
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import warnings
@@ -55,6 +56,22 @@ def _numba_cache_dir() -> None:
         os.environ["NUMBA_CACHE_DIR"] = str(base / "spikeattn" / "numba")
 
 
+@contextlib.contextmanager
+def _start_method_left_unset():
+    """numba's threading layer, when it starts, calls ``multiprocessing.get_start_method()``,
+    which fixes the start method; Lava 0.10 then fails in the same process on its own
+    ``set_start_method('fork')`` ("context has already been set").  If no start method was
+    chosen before, leave it unchosen (the platform default is unchanged)."""
+    import multiprocessing
+
+    unset = multiprocessing.get_start_method(allow_none=True) is None
+    try:
+        yield
+    finally:
+        if unset:
+            multiprocessing.context._default_context._actual_context = None
+
+
 def numba_available() -> bool:
     try:
         _numba_cache_dir()
@@ -68,8 +85,9 @@ class CompiledEngine(Engine):
     """numba-compiled whole-loop engine (see module docstring)."""
 
     name = "compiled"
-    supported = frozenset(FEATURES)
-    unsupported: dict = {}
+    supported = frozenset(FEATURES) - {"projection:count"}
+    unsupported: dict = {"projection:count": "count messages (bursts of unit spikes) have no compiled "
+                                             "propagation kernel yet; the numpy engine runs them"}
     options_allowed = frozenset({"parallel", "on_overflow", "progress_every"})
     configurations = {"serial": {"parallel": False}, "parallel": {"parallel": True}}
     reports_diagnostics = True
@@ -133,11 +151,14 @@ class CompiledEngine(Engine):
         CPROJ = np.zeros((len(pk.proj_names), 2, steps, batch), np.int64)
         DIAG = np.zeros((len(pk.pop_names), 4, steps, batch), np.int64)
         driver = DRIVERS[(pk.fixed, parallel and batch > 1)]
-        args = (pk.NODE, pk.POP, pk.SRC, pk.PROJ, pk.OUTL, pk.INL, pk.PRB, pk.FP, pk.IP, pk.INDPTR, pk.INDICES,
-                pk.W, pk.SB, pk.SV, pk.U, pk.V, pk.REF, pk.ACC, pk.ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG,
-                pk.max_n)
+        import numba
+
+        args = (numba.get_num_threads(), pk.NODE, pk.POP, pk.SRC, pk.PROJ, pk.OUTL, pk.INL, pk.PRB, pk.FP, pk.IP,
+                pk.INDPTR, pk.INDICES, pk.W, pk.SB, pk.SV, pk.U, pk.V, pk.REF, pk.ACC, pk.ARR, OB, OG, PO, CPOP,
+                CSRC, CPROJ, DIAG, pk.max_n)
         t_jit = time.perf_counter()
-        driver(0, 0, *args)             # compiles, or loads the on-disk cache, for these types
+        with _start_method_left_unset():
+            driver(0, 0, *args)         # compiles, or loads the on-disk cache, for these types
         t_loop = time.perf_counter()
         chunk = steps if not progress else (every or max(1, steps // 100))
         bar = progress_bar(steps, progress, f"compiled: {circuit.name}")

@@ -1,7 +1,8 @@
 """The whole simulation loop, compiled with numba (``@njit(cache=True)``, cached on disk).
 
-For each sample (independent; the parallel driver runs them with ``prange``, two or more
-threads), for each step ``t`` in ``[t0, t1)``, for each node in ``circuit.update_order()``:
+For each step ``t`` in ``[t0, t1)``, for each sample (independent: the parallel driver gives
+each thread one block of consecutive samples with ``prange``; a thread runs its samples in
+lockstep, step-major), for each node in ``circuit.update_order()``:
 
 * a source emits the non-zero entries of its input for step t (binary: value 1);
 * a population reads and clears its arrival flags for t, sums its input
@@ -161,94 +162,103 @@ def deliver(b, t, p, PROJ, POP, INDPTR, INDICES, W, ACC, ARR, idx, val, n, CPROJ
 
 
 @njit(cache=True)
-def run_sample_float(b, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
-                     U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
-    """Steps t0 .. t1-1 of sample b, float64 circuits (LIF / IF, GradedReLU)."""
+def run_block_float(b0, b1, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
+                    U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
+    """Steps t0 .. t1-1 of samples b0 .. b1-1 in lockstep (step-major, so the inputs and
+    outputs of consecutive samples are read and written contiguously), float64 circuits
+    (LIF / IF, GradedReLU)."""
     idx = np.empty(max_n, np.int64)
     val = np.empty(max_n, np.float64)
     a_in = np.empty(max_n, np.float64)
     got = np.empty(max_n, np.uint8)
     spk = np.empty(max_n, np.bool_)
     for t in range(t0, t1):
-        for k in range(NODE.shape[0]):
-            q = NODE[k, N_REF]
-            if NODE[k, N_KIND] == KIND_SOURCE:
-                n = emit_source(b, t, q, SRC, SB, SV, idx, val)
-                CSRC[q, t, b] = n
-            else:
-                take_arrivals(b, t, q, POP, ARR, got)
-                gather_float(b, t, q, POP, PROJ, INL, ACC, a_in)
-                kern = POP[q, P_KERNEL]
-                lo = POP[q, P_LO]
-                hi = POP[q, P_HI]
-                if kern == K_LIF:
-                    active, n = lif_step(U, V, REF, FP, b, lo, hi, a_in, got, POP[q, P_SUBTRACT] != 0,
-                                         POP[q, P_REFRAC], idx, val, spk, DIAG, q, t)
-                else:  # K_GRADED_RELU (the engine packs no other float kernel)
-                    active, n = graded_relu_step(V, FP, b, lo, hi, a_in, got, idx, val, DIAG, q, t)
-                CPOP[q, 0, t, b] = active
-                CPOP[q, 1, t, b] = n
-                record(b, t, q, POP, PRB, U, V, OB, OG, PO, idx, val, n)
-            for o in range(NODE[k, N_OUT0], NODE[k, N_OUT1]):
-                deliver(b, t, OUTL[o], PROJ, POP, INDPTR, INDICES, W, ACC, ARR, idx, val, n, CPROJ)
+        for b in range(b0, b1):
+            for k in range(NODE.shape[0]):
+                q = NODE[k, N_REF]
+                if NODE[k, N_KIND] == KIND_SOURCE:
+                    n = emit_source(b, t, q, SRC, SB, SV, idx, val)
+                    CSRC[q, t, b] = n
+                else:
+                    take_arrivals(b, t, q, POP, ARR, got)
+                    gather_float(b, t, q, POP, PROJ, INL, ACC, a_in)
+                    lo = POP[q, P_LO]
+                    hi = POP[q, P_HI]
+                    if POP[q, P_KERNEL] == K_LIF:
+                        active, n = lif_step(U, V, REF, FP, b, lo, hi, a_in, got, POP[q, P_SUBTRACT] != 0,
+                                             POP[q, P_REFRAC], idx, val, spk, DIAG, q, t)
+                    else:  # K_GRADED_RELU (the engine packs no other float kernel)
+                        active, n = graded_relu_step(V, FP, b, lo, hi, a_in, got, idx, val, DIAG, q, t)
+                    CPOP[q, 0, t, b] = active
+                    CPOP[q, 1, t, b] = n
+                    record(b, t, q, POP, PRB, U, V, OB, OG, PO, idx, val, n)
+                for o in range(NODE[k, N_OUT0], NODE[k, N_OUT1]):
+                    deliver(b, t, OUTL[o], PROJ, POP, INDPTR, INDICES, W, ACC, ARR, idx, val, n, CPROJ)
 
 
 @njit(cache=True)
-def run_sample_fixed(b, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
-                     U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
-    """Steps t0 .. t1-1 of sample b, fixed-point circuits (LoihiLIF, int64)."""
+def run_block_fixed(b0, b1, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
+                    U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
+    """:func:`run_block_float` for fixed-point circuits (LoihiLIF, int64)."""
     idx = np.empty(max_n, np.int64)
     val = np.empty(max_n, np.int64)
     a_in = np.empty(max_n, np.int64)
     got = np.empty(max_n, np.uint8)
     for t in range(t0, t1):
-        for k in range(NODE.shape[0]):
-            q = NODE[k, N_REF]
-            if NODE[k, N_KIND] == KIND_SOURCE:
-                n = emit_source(b, t, q, SRC, SB, SV, idx, val)
-                CSRC[q, t, b] = n
-            else:
-                take_arrivals(b, t, q, POP, ARR, got)
-                gather_fixed(b, t, q, POP, PROJ, INL, ACC, a_in)
-                active, n = loihi_lif_step(U, V, IP, b, POP[q, P_LO], POP[q, P_HI], a_in, got, idx, val,
-                                           DIAG, q, t)
-                CPOP[q, 0, t, b] = active
-                CPOP[q, 1, t, b] = n
-                record(b, t, q, POP, PRB, U, V, OB, OG, PO, idx, val, n)
-            for o in range(NODE[k, N_OUT0], NODE[k, N_OUT1]):
-                deliver(b, t, OUTL[o], PROJ, POP, INDPTR, INDICES, W, ACC, ARR, idx, val, n, CPROJ)
+        for b in range(b0, b1):
+            for k in range(NODE.shape[0]):
+                q = NODE[k, N_REF]
+                if NODE[k, N_KIND] == KIND_SOURCE:
+                    n = emit_source(b, t, q, SRC, SB, SV, idx, val)
+                    CSRC[q, t, b] = n
+                else:
+                    take_arrivals(b, t, q, POP, ARR, got)
+                    gather_fixed(b, t, q, POP, PROJ, INL, ACC, a_in)
+                    active, n = loihi_lif_step(U, V, IP, b, POP[q, P_LO], POP[q, P_HI], a_in, got, idx, val,
+                                               DIAG, q, t)
+                    CPOP[q, 0, t, b] = active
+                    CPOP[q, 1, t, b] = n
+                    record(b, t, q, POP, PRB, U, V, OB, OG, PO, idx, val, n)
+                for o in range(NODE[k, N_OUT0], NODE[k, N_OUT1]):
+                    deliver(b, t, OUTL[o], PROJ, POP, INDPTR, INDICES, W, ACC, ARR, idx, val, n, CPROJ)
 
 
 @njit(cache=True)
-def run_float_serial(t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
+def run_float_serial(t0, t1, blocks, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
                      U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
-    for b in range(U.shape[0]):
-        run_sample_float(b, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
-                         U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n)
+    run_block_float(0, U.shape[0], t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W,
+                    SB, SV, U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n)
 
 
 @njit(cache=True, parallel=True)
-def run_float_parallel(t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
+def run_float_parallel(t0, t1, blocks, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
                        U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
-    for b in prange(U.shape[0]):
-        run_sample_float(b, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
-                         U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n)
+    """``blocks`` (the number of threads) blocks of consecutive samples, one per prange
+    iteration (samples are independent, so any split gives the same result)."""
+    batch = U.shape[0]
+    blocks = max(1, min(batch, blocks))
+    for c in prange(blocks):
+        run_block_float(c * batch // blocks, (c + 1) * batch // blocks, t0, t1, NODE, POP, SRC, PROJ, OUTL,
+                        INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV, U, V, REF, ACC, ARR, OB, OG, PO, CPOP,
+                        CSRC, CPROJ, DIAG, max_n)
 
 
 @njit(cache=True)
-def run_fixed_serial(t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
+def run_fixed_serial(t0, t1, blocks, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
                      U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
-    for b in range(U.shape[0]):
-        run_sample_fixed(b, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
-                         U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n)
+    run_block_fixed(0, U.shape[0], t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W,
+                    SB, SV, U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n)
 
 
 @njit(cache=True, parallel=True)
-def run_fixed_parallel(t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
+def run_fixed_parallel(t0, t1, blocks, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
                        U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
-    for b in prange(U.shape[0]):
-        run_sample_fixed(b, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
-                         U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n)
+    batch = U.shape[0]
+    blocks = max(1, min(batch, blocks))
+    for c in prange(blocks):
+        run_block_fixed(c * batch // blocks, (c + 1) * batch // blocks, t0, t1, NODE, POP, SRC, PROJ, OUTL,
+                        INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV, U, V, REF, ACC, ARR, OB, OG, PO, CPOP,
+                        CSRC, CPROJ, DIAG, max_n)
 
 
 DRIVERS = {(False, False): run_float_serial, (False, True): run_float_parallel,
