@@ -72,6 +72,8 @@ def _spikeattn(variant, n, d, t, inputs, peer, repeats):
         opts = {"engine": "compiled"} if peer == "compiled" else {"fused": True}
         fn = lambda: simulate(circ, inputs, steps=steps, **opts)  # noqa: E731
         times, r = common.timed(fn, repeats, warmup="auto")
+        if r.meta.get("fallback"):
+            return {"unavailable": f"engine 'compiled' fell back to {r.meta['fallback']} (numba missing)"}
         y, counts = r.spikes["y"], r.counts
         extra["how"] = "simulate(sdsa_attention, " + ("engine='compiled')" if peer == "compiled" else "fused=True)")
         extra["path"] = r.meta.get("fused") or r.engine

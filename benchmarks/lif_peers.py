@@ -66,6 +66,8 @@ def _spikeattn(peer: str, batch: int, steps: int, repeats: int, seed: int, n: in
     # compiled / cython: one untimed call compiles (or loads the cache); others: see common.timed
     warmup = 0 if cold else 1 if peer in ("compiled", "brian2_cython") else "auto"
     times, r = common.timed(call, repeats=1 if cold else repeats, warmup=warmup)
+    if r.meta.get("fallback"):
+        return {"unavailable": f"engine '{engine}' fell back to {r.meta['fallback']} (numba, the 'fast' extra, missing)"}
     timed_runs = runs[-len(times):]
     spikes = r.spikes["lif"]
     out = {"times_s": times, "run_times_s": [x[1] for x in timed_runs],
