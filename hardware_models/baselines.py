@@ -46,21 +46,30 @@ def quant_bits(steps: int) -> int:
     return max(1, math.ceil(math.log2(int(steps) + 1)))
 
 
-def sdsa_dense_model(steps: int, vth: float = 1.0):
-    """SDSA on binary spike tensors ``(B, T, N, D)``, dense: per step ``s_t = K_t * V_t`` summed
-    over tokens, an IF/LIF channel neuron ``u_t = u_{t-1} * (1 - spike_{t-1}) + s_t``,
-    ``kv_t = (u_t >= vth)``, output ``Q_t * kv_t`` (Yao et al., NeurIPS 2023: masks and additions)."""
+def sdsa_dense_model(steps: int, du: float = 1.0, dv: float = 0.5, vth: float = 1.0):
+    """SDSA on binary spike tensors ``(B, T, N, D)``, dense, step by step (Yao et al., NeurIPS
+    2023: masks and additions), with the circuit's channel LIF (``spikeattn.LIF`` equations,
+    default ``du = 1, dv = 0.5, vth = 1``, reset to zero)::
+
+        s_t  = sum_tokens(K_t * V_t)                      (B, D)
+        u_t  = u_{t-1} (1 - du) + s_t;  w_t = w_{t-1} (1 - dv) + u_t
+        kv_t = w_t > vth;  w_t = 0 where kv_t
+        Y_t  = Q_t * kv_t                                 (B, N, D)
+
+    Output ``(B, T, N, D)``: the circuit's output without its 3-step pipeline latency."""
     from .dense_equivalent import _torch
     torch = _torch()
 
     class SDSADense(torch.nn.Module):
         def forward(self, q, k, v):
             u = torch.zeros_like(k[:, 0, 0])
+            w = torch.zeros_like(u)
             outs = []
             for t in range(steps):
-                u = u + (k[:, t] * v[:, t]).sum(dim=1)
-                kv = (u >= vth).to(q.dtype)
-                u = u * (1 - kv)
+                u = u * (1 - du) + (k[:, t] * v[:, t]).sum(dim=1)
+                w = w * (1 - dv) + u
+                kv = (w > vth).to(q.dtype)
+                w = w * (1 - kv)
                 outs.append(q[:, t] * kv.unsqueeze(1))
             return torch.stack(outs, dim=1)
 
