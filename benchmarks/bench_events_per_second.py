@@ -116,7 +116,11 @@ def finish(row: dict, dt: float, ref: dict) -> dict:
     row.update({"wall_s": wall, "sim_s": sim, "ms_per_step": 1e3 * sim / row["steps"],
                 "events_per_s_wall": ev / wall, "events_per_s_sim": ev / sim, "repeats": len(row["times_s"]),
                 "rate_hz": row["spikes"] / (row["batch"] * row["neurons"] * row["steps"] * dt)})
-    if "agrees" not in row and ref and "digest" in ref:
+    if row.get("events_from_spikes", ev) != ev:
+        row["agrees"] = f"DIFFERENT: EventCounts {ev} != spikes x fan-out {row['events_from_spikes']}"
+    elif ref is row:
+        row["agrees"] = "reference"
+    elif "agrees" not in row and ref and "digest" in ref:
         if row.get("digest") == ref["digest"]:
             row["agrees"] = "identical"
         else:
