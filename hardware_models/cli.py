@@ -35,6 +35,10 @@ def register(subparsers) -> None:
                    help="GPU baseline of the batch study (default softmax; see hardware_models.baselines)")
     p.add_argument("--linear", action="store_true", help="linear energy axes in the figures (default log)")
     p.add_argument("--draws", type=int, default=4000, help="Monte Carlo draws for the intervals (default 4000)")
+    p.add_argument("--engine", default="model", choices=["model", "sanafe"],
+                   help="cost engine: spikeattn's model (default) or SANA-FE beside it; SANA-FE replays the "
+                        "run's spike trains, so it needs a result written with them (spikes.npz beside "
+                        "result.json, or 'spikeattn run ... --hardware' with the SANA-FE engine)")
     p.set_defaults(handler=cmd_energy)
     p = subparsers.add_parser("hardware", help="list the hardware models with their sources")
     p.add_argument("name", nargs="?", default=None, help="show one model's constants in full")
@@ -106,14 +110,38 @@ def sensitivities(reports: dict, counts, circuit=None) -> list:
     return out
 
 
-def energy_block(circuit, result, hardware_names: list[str], batches=(1, 64, 1024), draws: int = 1000) -> dict:
+def sanafe_block(circuit, result, archs=("loihi",)) -> dict:
+    """SANA-FE as a second cost engine: per arch, SANA-FE's energy terms and latency for the
+    run's own spike trains on spikeattn's placement, beside spikeattn's model term by term
+    (:func:`hardware_models.sanafe_engine.compare_with_model`).  Needs a SimResult (spike
+    trains) and the circuit; a circuit SANA-FE cannot lower gets ``{"refused": reason}``."""
+    from .placement import place
+    from .sanafe_engine import compare_with_model, run_sanafe
+    out = {}
+    for arch in archs:
+        hw = "loihi" if arch.startswith("loihi") else "truenorth" if arch.startswith("truenorth") else arch
+        try:
+            pl = place(circuit, hw, result) if hw in ("loihi", "loihi2") else None
+            run = run_sanafe(circuit, result=result, arch=arch, placement=pl)
+            cmp = compare_with_model(run, circuit, result, hw, placement=pl)
+            out[arch] = {"sanafe": run.to_dict(), "comparison": {k: v for k, v in cmp.items()
+                                                                 if k not in ("explanation",)},
+                         "explanation": cmp.get("explanation")}
+        except (SpikeattnError, ImportError) as exc:
+            out[arch] = {"refused": f"{type(exc).__name__}: {exc}"}
+    return out
+
+
+def energy_block(circuit, result, hardware_names: list[str], batches=(1, 64, 1024), draws: int = 1000,
+                 engines=("model",)) -> dict:
     """The ``"energy"`` block of result.json: per model ``EnergyReport.to_dict()`` (dynamic and
     total, corner bounds and the Monte Carlo 5-95 % interval under ``meta.uncertainty``,
     breakdown, latency, EDP, notes), ``"sensitivity"`` (crossover spike rates against the first
     GPU listed) and ``"batch_study"`` (energy per inference and latency per batch, crossover
     batches, scenarios: :func:`hardware_models.batching.batch_study`) when a GPU is listed and
     the circuit is given.  ``result``: SimResult or its counts / dict; ``batches=None`` skips
-    the batch study."""
+    the batch study.  ``engines`` containing ``"sanafe"`` adds ``"sanafe"``
+    (:func:`sanafe_block`; needs a SimResult with spike trains)."""
     counts = result.counts if hasattr(result, "counts") else result
     sim = result if hasattr(result, "spikes") else None
     names = [get(n).name for n in hardware_names]
@@ -130,6 +158,9 @@ def energy_block(circuit, result, hardware_names: list[str], batches=(1, 64, 102
         view = as_view(counts)
         pls = {n: _place(circuit, get(n), view, sim)[0] for n in names if get(n).kind != "gpu"}
         block["batch_study"] = batch_study(circuit, view, names, batches, placements=pls, n=draws)
+    if "sanafe" in engines:
+        block["sanafe"] = (sanafe_block(circuit, sim) if sim is not None and circuit is not None else
+                           {"refused": "SANA-FE needs the circuit and the run's spike trains (a SimResult)"})
     return block
 
 
@@ -151,6 +182,45 @@ def _load_result(path: Path):
                 circuit = spikeattn.load(cand)
                 break
     return doc, circuit
+
+
+def _sanafe_from_files(path: Path, circuit) -> dict:
+    """SANA-FE block from ``spikes.npz`` beside the result (one array per node: (steps, batch,
+    size) spikes), replayed as a SimResult of ``circuit``."""
+    spk = path.parent / "spikes.npz"
+    if circuit is None or not spk.is_file():
+        raise InputError(f"--engine sanafe needs the circuit file and the run's spike trains ({spk} not found); "
+                         "write them with hardware_models.cli.save_spikes(result, folder)")
+    import numpy as np
+
+    import spikeattn
+    with np.load(spk, allow_pickle=False) as z:
+        trains = {k: z[k] for k in z.files}
+    missing = [s for s in circuit.sources if s not in trains]
+    if missing:
+        raise InputError(f"{spk} has no spike trains for sources {missing}; it must hold every node's spikes")
+    steps = next(iter(trains.values())).shape[0]
+    circuit = circuit.copy()
+    for src in circuit.sources.values():         # replay the recorded spikes as they are
+        src.encoder = "spikes"
+    res = spikeattn.simulate(circuit, {s: trains[s] for s in circuit.sources}, steps=steps)
+    for n, a in res.spikes.items():
+        if n in trains and not np.array_equal(np.asarray(a) != 0, trains[n] != 0):
+            raise InputError(f"{spk}: replaying the sources does not reproduce population '{n}'; the file does not "
+                             "belong to this circuit")
+    return sanafe_block(circuit, res)
+
+
+def save_spikes(result, folder) -> Path:
+    """Write a SimResult's spike trains (every node) as ``spikes.npz`` in ``folder`` (atomically)."""
+    import io
+
+    import numpy as np
+
+    from spikeattn.fileio import atomic_write_bytes
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **{n: np.asarray(a) != 0 for n, a in result.spikes.items()})
+    return Path(atomic_write_bytes(Path(folder) / "spikes.npz", buf.getvalue()))
 
 
 def _fmt(x, unit="J"):
@@ -201,6 +271,9 @@ def cmd_energy(args) -> int:
     hw_names = _parse_names(args.hardware)
     batches = _parse_batches(args.batch) if args.batch else None
     doc, circuit = _load_result(args.result)
+    sanafe = None
+    if getattr(args, "engine", "model") == "sanafe":
+        sanafe = _sanafe_from_files(args.result, circuit)
     counts = doc["counts"]
     view = as_view(counts)
     reps = reports_for(circuit, view, hw_names, draws=args.draws)
@@ -243,6 +316,18 @@ def cmd_energy(args) -> int:
                             baseline=args.baseline, placements=placements, n=args.draws)
         block["batch_study"] = study
         _print_batch_study(study)
+    if sanafe is not None:
+        block["sanafe"] = sanafe
+        for arch, d in sanafe.items():
+            if "refused" in d:
+                print(f"SANA-FE {arch}: refused ({d['refused']})")
+                continue
+            c = d["comparison"]
+            tr = c["term_ratio"]
+            print(f"SANA-FE {arch}: {c['sanafe_total_j']:.3e} J, {c['sanafe_latency_s']:.3e} s; spikeattn / SANA-FE: "
+                  f"synapse {tr['synapse']:.3f}, soma {tr['soma']:.3f}, network {tr['network']:.3f}, dynamic "
+                  f"{c['ratio_dynamic']:.3f}, total {c['ratio']:.3f} (SANA-FE has no static power), latency "
+                  f"{c['latency_ratio']:.3f}")
     written = [atomic_write_json(out / "energy.json", block)]
     if not args.no_figures:
         from .plots import breakdown_chart, sensitivity_chart

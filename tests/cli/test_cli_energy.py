@@ -118,3 +118,45 @@ def test_installed_commands_work_outside_the_source_tree(tmp_path):
                        cwd=tmp_path, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "loihi2" in r.stdout and "warning" not in r.stderr
+
+
+def test_energy_engine_sanafe_replays_the_spike_trains(tmp_path, capsys):
+    """--engine sanafe: SANA-FE (run live, the oracle) on the recorded spike trains, beside
+    spikeattn's model; spikeattn's synapse term equals SANA-FE's (both 35.5 pJ per event)."""
+    pytest.importorskip("sanafe", reason="SANA-FE (the 'sanafe' extra) is not installed")
+    from hardware_models.cli import save_spikes
+    from spikeattn import LIF
+    rng = np.random.default_rng(5)
+    c = Circuit("lif2")
+    c.add_source("x", 20, encoder="poisson", seed=3)
+    c.add_population("h", 12, LIF(du=1.0, dv=0.0, vth=1.0, reset="subtract"))
+    c.connect("x", "h", np.round(rng.normal(0.4, 0.3, (12, 20)) * 64) / 64)
+    res = simulate(c, {"x": np.full(20, 0.3)}, steps=20, batch=2)
+    z = spikeattn.save(c, tmp_path / "circuit.zip")
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps({"scenario": "lif2", "counts": res.counts.to_dict(), "circuit_file": str(z)}))
+    save_spikes(res, tmp_path)
+    assert main(["energy", str(path), "--hardware", "loihi", "--engine", "sanafe", "--no-figures", "--draws", "100",
+                 "--out", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "SANA-FE loihi" in text and "synapse 1.000" in text
+    doc = json.loads((tmp_path / "energy.json").read_text())
+    cmp = doc["sanafe"]["loihi"]["comparison"]
+    assert cmp["placement_matched"] and abs(cmp["ratio_dynamic"] - 1) <= 0.15
+    (tmp_path / "spikes.npz").unlink()
+    assert main(["energy", str(path), "--engine", "sanafe", "--no-figures"]) == 2
+
+
+def test_energy_block_with_the_sanafe_engine():
+    pytest.importorskip("sanafe", reason="SANA-FE (the 'sanafe' extra) is not installed")
+    from spikeattn import LIF
+    c = Circuit("lif1")
+    c.add_source("x", 8)
+    c.add_population("h", 6, LIF(du=1.0, dv=0.0, vth=1.0))
+    c.connect("x", "h", np.full((6, 8), 0.25))
+    res = simulate(c, {"x": np.random.default_rng(1).random((12, 8)) < 0.5}, steps=12)
+    block = energy_block(c, res, ["loihi"], batches=None, draws=100, engines=("model", "sanafe"))
+    cmp = block["sanafe"]["loihi"]["comparison"]
+    assert block["sanafe"]["loihi"]["sanafe"]["spikes_match"]
+    assert cmp["term_ratio"]["synapse"] == pytest.approx(1.0)
+    assert energy_block(c, res.counts, ["loihi"], batches=None, draws=0, engines=("sanafe",))["sanafe"]["refused"]
