@@ -243,7 +243,8 @@ _META_INTS = ("size", "synapses", "weight_bytes", "state_bytes", "delay", "weigh
 
 def _count(where: str, value) -> int:
     """A count: a non-negative int (or an integral finite float, as JSON may give), <= 2**63 - 1."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if (isinstance(value, (bool, np.bool_, np.timedelta64, np.datetime64))
+            or not isinstance(value, (int, float, np.integer, np.floating))):
         raise InputError(f"counts {where}: is {repr(value)[:60]} ({type(value).__name__}); must be a non-negative "
                          "integer.")
     if isinstance(value, (float, np.floating)) and (not np.isfinite(value) or value != int(value)):
@@ -278,7 +279,8 @@ def validate_counts_dict(d) -> dict:
     out = {"steps": 0, "batch": 0, "elements": {}}
     for key in ("steps", "batch"):
         v = d[key]
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or not 1 <= v <= MAX_COUNT:
+        if (isinstance(v, (bool, np.bool_, np.timedelta64)) or not isinstance(v, (int, np.integer))
+                or not 1 <= v <= MAX_COUNT):
             raise InputError(f"counts field '{key}': is {v!r}; must be an int >= 1.")
         out[key] = int(v)
     els = d["elements"]
@@ -313,7 +315,7 @@ def check_event_counts(counts: "EventCounts") -> "EventCounts":
     integer array of shape ``(steps, batch)``."""
     for key in ("steps", "batch"):
         v = getattr(counts, key)
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        if isinstance(v, (bool, np.bool_, np.timedelta64)) or not isinstance(v, (int, np.integer)) or v < 1:
             raise InputError(f"EventCounts field '{key}': is {v!r}; must be an int >= 1.")
     for n, e in counts.elements.items():
         for f, a in e.fields.items():

@@ -32,7 +32,9 @@ INT_KINDS = "iu"
 
 
 def _is_int(value) -> bool:
-    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
+    """Python or numpy integer; bool and numpy's timedelta64 (an np.integer subclass) are not."""
+    return (isinstance(value, (numbers.Integral, np.integer))
+            and not isinstance(value, (bool, np.bool_, np.timedelta64, np.datetime64)))
 
 
 def check_int(where: str, field: str, value, lo: int | None = None, hi: int | None = None,
@@ -51,7 +53,8 @@ def check_int(where: str, field: str, value, lo: int | None = None, hi: int | No
 def check_real(where: str, field: str, value, lo: float | None = None, hi: float | None = None,
                error: type[SpikeattnError] = ParameterError, positive: bool = False) -> float:
     """``value`` as a finite Python float in ``[lo, hi]`` (``> 0`` if ``positive``)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.integer, np.floating)):
+    if (isinstance(value, (bool, np.bool_, np.timedelta64, np.datetime64))
+            or not isinstance(value, (numbers.Real, np.integer, np.floating))):
         _raise(error, where, field, f"is {value!r} ({type(value).__name__}); must be a real number.")
     v = float(value)
     if not math.isfinite(v) or (positive and v <= 0) or (lo is not None and v < lo) or (hi is not None and v > hi):

@@ -306,3 +306,13 @@ def test_loihi_scalar_parameters_given_ragged_lists(field):
     """np.ndim() of a ragged list raised ValueError before the range check (found by fuzzing)."""
     with pytest.raises(ParameterError, match=f"field '{field}'"):
         small().add_population("p", 2, sa.LoihiLIF(**{field: [1, [2]]}))
+
+
+def test_numpy_timedelta_is_not_an_int():
+    """np.timedelta64 subclasses np.integer; it must not pass as a count (found by fuzzing)."""
+    with pytest.raises(ParameterError, match="field 'refractory'"):
+        small().add_population("p", 2, sa.LIF(refractory=np.timedelta64(1, "s")))
+    with pytest.raises(ParameterError, match="field 'delay'"):
+        small().connect("x", "h", np.ones((2, 3)), delay=np.timedelta64(1, "s"))
+    with pytest.raises(ParameterError, match="field 'dt'"):
+        sa.Circuit("c", dt=np.timedelta64(1, "ms"))

@@ -13,7 +13,7 @@ MAX_SIZE = 2**40
 
 
 def is_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_, np.timedelta64, np.datetime64))
 
 
 def int_in(v, lo, hi) -> bool:
