@@ -129,7 +129,8 @@ class CompiledEngine(Engine):
         if not isinstance(parallel, (bool, np.bool_)):
             raise InputError(f"engine 'compiled', option 'parallel': is {parallel!r}; must be True or False.")
         every = self.options.get("progress_every")
-        if every is not None and (isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1):
+        if every is not None and (isinstance(every, bool) or not isinstance(every, (int, np.integer))
+                                  or every < 1):
             raise InputError(f"engine 'compiled', option 'progress_every': is {every!r}; must be an int >= 1 (steps).")
         return bool(parallel), every
 
@@ -154,8 +155,8 @@ class CompiledEngine(Engine):
         import numba
 
         args = (numba.get_num_threads(), pk.NODE, pk.POP, pk.SRC, pk.PROJ, pk.OUTL, pk.INL, pk.PRB, pk.FP, pk.IP,
-                pk.INDPTR, pk.INDICES, pk.W, pk.SB, pk.SV, pk.U, pk.V, pk.REF, pk.ACC, pk.ARR, OB, OG, PO, CPOP,
-                CSRC, CPROJ, DIAG, pk.max_n)
+                pk.INDPTR, pk.INDICES, pk.W, pk.SB, pk.SB64, pk.SV, pk.U, pk.V, pk.REF, pk.ACC, pk.ARR, OB, OG,
+                PO, CPOP, CSRC, CPROJ, DIAG, pk.max_n)
         t_jit = time.perf_counter()
         with _start_method_left_unset():
             driver(0, 0, *args)         # compiles, or loads the on-disk cache, for these types

@@ -48,8 +48,54 @@ def shift(x, e):
     return x >> (-e)
 
 
+@njit(cache=True, inline="always")
+def scan_nonzero(flags, m, idx):
+    """Indices k < m with ``flags[k] != 0`` into ``idx`` (ascending); returns their number.
+    ``flags`` is uint8 with a length that is a multiple of 8: it is read 8 bytes at a time."""
+    words = flags.view(np.uint64)
+    n = 0
+    for c in range((m + 7) // 8):
+        if words[c] != 0:
+            for k in range(c * 8, min(c * 8 + 8, m)):
+                if flags[k] != 0:
+                    idx[n] = k
+                    n += 1
+    return n
+
+
+@njit(cache=True, inline="always")
+def _lif_update(u_, v_, a_in, got, spk, m, ku_, kv_, vth_, vr_, bias_, subtract, stride):
+    """The branch-free LIF pass over m neurons; parameters are read at ``k * stride``
+    (stride 0: one value for the whole population).  Returns (active, bad_u, bad_v)."""
+    active = 0
+    bad_u = 0
+    bad_v = 0
+    for k in range(m):
+        p = k * stride
+        u0 = u_[k]
+        v0 = v_[k]
+        a = a_in[k]
+        bias = bias_[p]
+        uk = u0 * ku_[p]
+        vk = v0 * kv_[p]
+        active += (uk != 0.0) | (vk != 0.0) | (bias != 0.0) | (got[k] != 0)
+        u = uk + a
+        v = vk + u
+        v = v + bias
+        vth = vth_[p]
+        s = v > vth
+        vs = (v - vth) if subtract else vr_[p]
+        v = vs if s else v
+        bad_u += (np.abs(u0) < np.inf) & ~(np.abs(u) < np.inf)
+        bad_v += (np.abs(v0) < np.inf) & ~(np.abs(v) < np.inf)
+        spk[k] = s
+        u_[k] = u
+        v_[k] = v
+    return active, bad_u, bad_v
+
+
 @njit(cache=True)
-def lif_step(U, V, REF, FP, b, lo, hi, a_in, got, subtract, refractory, idx, val, spk, DIAG, pi, t):
+def lif_step(U, V, REF, FP, b, lo, hi, a_in, got, subtract, refractory, uniform, idx, val, spk, DIAG, pi, t):
     """Float LIF / IF (``spikeattn.dynamics.LIFDynamics``)::
 
         carries = u*ku != 0 or v*kv != 0 or bias != 0          (state before the update)
@@ -58,8 +104,10 @@ def lif_step(U, V, REF, FP, b, lo, hi, a_in, got, subtract, refractory, idx, val
         s = v > vth;  v = v - vth (subtract) or v_reset (zero) where s;  ref = r where s
 
     Diagnostics ``nonfinite:u`` / ``nonfinite:v``: u or v was finite before the step and is
-    inf/NaN after it (``Dynamics.check``; counted in ``DIAG[pi, 0 / 1, t, b]``).  Without a refractory period the
-    update is one branch-free pass (LLVM vectorises it), then the spikes are listed.
+    inf/NaN after it (``Dynamics.check``; counted in ``DIAG[pi, 0 / 1, t, b]``).  Without a
+    refractory period the update is one branch-free pass (LLVM vectorises it) writing the
+    spike flags ``spk`` (uint8), then the spikes are listed from them 8 at a time;
+    ``uniform``: every parameter is one value for the population (read once, not per neuron).
     """
     if refractory > 0:
         return lif_step_refractory(U, V, REF, FP, b, lo, hi, a_in, got, refractory, idx, val, DIAG, pi, t)
@@ -68,35 +116,13 @@ def lif_step(U, V, REF, FP, b, lo, hi, a_in, got, subtract, refractory, idx, val
     u_, v_ = U[b, lo:hi], V[b, lo:hi]
     ku_, kv_, vth_, vr_, bias_ = FP[F_KU, lo:hi], FP[F_KV, lo:hi], FP[F_VTH, lo:hi], FP[F_VRESET, lo:hi], \
         FP[F_BIAS, lo:hi]
-    active = 0
-    bad_u = 0
-    bad_v = 0
-    for k in range(m):
-        u0 = u_[k]
-        v0 = v_[k]
-        a = a_in[k]
-        bias = bias_[k]
-        uk = u0 * ku_[k]
-        vk = v0 * kv_[k]
-        active += (uk != 0.0) | (vk != 0.0) | (bias != 0.0) | (got[k] != 0)
-        u = uk + a
-        v = vk + u
-        v = v + bias
-        vth = vth_[k]
-        s = v > vth
-        vs = (v - vth) if subtract else vr_[k]
-        v = vs if s else v
-        bad_u += (np.abs(u0) < np.inf) & ~(np.abs(u) < np.inf)
-        bad_v += (np.abs(v0) < np.inf) & ~(np.abs(v) < np.inf)
-        spk[k] = s
-        u_[k] = u
-        v_[k] = v
-    n = 0
-    for k in range(m):
-        if spk[k]:
-            idx[n] = k
-            val[n] = 1.0
-            n += 1
+    if uniform:
+        active, bad_u, bad_v = _lif_update(u_, v_, a_in, got, spk, m, ku_, kv_, vth_, vr_, bias_, subtract, 0)
+    else:
+        active, bad_u, bad_v = _lif_update(u_, v_, a_in, got, spk, m, ku_, kv_, vth_, vr_, bias_, subtract, 1)
+    n = scan_nonzero(spk, m, idx)
+    for e in range(n):
+        val[e] = 1.0
     if bad_u:
         DIAG[pi, 0, t, b] = bad_u
     if bad_v:

@@ -28,23 +28,35 @@ from numba import njit, prange
 from .kernels import graded_relu_step, lif_step, loihi_lif_step, shift, wrap32
 from .pack import (J_ACC, J_DELAY, J_GRADED, J_INT32, J_NPOST, J_POST, J_PTR, J_WEXP, KIND_SOURCE, N_KIND,
                    N_OUT0, N_OUT1, N_REF, P_ARR_LEN, P_ARR_LO, P_GRADED, P_HI, P_IN0, P_IN1, P_KERNEL, P_LO,
-                   P_OUT_LO, P_PRB0, P_PRB1, P_REFRAC, P_SUBTRACT, R_LO, R_SLOT, S_GRADED, S_LO, S_SIZE)
+                   P_OUT_LO, P_PRB0, P_PRB1, P_REFRAC, P_SUBTRACT, P_UNIFORM, R_LO, R_SLOT, S_GRADED, S_LO,
+                   S_SIZE, S_WORDS)
 from .registry import K_LIF
 
 
 @njit(cache=True, inline="always")
-def emit_source(b, t, s, SRC, SB, SV, idx, val):
-    """Non-zero inputs of source ``s`` at step t into ``idx`` / ``val``; returns their number."""
+def emit_source(b, t, s, SRC, SB, SB64, SV, idx, val):
+    """Non-zero inputs of source ``s`` at step t into ``idx`` / ``val``; returns their number.
+    Binary rows that start on an 8-byte boundary are scanned 8 bytes at a time (``SB64``)."""
     lo = SRC[s, S_LO]
     size = SRC[s, S_SIZE]
     n = 0
     if SRC[s, S_GRADED] == 0:
         row = SB[t, b, lo:lo + size]
-        for i in range(size):
-            if row[i] != 0:
-                idx[n] = i
-                val[n] = 1
-                n += 1
+        if SRC[s, S_WORDS] != 0:
+            words = SB64[t, b, lo // 8:(lo + size + 7) // 8]
+            for c in range(words.shape[0]):
+                if words[c] != 0:
+                    for i in range(c * 8, min(c * 8 + 8, size)):
+                        if row[i] != 0:
+                            idx[n] = i
+                            val[n] = 1
+                            n += 1
+        else:
+            for i in range(size):
+                if row[i] != 0:
+                    idx[n] = i
+                    val[n] = 1
+                    n += 1
     else:
         vrow = SV[t, b, lo:lo + size]
         for i in range(size):
@@ -162,7 +174,7 @@ def deliver(b, t, p, PROJ, POP, INDPTR, INDICES, W, ACC, ARR, idx, val, n, CPROJ
 
 
 @njit(cache=True)
-def run_block_float(b0, b1, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
+def run_block_float(b0, b1, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SB64, SV,
                     U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
     """Steps t0 .. t1-1 of samples b0 .. b1-1 in lockstep (step-major, so the inputs and
     outputs of consecutive samples are read and written contiguously), float64 circuits
@@ -171,13 +183,13 @@ def run_block_float(b0, b1, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP
     val = np.empty(max_n, np.float64)
     a_in = np.empty(max_n, np.float64)
     got = np.empty(max_n, np.uint8)
-    spk = np.empty(max_n, np.bool_)
+    spk = np.zeros((max_n + 7) // 8 * 8, np.uint8)
     for t in range(t0, t1):
         for b in range(b0, b1):
             for k in range(NODE.shape[0]):
                 q = NODE[k, N_REF]
                 if NODE[k, N_KIND] == KIND_SOURCE:
-                    n = emit_source(b, t, q, SRC, SB, SV, idx, val)
+                    n = emit_source(b, t, q, SRC, SB, SB64, SV, idx, val)
                     CSRC[q, t, b] = n
                 else:
                     take_arrivals(b, t, q, POP, ARR, got)
@@ -186,7 +198,7 @@ def run_block_float(b0, b1, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP
                     hi = POP[q, P_HI]
                     if POP[q, P_KERNEL] == K_LIF:
                         active, n = lif_step(U, V, REF, FP, b, lo, hi, a_in, got, POP[q, P_SUBTRACT] != 0,
-                                             POP[q, P_REFRAC], idx, val, spk, DIAG, q, t)
+                                             POP[q, P_REFRAC], POP[q, P_UNIFORM] != 0, idx, val, spk, DIAG, q, t)
                     else:  # K_GRADED_RELU (the engine packs no other float kernel)
                         active, n = graded_relu_step(V, FP, b, lo, hi, a_in, got, idx, val, DIAG, q, t)
                     CPOP[q, 0, t, b] = active
@@ -197,7 +209,7 @@ def run_block_float(b0, b1, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP
 
 
 @njit(cache=True)
-def run_block_fixed(b0, b1, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
+def run_block_fixed(b0, b1, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SB64, SV,
                     U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
     """:func:`run_block_float` for fixed-point circuits (LoihiLIF, int64)."""
     idx = np.empty(max_n, np.int64)
@@ -209,7 +221,7 @@ def run_block_fixed(b0, b1, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP
             for k in range(NODE.shape[0]):
                 q = NODE[k, N_REF]
                 if NODE[k, N_KIND] == KIND_SOURCE:
-                    n = emit_source(b, t, q, SRC, SB, SV, idx, val)
+                    n = emit_source(b, t, q, SRC, SB, SB64, SV, idx, val)
                     CSRC[q, t, b] = n
                 else:
                     take_arrivals(b, t, q, POP, ARR, got)
@@ -224,40 +236,40 @@ def run_block_fixed(b0, b1, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP
 
 
 @njit(cache=True)
-def run_float_serial(t0, t1, blocks, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
+def run_float_serial(t0, t1, blocks, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SB64, SV,
                      U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
     run_block_float(0, U.shape[0], t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W,
-                    SB, SV, U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n)
+                    SB, SB64, SV, U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n)
 
 
 @njit(cache=True, parallel=True)
-def run_float_parallel(t0, t1, blocks, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
-                       U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
+def run_float_parallel(t0, t1, blocks, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SB64,
+                       SV, U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
     """``blocks`` (the number of threads) blocks of consecutive samples, one per prange
     iteration (samples are independent, so any split gives the same result)."""
     batch = U.shape[0]
     blocks = max(1, min(batch, blocks))
     for c in prange(blocks):
         run_block_float(c * batch // blocks, (c + 1) * batch // blocks, t0, t1, NODE, POP, SRC, PROJ, OUTL,
-                        INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV, U, V, REF, ACC, ARR, OB, OG, PO, CPOP,
+                        INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SB64, SV, U, V, REF, ACC, ARR, OB, OG, PO, CPOP,
                         CSRC, CPROJ, DIAG, max_n)
 
 
 @njit(cache=True)
-def run_fixed_serial(t0, t1, blocks, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
+def run_fixed_serial(t0, t1, blocks, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SB64, SV,
                      U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
     run_block_fixed(0, U.shape[0], t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W,
-                    SB, SV, U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n)
+                    SB, SB64, SV, U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n)
 
 
 @njit(cache=True, parallel=True)
-def run_fixed_parallel(t0, t1, blocks, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV,
-                       U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
+def run_fixed_parallel(t0, t1, blocks, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SB64,
+                       SV, U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
     batch = U.shape[0]
     blocks = max(1, min(batch, blocks))
     for c in prange(blocks):
         run_block_fixed(c * batch // blocks, (c + 1) * batch // blocks, t0, t1, NODE, POP, SRC, PROJ, OUTL,
-                        INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SV, U, V, REF, ACC, ARR, OB, OG, PO, CPOP,
+                        INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SB64, SV, U, V, REF, ACC, ARR, OB, OG, PO, CPOP,
                         CSRC, CPROJ, DIAG, max_n)
 
 

@@ -15,8 +15,9 @@ do the accumulator rings, the arrival-flag rings, the outputs and the probes.
   the shared :class:`~spikeattn.dynamics.synapses.SynapseTable` (quantised for fixed point).
 * A population has one arrival-flag ring of ``max(delay) + 1`` slots ("received >= 1 event
   for step t", the active-update rule).
-* Sources: binary (bool) inputs are read in place as uint8 (one source: no copy); graded
-  inputs as float64 (int64 for fixed-point circuits).
+* Sources: binary (bool) inputs are read in place as uint8 (one source: no copy), and as
+  8-byte words where rows are 8-byte aligned; graded inputs as float64 (int64 for
+  fixed-point circuits).
 """
 from __future__ import annotations
 
@@ -35,11 +36,11 @@ N_COLS = 4
 KIND_SOURCE, KIND_POP = 0, 1
 # POP columns
 (P_KERNEL, P_LO, P_HI, P_GRADED, P_OUT_LO, P_IN0, P_IN1, P_ARR_LO, P_ARR_LEN, P_REFRAC, P_SUBTRACT,
- P_PRB0, P_PRB1) = range(13)
-P_COLS = 13
+ P_PRB0, P_PRB1, P_UNIFORM) = range(14)
+P_COLS = 14
 # SRC columns
-S_GRADED, S_LO, S_SIZE = range(3)
-S_COLS = 3
+S_GRADED, S_LO, S_SIZE, S_WORDS = range(4)
+S_COLS = 4
 # PROJ columns
 J_POST, J_DELAY, J_GRADED, J_PTR, J_ACC, J_NPOST, J_WEXP, J_INT32 = range(8)
 J_COLS = 8
@@ -66,6 +67,7 @@ class Packed:
     INDICES: np.ndarray
     W: np.ndarray
     SB: np.ndarray
+    SB64: np.ndarray
     SV: np.ndarray
     U: np.ndarray
     V: np.ndarray
@@ -94,11 +96,11 @@ def _sources(inputs, names, fixed, steps, batch):
     for i, n in enumerate(names):
         arr = inputs[n]
         if arr.dtype == bool:
-            SRC[i] = (0, nb, arr.shape[2])
+            SRC[i] = (0, nb, arr.shape[2], 0)
             binary.append(arr)
             nb += arr.shape[2]
         else:
-            SRC[i] = (1, nv, arr.shape[2])
+            SRC[i] = (1, nv, arr.shape[2], 0)
             graded.append(arr)
             nv += arr.shape[2]
 
@@ -106,7 +108,13 @@ def _sources(inputs, names, fixed, steps, batch):
         return arrs[0] if len(arrs) == 1 else np.concatenate(arrs, axis=2)
     SB = np.ascontiguousarray(join(binary)).view(np.uint8) if binary else np.zeros((steps, batch, 0), np.uint8)
     SV = np.ascontiguousarray(join(graded), dtype) if graded else np.zeros((steps, batch, 0), dtype)
-    return SRC, SB, SV
+    # 8-byte words of the binary inputs (scanned 8 spikes at a time) where rows allow it
+    if nb and nb % 8 == 0:
+        SB64 = SB.view(np.uint64)
+        SRC[:, S_WORDS] = (SRC[:, S_GRADED] == 0) & (SRC[:, S_LO] % 8 == 0)
+    else:
+        SB64 = np.zeros((steps, batch, 0), np.uint64)
+    return SRC, SB, SB64, SV
 
 
 def pack(circuit, inputs: dict, steps: int, batch: int) -> Packed:
@@ -168,7 +176,8 @@ def pack(circuit, inputs: dict, steps: int, batch: int) -> Packed:
         ins = [jidx[p] for p in incoming[n]]
         arr_len = 1 + max([tables[p].delay for p in incoming[n]], default=0)
         POP[pidx[n]] = (spec.code, lo, hi, graded, out_lo, len(inl), len(inl) + len(ins), arr_lo, arr_len,
-                        scal.get("refractory", 0), scal.get("subtract", 0), 0, 0)
+                        scal.get("refractory", 0), scal.get("subtract", 0), 0, 0,
+                        all(np.all(FP[r, lo:hi] == FP[r, lo]) for r in spec.float_rows.values()))
         inl += ins
         arr_lo += arr_len * pop.size
         packed_flags[n] = spec.flags
@@ -217,7 +226,7 @@ def pack(circuit, inputs: dict, steps: int, batch: int) -> Packed:
         NODE[k] = (kind, pidx[n] if n in pops else sidx[n], len(outl), len(outl) + len(outgoing[n]))
         outl += outgoing[n]
 
-    SRC, SB, SV = _sources(inputs, src_names, fixed, steps, batch)
+    SRC, SB, SB64, SV = _sources(inputs, src_names, fixed, steps, batch)
     sizes = [circuit.node(n).size for n in order]
 
     def cat(parts, dt):
@@ -225,7 +234,7 @@ def pack(circuit, inputs: dict, steps: int, batch: int) -> Packed:
     return Packed(
         fixed=fixed, NODE=NODE, POP=POP, SRC=SRC, PROJ=PROJ, OUTL=np.array(outl, np.int64),
         INL=np.array(inl, np.int64), PRB=PRB, FP=FP, IP=IP, INDPTR=cat(indptr, np.int64),
-        INDICES=cat(indices, np.int64), W=cat(weights, dtype), SB=SB, SV=SV, U=U, V=V, REF=REF,
+        INDICES=cat(indices, np.int64), W=cat(weights, dtype), SB=SB, SB64=SB64, SV=SV, U=U, V=V, REF=REF,
         ACC=np.zeros((batch, acc), dtype), ARR=np.zeros((batch, arr_lo), np.uint8), max_n=max(sizes),
         n_bin_out=nb_out, n_grd_out=ng_out, n_probe=n_probe, pop_names=pop_names, src_names=src_names,
         proj_names=proj_names, spike_slices=spike_slices, probe_slices=probe_slices, flags=packed_flags,
