@@ -1,10 +1,14 @@
 """hardware_models: energy and latency of spikeattn workloads on neuromorphic chips and GPUs.
 
 ``get(name)`` / ``names()``: chips as data (:mod:`hardware_models.chips`, every constant with
-source, tag and range).  ``cost(counts, hardware, circuit=None, placement=None)`` ->
-:class:`EnergyReport` for neuromorphic, ASIC, CPU and ``literature`` models;
+source, tag and range; :meth:`HardwareModel.accounting` states static power, operating mode
+and host/IO).  ``cost(counts, hardware, circuit=None, placement=None)`` -> :class:`EnergyReport`
+(``dynamic_j`` beside ``total_j``) for neuromorphic, ASIC, CPU and ``literature`` models;
 ``placement.place(circuit, chip)`` maps populations onto cores; GPU baselines cost the dense
-equivalent (``hardware_models.gpu``).
+equivalent (``hardware_models.gpu``), algorithm-matched baselines are in
+``hardware_models.baselines``; ``batching.batch_study`` gives energy per inference and latency
+against batch size with crossover batches and scenarios; ``uncertainty.monte_carlo`` the
+per-constant 5-95 % interval; ``sanafe_engine`` runs SANA-FE as a calibrated peer.
 """
 from .constants import Constant
 from .cost import cost, literature_energy

@@ -17,13 +17,17 @@ Energy terms (joules; counts are totals over steps and samples; constants per
 ``all_in``             = e_all_in * (synaptic_acs + synaptic_macs)   (TrueNorth: nothing else)
 
 Latency: ``steps * batch * t_step`` on fixed-step (real-time) chips; otherwise each step takes
-the busiest core's work (synaptic ops, neuron updates and spikes x their per-event times, plus
-``t_message`` per message the core sends and ``t_receive`` per message it receives), plus
+the busiest core's work, plus
 ``t_hop`` x the mesh diameter of the cores used (the longest route a message travels before
 the step ends), plus barrier synchronisation
 ``t_barrier_1 + (t_barrier_max - t_barrier_1) * (tiles - 1) / (tiles_per_chip - 1)`` on one
 chip, or ``t_barrier_multichip`` when the placement uses more than one chip; samples run one
-after another.  Work per step is the mean over steps (the totals).
+after another.  Work per step is the mean over steps (the totals).  A core's work has a front
+end (synaptic ops x ``t_ac`` / ``t_mac`` + messages received x ``t_receive``) and a back end
+(neuron updates x their times + spikes x ``t_spike_out`` + messages sent x ``t_message``),
+which a pipelined core overlaps: ``max(front, back) + serial_fraction * min(front, back)``
+(``serial_fraction`` 0 = fully pipelined, as SANA-FE's Loihi core; 1 = strictly serial, the
+default for chips that do not state it).
 
 Bounds: every term is monotone in every constant, so the model is evaluated three times, with
 all constants at ``value``, ``low`` and ``high`` (corner bounds, kept for reference);
@@ -215,10 +219,13 @@ def _latency(hw: HardwareModel, v: CountsView, w: str, loads, placement, getc=No
         return None
     t_mac = c("t_mac") if hw.has("t_mac") else c("t_ac")
 
+    serial = get("serial_fraction") if hw.has("serial_fraction") else 1.0
+
     def work(load) -> float:
-        return (load["acs"] * c("t_ac") + load["macs"] * t_mac + load["active"] * c("t_neuron_active")
-                + load["idle"] * c("t_neuron_idle") + load["spikes"] * c("t_spike_out")
-                + load.get("msgs_out", 0.0) * c("t_message") + load.get("msgs_in", 0.0) * c("t_receive"))
+        front = load["acs"] * c("t_ac") + load["macs"] * t_mac + load.get("msgs_in", 0.0) * c("t_receive")
+        back = (load["active"] * c("t_neuron_active") + load["idle"] * c("t_neuron_idle")
+                + load["spikes"] * c("t_spike_out") + load.get("msgs_out", 0.0) * c("t_message"))
+        return np.maximum(front, back) + serial * np.minimum(front, back)
 
     route, chips = 0.0, 1
     if loads:

@@ -51,6 +51,9 @@ CONSTANTS = {
     "t_spike_out": exact(30e-9, "s/spike", f"{SANAFE}: latency_spike_out 30 ns per spike", "P"),
     "t_message": exact(5.1e-9, "s/message", f"{SANAFE}: latency_message_out 5.1 ns per message sent", "P"),
     "t_receive": exact(16e-9, "s/message", f"{SANAFE}: latency_message_in 16 ns per message received", "P"),
+    "serial_fraction": ranged(0.0, 0.0, 1.0, "1", f"{SANAFE}: the core's synapse front end and soma back end "
+                              "run as a pipeline (buffer_position: soma), step time = max of the two (checked by "
+                              "running SANA-FE); high: fully serial (no overlap)", "P"),
     "t_hop": ranged(5.3e-9, 4.1e-9, 6.5e-9, "s/hop", f"{SANAFE}: 4.1 ns E-W, 6.5 ns N-S; value: mean", "P"),
     "t_barrier_1": ranged(0.6e-6, 113e-9, 0.6e-6, "s/step", f"{SANAFE}: latency_sync 0.6 us for 1 tile; low: "
                           f"{DAVIES} 113 ns (pre-silicon)", "P"),

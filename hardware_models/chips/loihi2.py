@@ -27,6 +27,7 @@ CONSTANTS = {k: loihi.CONSTANTS[k].scaled(ENERGY_SCALE, f"Loihi {k} ({loihi.CONS
                                           "energy scale 0.25-1.0 (assumption)") for k in _E}
 CONSTANTS.update({k: loihi.CONSTANTS[k].scaled(TIME_SCALE, f"Loihi {k} ({loihi.CONSTANTS[k].source}) x Loihi 2 "
                                                "time scale 0.1-1.0 (assumption)") for k in _T})
+CONSTANTS["serial_fraction"] = loihi.CONSTANTS["serial_fraction"]    # same core pipeline (assumption)
 CONSTANTS["e_mac"] = CONSTANTS["e_ac"].scaled(GRADED_FACTOR, "Loihi 2 e_ac x graded factor 1-2 (assumption)")
 CONSTANTS["t_mac"] = CONSTANTS["t_ac"].scaled(GRADED_FACTOR, "Loihi 2 t_ac x graded factor 1-2 (assumption)")
 

@@ -49,18 +49,19 @@ def test_loihi_by_hand():
     assert close(b["spike_generation"], 69.3 * 2 * PJ)                 # 138.6 pJ
     assert close(b["routing_intra_core"], (111 + 0.0) * 3 * PJ)        # 333 pJ
     assert b["routing_inter_core"] == 0
-    # one core: work = 14 ops x 3.8 + 5 x 9.7 + 3 x 6.0 + 2 spikes x 30 + 3 msgs x 5.1 (out)
-    # + 3 msgs x 16 (in) = 243 ns over 2 steps, + barrier 600 ns per step -> (121.5 + 600) x 2
-    assert close(r.latency_s, 1443e-9)
-    assert close(b["static"], 0.104 * 1443e-9)                         # 150072 pJ
-    assert close(r.total_j, (497 + 517.6 + 138.6 + 333 + 150072) * PJ)
-    assert close(r.dynamic_j, (497 + 517.6 + 138.6 + 333) * PJ) and close(r.static_j, 150072 * PJ)
-    # low: 23.6 x 14; 517.6; no spike-out; no message energy; latency (14 x 3.1 + 48.5 + 18 + 60
-    # + 15.3 + 48) / 2 + 113 = 229.6 ns per step; static: 29 mW, only the 1 of 128 cores used
-    assert close(r.latency_low_s, 459.2e-9)
-    assert close(r.low_j, (330.4 + 517.6 + 0.029 * 459.2e3 / 128) * PJ)      # low static: Blouw's 29 mW idle
-    # high: 497; 81 x 5 + 52 x 3; 138.6; (111 + 1.7) x 3; latency (14 x 4.7 + 189.8) / 2 + 600
-    # = 727.8 ns per step; static 104 + 65 mW (x86 cores)
+    # one core, pipelined as SANA-FE's: front end = 14 ops x 3.8 + 3 msgs in x 16 = 101.2 ns,
+    # back end = 5 x 9.7 + 3 x 6.0 + 2 spikes x 30 + 3 msgs out x 5.1 = 141.8 ns; the step takes
+    # the larger: 141.8 ns over 2 steps, + barrier 600 ns per step -> (70.9 + 600) x 2
+    assert close(r.latency_s, 1341.8e-9)
+    assert close(b["static"], 0.104 * 1341.8e-9)                       # 139547.2 pJ
+    assert close(r.total_j, (497 + 517.6 + 138.6 + 333 + 139547.2) * PJ)
+    assert close(r.dynamic_j, (497 + 517.6 + 138.6 + 333) * PJ) and close(r.static_j, 139547.2 * PJ)
+    # low: 23.6 x 14; 517.6; no spike-out; no message energy; latency max(14 x 3.1 + 48, 141.8) / 2
+    # + 113 = 183.9 ns per step; static: 29 mW (Blouw's idle), only the 1 of 128 cores used
+    assert close(r.latency_low_s, 367.8e-9)
+    assert close(r.low_j, (330.4 + 517.6 + 0.029 * 367.8e3 / 128) * PJ)
+    # high: 497; 81 x 5 + 52 x 3; 138.6; (111 + 1.7) x 3; latency fully serial (14 x 4.7 + 48
+    # + 141.8) / 2 + 600 = 727.8 ns per step; static 104 + 65 mW (x86 cores)
     assert close(r.latency_high_s, 1455.6e-9)
     assert close(r.high_j, (497 + 561 + 138.6 + 338.1 + 0.169 * 1455.6e3) * PJ)
     assert close(r.edp_js, r.total_j * r.latency_s)
@@ -69,10 +70,10 @@ def test_loihi_by_hand():
 def test_loihi2_scaled_from_loihi_by_hand():
     r = hm.cost(tiny_counts(), "loihi2")
     # value: every Loihi energy x 0.5, every time x 0.5, graded factor 1; one whole chip's static power
-    assert close(r.latency_s, (243 * 0.5 / 2 + 600 * 0.5) * 2 * 1e-9)  # 721.5 ns
-    assert close(r.total_j, (0.5 * (497 + 517.6 + 138.6 + 333) + 0.052 * 721.5e3) * PJ)
-    # high: scale 1.0, graded ops x 2: 35.5 x 10 + 71 x 4 = 639 pJ; MAC time 9.4 ns:
-    # (10 x 4.7 + 4 x 9.4 + 189.8) / 2 + 600 = 737.2 ns per step
+    assert close(r.latency_s, (141.8 * 0.5 / 2 + 600 * 0.5) * 2 * 1e-9)  # 670.9 ns
+    assert close(r.total_j, (0.5 * (497 + 517.6 + 138.6 + 333) + 0.052 * 670.9e3) * PJ)
+    # high: scale 1.0, graded ops x 2: 35.5 x 10 + 71 x 4 = 639 pJ; MAC time 9.4 ns; serial:
+    # (10 x 4.7 + 4 x 9.4 + 48 + 141.8) / 2 + 600 = 737.2 ns per step
     assert close(r.latency_high_s, 1474.4e-9)
     assert close(r.high_j, (639 + 561 + 138.6 + 338.1 + 0.169 * 1474.4e3) * PJ)
     assert r.low_j < r.total_j < r.high_j

@@ -214,11 +214,12 @@ def test_latency_takes_the_busiest_core_and_the_barrier_for_tiles_used():
     counts = spike_counts(c, {"A": 10, "B": 10, "C": 10, "D": 10})
     pl = place(c, "loihi", counts, limits=with_limits("loihi", neurons=4, cores_per_tile=1))
     r = hm.cost(counts, "loihi", placement=pl)
-    # issue 9 (SANA-FE timing): 30 ns per spike, 5.1 ns per message sent, 16 ns per message received.
-    # core {A, B}: 20 spikes, sends A->B 10 + B->C 5, receives 10: 600 + 76.5 + 160 = 836.5 ns;
-    # core {C, D}: 20 spikes, sends C->D 10, receives 10 + 5: 600 + 51 + 240 = 891 ns (the busiest);
+    # issue 9 (SANA-FE timing): 30 ns per spike, 5.1 ns per message sent, 16 ns per message received;
+    # a core's front end (messages received) and back end (spikes, messages sent) overlap.
+    # core {A, B}: back 20 x 30 + (10 + 5) x 5.1 = 676.5 ns, front 10 x 16 = 160 ns -> 676.5 (busiest);
+    # core {C, D}: back 600 + 10 x 5.1 = 651 ns, front (10 + 5) x 16 = 240 ns -> 651 ns;
     # the two cores are 1 hop apart: + 5.3 ns; 2 tiles used: barrier 600 + (1800 - 600) x 1 / 31 ns
-    assert r.latency_s == pytest.approx((891 + 5.3 + 600 + 1200 / 31) * 1e-9)
+    assert r.latency_s == pytest.approx((676.5 + 5.3 + 600 + 1200 / 31) * 1e-9)
 
 
 def test_cost_with_a_circuit_that_does_not_fit_raises():

@@ -43,6 +43,9 @@ def test_matched_placement_runs_and_agrees(index):
     assert cmp["placement_matched"]
     assert abs(cmp["term_ratio"]["synapse"] - 1) <= 0.15
     assert abs(cmp["ratio_dynamic"] - 1) <= 0.15, cmp["explanation"]
+    # latency: the pipelined core, receive time per message and SANA-FE's barrier table bring the
+    # model within 25 % of SANA-FE (the accuracy SANA-FE itself claims against Loihi silicon)
+    assert 0.75 <= cmp["latency_ratio"] <= 1.25, cmp["latency_ratio"]
     # the same cores on both sides: SANA-FE's packets equal the placement's message count
     t = pl.traffic(res.counts)
     assert run.packets == pytest.approx(t.intra_core_messages + t.inter_core_messages)
