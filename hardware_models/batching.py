@@ -175,6 +175,19 @@ def batch_study(circuit, counts, hardware_names, batches=DEFAULT_BATCHES, server
                                      "equivalent of the circuit.", "load the result with its circuit file.")
             curves[hw.name] = GpuCurve(circuit, hw.name, view.steps, baseline, n, seed)
             points[hw.name] = [curves[hw.name].point(b).to_dict() for b in batches]
+        elif hw.kind == "ann":                    # samples one at a time: flat per inference, corner bounds
+            if circuit is None:
+                raise ParameterError("batch study", "circuit", f"is missing; '{hw.name}' costs the dense "
+                                     "equivalent of the circuit.", "load the result with its circuit file.")
+            from .baselines import cost_eyeriss
+            from .dense_equivalent import dense_workload
+            r = cost_eyeriss(dense_workload(circuit, view.steps, 1), hardware=hw.name)
+            iv = {"median": r.total_j, "p5": r.low_j, "p95": r.high_j, "method": "corner bounds"}
+            ivd = {"median": r.dynamic_j, "p5": r.dynamic_low_j, "p95": r.dynamic_high_j, "method": "corner bounds"}
+            lat = {"median": r.latency_s, "p5": r.latency_low_s, "p95": r.latency_high_s}
+            p1 = Point(hw.name, hw.kind, 1, r.total_j, r.dynamic_j, iv, ivd, r.latency_s, lat)
+            chips[hw.name] = p1
+            points[hw.name] = [at_batch(p1, b).to_dict() for b in batches]
         else:
             pl = placements.get(hw.name)
             p1, _ = chip_point(view, hw.name, circuit=circuit if pl is None else None, placement=pl, n=n, seed=seed)

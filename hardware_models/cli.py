@@ -82,6 +82,13 @@ def reports_for(circuit, counts, hardware_names: list[str], result=None, draws: 
                 rep.meta["uncertainty"] = dense_samples(Workload(**wd), hw.name, n=draws)
             out[hw.name] = rep
             continue
+        if hw.kind == "ann":                       # ANN accelerator: the dense equivalent, like a GPU
+            if circuit is None:
+                raise InputError(f"'{hw.name}' costs the circuit's dense equivalent; give the circuit file")
+            from .baselines import cost_eyeriss
+            from .dense_equivalent import dense_workload
+            out[hw.name] = cost_eyeriss(dense_workload(circuit, view.steps, view.batch), hardware=hw.name)
+            continue
         pl, note = _place(circuit, hw, view, result)
         rep = cost(view, hw, placement=pl)
         if note:
@@ -103,7 +110,7 @@ def sensitivities(reports: dict, counts, circuit=None) -> list:
         return []
     out = []
     for name, rep in reports.items():
-        if get(name).kind == "gpu":
+        if get(name).kind in ("gpu", "ann"):
             continue
         pl, _ = _place(circuit, get(name), view)
         out.append(sensitivity(view, name, gpu_j=gpus[0].total_j, gpu=gpus[0].hardware, placement=pl))

@@ -95,3 +95,14 @@ def test_cli_batch_prints_per_model_and_batch(sdsa, tmp_path, capsys):
     assert (tmp_path / "energy_batch.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "energy_batch.svg").read_text().lstrip().startswith("<?xml")
     assert main(["energy", str(path), "--batch", "1,x"]) == 2
+
+
+def test_ann_accelerator_in_the_batch_study(sdsa):
+    from hardware_models.baselines import cost_eyeriss
+    from hardware_models.dense_equivalent import dense_workload
+    c, res = sdsa
+    st = batch_study(c, res.counts, ["eyeriss", "h100"], batches=[1, 64], n=100)
+    one = cost_eyeriss(dense_workload(c, 8, 1))
+    assert [p["energy_j"] for p in st["points"]["eyeriss"]] == pytest.approx([one.total_j] * 2)
+    assert st["points"]["eyeriss"][1]["latency_s"] == pytest.approx(64 * one.latency_s)
+    assert "h100" in st["crossover_batch"]["eyeriss"]
