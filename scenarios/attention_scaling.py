@@ -26,15 +26,40 @@ from spikeattn import Circuit, simulate
 from spikeattn.circuits.attention import reference as ref
 from spikeattn.circuits.attention import sdsa_attention, spike_map, ssa_attention
 from spikeattn.circuits.attention.scaling import VARIANTS, exponents, measure
+from spikeattn.errors import ParameterError
 from spikeattn.metrics.attention import AttentionAlignment, AttentionEntropy
 
 from .base import ScenarioConfig, ScenarioOutcome, scenario
+from .outcome import Outcome
+from .params import Param
 
 SCALING_N = (32, 64, 128, 256)
 VERIFY_N = 16
 DIM, HEADS, RATE = 8, 2, 0.25
 LINEAR = (0.8, 1.25)
 QUADRATIC = (1.8, 2.2)
+NUMPY_PART_WHY = ("the scaling rows reach N = 256 (SSA (QK^T)V has ~ N^2 d neurons), too large to run neuron by "
+                  "neuron on this engine; the fused counters are checked equal to neuron-level numpy at N = 16, so "
+                  "these numbers are the same on every engine")
+
+PARAMS = [
+    Param("steps", "int", 8, "time steps of every attention run (T)", low=1, high=256, unit="steps"),
+    Param("batch", "int", 1, "samples (the scaling study uses one)", low=1, high=1, unit="samples"),
+    Param("dim", "int", DIM, "channels per token d", low=2, high=64),
+    Param("heads", "int", HEADS, "attention heads (d must divide by it)", low=1, high=16),
+    Param("rate", "float", RATE, "spike probability per step of Q, K, V in the scaling rows", low=0.01, high=1),
+    Param("scaling_n", "int_list", SCALING_N, "sequence lengths N of the scaling fit (at least 2)", low=2, high=1024),
+    Param("verify_n", "int", VERIFY_N, "N of the engine run and the neuron-level verification", low=2, high=64),
+]
+
+
+def _check(p: dict) -> None:
+    if p["dim"] % p["heads"]:
+        raise ParameterError("scenario 'attention-scaling'", "heads", f"is {p['heads']}; dim = {p['dim']} is not "
+                             "divisible by it.", "give heads dividing dim.")
+    if len(set(p["scaling_n"])) < 2:
+        raise ParameterError("scenario 'attention-scaling'", "scaling_n", f"is {list(p['scaling_n'])}; a fit "
+                             "needs at least 2 different N.", "give e.g. scaling_n=32,64,128.")
 
 
 def _qkv(rng, steps, n, d, rate):
@@ -52,64 +77,87 @@ def two_layer_stack(n: int, d: int, heads: int) -> Circuit:
 
 
 @scenario("attention-scaling", "event cost of SSA (both orders), SDSA and windowed attention vs sequence length, "
-          "fitted exponents checked (SDSA ~ N, (QK^T)V ~ N^2)", default_steps=8, default_batch=1)
+          "fitted exponents checked (SDSA ~ N, (QK^T)V ~ N^2)", PARAMS, check=_check,
+          parity={"numpy": "every part on numpy",
+                  "*": "part 1 (SDSA at verify_n) on the engine; scaling rows, SSA orders and 2-layer metrics "
+                       "by the fused numpy counters (identical on every engine), reported as reduced"})
 def run(cfg: ScenarioConfig) -> ScenarioOutcome:
-    steps, rng = cfg.steps or 8, np.random.default_rng(cfg.seed)
-    checks, outcome = {}, {}
+    p = cfg.p
+    steps, rng = p["steps"], np.random.default_rng(cfg.seed)
+    dim, heads, rate, scaling_n = p["dim"], p["heads"], p["rate"], tuple(sorted(set(p["scaling_n"])))
+    if cfg.engine != "numpy":
+        cfg.reduce("engine_part", f"only part 1 (SDSA, N = {p['verify_n']}) runs on '{cfg.engine}'; parts 2-4 "
+                   "(scaling rows, SSA orders, 2-layer metrics) run on spikeattn's numpy fused counters",
+                   NUMPY_PART_WHY)
+    o = Outcome()
     # 1. main run on the chosen engine
-    n0 = VERIFY_N
-    inp = _qkv(rng, steps + 3, n0, DIM, 0.5)
-    sdsa = sdsa_attention(n0, DIM)
+    n0 = p["verify_n"]
+    inp = _qkv(rng, steps + 3, n0, dim, 0.5)
+    sdsa = sdsa_attention(n0, dim)
     main = simulate(sdsa, inp, steps=steps + 3, engine=cfg.engine, seed=cfg.seed, progress=cfg.progress)
-    shaped = {p: a.reshape(steps + 3, 1, n0, DIM) for p, a in inp.items()}
+    shaped = {q: a.reshape(steps + 3, 1, n0, dim) for q, a in inp.items()}
     expect, _ = ref.sdsa_reference(shaped["q"], shaped["k"], shaped["v"])
-    checks["sdsa_matches_formula"] = bool(np.array_equal(main.spikes["y"].reshape(expect.shape), expect))
+    o.check("sdsa_matches_formula", np.array_equal(main.spikes["y"].reshape(expect.shape), expect),
+            f"SDSA on {cfg.engine} == Q * LIF(sum_j K * V), spike for spike")
     # 3. SSA orders and formula
-    ya = simulate(ssa_attention(n0, DIM, HEADS), inp, steps=steps + 4, fused=True).spikes["y"]
-    yb = simulate(ssa_attention(n0, DIM, HEADS, order="q_kv"), inp, steps=steps + 4, fused=True).spikes["y"]
-    checks["ssa_orders_agree"] = bool(np.array_equal(ya, yb))
-    expect = ref.ssa_reference(*(np.pad(shaped[p], ((0, 1), (0, 0), (0, 0), (0, 0))) for p in "qkv"), HEADS)
-    checks["ssa_matches_formula"] = bool(np.array_equal(ya.reshape(expect.shape), expect))
+    ya = simulate(ssa_attention(n0, dim, heads), inp, steps=steps + 4, fused=True).spikes["y"]
+    yb = simulate(ssa_attention(n0, dim, heads, order="q_kv"), inp, steps=steps + 4, fused=True).spikes["y"]
+    o.check("ssa_orders_agree", np.array_equal(ya, yb), "SSA (QK^T)V and Q(K^T V) give identical spikes")
+    expect = ref.ssa_reference(*(np.pad(shaped[q], ((0, 1), (0, 0), (0, 0), (0, 0))) for q in "qkv"), heads)
+    o.check("ssa_matches_formula", np.array_equal(ya.reshape(expect.shape), expect), "SSA == dense (QK^T)V formula")
     # 2. scaling
-    rows = [measure(v, n, DIM, HEADS, steps, RATE, seed=cfg.seed) for v in VARIANTS for n in SCALING_N]
-    verify = [measure(v, VERIFY_N, DIM, HEADS, steps, RATE, seed=cfg.seed, verify=True) for v in VARIANTS[1:]]
-    checks["fused_equals_neuron_level"] = all(r.get("verified_equal_counts") for r in verify)
+    rows = [measure(v, n, dim, heads, steps, rate, seed=cfg.seed) for v in VARIANTS for n in scaling_n]
+    verify = [measure(v, n0, dim, heads, steps, rate, seed=cfg.seed, verify=True) for v in VARIANTS[1:]]
+    o.check("fused_equals_neuron_level", all(r.get("verified_equal_counts") for r in verify),
+            f"fused EventCounts == neuron-level numpy at N = {n0}, every spiking variant")
     exp_ops, exp_upd = exponents(rows), exponents(rows, "neuron_updates_active")
-    checks["dense_exponent_2"] = abs(exp_ops["dense"] - 2) < 0.01
-    checks["ssa_qk_v_quadratic"] = QUADRATIC[0] <= exp_ops["ssa_qk_v"] <= QUADRATIC[1]
+    o.check("dense_exponent_2", abs(exp_ops["dense"] - 2) < 0.01, "dense FLOPs ~ N^2", value=exp_ops["dense"],
+            threshold=2, op="+-0.01")
+    o.check("ssa_qk_v_quadratic", QUADRATIC[0] <= exp_ops["ssa_qk_v"] <= QUADRATIC[1], "SSA (QK^T)V ops ~ N^2",
+            value=exp_ops["ssa_qk_v"], threshold=QUADRATIC[0], op="in", upper=QUADRATIC[1])
     for v in ("ssa_q_kv", "sdsa", "ssa_window", "sdsa_window"):
-        checks[f"{v}_linear"] = LINEAR[0] <= exp_ops[v] <= LINEAR[1]
-    n_max = max(SCALING_N)
+        o.check(f"{v}_linear", LINEAR[0] <= exp_ops[v] <= LINEAR[1], f"{v} ops ~ N", value=exp_ops[v],
+                threshold=LINEAR[0], op="in", upper=LINEAR[1])
+    n_max = max(scaling_n)
     reduction = {r["variant"]: r["dense_flops"] / r["synaptic_ops"] for r in rows
                  if r["n"] == n_max and r["variant"] != "dense"}
     # 4. metrics on the two-layer stack
-    stack = two_layer_stack(n0, DIM, HEADS)
-    rates_q, rates_k = rng.uniform(0.05, 0.95, (n0, DIM)), rng.uniform(0.05, 0.95, (n0, DIM))
+    stack = two_layer_stack(n0, dim, heads)
+    rates_q, rates_k = rng.uniform(0.05, 0.95, (n0, dim)), rng.uniform(0.05, 0.95, (n0, dim))
     t_rate = 256
-    qs = rng.random((t_rate, 1, n0 * DIM)) < rates_q.ravel()
-    ks = rng.random((t_rate, 1, n0 * DIM)) < rates_k.ravel()
-    vs = rng.random((t_rate, 1, n0 * DIM)) < 0.5
+    qs = rng.random((t_rate, 1, n0 * dim)) < rates_q.ravel()
+    ks = rng.random((t_rate, 1, n0 * dim)) < rates_k.ravel()
+    vs = rng.random((t_rate, 1, n0 * dim)) < 0.5
     res = simulate(stack, {"q": qs, "k": ks, "v": vs}, steps=t_rate, progress=cfg.progress)
-    spec = ssa_attention(n0, DIM, HEADS).meta["attention"]   # both layers have these parameters
+    spec = ssa_attention(n0, dim, heads).meta["attention"]   # both layers have these parameters
     maps = [spike_map(res, stack, prefix=f"{layer}.", spec=spec) for layer in ("l1", "l2")]
-    _, probs = ref.softmax_attention(rates_q, rates_k, heads=HEADS)
-    align = AttentionAlignment("spearman")
-    al = align(maps[0], probs)
+    _, probs = ref.softmax_attention(rates_q, rates_k, heads=heads)
+    al = AttentionAlignment("spearman")(maps[0], probs)
     ent = [AttentionEntropy()(m) for m in maps]
-    checks["alignment_with_softmax"] = bool(np.all(al["per_head"] >= 0.8))
-    outcome.update({
+    o.check("alignment_with_softmax", np.all(al["per_head"] >= 0.8), "Spearman of layer-1 map vs softmax, every head",
+            value=float(np.min(al["per_head"])), threshold=0.8, op=">=")
+    for v, e in exp_ops.items():
+        o.metric(f"exponent_{v}", e, "1", f"log-log slope of {'FLOPs' if v == 'dense' else 'synaptic ops'} vs N")
+    for v, r in reduction.items():
+        o.metric(f"reduction_vs_dense_{v}", r, "ratio", f"dense FLOPs / {v} synaptic ops at N = {n_max}")
+    for h, a in enumerate(al["per_head"]):
+        o.metric(f"alignment_head{h}", a, "1", f"Spearman alignment with softmax, head {h}")
+    o.per_sample("sdsa_output_spikes", [int(np.asarray(main.spikes["y"]).sum())])
+    o.details.update({
         "exponents_synaptic_ops": exp_ops, "exponents_neuron_updates_active": exp_upd,
         "tolerances": {"linear": LINEAR, "quadratic": QUADRATIC},
         "synaptic_op_reduction_vs_dense_at_n_max": {"n": n_max, **reduction},
-        "alignment_spearman_per_head": al["per_head"].tolist(),
         "entropy_per_head_nats": {"layer1": ent[0]["per_head"].tolist(), "layer2": ent[1]["per_head"].tolist(),
                                   "uniform": float(np.log(n0))},
         "rows": rows, "verification_rows": verify,
-        "settings": {"dim": DIM, "heads": HEADS, "rate": RATE, "steps": steps, "scaling_n": SCALING_N}})
-    outcome["checks"] = checks
-    outcome["passed"] = all(checks.values())
+        "settings": {"dim": dim, "heads": heads, "rate": rate, "steps": steps, "scaling_n": list(scaling_n)}})
     figures = _figures(cfg, rows, exp_ops, maps, probs) if cfg.figures else []
-    return ScenarioOutcome(result=main, outcome=outcome, figures=figures, circuit=sdsa)
+    return ScenarioOutcome(result=main, outcome=o.to_dict(), figures=figures, circuit=sdsa)
+
+
+READABLE = {"dense": "dense softmax attention (FLOPs)", "ssa_qk_v": "SSA, (QK^T)V order",
+            "ssa_q_kv": "SSA, Q(K^T V) order", "sdsa": "SDSA", "ssa_window": "SSA, local window",
+            "sdsa_window": "SDSA, local window"}
 
 
 def _figures(cfg, rows, exp_ops, maps, probs) -> list:
@@ -118,13 +166,17 @@ def _figures(cfg, rows, exp_ops, maps, probs) -> list:
     series = {}
     for v in VARIANTS:
         sel = [r for r in rows if r["variant"] == v]
-        series[v if v != "dense" else "dense (FLOPs)"] = ([r["n"] for r in sel],
+        series[READABLE.get(v, v)] = ([r["n"] for r in sel],
                                                           [r["flops" if v == "dense" else "synaptic_ops"] for r in sel],
                                                           exp_ops.get(v))
     out = cfg.out_dir
+    p = cfg.p
     return [plot_scaling(series, out / "attention_scaling.png",
-                         ylabel="synaptic ops (spiking, T steps) / FLOPs (dense)"),
+                         title=f"attention cost vs sequence length (T = {p['steps']} steps, spike rate {p['rate']:g}, "
+                               f"d = {p['dim']}, {p['heads']} heads)",
+                         ylabel="synaptic ops (spiking) / FLOPs (dense)"),
             plot_attention_heatmaps(maps[0][:, 0].sum(axis=0), probs, out / "attention_heatmaps.png",
-                                    title="layer 1: spike-derived QK^T vs dense softmax on the rates"),
+                                    title=f"layer 1 of 2: spike-derived QK^T (T = 256 steps) vs dense softmax "
+                                          f"on the rates, N = {cfg.p['verify_n']}"),
             plot_attention_flow([m[:, 0].sum(axis=0) for m in maps], out / "attention_flow.png",
-                                title="2-layer SSA: top-2 attended keys per query and head")]
+                                title="2-layer SSA: strongest attended key per query, by head")]

@@ -29,8 +29,9 @@ tokens fed the same steps.
 
 With ``--engine lava`` part 1 runs in Loihi fixed point (default batch 4); part 2 (float
 LIF timers + graded SSA neurons) runs where the engine supports every feature it uses
-(numpy, Brian2) and is reported as skipped, with the engine's reason, where it does not
-(Lava: reset by subtraction / refractory timers are float features its LIF lacks).
+(numpy, compiled, Brian2).  On Lava it is not run (``attention`` defaults to false there:
+reset by subtraction / refractory timers are float features its LIF lacks); the batch,
+the arithmetic, the part, its three checks and its figure are listed under ``reduced``.
 """
 from __future__ import annotations
 
@@ -44,99 +45,160 @@ from spikeattn.metrics.latency import DecisionLatency
 from spikeattn.metrics.selection import SelectionAccuracy
 
 from .base import ScenarioConfig, ScenarioOutcome, scenario
+from .outcome import Outcome, binomial_check
+from .params import Param, common_params
 
 R, G, K_TOKENS, COARSE_WINDOW, FINE_WINDOW = 8, 4, 2, 8, 12
 P_BG, P_REGION, P_NEEDLE = 0.1, 0.3, 0.8
 ATTN_D, ATTN_WINDOW, ATTN_AFTER, ATTN_BATCH = 4, 4, 20, 16
-LAVA_BATCH = 4          # Lava runs one network per sample: a smaller default batch
+LAVA_BATCH = 4
+LAVA_WHY = "Lava runs one network per sample (about 10 s each on 2 cores): 64 samples would take many minutes"
+ATTN_CHECKS = ["attention_matches_ssa_reference", "attention_only_selected_regions", "attention_region_is_brightest"]
+DEFAULTS = {"regions": R, "region_size": G, "k_tokens": K_TOKENS, "coarse_window": COARSE_WINDOW,
+            "fine_window": FINE_WINDOW, "p_bg": P_BG, "p_region": P_REGION, "p_needle": P_NEEDLE}
+
+PARAMS = common_params(None, 64, batch_engine_defaults={"lava": LAVA_BATCH}, batch_reason=LAVA_WHY) + [
+    Param("regions", "int", R, "regions R (coarse stage picks 1)", low=2, high=64),
+    Param("region_size", "int", G, "tokens per region G (N = R x G)", low=2, high=64),
+    Param("k_tokens", "int", K_TOKENS, "needle tokens, selected by the fine stage", low=1, high=63),
+    Param("coarse_window", "int", COARSE_WINDOW, "coarse window: steps of pooled counts", low=1, high=256,
+          unit="steps"),
+    Param("fine_window", "int", FINE_WINDOW, "fine window length", low=1, high=256, unit="steps"),
+    Param("p_bg", "float", P_BG, "background token spike probability per step", low=0, high=1),
+    Param("p_region", "float", P_REGION, "spike probability of the needle region's tokens", low=0, high=1),
+    Param("p_needle", "float", P_NEEDLE, "spike probability of the needle tokens", low=0, high=1),
+    Param("needle_threshold", "float", 0.9, "exact needle recall tested by a binomial check", low=0, high=1),
+    Param("attention", "bool", True, "also run part 2, coarse-to-fine SSA attention (float LIF timers, graded "
+          "neurons)", engine_defaults={"lava": False},
+          engine_reason="Lava's LIF lacks reset by subtraction and refractory timers, which part 2 needs"),
+]
+PARAMS[0] = Param("steps", "int", None, "simulation time steps (default: what the two stages need)",
+                  low=1, high=100_000, unit="steps")
 
 
-def build(fixed_point: bool = False):
-    return hierarchical_selector(R, G, 1, K_TOKENS, coarse_window=COARSE_WINDOW, fine_window=FINE_WINDOW,
-                                 fixed_point=fixed_point, name="hierarchical")
+def _check(p: dict) -> None:
+    if p["k_tokens"] >= p["region_size"]:
+        raise ParameterError("scenario 'hierarchical-attention'", "k_tokens", f"is {p['k_tokens']} >= "
+                             f"region_size = {p['region_size']}.", "give k_tokens < region_size.")
+    if not p["p_needle"] > p["p_region"] > p["p_bg"]:
+        raise ParameterError("scenario 'hierarchical-attention'", "p_needle", "p_needle > p_region > p_bg "
+                             f"does not hold ({p['p_needle']}, {p['p_region']}, {p['p_bg']}).",
+                             "give p_needle > p_region > p_bg.")
 
 
-def task(rng, batch: int, steps: int):
+def build(fixed_point: bool = False, p: dict | None = None):
+    p = p or DEFAULTS
+    return hierarchical_selector(p["regions"], p["region_size"], 1, p["k_tokens"], coarse_window=p["coarse_window"],
+                                 fine_window=p["fine_window"], fixed_point=fixed_point, name="hierarchical")
+
+
+def task(rng, batch: int, steps: int, p: dict | None = None):
     """``(needle_tokens mask (batch, N), spikes (steps, batch, N))``."""
-    region = rng.integers(R, size=batch)
-    p = np.full((batch, R, G), P_BG)
-    p[np.arange(batch), region] = P_REGION
-    needle = np.zeros((batch, R, G), bool)
+    p = p or DEFAULTS
+    r, g, k = p["regions"], p["region_size"], p["k_tokens"]
+    region = rng.integers(r, size=batch)
+    prob = np.full((batch, r, g), p["p_bg"])
+    prob[np.arange(batch), region] = p["p_region"]
+    needle = np.zeros((batch, r, g), bool)
     for b in range(batch):
-        needle[b, region[b], rng.choice(G, K_TOKENS, replace=False)] = True
-    p[needle] = P_NEEDLE
-    p = p.reshape(batch, R * G)
-    return needle.reshape(batch, R * G), rng.random((steps, batch, R * G)) < p[None]
+        needle[b, region[b], rng.choice(g, k, replace=False)] = True
+    prob[needle] = p["p_needle"]
+    prob = prob.reshape(batch, r * g)
+    return needle.reshape(batch, r * g), rng.random((steps, batch, r * g)) < prob[None]
 
 
 @scenario("hierarchical-attention", "coarse-to-fine: pick the brightest region, then the top tokens inside it",
-          default_steps=hierarchical_selector(R, G, 1, K_TOKENS, COARSE_WINDOW, FINE_WINDOW).meta["hierarchical"]["steps"],
-          default_batch=64)
+          PARAMS, check=_check,
+          parity={"lava": f"Loihi fixed point; batch {LAVA_BATCH} and no part 2 (attention) by default, all "
+                          "reported as reduced", "brian2": "same experiment", "compiled": "same experiment"})
 def run(cfg: ScenarioConfig) -> ScenarioOutcome:
-    fixed = cfg.engine == "lava"        # Lava's LIF has no v_reset/subtract reset: use the fixed-point variant
-    circuit = build(fixed)
+    p, fixed = cfg.p, cfg.engine == "lava"     # Lava's LIF has no v_reset/subtract reset: fixed-point variant
+    if fixed:
+        cfg.reduce("arithmetic", "Loihi fixed-point neurons for part 1", "Lava's LIF has no float reset")
+    r, g, k = p["regions"], p["region_size"], p["k_tokens"]
+    circuit = build(fixed, p)
     m = circuit.meta["hierarchical"]
-    steps = cfg.steps or m["steps"]
+    steps = p["steps"] = p["steps"] or m["steps"]
     if steps < m["steps"]:
         raise ParameterError("scenario 'hierarchical-attention'", "steps", f"is {steps}; the two stages need "
-                             f"up to {m['steps']} steps.", f"use --steps >= {m['steps']}.")
-    batch = cfg.batch or (LAVA_BATCH if fixed else 64)
-    needle, x = task(np.random.default_rng(cfg.seed), batch, steps)
+                             f"up to {m['steps']} steps.", f"use steps >= {m['steps']}.")
+    batch = p["batch"]
+    needle, x = task(np.random.default_rng(cfg.seed), batch, steps, p)
     res = simulate(circuit, {"tokens": x}, steps=steps, engine=cfg.engine, seed=cfg.seed, progress=cfg.progress)
     regions = winners_from_spikes(res.spikes["coarse.winners"])
     tokens = winners_from_spikes(res.spikes["fine.winners"])
-    pooled = reference.window_counts(x, 0, COARSE_WINDOW).reshape(batch, R, G).sum(axis=2)
+    pooled = reference.window_counts(x, 0, p["coarse_window"]).reshape(batch, r, g).sum(axis=2)
     exp_regions, exp_tokens = reference.two_level_topk(pooled, 1, reference.window_counts(x, *m["token_window"]),
-                                                       G, K_TOKENS)
-    inside = np.repeat(regions, G, axis=1)
-    open_from = np.repeat(reference.first_spike_times(res.spikes["coarse.winners"]), G, axis=1) + 1
+                                                       g, k)
+    inside = np.repeat(regions, g, axis=1)
+    open_from = np.repeat(reference.first_spike_times(res.spikes["coarse.winners"]), g, axis=1) + 1
     relayed = x & inside[None] & (np.arange(steps)[:, None, None] >= open_from[None])
     relays = np.asarray(res.spikes["regions.relays"])
     fine_in = res.counts.per_sample("synaptic_acs", elements=["fine.in->gate"])
 
-    flat = flat_selector(R * G, K_TOKENS, m["fine_window"], fixed_point=fixed)
-    rf = simulate(flat, {"tokens": x}, steps=steps, engine=cfg.engine, seed=cfg.seed)
+    flat = flat_selector(r * g, k, m["fine_window"], fixed_point=fixed)
+    rf = simulate(flat, {"tokens": x}, steps=steps, engine=cfg.engine, seed=cfg.seed, progress=cfg.progress)
     flat_tokens = winners_from_spikes(rf.spikes["fine.winners"])
     fine_names = [n for n in circuit.projections if n.startswith("fine.")]
     flat_names = [n for n in flat.projections if n.startswith("fine.")]
+    correct = (tokens == needle).all(axis=1)
     acc, acc_flat = SelectionAccuracy(), SelectionAccuracy()
     acc(tokens, needle)
     acc_flat(flat_tokens, needle)
     lat_c, lat_f = DecisionLatency(dt=res.dt), DecisionLatency(dt=res.dt)
     lat_c(res.spikes["coarse.winners"])
     lat_f(res.spikes["fine.winners"])
-    checks = {
-        "matches_two_level_reference": bool(np.array_equal(regions, exp_regions)
-                                            and np.array_equal(tokens, exp_tokens)),
-        "fine_stage_only_selected_regions": bool(not relays[:, ~inside].any()
-                                                 and np.array_equal(fine_in, relayed[:-1].sum(axis=(0, 2)))),
-        "needle_recall_ge_0.9": acc.compute()["exact"] >= 0.9,
-        "flat_matches_reference": bool(np.array_equal(
-            flat_tokens, reference.topk_with_ties(reference.window_counts(x, *m["token_window"]), K_TOKENS))),
-    }
-    outcome = {
-        "passed": all(checks.values()), "checks": checks, "samples": batch,
-        "needle_exact": acc.compute()["exact"], "needle_jaccard": acc.compute()["jaccard"],
-        "flat_needle_exact": acc_flat.compute()["exact"],
-        "needle_region_found": float(regions[np.arange(batch), needle.reshape(batch, R, G).any(2).argmax(1)].mean()),
-        "coarse_latency_steps": lat_c.compute()["mean_steps"], "fine_latency_steps": lat_f.compute()["mean_steps"],
-        "fine_latency_s": lat_f.compute()["mean_s"],
-        "fine_stage_ops_per_sample": res.counts.batch_mean("synaptic_acs", elements=fine_names),
-        "flat_stage_ops_per_sample": rf.counts.batch_mean("synaptic_acs", elements=flat_names),
-        "hierarchy_total_ops_per_sample": res.counts.batch_mean("synaptic_acs"),
-        "flat_total_ops_per_sample": rf.counts.batch_mean("synaptic_acs"),
-        "arithmetic": "loihi fixed point" if fixed else "float",
-        "task": {"R": R, "G": G, "k_tokens": K_TOKENS, "coarse_window": COARSE_WINDOW,
-                 "fine_window": m["fine_window"], "p_bg": P_BG, "p_region": P_REGION, "p_needle": P_NEEDLE},
-    }
-    try:
-        attn = attention_part(cfg)
-        outcome["checks"].update(attn.pop("checks"))
-    except (UnsupportedFeatureError, EngineError) as exc:    # e.g. Lava: float timer features
-        attn = {"skipped": f"engine '{cfg.engine}' cannot run the coarse-to-fine attention circuit (float "
-                           f"LIF timers + graded SSA neurons): {exc}"}
-    outcome["attention"] = attn
-    outcome["passed"] = all(outcome["checks"].values())
+    o = Outcome()
+    o.check("matches_two_level_reference", np.array_equal(regions, exp_regions) and np.array_equal(tokens, exp_tokens),
+            "regions and tokens == two-level top-k of the same spikes")
+    o.check("fine_stage_only_selected_regions", not relays[:, ~inside].any()
+            and np.array_equal(fine_in, relayed[:-1].sum(axis=(0, 2))),
+            "no relay outside the selected region spikes; fine-stage input events == relayed spikes")
+    bt = binomial_check(int(correct.sum()), batch, p["needle_threshold"])
+    o.check("needle_recall_ge_threshold", bt["passed"],
+            f"one-sided binomial test of exact needle recall >= {p['needle_threshold']} on {batch} samples "
+            "(alpha 0.01)", value=float(correct.mean()), threshold=p["needle_threshold"], op=">=",
+            p_value=bt["p_value"], min_correct=bt["min_successes"])
+    o.check("flat_matches_reference", np.array_equal(
+        flat_tokens, reference.topk_with_ties(reference.window_counts(x, *m["token_window"]), k)),
+        "the flat k-WTA over all tokens == top-k of the windowed counts")
+    o.metric("needle_exact", acc.compute()["exact"], "fraction", "samples whose selected tokens are the needles")
+    o.metric("needle_jaccard", acc.compute()["jaccard"], "fraction", "mean Jaccard of selected vs needle tokens")
+    o.metric("flat_needle_exact", acc_flat.compute()["exact"], "fraction", "same, flat selector")
+    o.metric("needle_region_found", float(regions[np.arange(batch), needle.reshape(batch, r, g).any(2).argmax(1)]
+                                          .mean()), "fraction", "samples whose needle region was selected")
+    o.metric("coarse_latency_steps", lat_c.compute()["mean_steps"], "steps", "mean coarse decision")
+    o.metric("fine_latency_steps", lat_f.compute()["mean_steps"], "steps", "mean fine decision")
+    o.metric("fine_latency_s", lat_f.compute()["mean_s"], "s", "mean fine decision at dt = 1 ms")
+    for name, val, what in (("fine_stage_ops_per_sample", res.counts.batch_mean("synaptic_acs", elements=fine_names),
+                             "fine stage"),
+                            ("flat_stage_ops_per_sample", rf.counts.batch_mean("synaptic_acs", elements=flat_names),
+                             "flat k-WTA over all tokens"),
+                            ("hierarchy_total_ops_per_sample", res.counts.batch_mean("synaptic_acs"), "whole hierarchy"),
+                            ("flat_total_ops_per_sample", rf.counts.batch_mean("synaptic_acs"), "whole flat selector")):
+        o.metric(name, val, "ops", f"synaptic events per sample, {what}")
+    o.per_sample("needle_exact", correct)
+    o.per_sample("synaptic_ops", res.counts.per_sample("synaptic_acs"))
+    o.details.update({"samples": batch, "arithmetic": "loihi fixed point" if fixed else "float", "binomial": bt})
+    attn = None
+    if p["attention"]:
+        try:
+            attn = attention_part(cfg)
+            for name, ok in attn.pop("checks").items():
+                o.check(name, ok, "part 2: coarse-to-fine SSA attention")
+            o.details["attention"] = attn
+        except (UnsupportedFeatureError, EngineError) as exc:    # e.g. Lava: float timer features
+            cfg.reduce("attention", "part 2 (coarse-to-fine SSA attention) not run",
+                       f"engine '{cfg.engine}' cannot run it: {exc}", checks_not_run=ATTN_CHECKS,
+                       figures_not_drawn=["hierarchical_ops"])
+            attn = None
+    if attn is None:
+        why = cfg.reduced.get("attention", {}).get("why", "attention=false was given")
+        for name in ATTN_CHECKS:
+            o.skip(name, why)
+        if "attention" in cfg.reduced:
+            cfg.reduced["attention"].update(checks_not_run=ATTN_CHECKS, figures_not_drawn=["hierarchical_ops"])
+    outcome = o.to_dict()
     figures = _figures(cfg, res, m, outcome) if cfg.figures else []
     return ScenarioOutcome(result=res, outcome=outcome, figures=figures, circuit=circuit)
 
@@ -146,6 +208,7 @@ def attention_part(cfg: ScenarioConfig) -> dict:
     from spikeattn.circuits.attention import ssa_attention
     from spikeattn.circuits.attention.reference import ssa_reference
 
+    R, G, P_BG, P_REGION = cfg.p["regions"], cfg.p["region_size"], cfg.p["p_bg"], cfg.p["p_region"]  # noqa: N806
     c = coarse_to_fine_attention(R, G, ATTN_D, 1, coarse_window=ATTN_WINDOW)
     m = c.meta["coarse_to_fine"]
     steps, batch, n = m["decision_steps_max"] + ATTN_AFTER, min(cfg.batch or ATTN_BATCH, ATTN_BATCH), R * G
@@ -154,7 +217,7 @@ def attention_part(cfg: ScenarioConfig) -> dict:
     p = np.full((batch, R, G * ATTN_D), P_BG)
     p[np.arange(batch), region] = P_REGION
     x = rng.random((steps, batch, n * ATTN_D)) < p.reshape(batch, -1)[None]
-    res = simulate(c, {"x": x}, steps=steps, engine=cfg.engine, seed=cfg.seed)
+    res = simulate(c, {"x": x}, steps=steps, engine=cfg.engine, seed=cfg.seed, progress=cfg.progress)
     regions = winners_from_spikes(res.spikes["coarse.winners"])
     open_from = np.repeat(reference.first_spike_times(res.spikes["coarse.winners"]), G * ATTN_D, axis=1) + 1
     t = np.arange(steps)[:, None, None]
@@ -166,7 +229,8 @@ def attention_part(cfg: ScenarioConfig) -> dict:
     first_open = open_from.min(axis=1)
     xf = np.zeros_like(x)
     xf[1:] = (x & (t >= first_open[None, :, None]))[:-1]
-    rf = simulate(full, {"q": xf, "k": xf, "v": xf}, steps=steps, engine=cfg.engine, seed=cfg.seed)
+    rf = simulate(full, {"q": xf, "k": xf, "v": xf}, steps=steps, engine=cfg.engine, seed=cfg.seed,
+                  progress=cfg.progress)
 
     def ops(counts, names):
         return counts.batch_mean("synaptic_acs", elements=names) + counts.batch_mean("synaptic_macs", elements=names)
@@ -196,20 +260,27 @@ def _figures(cfg, res, m, outcome):
     from spikeattn.plots.raster import _pyplot, raster, save_figure
 
     names = ["tokens", "coarse.acc", "coarse.winners", "regions.open", "regions.relays", "fine.acc", "fine.winners"]
-    f1 = raster(res.spikes, cfg.out_dir / "hierarchical_raster.png", sample=0, names=names,
-                marks={"coarse window end": m["coarse_window"], "fine window": m["fine_window"][0]},
-                title="hierarchical-attention, sample 0: coarse region, then tokens inside it")
+    labels = {"tokens": "input tokens", "coarse.acc": "coarse counters", "coarse.winners": "coarse winner",
+              "regions.open": "region gates", "regions.relays": "relayed tokens", "fine.acc": "fine counters",
+              "fine.winners": "fine winners"}
+    g = cfg.p["region_size"]
+    f1 = raster(res.spikes, cfg.out_dir / "hierarchical_raster.png", sample=0, names=names, labels=labels,
+                groups={"tokens": ("region", g), "regions.relays": ("region", g)},
+                marks={"coarse window ends": m["coarse_window"], "fine window starts": m["fine_window"][0]},
+                title=f"hierarchical-attention, sample 0 of {res.batch}: coarse region, then tokens inside it "
+                      f"(T = {res.steps} steps)")
     f2 = counts_bar(res.counts, cfg.out_dir / "hierarchical_counts.png", group=group_by_prefix,
-                    title="hierarchical-attention: events per sample by stage")
-    if "skipped" in outcome["attention"]:
+                    title=f"hierarchical-attention: events per sample by stage, mean of {res.batch}")
+    a = outcome["details"].get("attention")
+    if not a:
         return [f1, f2]
+    mt = {k: v["value"] for k, v in outcome["metrics"].items()}
     plt = _pyplot()
-    a = outcome["attention"]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     for ax, (title, vals) in zip(axes, [
-            ("token selection (k-WTA stage)", {"flat, all tokens": outcome["flat_stage_ops_per_sample"],
-                                               "fine stage, selected region": outcome["fine_stage_ops_per_sample"],
-                                               "whole hierarchy": outcome["hierarchy_total_ops_per_sample"]}),
+            ("token selection (k-WTA stage)", {"flat, all tokens": mt["flat_stage_ops_per_sample"],
+                                               "fine stage, selected region": mt["fine_stage_ops_per_sample"],
+                                               "whole hierarchy": mt["hierarchy_total_ops_per_sample"]}),
             (f"SSA over {a['tokens']} tokens x {a['dim']} channels",
              {"all tokens": a["ssa_ops_per_sample_all_tokens"],
               "selected region only": a["ssa_ops_per_sample_coarse_to_fine"],
@@ -220,8 +291,4 @@ def _figures(cfg, res, m, outcome):
         ax.set_title(title, fontsize=9)
         ax.set_ylabel("synaptic ops per sample", fontsize=8)
     fig.tight_layout()
-    try:
-        f3 = save_figure(fig, cfg.out_dir / "hierarchical_ops.png")
-    finally:
-        plt.close(fig)
-    return [f1, f2, f3]
+    return [f1, f2, save_figure(fig, cfg.out_dir / "hierarchical_ops.png")]

@@ -12,5 +12,22 @@ from .ir import IF, LIF, Circuit, LoihiLIF, Population, Probe, Projection, Spike
 from .result import SimResult  # noqa: E402
 from .simulate import simulate  # noqa: E402
 
-__all__ = ["__version__", "Circuit", "Population", "Projection", "SpikeSource", "Probe", "LIF", "IF",
+
+
+def run_scenario(name: str, engine: str = "numpy", **params):
+    """Run research scenario ``name`` (see ``spikeattn list``) with its declared parameters
+    overridden by ``params``; returns a ``scenarios.results.ScenarioResult`` and writes
+    nothing unless ``out=DIR`` is given.  Imports the ``scenarios`` package lazily."""
+    from scenarios.results import run_scenario as _run
+    return _run(name, engine=engine, **params)
+
+
+def sweep(name: str, grid: dict, out, **kwargs):
+    """Sweep scenario ``name`` over ``grid`` ({key: [values]}) x seeds on Dask into folder
+    ``out`` (resumable; see ``scenarios.sweep.run_sweep``).  Needs the ``sweep`` extra."""
+    from scenarios.sweep import run_sweep
+    return run_sweep(name, grid, out, **kwargs)
+
+
+__all__ = ["__version__", "run_scenario", "sweep", "Circuit", "Population", "Projection", "SpikeSource", "Probe", "LIF", "IF",
            "LoihiLIF", "simulate", "SimResult", "EventCounts", "SpikeattnError", "save", "load"]

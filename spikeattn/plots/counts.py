@@ -16,6 +16,10 @@ from ..errors import InputError
 from .raster import _pyplot, save_figure
 
 DEFAULT_FIELDS = ("synaptic_acs", "synaptic_macs", "spikes", "neuron_updates_active")
+READABLE = {"synaptic_acs": "synaptic accumulates (AC)", "synaptic_macs": "synaptic multiply-accumulates (MAC)",
+            "spikes": "spikes", "neuron_updates_active": "active neuron updates",
+            "neuron_updates_idle": "idle neuron updates", "messages": "spike messages",
+            "weight_bytes_read": "weight bytes read"}
 
 
 def group_by_prefix(name: str, depth: int = 1) -> str:
@@ -40,7 +44,7 @@ def counts_by_group(counts: EventCounts, fields: Sequence[str] = DEFAULT_FIELDS,
 
 def counts_bar(counts: EventCounts, path, fields: Sequence[str] = DEFAULT_FIELDS, group=None,
                title: str | None = None, per_sample: bool = True) -> Path:
-    """Grouped horizontal bars of ``fields`` per element/motif; writes a PNG, returns its path."""
+    """Grouped horizontal bars of ``fields`` per element/motif; writes PNG + SVG, returns the PNG path."""
     data = counts_by_group(counts, fields, group, per_sample)
     data = {g: v for g, v in data.items() if any(v.values())}
     if not data:
@@ -53,7 +57,7 @@ def counts_bar(counts: EventCounts, path, fields: Sequence[str] = DEFAULT_FIELDS
     y = np.arange(len(groups))
     for j, f in enumerate(fields):
         vals = [data[g][f] for g in groups]
-        ax.barh(y + j * h - 0.4 + h / 2, vals, height=h, label=f)
+        ax.barh(y + j * h - 0.4 + h / 2, vals, height=h, label=READABLE.get(f, f))
     vals = np.array([data[g][f] for g in groups for f in fields])
     pos = vals[vals > 0]
     if pos.size and pos.max() / pos.min() > 100:
@@ -65,7 +69,4 @@ def counts_bar(counts: EventCounts, path, fields: Sequence[str] = DEFAULT_FIELDS
     ax.legend(fontsize=7, loc="lower right")
     if title:
         ax.set_title(title, fontsize=10)
-    try:
-        return save_figure(fig, path)
-    finally:
-        plt.close(fig)
+    return save_figure(fig, path)

@@ -39,6 +39,6 @@ def test_scenario_passes_and_reports_exponents(tmp_path):
     out = load_all()["attention-scaling"].run(ScenarioConfig(out_dir=Path(tmp_path), progress=False, figures=True))
     o = out.outcome
     assert o["passed"], o["checks"]
-    assert abs(o["exponents_synaptic_ops"]["ssa_qk_v"] - 2) < 0.2
-    assert abs(o["exponents_synaptic_ops"]["sdsa"] - 1) < 0.25
+    assert abs(o["details"]["exponents_synaptic_ops"]["ssa_qk_v"] - 2) < 0.2
+    assert abs(o["metrics"]["exponent_sdsa"]["value"] - 1) < 0.25
     assert all(Path(f).stat().st_size > 1000 for f in out.figures) and len(out.figures) == 3
