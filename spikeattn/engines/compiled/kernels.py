@@ -205,7 +205,7 @@ def graded_relu_step(V, FP, b, lo, hi, a_in, got, idx, val, DIAG, pi, t):
 
 
 @njit(cache=True)
-def loihi_lif_step(U, V, IP, b, lo, hi, a_in, got, idx, val, DIAG, pi, t):
+def loihi_lif_step(U, V, IP, b, lo, hi, a_in, got, idx, val, spk, DIAG, pi, t):
     """Loihi fixed-point LIF, Lava 0.10 ``PyLifModelBitAcc`` (int64 holding int32 values)::
 
         act = wrap32(wrap32(a_in) << 6)
@@ -218,53 +218,47 @@ def loihi_lif_step(U, V, IP, b, lo, hi, a_in, got, idx, val, DIAG, pi, t):
     Diagnostics (``spikeattn.dynamics.fixed_point.loihi_lif_diagnostics``), counted in
     ``DIAG[pi, 0..3, t, b]``: ``overflow:a_in`` (the input or ``a_in << 6`` left int32),
     ``overflow:u`` (``du_u + act`` left int32 or u left 24 bits), ``overflow:v``
-    (``dv_v + u + bias`` left int32), ``saturation:v`` (v clipped).
+    (``dv_v + u + bias`` left int32), ``saturation:v`` (v clipped).  One branch-free pass
+    (selects only, so LLVM vectorises it), then the spikes are listed from ``spk``.
     """
+    m = hi - lo
+    u_, v_ = U[b, lo:hi], V[b, lo:hi]
+    du_, dv_, vth_, bias_ = IP[I_DU, lo:hi], IP[I_DV, lo:hi], IP[I_VTH, lo:hi], IP[I_BIAS, lo:hi]
     active = 0
-    n = 0
     o_in = 0
     o_u = 0
     o_v = 0
     sat = 0
-    u_, v_ = U[b, lo:hi], V[b, lo:hi]
-    du_, dv_, vth_, bias_ = IP[I_DU, lo:hi], IP[I_DV, lo:hi], IP[I_VTH, lo:hi], IP[I_BIAS, lo:hi]
-    for k in range(hi - lo):
+    for k in range(m):
         bias = bias_[k]
-        du_u = trunc0(u_[k] * (DECAY_UNITY - (du_[k] + 1)))
-        dv_v = trunc0(v_[k] * (DECAY_UNITY - dv_[k]))
-        if du_u != 0 or dv_v != 0 or bias != 0 or got[k] != 0:
-            active += 1
+        xu = u_[k] * (DECAY_UNITY - (du_[k] + 1))
+        xv = v_[k] * (DECAY_UNITY - dv_[k])
+        du_u = (xu >> 12) if xu >= 0 else -((-xu) >> 12)
+        dv_v = (xv >> 12) if xv >= 0 else -((-xv) >> 12)
+        active += (du_u != 0) | (dv_v != 0) | (bias != 0) | (got[k] != 0)
         a = a_in[k]
         a32 = wrap32(a)
         shifted = a32 << 6
         act = wrap32(shifted)
-        if a32 != a or act != shifted:
-            o_in += 1
+        o_in += (a32 != a) | (act != shifted)
         u0 = du_u + act
         u1 = wrap32(u0)
-        if u1 != u0 or u1 > U_HALF or u1 <= -U_HALF:
-            o_u += 1
-        if u1 > U_HALF:
-            u1 -= U_WRAP
-        elif u1 <= -U_HALF:
-            u1 += U_WRAP
+        hi_u = u1 > U_HALF
+        lo_u = u1 <= -U_HALF
+        o_u += (u1 != u0) | hi_u | lo_u
+        u1 = (u1 - U_WRAP) if hi_u else ((u1 + U_WRAP) if lo_u else u1)
         v0 = dv_v + u1 + bias
         v1 = wrap32(v0)
-        if v1 != v0:
-            o_v += 1
-        if v1 > V_MAX:
-            v1 = V_MAX
-            sat += 1
-        elif v1 < -V_MAX:
-            v1 = -V_MAX
-            sat += 1
-        if v1 > (vth_[k] << 6):
-            v1 = 0
-            idx[n] = k
-            val[n] = 1
-            n += 1
+        o_v += v1 != v0
+        sat += (v1 > V_MAX) | (v1 < -V_MAX)
+        v1 = V_MAX if v1 > V_MAX else (-V_MAX if v1 < -V_MAX else v1)
+        s = v1 > (vth_[k] << 6)
+        spk[k] = s
         u_[k] = u1
-        v_[k] = v1
+        v_[k] = 0 if s else v1
+    n = scan_nonzero(spk, m, idx)
+    for e in range(n):
+        val[e] = 1
     if o_in:
         DIAG[pi, 0, t, b] = o_in
     if o_u:

@@ -216,6 +216,7 @@ def run_block_fixed(b0, b1, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP
     val = np.empty(max_n, np.int64)
     a_in = np.empty(max_n, np.int64)
     got = np.empty(max_n, np.uint8)
+    spk = np.zeros((max_n + 7) // 8 * 8, np.uint8)
     for t in range(t0, t1):
         for b in range(b0, b1):
             for k in range(NODE.shape[0]):
@@ -227,7 +228,7 @@ def run_block_fixed(b0, b1, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP
                     take_arrivals(b, t, q, POP, ARR, got)
                     gather_fixed(b, t, q, POP, PROJ, INL, ACC, a_in)
                     active, n = loihi_lif_step(U, V, IP, b, POP[q, P_LO], POP[q, P_HI], a_in, got, idx, val,
-                                               DIAG, q, t)
+                                               spk, DIAG, q, t)
                     CPOP[q, 0, t, b] = active
                     CPOP[q, 1, t, b] = n
                     record(b, t, q, POP, PRB, U, V, OB, OG, PO, idx, val, n)
