@@ -7,13 +7,26 @@ folder (:mod:`.exchange`: a circuit zip, ``.npz`` and JSON, no pickle), runs
 reads the :class:`~spikeattn.SimResult` back.  The interpreter is, in order:
 the ``python`` engine option, the environment variable ``SPIKEATTN_LAVA_PYTHON``, or
 ``<repo>/.venv-lava/bin/python`` next to this spikeattn checkout.
+
+Robustness:
+
+- the worker runs in its own session (process group), together with every OS process
+  Lava spawns for its process models; when ``timeout_s`` passes, the whole group gets
+  SIGTERM, then SIGKILL after :data:`KILL_GRACE_S`, and the bridge waits until no process
+  of the group is left before raising :class:`~spikeattn.errors.EngineError`
+  (no orphaned Lava processes);
+- a :class:`~spikeattn.errors.SpikeattnError` in the worker comes back as the same class
+  and message; any other exception (one raised inside Lava) comes back as an
+  ``EngineError`` quoting Lava's own last exception line and the end of its traceback.
 """
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from ... import errors
@@ -31,6 +44,7 @@ HOW_TO_CREATE = (
     ".venv-lava/bin/pip install -e . ; "
     f"or point {ENV_VAR} at the python of a venv that has lava-nc 0.10 and spikeattn.")
 STDERR_TAIL = 4000
+KILL_GRACE_S = 3.0
 
 
 class LavaEnvironmentError(EngineError, MissingExtraError):
@@ -87,19 +101,77 @@ def run_in_lava_venv(circuit: Circuit, inputs: dict, steps: int, batch: int, see
                               f"None) to reach the Lava venv: {exc}") from None
         cmd = [str(exe), "-m", "spikeattn.engines.lava.worker", str(job), str(out)]
         try:
-            proc = subprocess.run(cmd, env=env, cwd=tmp, capture_output=True, text=True, timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            raise EngineError(f"the Lava worker ({exe}) did not finish circuit '{circuit.name}' within "
-                              f"{timeout_s} s; raise the engine option timeout_s.") from None
+            proc = subprocess.Popen(cmd, env=env, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True, start_new_session=True)
         except OSError as exc:
             raise LavaEnvironmentError(f"could not start the Lava worker '{exe}': {exc}. {HOW_TO_CREATE}") from None
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            left = kill_group(proc)
+            raise EngineError(f"the Lava worker ({exe}) did not finish circuit '{circuit.name}' within "
+                              f"{timeout_s} s and was stopped with all its Lava processes"
+                              f"{'' if not left else f' (still alive: {left})'}; raise the engine option "
+                              "timeout_s, or run fewer steps or a smaller batch.") from None
+        except BaseException:
+            kill_group(proc)
+            raise
         err = exchange.read_error(out)
         if err is not None:
             _reraise(err, exe)
         if proc.returncode != 0 or not (out / "result.json").is_file():
-            tail = (proc.stderr or "")[-STDERR_TAIL:]
+            tail = (stderr or "")[-STDERR_TAIL:]
             raise EngineError(f"the Lava worker ({exe}) failed on circuit '{circuit.name}' with exit status "
-                              f"{proc.returncode}. Its stderr ends with:\n{tail}")
+                              f"{proc.returncode}: {last_exception_line(stderr)}. Its stderr ends with:\n{tail}")
         res = exchange.read_result(out)
     res.meta["bridge"] = {"python": str(exe), "command": "python -m spikeattn.engines.lava.worker IN OUT"}
     return res
+
+
+def last_exception_line(stderr: str | None) -> str:
+    """The last ``Type: message`` line of a Python traceback (Lava's own error), or a note."""
+    lines = [ln.strip() for ln in (stderr or "").splitlines() if ln.strip()]
+    for ln in reversed(lines):
+        head = ln.split(":", 1)[0]
+        if ":" in ln and head.replace(".", "").replace("_", "").isalnum() and not ln.startswith("File "):
+            if head.endswith(("Error", "Exception", "Interrupt", "Exit")) or "." in head:
+                return ln
+    return lines[-1] if lines else "no error message on stderr"
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Pids whose process group is ``pgid`` (read from /proc; empty where /proc is absent)."""
+    pids = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            pids.append(int(entry.name))
+    return pids
+
+
+def kill_group(proc: subprocess.Popen) -> list[int]:
+    """SIGTERM the worker's process group (the worker and every process Lava started), SIGKILL
+    what is left after :data:`KILL_GRACE_S`; return the pids still alive (normally none)."""
+    pgid = proc.pid                 # start_new_session: the worker leads its own group
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + KILL_GRACE_S
+        while time.monotonic() < deadline:
+            proc.poll()             # reap the worker (a zombie is not counted)
+            if not _group_members(pgid):
+                break
+            time.sleep(0.05)
+        else:
+            continue
+        break
+    try:
+        proc.communicate(timeout=KILL_GRACE_S)
+    except (subprocess.TimeoutExpired, ValueError):
+        pass
+    return _group_members(pgid)

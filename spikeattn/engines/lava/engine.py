@@ -75,7 +75,10 @@ SUPPORTED = frozenset({"model:lif", "model:if", "model:loihi_lif", "model:graded
                        "projection:sparse", "projection:graded", "source:graded", "probe"})
 MODES = ("fixed_pt", "floating_pt")   # "bit_accurate_loihi" would leave RingBuffer without a model
 BATCH_MODES = {"loop": "loop: one Lava network and run per sample",
-               "tile": "tile: the batch as block-diagonal copies in one Lava network and run"}
+               "tile": "tile: the batch as block-diagonal copies in one Lava network and run "
+                       "(chunks of at most tile_neurons neurons)"}
+#: Default most neurons in one tiled network (a bigger batch runs as several chunks).
+TILE_NEURONS = 200_000
 STATE_READBACK = "StateLIF models record [s, u, v] per step and save a .npy at the last step (no Var.get)"
 
 
@@ -99,9 +102,10 @@ class LavaEngine(Engine):
     supported = SUPPORTED
     unsupported = UNSUPPORTED
     options_allowed = frozenset({"mode", "batch_mode", "run_cfg", "hardware", "bridge", "python", "timeout_s",
-                                 "on_overflow"})
+                                 "on_overflow", "merge", "tile_neurons"})
     # mode follows the circuit (fixed_pt for LoihiLIF circuits, floating_pt otherwise)
-    configurations = {"loop": {}, "tile": {"batch_mode": "tile"}}
+    configurations = {"loop": {"batch_mode": "loop"}, "tile": {"batch_mode": "tile"},
+                      "loop_unmerged": {"batch_mode": "loop", "merge": False}}
 
     @classmethod
     def unavailable(cls):
@@ -135,7 +139,7 @@ class LavaEngine(Engine):
         return mode
 
     def _batch_mode(self) -> str:
-        mode = self.options.get("batch_mode", "loop")
+        mode = self.options.get("batch_mode", "tile")
         if mode not in BATCH_MODES:
             raise EngineError(f"Lava engine option batch_mode={mode!r} is not known; use one of {list(BATCH_MODES)}.")
         return mode
@@ -145,6 +149,13 @@ class LavaEngine(Engine):
         if run_cfg not in ("sim", "loihi2_hw"):
             raise EngineError(f"Lava engine option run_cfg={run_cfg!r} is not known; use 'sim' or 'loihi2_hw'.")
         return bool(self.options.get("hardware", False)) or run_cfg == "loihi2_hw"
+
+    def _tile_neurons(self, circuit: Circuit) -> int:
+        cap = self.options.get("tile_neurons", TILE_NEURONS)
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+            raise EngineError(f"Lava engine option tile_neurons={cap!r} must be a positive int (the most "
+                              f"neurons one tiled network holds; default {TILE_NEURONS}).")
+        return cap
 
     # ------------------------------------------------------------------ running
     def run(self, circuit: Circuit, inputs, steps, batch, seed, progress=False) -> SimResult:
@@ -177,17 +188,21 @@ class LavaEngine(Engine):
         states = {n: {v: np.zeros((steps, batch, p.size), dtype) for v in ("u", "v")}
                   for n, p in circuit.populations.items()}
         batch_mode = self._batch_mode()
+        merge = self.options.get("merge", True)
+        if not isinstance(merge, bool):
+            raise EngineError(f"Lava engine option merge={merge!r} must be True or False.")
         if batch_mode == "tile" and batch > 1:
-            from .tiling import tile_circuit, tile_inputs
-            jobs = [(tile_circuit(circuit, batch), tile_inputs({n: inputs[n] for n in circuit.sources}),
-                     slice(0, batch))]
+            from .tiling import tile_chunks
+            jobs = tile_chunks(circuit, inputs, batch, self._tile_neurons(circuit))
         else:
             jobs = ((circuit, {n: inputs[n][:, b] for n in circuit.sources}, slice(b, b + 1)) for b in range(batch))
-        run_s, compile_s, build_s, runs = 0.0, 0.0, 0.0, 0
+        run_s, compile_s, build_s, runs, n_processes = 0.0, 0.0, 0.0, 0, 0
         bar = progress_bar(batch, progress, f"lava: {circuit.name}")
         for lowered, sample_inputs, samples in jobs:
             t0 = time.perf_counter()
-            trace, t_compile, t_run = _run_sample(lowered, sample_inputs, steps, fixed, mode, hardware)
+            trace, t_compile, t_run, n_procs = _run_sample(lowered, sample_inputs, steps, fixed, mode, hardware,
+                                                           merge)
+            n_processes = max(n_processes, n_procs)
             run_s += t_run
             runs += 1
             compile_s += t_compile
@@ -215,7 +230,7 @@ class LavaEngine(Engine):
                 "batch_mode": BATCH_MODES[batch_mode], "state_readback": STATE_READBACK,
                 "compile_s": compile_s, "run_s": run_s, "build_and_readback_s": build_s,
                 "per_step_s": run_s / (steps * runs), "per_sample_step_s": run_s / (steps * batch),
-                "lava_runs": runs, "in_process": True}
+                "lava_runs": runs, "in_process": True, "merged": merge, "lava_processes": n_processes}
         return SimResult(spikes=spikes, probes=probes, counts=counts, steps=steps, batch=batch, dt=circuit.dt,
                          engine=self.name, wall_s=wall, meta=meta)
 
@@ -237,17 +252,25 @@ def _run_cfg(mode: str, hardware: bool):
     return Loihi2HwCfg(select_tag=mode)
 
 
-def _run_sample(circuit: Circuit, sample_inputs: dict, steps: int, fixed: bool, mode: str, hardware: bool):
-    """Build, run and read back one sample, one connected part of the circuit at a time.
+def _run_sample(circuit: Circuit, sample_inputs: dict, steps: int, fixed: bool, mode: str, hardware: bool,
+                merge: bool = True):
+    """Build, run and read back one sample (or one tiled batch), one connected part of the
+    circuit at a time; with ``merge`` the circuit is first rewritten by :mod:`.merging`.
 
-    Returns ``({pop: (steps, 3, size)}, seconds compiling, seconds running)``."""
+    Returns ``({pop: (steps, 3, size)}, seconds compiling, seconds running, Lava processes)``."""
     import tempfile
     from lava.magma.core.run_conditions import RunSteps
     from .lowering import LavaNetwork, components
-    trace, t_compile, t_run = {}, 0.0, 0.0
+    layout, params = None, None
+    if merge:
+        from .merging import merge_circuit, merge_inputs
+        circuit, layout, src_layout, params = merge_circuit(circuit)
+        sample_inputs = merge_inputs(sample_inputs, src_layout)
+    trace, t_compile, t_run, n_procs = {}, 0.0, 0.0, 0
     with tempfile.TemporaryDirectory(prefix="spikeattn-lava-rec-") as folder:
         for part in components(circuit):
-            net = LavaNetwork(circuit, part, sample_inputs, steps, fixed, folder)
+            net = LavaNetwork(circuit, part, sample_inputs, steps, fixed, folder, params)
+            n_procs += len(net.procs) + len(net.projections)
             proc = net.any_process
             t0 = time.perf_counter()
             try:
@@ -269,4 +292,7 @@ def _run_sample(circuit: Circuit, sample_inputs: dict, steps: int, fixed: bool, 
                 proc.stop()
             t_compile += t1 - t0
             trace.update(net.read_states())
-    return trace, t_compile, t_run
+    if layout is not None:
+        from .merging import split_trace
+        trace = split_trace(trace, layout)
+    return trace, t_compile, t_run, n_procs

@@ -81,38 +81,51 @@ def _initial(pop: Population, dtype) -> dict:
     return {var: init[var][0].astype(dtype) for var in ("u", "v")}
 
 
+def _lif_process(pop: Population, dtype, params: dict | None, **kw):
+    """StateLIF, or StateLIFVec where ``params`` (merged populations) gives du, dv, vth per neuron."""
+    from .procs.process import StateLIF, StateLIFVec
+    m, params = pop.model, params or {}
+    const = {k: np.asarray(params.get(k, getattr(m, k))) for k in ("du", "dv", "vth")}
+    if all(a.ndim == 0 or np.all(a == a.reshape(-1)[0]) for a in const.values()):
+        scal = {k: (int if dtype is np.int64 else float)(a.reshape(-1)[0]) for k, a in const.items()}
+        return StateLIF(shape=(pop.size,), **scal, **kw)
+    vec = {k: _per_neuron(a, pop.size, np.int32 if dtype is np.int64 else np.float64) for k, a in const.items()}
+    return StateLIFVec(shape=(pop.size,), **vec, **kw)
+
+
 @lowers(LoihiLIF)
-def lower_loihi_lif(pop: Population, fixed: bool, *, record_path, record_steps: int, **ctx):
+def lower_loihi_lif(pop: Population, fixed: bool, *, record_path, record_steps: int, params=None, **ctx):
     """Fixed-point LIF; parameters are given at construction (``Var.set`` on scalar Vars
-    is silently ignored by Lava's fixed-point models)."""
-    from .procs.process import StateLIF
-    m = pop.model
-    return StateLIF(shape=(pop.size,), du=int(m.du), dv=int(m.dv), vth=int(m.vth),
-                    bias_mant=_per_neuron(m.bias_mant, pop.size, np.int64),
-                    bias_exp=_per_neuron(m.bias_exp, pop.size, np.int64),
-                    name=pop.name, record_path=record_path, record_steps=record_steps, **_initial(pop, np.int64))
+    is silently ignored by Lava's fixed-point models).  ``params``: per-neuron overrides
+    (du, dv, vth, bias_mant, bias_exp) of a merged population."""
+    m, params = pop.model, params or {}
+    return _lif_process(pop, np.int64, params,
+                        bias_mant=_per_neuron(params.get("bias_mant", m.bias_mant), pop.size, np.int64),
+                        bias_exp=_per_neuron(params.get("bias_exp", m.bias_exp), pop.size, np.int64),
+                        name=pop.name, record_path=record_path, record_steps=record_steps,
+                        **_initial(pop, np.int64))
 
 
 @lowers(LIF)
-def lower_lif(pop: Population, fixed: bool, *, record_path, record_steps: int, **ctx):
+def lower_lif(pop: Population, fixed: bool, *, record_path, record_steps: int, params=None, **ctx):
     """Float LIF/IF: Lava's floating-point LIF with ``bias_mant = bias`` (reset to 0, scalar
     du/dv/vth, no refractory period: the engine refuses the rest up front)."""
-    from .procs.process import StateLIF
-    m = pop.model
-    return StateLIF(shape=(pop.size,), du=float(m.du), dv=float(m.dv), vth=float(m.vth),
-                    bias_mant=_per_neuron(m.bias, pop.size, np.float64),
-                    bias_exp=np.zeros(pop.size), name=pop.name, record_path=record_path,
-                    record_steps=record_steps, **_initial(pop, np.float64))
+    m, params = pop.model, params or {}
+    return _lif_process(pop, np.float64, params,
+                        bias_mant=_per_neuron(params.get("bias", m.bias), pop.size, np.float64),
+                        bias_exp=np.zeros(pop.size), name=pop.name, record_path=record_path,
+                        record_steps=record_steps, **_initial(pop, np.float64))
 
 
 @lowers(GradedReLU)
-def lower_graded_relu(pop: Population, fixed: bool, *, record_path, record_steps: int, **ctx):
+def lower_graded_relu(pop: Population, fixed: bool, *, record_path, record_steps: int, params=None, **ctx):
     """Memoryless graded ReLU: a float model (a circuit holding one is never fixed-point)."""
     from .procs.process import StateGradedReLU
     if fixed:
         raise UnsupportedFeatureError(f"population '{pop.name}': GradedReLU is a floating-point model; "
                                       "the Lava engine runs it with select_tag='floating_pt' only.")
-    return StateGradedReLU(shape=(pop.size,), vth=_per_neuron(pop.model.vth, pop.size, np.float64),
+    vth = (params or {}).get("vth", pop.model.vth)
+    return StateGradedReLU(shape=(pop.size,), vth=_per_neuron(vth, pop.size, np.float64),
                            name=pop.name, record_path=record_path, record_steps=record_steps)
 
 
@@ -177,11 +190,12 @@ class LavaNetwork:
 
     Every population records ``[s, u, v]`` per step into ``folder/pop<k>.npy`` (see
     :class:`~spikeattn.engines.lava.procs.process.StateLIF`); ``any_process`` is a process
-    to call ``run``/``stop`` on.
+    to call ``run``/``stop`` on.  ``params``: population -> per-neuron parameter overrides
+    (merged populations, :mod:`.merging`).
     """
 
     def __init__(self, circuit: Circuit, nodes: list[str], sample_inputs: dict[str, np.ndarray], steps: int,
-                 fixed: bool, folder):
+                 fixed: bool, folder, params: dict | None = None):
         from pathlib import Path
         part = set(nodes)
         self.procs: dict[str, object] = {}
@@ -190,7 +204,7 @@ class LavaNetwork:
         for k, name in enumerate(pops):
             self.records[name] = Path(folder) / f"pop{k}.npy"
             self.procs[name] = lower(circuit.populations[name], fixed, record_path=self.records[name],
-                                     record_steps=steps)
+                                     record_steps=steps, params=(params or {}).get(name))
         projections = [circuit.projections[n] for n in sorted(circuit.projections)   # summation order
                        if circuit.projections[n].post in part]
         used = {p.pre for p in projections}

@@ -18,7 +18,7 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava.proc.lif.models import PyLifModelBitAcc, PyLifModelFloat
 
-from spikeattn.engines.lava.procs.process import StateGradedReLU, StateLIF
+from spikeattn.engines.lava.procs.process import StateGradedReLU, StateLIF, StateLIFVec
 
 
 def record_step(model, dtype, s=None, u=None) -> None:
@@ -61,6 +61,37 @@ class PyStateLifModelBitAcc(_Unbound, PyLifModelBitAcc):
 @tag("floating_pt")
 class PyStateLifModelFloat(_Unbound, PyLifModelFloat):
     """Lava's floating-point LIF; records [s, u, v] as float64."""
+
+    def run_spk(self):
+        super().run_spk()
+        record_step(self, np.float64)
+
+
+@implements(proc=StateLIFVec, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("bit_accurate_loihi", "fixed_pt")
+class PyStateLifVecModelBitAcc(_Unbound, PyLifModelBitAcc):
+    """Lava's bit-accurate LIF with per-neuron du, dv, vth (same code, vector Vars; the
+    products are int64 as in Lava's scalar case); records [s, u, v] as int32."""
+
+    du: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
+    dv: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
+    vth: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=17)
+
+    def run_spk(self):
+        super().run_spk()
+        record_step(self, np.int32)
+
+
+@implements(proc=StateLIFVec, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyStateLifVecModelFloat(_Unbound, PyLifModelFloat):
+    """Lava's floating-point LIF with per-neuron du, dv, vth; records [s, u, v] as float64."""
+
+    du: np.ndarray = LavaPyType(np.ndarray, float)
+    dv: np.ndarray = LavaPyType(np.ndarray, float)
+    vth: np.ndarray = LavaPyType(np.ndarray, float)
 
     def run_spk(self):
         super().run_spk()

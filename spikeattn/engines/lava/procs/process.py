@@ -52,3 +52,21 @@ class StateGradedReLU(AbstractProcess):
         self.s_out = OutPort(shape=shape)
         self.v = Var(shape=shape, init=v)
         self.vth = Var(shape=shape, init=vth)
+
+
+class StateLIFVec(LIF):
+    """:class:`StateLIF` with per-neuron ``du``, ``dv`` and ``vth`` (Vars of shape ``(n,)``).
+
+    Lava's LIF holds one decay pair and threshold per process; its models' arithmetic is
+    element-wise numpy, so the same code with vector Vars computes, for every neuron, what a
+    one-neuron LIF process with that neuron's constants computes (Loihi 2 itself keeps
+    several compartment profiles per core).  Used to run several populations as one process
+    (:mod:`spikeattn.engines.lava.merging`).
+    """
+
+    def __init__(self, *, shape: tuple, du, dv, vth, record_path: str, record_steps: int, **kwargs) -> None:
+        super().__init__(shape=shape, du=0, dv=0, vth=0, record_path=str(record_path),
+                         record_steps=int(record_steps), **kwargs)
+        self.du = Var(shape=shape, init=du)
+        self.dv = Var(shape=shape, init=dv)
+        self.vth = Var(shape=shape, init=vth)
