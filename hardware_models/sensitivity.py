@@ -101,6 +101,8 @@ class Sensitivity:
         out = []
         r5 = self.crossover_rate(YAN_RATE_T5[1])
         what = ("no crossover: the step-driven energy alone exceeds the GPU" if r5 is None
+                else f"the line would cross at {r5:.3g} > 1 spike/neuron/step, outside the feasible range: the "
+                     "chip uses less energy at every possible rate" if r5 > 1
                 else f"crossover rate {r5:.3g} spikes/neuron/step")
         out.append(f"{self.hardware} vs {self.gpu} at T = 5: {what}; Yan et al. 2024 report about "
                    f"{YAN_RATE_T5[0]:.3g} for their SNN vs a quantised ANN.")

@@ -2,16 +2,19 @@
 
 The corner bounds of :func:`hardware_models.cost` move every constant to the same end at
 once, which is the extreme case of perfectly correlated errors and gives ranges of about two
-orders of magnitude.  Here each constant ``c`` with ``low < high`` is drawn independently
-from a triangular distribution on ``[low, high]`` with its mode at ``value`` (so the central
-estimate stays the most likely figure; a constant known as one number stays fixed), the
-model is evaluated for every draw (vectorised: the cost terms are sums of products), and
-the report gives the median with the 5-95 % interval of the total, the dynamic part and the
-latency.  Seeded: ``numpy.random.default_rng(seed)``; ``n`` draws (default 4000).
+orders of magnitude.  Here each constant with ``low < high`` is drawn independently from a
+two-piece uniform distribution with its median at ``value``: with probability 1/2 uniform on
+``[low, value]``, otherwise uniform on ``[value, high]`` (a side of zero width is a point mass
+at ``value``: where the central figure is a bound, e.g. Loihi's synaptic op, half the draws
+keep it).  So every constant's median is its central figure and its range is its stated
+range; a constant known as one number stays fixed.  The model is evaluated for every draw
+(vectorised: the cost terms are sums of products), and the report gives the median with the
+5-95 % interval of the total, the dynamic part and the latency.  Seeded:
+``numpy.random.default_rng(seed)``; ``n`` draws (default 4000).
 
 GPU baselines (:func:`dense_samples`) draw the GPU's constants the same way plus the two
-stated assumptions of :mod:`hardware_models.gpu`: utilisation (triangular 0.05 / 0.3 / 1.0)
-and kernel-launch time (2 / 5 / 10 us); bytes follow the central (unfused, L2-aware) path.
+stated assumptions of :mod:`hardware_models.gpu`: utilisation (0.05 / 0.3 / 1.0) and
+kernel-launch time (2 / 5 / 10 us); bytes follow the central (unfused, L2-aware) path.
 
 Limitation (stated): constants derived from one shared assumption (Loihi 2's 0.25-1.0
 scale of every Loihi 1 figure) are drawn independently, which narrows that model's interval.
@@ -29,11 +32,14 @@ N_DRAWS, SEED, PCTS = 4000, 0, (5.0, 50.0, 95.0)
 
 
 def draw(constant, n: int, rng) -> np.ndarray:
-    """``n`` draws of one constant: triangular(low, value, high), or the value if fixed."""
-    lo, mode, hi = constant.low, constant.value, constant.high
+    """``n`` draws of one constant: two-piece uniform with median ``value`` (module docstring),
+    or the value if fixed.  Quantile q: ``value - (value - low)(1 - 2q)`` for q < 1/2, else
+    ``value + (high - value)(2q - 1)``."""
+    lo, mid, hi = float(constant.low), float(constant.value), float(constant.high)
     if hi <= lo:
-        return np.full(n, float(mode))
-    return rng.triangular(lo, mode, hi, n)
+        return np.full(n, mid)
+    q = rng.random(n)
+    return np.where(q < 0.5, mid - (mid - lo) * (1 - 2 * q), mid + (hi - mid) * (2 * q - 1))
 
 
 def summary(x) -> dict:
@@ -77,7 +83,7 @@ def monte_carlo(counts, hardware, circuit=None, placement=None, n: int = N_DRAWS
     return {"total_j": summary(total), "dynamic_j": summary(total - static), "static_j": summary(static),
             "latency_s": None if lat is None else summary(np.broadcast_to(lat, (n,))),
             "per_inference_j": summary(total / per), "per_inference_dynamic_j": summary((total - static) / per),
-            "n": n, "seed": seed, "method": "Monte Carlo, each constant triangular(low, value, high), independent"}
+            "n": n, "seed": seed, "method": "Monte Carlo, each constant two-piece uniform (median = value) over its range, independent"}
 
 
 def dense_samples(workload, gpu, precision: str = "fp16", n: int = N_DRAWS, seed: int = SEED) -> dict:
@@ -101,7 +107,7 @@ def dense_samples(workload, gpu, precision: str = "fp16", n: int = N_DRAWS, seed
     return {"total_j": summary(total), "dynamic_j": summary(dyn), "static_j": summary(total - dyn),
             "latency_s": summary(t), "per_inference_j": summary(total / per),
             "per_inference_dynamic_j": summary(dyn / per), "n": n, "seed": seed,
-            "method": "Monte Carlo, each constant and the utilisation / launch-time assumptions triangular"}
+            "method": "Monte Carlo, each constant and the utilisation / launch-time assumptions two-piece uniform"}
 
 
 def attach(report: EnergyReport, mc: dict) -> EnergyReport:
