@@ -1,0 +1,56 @@
+"""``convert(model_or_exported_program, example_input, mode=, steps=, calib=)``.
+
+Pipeline: capture (``torch.export``) -> prepare (mode rewrites, :mod:`.modes`) ->
+calibrate on ``calib`` -> quantisation-aware fine-tune on ``train=(x, y)`` (``exact`` /
+``accumulate``; skipped for ``rate``) -> re-export of one sample -> walk into a Program of
+circuit segments -> :class:`~spikeattn.convert.spiking.SpikingModel`.
+
+``input_scale`` is the value of one input count: inputs are presented as ``x / input_scale``
+(integers for ``digits``: pixels 0..16, so ``input_scale=1`` gives count messages).
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from ..errors import ParameterError, require
+from . import capture as cap
+from .modes import MODES, calibrate, finetune, prepare
+from .program import Program
+from .spiking import SpikingModel
+
+
+def convert(model, example_input, mode: str = "accumulate", steps: int = 4, calib=None, levels: int = 4,
+            train=None, epochs: int = 30, lr: float = 2e-3, input_scale: float = 1.0,
+            input_kind: str | None = None, name: str = "converted", seed: int = 0) -> SpikingModel:
+    torch = require("torch", "torch", "spikeattn.convert")
+    if mode not in MODES:
+        raise ParameterError("convert()", "mode", f"is {mode!r}.", f"use one of {list(MODES)}.")
+    if not isinstance(levels, int) or isinstance(levels, bool) or levels < 1:
+        raise ParameterError("convert()", "levels", f"is {levels!r}; must be an int >= 1.")
+    torch.manual_seed(seed)
+    example = torch.as_tensor(example_input)
+    ep = cap.capture(model, example[:2] if len(example) > 1 else example)
+    dense = ep.module()
+    gm = prepare(copy.deepcopy(ep.module()), mode, levels)
+    if calib is None:
+        calib = example
+    calib = torch.as_tensor(np.asarray(calib)) if not isinstance(calib, torch.Tensor) else calib
+    calibrate(gm, calib.float() if calib.is_floating_point() else calib, mode)
+    if mode != "rate" and train is not None and epochs > 0:
+        xt, yt = (torch.as_tensor(np.asarray(a)) for a in train)
+        finetune(gm, xt.float() if xt.is_floating_point() else xt, yt.long(), epochs=epochs, lr=lr, seed=seed)
+    gm.eval()
+    gm64 = copy.deepcopy(gm).double()
+    one = example[:1].double() if example.is_floating_point() else example[:1]
+    ep1 = torch.export.export(gm64, (one,))
+    program = Program(name)
+    kind = input_kind or ("count" if example.is_floating_point() and bool(
+        torch.all(torch.as_tensor(np.asarray(calib, np.float64)) / input_scale % 1 == 0)) else "graded")
+    ctx = cap.Context(program, ep1.module(), mode)
+    out = cap.walk(ep1.module(), one, program, ctx, input_kind=kind, input_scale=input_scale)
+    program.finish(out)
+    return SpikingModel(program, mode, 1 if mode == "rate" else levels,
+                        quantised=None if mode == "rate" else gm64, dense=dense,
+                        meta={"steps": steps, "input_kind": kind})

@@ -1,0 +1,161 @@
+"""Graph capture with ``torch.export`` and the walk of the ATen graph into a Program.
+
+``capture(model, example)`` exports ``model`` (eval mode) with a dynamic batch dimension
+(falling back to a static one) and returns the ``ExportedProgram``; functional code
+(``F.scaled_dot_product_attention``, ``matmul``, residual ``+``, ``cat``, CLS tokens) is
+visible as ATen ops.  ``walk(gm, example, program, ctx)`` evaluates the graph of one
+sample: constants are folded by torch, every op that touches a circuit value goes to its
+registered converter, and an op without one raises :class:`UnsupportedOpError` naming the
+op, its module path and source line, and the supported ops.
+"""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from ..errors import require
+from . import registry
+from .affine import Affine
+
+_BUILTINS = {operator.mul, operator.add, operator.sub, operator.floordiv, operator.truediv, operator.neg,
+             operator.getitem}
+
+
+class IntInput:
+    """An integer (token id) model input: read through ``embedding`` as one-hot sources."""
+
+    def __init__(self, shape, vocab_hint=None):
+        self.shape = tuple(shape)
+
+
+def capture(model, example):
+    """``torch.export`` the model (or return an ExportedProgram unchanged)."""
+    torch = require("torch", "torch", "spikeattn.convert")
+    if isinstance(model, torch.export.ExportedProgram):
+        return model
+    model = model.eval()
+    try:
+        return torch.export.export(model, (example,),
+                                   dynamic_shapes=({0: torch.export.Dim("batch", max=1 << 20)},))
+    except Exception:  # noqa: BLE001 - models whose code fixes the batch size export statically
+        return torch.export.export(model, (example,))
+
+
+def where(node) -> str:
+    """``module path (source line)`` of an FX node, for error messages."""
+    stack = node.meta.get("nn_module_stack") or {}
+    path = list(stack.values())[-1][0] if stack else "<top level>"
+    trace = (node.meta.get("stack_trace") or "").strip().splitlines()
+    line = ""
+    for i, l in enumerate(trace):
+        if l.strip().startswith("File "):
+            line = l.strip() + (" : " + trace[i + 1].strip() if i + 1 < len(trace) else "")
+    return f"module '{path}'" + (f", {line}" if line else "")
+
+
+class Context:
+    """What converters see: the program under construction, the graph module, the mode."""
+
+    def __init__(self, program, gm, mode: str):
+        self.program, self.gm, self.mode = program, gm, mode
+        self.node = None
+
+    def fail(self, problem: str, fix: str | None = None):
+        op = registry.op_key(self.node.target) if self.node is not None else "?"
+        msg = f"op '{op}' at {where(self.node)}: {problem}"
+        raise registry.ConversionError(msg + (f" Fix: {fix}" if fix else ""))
+
+
+def _is_var(v) -> bool:
+    return isinstance(v, (Affine, IntInput))
+
+
+def _any_var(x) -> bool:
+    if isinstance(x, (list, tuple)):
+        return any(_any_var(e) for e in x)
+    return _is_var(x)
+
+
+def walk(gm, example, program, ctx, input_kind: str = "graded", input_scale: float = 1.0):
+    """Convert ``gm`` (one sample: ``example`` has batch 1) into ``program``; returns the
+    output value (the first output)."""
+    torch = require("torch", "torch", "spikeattn.convert")
+    from . import ops  # noqa: F401  (registers the converters)
+    env: dict = {}
+
+    def load(a):
+        if isinstance(a, torch.fx.Node):
+            return env[a.name]
+        if isinstance(a, (list, tuple)):
+            return type(a)(load(e) for e in a)
+        return a
+
+    def to_torch(a):
+        if isinstance(a, np.ndarray):
+            return torch.from_numpy(a)
+        if isinstance(a, (list, tuple)):
+            return type(a)(to_torch(e) for e in a)
+        return a
+
+    def to_np(r):
+        if isinstance(r, torch.Tensor):
+            return r.detach().cpu().numpy().copy() if r.dtype != torch.bfloat16 else r.float().numpy()
+        if isinstance(r, (list, tuple)):
+            return type(r)(to_np(e) for e in r)
+        return r
+
+    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+    for node in gm.graph.nodes:
+        ctx.node = node
+        if node.op == "placeholder":
+            if node is not placeholders[0]:
+                raise registry.ConversionError(f"input '{node.name}': models with more than one input do not "
+                                               "convert. Fix: wrap the model so that it takes one tensor.")
+            shape = tuple(example.shape)
+            if example.dtype in (torch.int64, torch.int32, torch.long):
+                env[node.name] = IntInput(shape)
+            else:
+                src = program.add_input(shape, kind=input_kind, scale=input_scale)
+                env[node.name] = Affine.node(src, shape, scale=input_scale)
+        elif node.op == "get_attr":
+            obj = gm
+            for part in str(node.target).split("."):
+                obj = getattr(obj, part)
+            env[node.name] = to_np(obj) if isinstance(obj, torch.Tensor) else obj
+        elif node.op == "call_module":
+            if str(node.target).startswith("_guards"):
+                env[node.name] = None
+                continue
+            raise registry.ConversionError(f"call_module '{node.target}' at {where(node)}: unexpected module "
+                                           "call in the exported graph. Fix: export the model first.")
+        elif node.op == "call_function":
+            args, kwargs = load(node.args), {k: load(v) for k, v in node.kwargs.items()}
+            t = node.target
+            if t in _BUILTINS and not _any_var(args):
+                env[node.name] = t(*args)
+                continue
+            key = registry.op_key(t)
+            if key.startswith("aten._assert") or key.startswith("aten.sym_constrain") or \
+                    key == "aten._assert_tensor_metadata.default":
+                env[node.name] = None
+                continue
+            if key == "aten.sym_size.int":
+                env[node.name] = int(args[0].shape[args[1]]) if _is_var(args[0]) else int(args[0].shape[args[1]])
+                continue
+            if not _any_var(args) and not _any_var(list(kwargs.values())):
+                env[node.name] = to_np(t(*to_torch(args), **to_torch(kwargs)))
+                continue
+            fn = registry.lookup(t)
+            if fn is None:
+                raise registry.UnsupportedOpError(
+                    f"op '{key}' at {where(node)} has no spiking converter. Supported ops: "
+                    f"{', '.join(registry.supported_ops())}. Fix: register one with "
+                    "spikeattn.convert.register_op, or rewrite that part of the model.")
+            env[node.name] = fn(ctx, node, *args, **kwargs)
+        elif node.op == "output":
+            out = load(node.args[0])
+            while isinstance(out, (list, tuple)):
+                out = out[0]
+            return out
+    raise registry.ConversionError("the graph has no output.")

@@ -1,0 +1,112 @@
+"""Built-in data sets and the ``.npz`` loader (no pickle).
+
+* ``digits``: scikit-learn's ``load_digits`` (8x8 images, integer pixels 0..16), split
+  80/20 with a fixed seed; images as ``(n, 64)`` float arrays of integers.
+* ``recall``: synthetic associative recall generated in code: a sequence of (key, value)
+  token pairs then a query key; the label is the value paired with it (attention needed).
+* ``.npz`` files with ``x_train``, ``y_train``, ``x_test``, ``y_test`` (``x_calib``
+  optional), read with ``allow_pickle=False``; anything else is refused with a
+  :class:`DataError` naming the file and the member.
+"""
+from __future__ import annotations
+
+import os
+import zipfile
+
+import numpy as np
+
+from ..errors import SpikeattnError
+
+REQUIRED = ("x_train", "y_train", "x_test", "y_test")
+BUILTIN = ("digits", "recall")
+
+
+class DataError(SpikeattnError, ValueError):
+    """A data file or name is malformed or unknown."""
+
+
+def digits(seed: int = 0) -> dict:
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:  # pragma: no cover
+        from ..errors import MissingExtraError
+        raise MissingExtraError("scikit-learn", "convert", "the 'digits' data set") from None
+    d = load_digits()
+    x, y = d.data.astype(np.float32), d.target.astype(np.int64)
+    perm = np.random.default_rng(seed).permutation(len(x))
+    cut = int(0.8 * len(x))
+    tr, te = perm[:cut], perm[cut:]
+    return {"x_train": x[tr], "y_train": y[tr], "x_test": x[te], "y_test": y[te], "x_calib": x[tr[:256]]}
+
+
+def recall(n_train: int = 4000, n_test: int = 800, pairs: int = 4, vocab: int = 8, seed: int = 0) -> dict:
+    """Tokens 0..vocab-1 are keys, vocab..2vocab-1 values, 2vocab the query marker.
+    Sequence: k1 v1 k2 v2 ... kP vP QUERY k; label: index of the value paired with k."""
+    rng = np.random.default_rng(seed)
+
+    def make(n):
+        keys = np.argsort(rng.random((n, vocab)), axis=1)[:, :pairs]
+        vals = rng.integers(0, vocab, (n, pairs))
+        seq = np.empty((n, 2 * pairs + 2), np.int64)
+        seq[:, 0:2 * pairs:2], seq[:, 1:2 * pairs:2] = keys, vals + vocab
+        which = rng.integers(0, pairs, n)
+        seq[:, -2], seq[:, -1] = 2 * vocab, keys[np.arange(n), which]
+        return seq, vals[np.arange(n), which].astype(np.int64)
+    xtr, ytr = make(n_train)
+    xte, yte = make(n_test)
+    return {"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte, "x_calib": xtr[:256]}
+
+
+def load_npz(path) -> dict:
+    """Read a data ``.npz`` (see module docstring)."""
+    path = os.fspath(path)
+    where = f"data file '{path}'"
+    if not os.path.isfile(path):
+        raise DataError(f"{where}: no such file. Fix: give an .npz path or one of {list(BUILTIN)}.")
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{where}: is not an .npz (zip) archive. Fix: write it with numpy.savez.")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            names = set(z.files)
+            missing = [k for k in REQUIRED if k not in names]
+            if missing:
+                raise DataError(f"{where}: members {missing} are missing. Fix: save {list(REQUIRED)} "
+                                "(x_calib optional).")
+            out = {}
+            for k in REQUIRED + (("x_calib",) if "x_calib" in names else ()):
+                try:
+                    a = z[k]
+                except ValueError as exc:
+                    raise DataError(f"{where}, member '{k}': cannot be read without pickle ({exc}). "
+                                    "Fix: store plain numeric arrays.") from None
+                if a.dtype.kind not in "iuf" or a.dtype == object:
+                    raise DataError(f"{where}, member '{k}': dtype {a.dtype} is not numeric.")
+                if a.ndim == 0 or a.shape[0] == 0:
+                    raise DataError(f"{where}, member '{k}': is empty or a scalar.")
+                if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+                    raise DataError(f"{where}, member '{k}': contains NaN or inf.")
+                out[k] = a
+    except DataError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise DataError(f"{where}: is corrupt ({type(exc).__name__}: {exc}).") from None
+    for split in ("train", "test"):
+        if len(out[f"x_{split}"]) != len(out[f"y_{split}"]):
+            raise DataError(f"{where}: x_{split} has {len(out[f'x_{split}'])} samples but y_{split} has "
+                            f"{len(out[f'y_{split}'])}.")
+        if out[f"y_{split}"].dtype.kind not in "iu" or out[f"y_{split}"].ndim != 1:
+            raise DataError(f"{where}, member 'y_{split}': must be a 1-D integer label array.")
+    if out["x_train"].shape[1:] != out["x_test"].shape[1:]:
+        raise DataError(f"{where}: x_train and x_test sample shapes differ.")
+    out.setdefault("x_calib", out["x_train"][:256])
+    return out
+
+
+def load_data(name_or_path) -> dict:
+    if name_or_path == "digits":
+        return digits()
+    if name_or_path == "recall":
+        return recall()
+    if str(name_or_path).endswith(".npz") or os.path.exists(str(name_or_path)):
+        return load_npz(name_or_path)
+    raise DataError(f"data '{name_or_path}': unknown. Fix: use one of {list(BUILTIN)} or an .npz file.")

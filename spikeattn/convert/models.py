@@ -1,0 +1,154 @@
+"""In-repo trained models, written as users write them (torch imported lazily).
+
+* ``digits-vit``: a ViT on ``load_digits``: 8x8 images cut into four 4x4 patch tokens
+  (a stride-4 convolution), a CLS token, learned positions, ``layers`` pre-norm blocks of
+  explicit Q/K/V ``nn.Linear`` attention (``F.scaled_dot_product_attention``) and a ReLU
+  MLP, classification from the CLS token.
+* ``recall-transformer``: embedding + ``nn.TransformerEncoderLayer`` (post-norm) on the
+  synthetic associative-recall task; classification from the last (query) token.
+
+Weights are cached under ``$SPIKEATTN_CACHE`` or ``~/.cache/spikeattn/models`` keyed by
+the configuration (a hash of the name, config and training settings), written atomically
+and loaded with ``torch.load(weights_only=True)``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from ..errors import SpikeattnError, require
+
+MODELS = ("digits-vit", "recall-transformer")
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("SPIKEATTN_CACHE") or Path.home() / ".cache" / "spikeattn") / "models"
+
+
+def _classes(torch):
+    nn, F = torch.nn, torch.nn.functional
+
+    class Block(nn.Module):
+        def __init__(self, dim, heads, hidden):
+            super().__init__()
+            self.heads = heads
+            self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+            self.q, self.k, self.v, self.o = (nn.Linear(dim, dim) for _ in range(4))
+            self.fc1, self.fc2 = nn.Linear(dim, hidden), nn.Linear(hidden, dim)
+
+        def forward(self, x):
+            b, n, d = x.shape
+            h = self.norm1(x)
+            q, k, v = (f(h).reshape(b, n, self.heads, d // self.heads).transpose(1, 2) for f in (self.q, self.k, self.v))
+            a = F.scaled_dot_product_attention(q, k, v)
+            x = x + self.o(a.transpose(1, 2).reshape(b, n, d))
+            return x + self.fc2(F.relu(self.fc1(self.norm2(x))))
+
+    class DigitsViT(nn.Module):
+        def __init__(self, dim=32, heads=2, layers=1, hidden=64, patch=4):
+            super().__init__()
+            self.patch = patch
+            self.embed = nn.Conv2d(1, dim, patch, stride=patch)
+            n = (8 // patch) ** 2
+            self.cls = nn.Parameter(torch.zeros(1, 1, dim))
+            self.pos = nn.Parameter(torch.randn(1, n + 1, dim) * 0.02)
+            self.blocks = nn.ModuleList(Block(dim, heads, hidden) for _ in range(layers))
+            self.norm = nn.LayerNorm(dim)
+            self.head = nn.Linear(dim, 10)
+
+        def forward(self, x):
+            b = x.shape[0]
+            t = self.embed((x / 16.0).reshape(b, 1, 8, 8)).flatten(2).transpose(1, 2)
+            t = torch.cat([self.cls.expand(b, -1, -1), t], dim=1) + self.pos
+            for blk in self.blocks:
+                t = blk(t)
+            return self.head(self.norm(t)[:, 0])
+
+    class RecallTransformer(nn.Module):
+        def __init__(self, vocab=17, dim=32, heads=2, hidden=64, seq=10, classes=8):
+            super().__init__()
+            self.emb = nn.Embedding(vocab, dim)
+            self.pos = nn.Parameter(torch.randn(1, seq, dim) * 0.1)
+            self.enc = nn.TransformerEncoderLayer(dim, heads, hidden, dropout=0.0, batch_first=True)
+            self.head = nn.Linear(dim, classes)
+
+        def forward(self, ids):
+            return self.head(self.enc(self.emb(ids) + self.pos)[:, -1])
+
+    return DigitsViT, RecallTransformer
+
+
+SPECS = {
+    "digits-vit": {"data": "digits", "config": {"dim": 32, "heads": 2, "layers": 1, "hidden": 64, "patch": 4},
+                   "train": {"epochs": 60, "lr": 3e-3, "batch": 64, "seed": 0}},
+    "recall-transformer": {"data": "recall", "config": {"vocab": 17, "dim": 32, "heads": 2, "hidden": 64,
+                                                        "seq": 10, "classes": 8},
+                           "train": {"epochs": 40, "lr": 3e-3, "batch": 64, "seed": 0}},
+}
+
+
+def build(name: str, **config):
+    torch = require("torch", "torch", "spikeattn.convert.models")
+    DigitsViT, RecallTransformer = _classes(torch)
+    if name == "digits-vit":
+        return DigitsViT(**config)
+    if name == "recall-transformer":
+        return RecallTransformer(**config)
+    raise SpikeattnError(f"model '{name}': unknown. Fix: use one of {list(MODELS)} or a .pt2 file.")
+
+
+def train(model, x, y, epochs, lr, batch, seed, log=None):
+    torch = require("torch", "torch", "spikeattn.convert.models")
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-2)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
+    x, y = torch.as_tensor(x), torch.as_tensor(y)
+    model.train()
+    for ep in range(epochs):
+        perm = torch.randperm(len(x), generator=g)
+        for i in range(0, len(x), batch):
+            idx = perm[i:i + batch]
+            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        sched.step()
+        if log and (ep + 1) % 10 == 0:
+            log(f"  epoch {ep + 1}/{epochs}: loss {float(loss.detach()):.3f}")
+    return model.eval()
+
+
+def load_model(name: str, data: dict | None = None, log=print, **overrides):
+    """The trained built-in model ``name`` (trained now and cached if not cached)."""
+    torch = require("torch", "torch", "spikeattn.convert.models")
+    if name not in SPECS:
+        raise SpikeattnError(f"model '{name}': unknown. Fix: use one of {list(MODELS)} or a .pt2 file.")
+    spec = json.loads(json.dumps(SPECS[name]))
+    spec["config"].update({k: v for k, v in overrides.items() if k in spec["config"]})
+    spec["train"].update({k: v for k, v in overrides.items() if k in spec["train"]})
+    key = hashlib.sha256(json.dumps({"name": name, **spec}, sort_keys=True).encode()).hexdigest()[:16]
+    path = cache_dir() / f"{name}-{key}.pt"
+    torch.manual_seed(spec["train"]["seed"])
+    model = build(name, **spec["config"])
+    if path.is_file():
+        model.load_state_dict(torch.load(path, weights_only=True))
+        return model.eval()
+    if data is None:
+        from .data import load_data
+        data = load_data(spec["data"])
+    if log:
+        log(f"training {name} (not cached yet; {spec['train']['epochs']} epochs on CPU) ...")
+    train(model, data["x_train"], data["y_train"], log=log, **spec["train"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(model.state_dict(), tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return model.eval()

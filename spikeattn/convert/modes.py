@@ -1,0 +1,234 @@
+"""Modes: rewrite a captured graph for conversion, calibrate it and fine-tune it.
+
+``prepare(gm, mode, levels)`` edits the FX graph of ``ExportedProgram.module()``:
+
+* ``scaled_dot_product_attention`` is decomposed: ``softmax(Q K^T * scale + mask) V``;
+* dropout is removed;
+* ``relu`` / ``gelu`` become unsigned quantisers (``gelu`` is approximated by a quantised
+  ReLU; the fine-tune absorbs the difference);
+* both operands of every product of two variable tensors (``matmul``/``bmm``) get signed
+  quantisers, so products become accumulate-only gates between integer levels;
+* ``softmax``: ``exact`` / ``rate`` keep it (a floating-point host stage per step) and
+  quantise its output; ``accumulate`` replaces it by ReLU attention
+  ``quant(scores) / N_keys`` (no exponentials, no division by a variable);
+* ``layer_norm``: ``exact`` / ``rate`` keep it (host stage); ``accumulate`` folds it to the
+  affine map ``(x - mean(x)) * w / sigma + b`` with ``sigma`` the mean standard deviation
+  on the calibration set (then a short fine-tune), so it joins the adjacent linear maps.
+
+``levels`` = L activation levels (``exact``/``accumulate``, after quantisation-aware
+fine-tuning); ``rate`` uses one level (binary IF neurons) with thresholds balanced to the
+99.9th percentile of each activation on the calibration set and no fine-tune.
+"""
+from __future__ import annotations
+
+import math
+
+from ..errors import ParameterError
+from .quantiser import _setup
+
+MODES = ("exact", "accumulate", "rate")
+SHAPE_OPS = {"view", "reshape", "transpose", "permute", "select", "slice", "unsqueeze", "squeeze", "expand",
+             "contiguous", "clone", "t", "flatten", "unflatten", "alias", "_unsafe_view"}
+
+
+def _name(node):
+    t = node.target
+    return getattr(t, "__name__", str(t)).split(".")[0]
+
+
+def _folded_ln_class(torch):
+    class FoldedLayerNorm(torch.nn.Module):
+        """``(x - mean(x)) * g + b``: LayerNorm with its standard deviation frozen."""
+
+        def __init__(self, shape, weight, bias, eps):
+            super().__init__()
+            n = int(math.prod(shape))
+            self.shape, self.eps = tuple(shape), float(eps)
+            self.w0 = weight.detach().clone() if weight is not None else torch.ones(n)
+            self.g = torch.nn.Parameter(self.w0.clone())
+            self.b = torch.nn.Parameter(bias.detach().clone() if bias is not None else torch.zeros(n))
+            self.state, self.stds = "quant", []
+
+        def forward(self, x):
+            dims = tuple(range(-len(self.shape), 0))
+            c = x - x.mean(dims, keepdim=True)
+            if self.state == "observe":
+                sd = torch.sqrt((c * c).mean(dims, keepdim=True) + self.eps)
+                self.stds.append(sd.detach().reshape(-1).double())
+                return c / sd * self.w0 + self.b
+            return c * self.g + self.b
+    return FoldedLayerNorm
+
+
+def prepare(gm, mode: str, levels: int = 4):
+    """Rewrite ``gm`` in place for ``mode`` (see module docstring) and return it."""
+    if mode not in MODES:
+        raise ParameterError("convert()", "mode", f"is {mode!r}.", f"use one of {list(MODES)}.")
+    torch = _setup()
+    from .quantiser import QuantModule
+    aten = torch.ops.aten
+    FoldedLN = _folded_ln_class(torch)
+    L = 1 if mode == "rate" else int(levels)
+    g = gm.graph
+    counter = [0]
+
+    def add_module(mod, prefix):
+        counter[0] += 1
+        name = f"spikeattn_{prefix}_{counter[0]}"
+        gm.add_submodule(name, mod)
+        return name
+
+    def quant_after(node, signed, role, replace_uses=True):
+        name = add_module(QuantModule(L, signed, 0.0 if signed else 0.5, role), "q")
+        with g.inserting_after(node):
+            q = g.call_module(name, (node,))
+        if replace_uses:
+            node.replace_all_uses_with(q, delete_user_cb=lambda u: u is not q)
+        q.meta = dict(node.meta)
+        return q
+
+    for node in list(g.nodes):
+        if node.op == "call_module" and str(node.target).startswith("_guards"):
+            g.erase_node(node)
+    # 1. decompose scaled_dot_product_attention
+    for node in list(g.nodes):
+        if node.op == "call_function" and node.target is aten.scaled_dot_product_attention.default:
+            q, k, v = node.args[:3]
+            mask = node.args[3] if len(node.args) > 3 else node.kwargs.get("attn_mask")
+            causal = node.args[5] if len(node.args) > 5 else node.kwargs.get("is_causal", False)
+            scale = node.kwargs.get("scale")
+            qs, ks = q.meta["val"].shape, k.meta["val"].shape
+            scale = 1.0 / math.sqrt(int(qs[-1])) if scale is None else float(scale)
+            add = torch.zeros(int(qs[-2]), int(ks[-2]))
+            if causal:
+                add = add.masked_fill(~torch.ones_like(add, dtype=torch.bool).tril(), -1e4)
+            if mask is not None:
+                if mask.op != "get_attr":
+                    raise ParameterError("convert()", "attn_mask", "only constant attention masks convert.",
+                                         "make the mask a buffer of the model.")
+                m = _attr(gm, mask.target)
+                add = add + (torch.where(m, 0.0, -1e4) if m.dtype == torch.bool else m.float())
+            buf = f"spikeattn_mask_{counter[0] + 1}"
+            counter[0] += 1
+            gm.register_buffer(buf, add)
+            with g.inserting_before(node):
+                kt = g.call_function(aten.transpose.int, (k, -2, -1))
+                s = g.call_function(aten.matmul.default, (q, kt))
+                s = g.call_function(aten.mul.Tensor, (s, scale))
+                mk = g.get_attr(buf)
+                s = g.call_function(aten.add.Tensor, (s, mk))
+                a = g.call_function(aten.softmax.int, (s, -1))
+                a.meta["n_keys"] = int(ks[-2])
+                out = g.call_function(aten.matmul.default, (a, v))
+            out.meta = dict(node.meta)
+            node.replace_all_uses_with(out)
+            g.erase_node(node)
+    # 2. the main pass
+    for node in list(g.nodes):
+        if node.op != "call_function":
+            continue
+        t = node.target
+        if t in (aten.dropout.default, aten.feature_dropout.default, aten.alpha_dropout.default):
+            node.replace_all_uses_with(node.args[0])
+            g.erase_node(node)
+        elif t in (aten.relu.default, aten.gelu.default, aten.relu_.default):
+            name = add_module(QuantModule(L, False, 0.5, _name(node)), "q")
+            with g.inserting_after(node):
+                q = g.call_module(name, (node.args[0],))
+            q.meta = dict(node.meta)
+            node.replace_all_uses_with(q)
+            g.erase_node(node)
+        elif t in (aten.softmax.int, aten._softmax.default):
+            n_keys = node.meta.get("n_keys") or int(node.meta["val"].shape[-1])
+            if mode == "accumulate":
+                name = add_module(QuantModule(L, False, 0.5, "relu_attention"), "q")
+                with g.inserting_after(node):
+                    q = g.call_module(name, (node.args[0],))
+                with g.inserting_after(q):
+                    out = g.call_function(aten.mul.Tensor, (q, 1.0 / n_keys))
+                node.replace_all_uses_with(out)
+                g.erase_node(node)
+            else:
+                quant_after(node, False, "softmax")
+        elif t is aten.layer_norm.default and mode == "accumulate":
+            x, shape = node.args[:2]
+            w = node.args[2] if len(node.args) > 2 else None
+            b = node.args[3] if len(node.args) > 3 else None
+            eps = node.args[4] if len(node.args) > 4 else 1e-5
+            wt = _attr(gm, w.target) if w is not None else None
+            bt = _attr(gm, b.target) if b is not None else None
+            name = add_module(FoldedLN(shape, wt, bt, eps), "ln")
+            with g.inserting_after(node):
+                f = g.call_module(name, (x,))
+            f.meta = dict(node.meta)
+            node.replace_all_uses_with(f)
+            g.erase_node(node)
+    for node in list(g.nodes):
+        if node.op == "call_function" and node.target in (aten.matmul.default, aten.bmm.default):
+            for arg in node.args[:2]:
+                if arg.op == "get_attr" or _from_quant(gm, arg):
+                    continue
+                name = add_module(QuantModule(L, True, 0.0, "operand"), "q")
+                with g.inserting_before(node):
+                    q = g.call_module(name, (arg,))
+                node.replace_input_with(arg, q)
+    g.eliminate_dead_code()
+    g.lint()
+    gm.recompile()
+    return gm
+
+
+def _attr(gm, target):
+    obj = gm
+    for part in str(target).split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _from_quant(gm, node) -> bool:
+    from .quantiser import QuantModule
+    while node.op == "call_function" and _name(node) in SHAPE_OPS:
+        node = node.args[0]
+    return node.op == "call_module" and isinstance(gm.get_submodule(node.target), QuantModule)
+
+
+def calibrate(gm, x, mode: str, batch: int = 256) -> None:
+    """Set every quantiser's threshold from activation percentiles on ``x``: ``vth =
+    P / L`` with ``P`` the 99.9th (rate) or 99th percentile of ``|x|``; fold LayerNorms."""
+    torch = _setup()
+    from .quantiser import QuantModule
+    qs = [m for m in gm.modules() if isinstance(m, QuantModule)]
+    lns = [m for m in gm.modules() if hasattr(m, "stds")]
+    for m in qs + lns:
+        m.state = "observe"
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            gm(x[i:i + batch])
+    pct = 99.9 if mode == "rate" else 99.0
+    with torch.no_grad():
+        for m in lns:
+            sd = torch.cat(m.stds).mean()
+            m.g.copy_(m.w0 / sd)
+            m.stds, m.state = [], "quant"
+        for m in qs:
+            a = torch.cat(m.samples).float()
+            p = float(torch.quantile(a[:200000], pct / 100)) if a.numel() else 1.0
+            m.vth.fill_(max(p, 1e-3) / m.levels)
+            m.samples, m.state = [], "quant"
+
+
+def finetune(gm, x, y, epochs: int = 30, lr: float = 2e-3, batch: int = 64, seed: int = 0) -> None:
+    """Quantisation-aware fine-tune: Adam on cross-entropy through the quantisers (STE)."""
+    torch = _setup()
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(gm.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(epochs, 1))
+    for _ in range(epochs):
+        perm = torch.randperm(len(x), generator=g)
+        for i in range(0, len(x), batch):
+            idx = perm[i:i + batch]
+            loss = torch.nn.functional.cross_entropy(gm(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        sched.step()

@@ -1,0 +1,101 @@
+"""SpikingModel: the converted model, run on spikeattn's engines.
+
+``predict(x, steps=T, engine=, batch=)`` presents each sample for T steps (``graded``
+sources repeated every step; token ids as one-hot counts), runs the segments in order
+(host stages in between, :mod:`spikeattn.convert.program`), and reads the logits as the
+mean over the T steps of the output affine map of the recorded spikes (a linear decoder on
+the host).  Prediction = argmax.  ``fidelity(x, y, steps=[...])`` gives accuracy per T.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..counts import EventCounts  # noqa: F401  (type of .counts)
+from ..errors import InputError
+from ..simulate import simulate
+
+
+class SpikingModel:
+    def __init__(self, program, mode: str, levels: int, quantised=None, dense=None, meta=None):
+        self.program, self.mode, self.levels = program, mode, levels
+        self.quantised, self.dense = quantised, dense   # torch modules (may be None)
+        self.meta = dict(meta or {})
+        self.last_counts = None
+        self._circuit = None
+
+    @property
+    def circuit(self):
+        if self._circuit is None:
+            self._circuit = self.program.merged_circuit()
+        return self._circuit
+
+    @property
+    def host_stages(self) -> list[str]:
+        return [h.kind for h in self.program.host_stages]
+
+    def _encode(self, x) -> dict:
+        (name, info), = [(k, v) for k, v in self.program.inputs.items()]
+        x = np.asarray(x)
+        if x.shape[1:] != info["shape"][1:]:
+            raise InputError(f"predict(): x has sample shape {x.shape[1:]}; the model takes {info['shape'][1:]}.")
+        if info["vocab"]:
+            ids = x.reshape(len(x), -1).astype(np.int64)
+            oh = np.zeros((len(x), ids.shape[1], info["vocab"]))
+            np.put_along_axis(oh, ids[..., None], 1.0, axis=2)
+            return {name: oh.reshape(len(x), -1)}
+        return {name: x.reshape(len(x), -1).astype(np.float64) / info["scale"]}
+
+    def run(self, x, steps: int = 4, engine: str = "numpy", batch: int = 64):
+        """Logits per step ``(steps, n, classes)`` and the summed EventCounts totals."""
+        x = np.asarray(x)
+        outs, totals, per_node = [], {}, {}
+        for i in range(0, len(x), batch):
+            rec = self._encode(x[i:i + batch])
+            for seg in self.program.segments:
+                inputs = {}
+                for src in seg.circuit.sources:
+                    if src in rec and src in self.program.inputs:
+                        inputs[src] = rec[src]
+                    elif src in seg.proxies:
+                        inputs[src] = rec[seg.proxies[src]]
+                    else:
+                        h = seg.host[src]
+                        inputs[src] = h.fn(*[a.evaluate(rec) for a in h.inputs])
+                r = simulate(seg.circuit, inputs, steps=steps, engine=engine)
+                for pop in seg.circuit.populations:
+                    rec[pop] = r.spikes[pop]
+                for k, v in r.counts.totals().items():
+                    totals[k] = totals.get(k, 0) + int(v)
+                for pop in seg.circuit.populations:
+                    per_node[pop] = per_node.get(pop, 0) + int(np.count_nonzero(r.spikes[pop]))
+            outs.append(self.program.output.evaluate(rec))
+        self.last_counts = {"totals": totals, "spikes_per_node": per_node, "samples": len(x), "steps": steps}
+        return np.concatenate(outs, axis=1)
+
+    def predict(self, x, steps: int = 4, engine: str = "numpy", batch: int = 64) -> np.ndarray:
+        logits = self.run(x, steps=steps, engine=engine, batch=batch)
+        return logits.mean(axis=0).reshape(logits.shape[1], -1).argmax(axis=1)
+
+    def fidelity(self, x, y, steps=(1, 2, 4, 8), engine: str = "numpy", batch: int = 64) -> dict:
+        """``{T: accuracy}`` and, per T, the counts and wall time (``self.timing``)."""
+        y = np.asarray(y)
+        acc, self.timing, self.counts_by_T = {}, {}, {}
+        for T in steps:
+            t0 = time.perf_counter()
+            p = self.predict(x, steps=int(T), engine=engine, batch=batch)
+            self.timing[int(T)] = time.perf_counter() - t0
+            acc[int(T)] = float(np.mean(p == y))
+            self.counts_by_T[int(T)] = self.last_counts
+        return acc
+
+    def quantised_predict(self, x) -> np.ndarray | None:
+        """Predictions of the quantised ANN in float64 torch (the exact-mode oracle)."""
+        if self.quantised is None:
+            return None
+        import torch
+        with torch.no_grad():
+            xt = torch.as_tensor(np.asarray(x))
+            xt = xt.double() if xt.is_floating_point() else xt
+            return self.quantised.double()(xt).argmax(-1).numpy()
