@@ -343,6 +343,7 @@ def cmd_energy(args) -> int:
                                        linear=args.linear))
         if sens:
             written.append(sensitivity_chart(sens, out / "energy_sensitivity.png"))
+        written += [w.with_suffix(".svg") for w in written[1:]]          # SVG beside every PNG
         if study is not None:
             from .plots_batch import batch_chart
             written += batch_chart(study, out / "energy_batch.png", linear=args.linear)
