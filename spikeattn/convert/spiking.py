@@ -52,17 +52,17 @@ class SpikingModel:
         x = np.asarray(x)
         outs, totals, per_node = [], {}, {}
         for i in range(0, len(x), batch):
-            rec = self._encode(x[i:i + batch])
+            rec = {k: np.broadcast_to(v, (steps,) + v.shape) for k, v in self._encode(x[i:i + batch]).items()}
             for seg in self.program.segments:
                 inputs = {}
                 for src in seg.circuit.sources:
                     if src in rec and src in self.program.inputs:
-                        inputs[src] = rec[src]
+                        inputs[src] = rec[src][0]
                     elif src in seg.proxies:
                         inputs[src] = rec[seg.proxies[src]]
                     else:
                         h = seg.host[src]
-                        inputs[src] = h.fn(*[a.evaluate(rec) for a in h.inputs])
+                        inputs[src] = rec[src] = h.fn(*[a.evaluate(rec) for a in h.inputs])
                 r = simulate(seg.circuit, inputs, steps=steps, engine=engine)
                 for pop in seg.circuit.populations:
                     rec[pop] = r.spikes[pop]
