@@ -23,7 +23,7 @@ import scipy.sparse as sp
 
 import spikeattn as sa
 from spikeattn.errors import FixedPointOverflowError, InputError, UnsupportedFeatureError
-from spikeattn.ir import IF, LIF, Circuit, LoihiLIF
+from spikeattn.ir import IF, LIF, Circuit, LoihiLIF, MultiThresholdIF, TernaryIF
 from spikeattn.ir.neurons_extra import GradedReLU
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("numba") is None,
@@ -193,8 +193,9 @@ def test_float_nonfinite_diagnostics_match_numpy():
 
 # ----------------------------------------------------------------------------- random circuits
 def random_circuit(rng, fixed: bool, decimal: bool) -> tuple[Circuit, dict]:
-    """Sources (binary / graded), 2-4 populations (LIF, IF, GradedReLU or LoihiLIF with random,
-    sometimes per-neuron, parameters and initial state), dense / sparse, binary / graded
+    """Sources (binary / graded), 2-4 populations (LIF, IF, GradedReLU, TernaryIF,
+    MultiThresholdIF or LoihiLIF with random, sometimes per-neuron, parameters and initial
+    state), dense / sparse, binary (signed from signed-output models) / graded / count
     projections with delays 0 (forward only), 1 and > 1, probes.  ``decimal``: weights in
     steps of 0.1 (threshold ties depend on the summation order), else multiples of 1/16."""
     c = Circuit("rand")
@@ -216,7 +217,7 @@ def random_circuit(rng, fixed: bool, decimal: bool) -> tuple[Circuit, dict]:
     for i in range(int(rng.integers(2, 5))):
         n = int(rng.integers(2, 9))
         name = f"p{i}"
-        kind = rng.choice(["lif", "if", "relu"] if not fixed else ["loihi"])
+        kind = rng.choice(["lif", "if", "relu", "ternary", "multi"] if not fixed else ["loihi"])
         init = {}
         if kind == "loihi":
             model = LoihiLIF(du=int(rng.integers(0, 4096)), dv=int(rng.integers(0, 4096)),
@@ -226,6 +227,11 @@ def random_circuit(rng, fixed: bool, decimal: bool) -> tuple[Circuit, dict]:
                 init = {"u": rng.integers(-2000, 2000, n), "v": rng.integers(-2000, 2000, n)}
         elif kind == "relu":
             model = GradedReLU(vth=float(rng.integers(0, 4)) * step)
+        elif kind == "ternary":
+            model = TernaryIF(vth=float(rng.integers(2, 8)) * step, bias=int(rng.integers(-1, 2)) * step)
+        elif kind == "multi":
+            model = MultiThresholdIF(vth=float(rng.integers(2, 8)) * step, levels=int(rng.integers(1, 4)),
+                                     signed=bool(rng.random() < 0.5), bias=int(rng.integers(-1, 2)) * step)
         else:
             per = rng.random() < 0.4
             vth = (rng.integers(3, 12, n) if per else int(rng.integers(3, 12))) * step
@@ -251,7 +257,7 @@ def random_circuit(rng, fixed: bool, decimal: bool) -> tuple[Circuit, dict]:
                     w = rng.integers(-6, 9, (n, npre)) * step * (rng.random((n, npre)) < 0.7)
                 if rng.random() < 0.4:
                     w = sp.csr_matrix(w)
-                kw = dict(delay=delay, message="graded" if rng.random() < 0.3 else "binary")
+                kw = dict(delay=delay, message=str(rng.choice(["binary", "binary", "graded", "count"])))
                 if fixed:
                     kw.update(weight_exp=int(rng.integers(-3, 4)), num_weight_bits=int(rng.integers(4, 9)))
                 c.connect(pre, name, w, name=f"{pre}->{name}.{len(c.projections)}", **kw)
@@ -264,7 +270,7 @@ def random_circuit(rng, fixed: bool, decimal: bool) -> tuple[Circuit, dict]:
     return c, inputs
 
 
-@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("seed", range(12))
 @pytest.mark.parametrize("fixed,decimal", [(False, False), (False, True), (True, False)])
 def test_random_circuits_identical_to_numpy(seed, fixed, decimal):
     rng = np.random.default_rng([seed, fixed, decimal])

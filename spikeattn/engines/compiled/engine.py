@@ -85,9 +85,8 @@ class CompiledEngine(Engine):
     """numba-compiled whole-loop engine (see module docstring)."""
 
     name = "compiled"
-    supported = frozenset(FEATURES) - {"projection:count"}
-    unsupported: dict = {"projection:count": "count messages (bursts of unit spikes) have no compiled "
-                                             "propagation kernel yet; the numpy engine runs them"}
+    supported = frozenset(FEATURES)
+    unsupported: dict = {}
     options_allowed = frozenset({"parallel", "on_overflow", "progress_every"})
     configurations = {"serial": {"parallel": False}, "parallel": {"parallel": True}}
     reports_diagnostics = True

@@ -205,6 +205,90 @@ def graded_relu_step(V, FP, b, lo, hi, a_in, got, idx, val, DIAG, pi, t):
 
 
 @njit(cache=True)
+def ternary_if_step(V, FP, b, lo, hi, a_in, got, idx, val, DIAG, pi, t):
+    """TernaryIF (``spikeattn.dynamics.TernaryIFDynamics``)::
+
+        carries = v != 0 or bias != 0;   v = (v + a_in) + bias
+        s = +1 if v > vth, -1 if v < -vth, else 0;   v = v - s * vth
+
+    Graded (signed) output; diagnostic ``nonfinite:v`` in ``DIAG[pi, 0, t, b]``."""
+    m = hi - lo
+    v_, vth_, bias_ = V[b, lo:hi], FP[F_VTH, lo:hi], FP[F_BIAS, lo:hi]
+    active = 0
+    bad = 0
+    n = 0
+    for k in range(m):
+        v0 = v_[k]
+        bias = bias_[k]
+        vth = vth_[k]
+        if v0 != 0.0 or bias != 0.0 or got[k] != 0:
+            active += 1
+        v = v0 + a_in[k]
+        v = v + bias
+        s = 1.0 if v > vth else (-1.0 if v < -vth else 0.0)
+        v = v - s * vth
+        if np.isfinite(v0) and not np.isfinite(v):
+            bad += 1
+        v_[k] = v
+        if s != 0.0:
+            idx[n] = k
+            val[n] = s
+            n += 1
+    if bad:
+        DIAG[pi, 0, t, b] = bad
+    return active, n
+
+
+@njit(cache=True)
+def multi_threshold_if_step(V, FP, b, lo, hi, a_in, got, levels, signed, idx, val, DIAG, pi, t):
+    """MultiThresholdIF (``spikeattn.dynamics.MultiThresholdIFDynamics``), L = levels::
+
+        carries = v != 0 or bias != 0;   v = (v + a_in) + bias
+        up = clip(ceil(v / vth) - 1, 0, L);  down = clip(ceil(-v / vth) - 1, 0, L) if signed else 0
+        n = up if v >= 0 else -down;   s = n;   v = v - n * vth
+
+    (clip keeps NaN as numpy's does).  Diagnostic ``nonfinite:v`` in ``DIAG[pi, 0, t, b]``."""
+    m = hi - lo
+    v_, vth_, bias_ = V[b, lo:hi], FP[F_VTH, lo:hi], FP[F_BIAS, lo:hi]
+    top = float(levels)
+    active = 0
+    bad = 0
+    n = 0
+    for k in range(m):
+        v0 = v_[k]
+        bias = bias_[k]
+        vth = vth_[k]
+        if v0 != 0.0 or bias != 0.0 or got[k] != 0:
+            active += 1
+        v = v0 + a_in[k]
+        v = v + bias
+        up = np.ceil(v / vth) - 1.0
+        if up < 0.0:
+            up = 0.0
+        elif up > top:
+            up = top
+        down = 0.0
+        if signed:
+            down = np.ceil(-v / vth) - 1.0
+            if down < 0.0:
+                down = 0.0
+            elif down > top:
+                down = top
+        s = up if v >= 0.0 else -down
+        v = v - s * vth
+        if np.isfinite(v0) and not np.isfinite(v):
+            bad += 1
+        v_[k] = v
+        if s != 0.0:
+            idx[n] = k
+            val[n] = s
+            n += 1
+    if bad:
+        DIAG[pi, 0, t, b] = bad
+    return active, n
+
+
+@njit(cache=True)
 def loihi_lif_step(U, V, IP, b, lo, hi, a_in, got, idx, val, spk, DIAG, pi, t):
     """Loihi fixed-point LIF, Lava 0.10 ``PyLifModelBitAcc`` (int64 holding int32 values)::
 

@@ -11,7 +11,8 @@ lockstep, step-major), for each node in ``circuit.update_order()``:
   by ``weight_exp``), clears those slots, runs its kernel (:mod:`.kernels`), which also
   applies the active-update rule, and records its outputs and probes;
 * each outgoing projection touches only the CSR rows of the non-zero outputs, in ascending
-  pre index then synapse order, adding ``w`` (binary) or ``w * value`` (graded) into its own
+  pre index then synapse order, adding ``w`` (binary; ``w * sign(s)`` from signed-output
+  models) or ``w * s`` (graded, count) into its own
   ring slot ``(t + delay) % (delay + 1)`` and setting the post neuron's arrival flag.
 
 Counts, written in the same loop (definitions in :mod:`spikeattn.counts`):
@@ -25,12 +26,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .kernels import graded_relu_step, lif_step, loihi_lif_step, shift, wrap32
-from .pack import (J_ACC, J_DELAY, J_GRADED, J_INT32, J_NPOST, J_POST, J_PTR, J_WEXP, KIND_SOURCE, N_KIND,
+from .kernels import (graded_relu_step, lif_step, loihi_lif_step, multi_threshold_if_step, shift,
+                      ternary_if_step, wrap32)
+from .pack import (J_ACC, J_DELAY, J_INT32, J_MODE, M_BINARY, M_COUNT, M_SIGNED, J_NPOST, J_POST, J_PTR, J_WEXP, KIND_SOURCE, N_KIND,
                    N_OUT0, N_OUT1, N_REF, P_ARR_LEN, P_ARR_LO, P_GRADED, P_HI, P_IN0, P_IN1, P_KERNEL, P_LO,
-                   P_OUT_LO, P_PRB0, P_PRB1, P_REFRAC, P_SUBTRACT, P_UNIFORM, R_LO, R_SLOT, S_GRADED, S_LO,
+                   P_OUT_LO, P_PRB0, P_PRB1, P_LEVELS, P_REFRAC, P_SIGNED, P_SUBTRACT, P_UNIFORM, R_LO, R_SLOT, S_GRADED, S_LO,
                    S_SIZE, S_WORDS)
-from .registry import K_LIF
+from .registry import K_GRADED_RELU, K_LIF, K_TERNARY_IF
 
 
 @njit(cache=True, inline="always")
@@ -139,14 +141,16 @@ def record(b, t, q, POP, PRB, U, V, OB, OG, PO, idx, val, n):
 @njit(cache=True, inline="always")
 def deliver(b, t, p, PROJ, POP, INDPTR, INDICES, W, ACC, ARR, idx, val, n, CPROJ):
     """Event-driven propagation of the n non-zero outputs over projection p (rows of
-    spiking pre neurons only, ascending), counting ops and messages."""
+    spiking pre neurons only, ascending), counting ops and messages.  Contribution per
+    synapse: ``w`` (binary), ``w * sign(s)`` (binary from a signed-output model), ``w * s``
+    (graded; count, which also counts ``|s|`` ops per synapse)."""
     post = PROJ[p, J_POST]
     d = PROJ[p, J_DELAY]
     npost = PROJ[p, J_NPOST]
     base = PROJ[p, J_ACC] + ((t + d) % (d + 1)) * npost
     abase = POP[post, P_ARR_LO] + ((t + d) % POP[post, P_ARR_LEN]) * npost
     ptr = PROJ[p, J_PTR]
-    graded = PROJ[p, J_GRADED] != 0
+    mode = PROJ[p, J_MODE]
     acc = ACC[b, base:base + npost]
     got = ARR[b, abase:abase + npost]
     ops = 0
@@ -157,17 +161,23 @@ def deliver(b, t, p, PROJ, POP, INDPTR, INDICES, W, ACC, ARR, idx, val, n, CPROJ
         r1 = INDPTR[ptr + i + 1]
         if r1 > r0:
             msgs += 1
-            ops += r1 - r0
-            if graded:
-                x = val[e]
-                for s in range(r0, r1):
-                    j = INDICES[s]
-                    acc[j] += W[s] * x
-                    got[j] = 1
-            else:
+            if mode == M_BINARY:
+                ops += r1 - r0
                 for s in range(r0, r1):
                     j = INDICES[s]
                     acc[j] += W[s]
+                    got[j] = 1
+            else:
+                x = val[e]
+                if mode == M_COUNT:
+                    ops += (r1 - r0) * np.int64(abs(x))
+                else:
+                    ops += r1 - r0
+                if mode == M_SIGNED:
+                    x = (x > 0) - (x < 0)
+                for s in range(r0, r1):
+                    j = INDICES[s]
+                    acc[j] += W[s] * x
                     got[j] = 1
     CPROJ[p, 0, t, b] = ops
     CPROJ[p, 1, t, b] = msgs
@@ -199,8 +209,13 @@ def run_block_float(b0, b1, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP
                     if POP[q, P_KERNEL] == K_LIF:
                         active, n = lif_step(U, V, REF, FP, b, lo, hi, a_in, got, POP[q, P_SUBTRACT] != 0,
                                              POP[q, P_REFRAC], POP[q, P_UNIFORM] != 0, idx, val, spk, DIAG, q, t)
-                    else:  # K_GRADED_RELU (the engine packs no other float kernel)
+                    elif POP[q, P_KERNEL] == K_GRADED_RELU:
                         active, n = graded_relu_step(V, FP, b, lo, hi, a_in, got, idx, val, DIAG, q, t)
+                    elif POP[q, P_KERNEL] == K_TERNARY_IF:
+                        active, n = ternary_if_step(V, FP, b, lo, hi, a_in, got, idx, val, DIAG, q, t)
+                    else:  # K_MULTI_THRESHOLD_IF (the engine packs no other float kernel)
+                        active, n = multi_threshold_if_step(V, FP, b, lo, hi, a_in, got, POP[q, P_LEVELS],
+                                                            POP[q, P_SIGNED] != 0, idx, val, DIAG, q, t)
                     CPOP[q, 0, t, b] = active
                     CPOP[q, 1, t, b] = n
                     record(b, t, q, POP, PRB, U, V, OB, OG, PO, idx, val, n)

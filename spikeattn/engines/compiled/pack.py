@@ -36,14 +36,16 @@ N_COLS = 4
 KIND_SOURCE, KIND_POP = 0, 1
 # POP columns
 (P_KERNEL, P_LO, P_HI, P_GRADED, P_OUT_LO, P_IN0, P_IN1, P_ARR_LO, P_ARR_LEN, P_REFRAC, P_SUBTRACT,
- P_PRB0, P_PRB1, P_UNIFORM) = range(14)
-P_COLS = 14
+ P_PRB0, P_PRB1, P_UNIFORM, P_LEVELS, P_SIGNED) = range(16)
+P_COLS = 16
 # SRC columns
 S_GRADED, S_LO, S_SIZE, S_WORDS = range(4)
 S_COLS = 4
 # PROJ columns
-J_POST, J_DELAY, J_GRADED, J_PTR, J_ACC, J_NPOST, J_WEXP, J_INT32 = range(8)
+J_POST, J_DELAY, J_MODE, J_PTR, J_ACC, J_NPOST, J_WEXP, J_INT32 = range(8)
 J_COLS = 8
+# message modes (PROJ[:, J_MODE])
+M_BINARY, M_GRADED, M_COUNT, M_SIGNED = range(4)
 # PRB columns
 R_SLOT, R_LO = range(2)
 
@@ -177,7 +179,8 @@ def pack(circuit, inputs: dict, steps: int, batch: int) -> Packed:
         arr_len = 1 + max([tables[p].delay for p in incoming[n]], default=0)
         POP[pidx[n]] = (spec.code, lo, hi, graded, out_lo, len(inl), len(inl) + len(ins), arr_lo, arr_len,
                         scal.get("refractory", 0), scal.get("subtract", 0), 0, 0,
-                        all(np.all(FP[r, lo:hi] == FP[r, lo]) for r in spec.float_rows.values()))
+                        all(np.all(FP[r, lo:hi] == FP[r, lo]) for r in spec.float_rows.values()),
+                        scal.get("levels", 0), scal.get("signed", 0))
         inl += ins
         arr_lo += arr_len * pop.size
         packed_flags[n] = spec.flags
@@ -210,7 +213,9 @@ def pack(circuit, inputs: dict, steps: int, batch: int) -> Packed:
         indptr.append(np.array([syn + w_t.nnz], np.int64))
         indices.append(w_t.indices.astype(np.int64))
         weights.append(w_t.data.astype(dtype))
-        PROJ[j] = (pidx[tab.post], tab.delay, tab.graded, ptr, acc, tab.n_post, tab.weight_exp,
+        mode = (M_GRADED if tab.graded else M_COUNT if getattr(tab, "count", False)
+                else M_SIGNED if getattr(tab, "signed_pre", False) else M_BINARY)
+        PROJ[j] = (pidx[tab.post], tab.delay, mode, ptr, acc, tab.n_post, tab.weight_exp,
                    tab.graded_int32_sum)
         ptr += tab.n_pre + 1
         syn += w_t.nnz

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...dynamics import GradedReLUDynamics, LIFDynamics, LoihiLIFDynamics, dynamics_for
+from ...dynamics import (GradedReLUDynamics, LIFDynamics, LoihiLIFDynamics, MultiThresholdIFDynamics,
+                         TernaryIFDynamics, dynamics_for)
 
 # kernel codes, dispatched on by the loop (kernels.py uses the same numbers)
 K_LIF = 1
 K_GRADED_RELU = 2
 K_LOIHI_LIF = 3
+K_TERNARY_IF = 4
+K_MULTI_THRESHOLD_IF = 5
 
 # rows of the per-neuron parameter tables (float FP, int IP)
 F_KU, F_KV, F_VTH, F_VRESET, F_BIAS = 0, 1, 2, 3, 4
@@ -57,6 +60,11 @@ KERNELS: dict[type, KernelSpec] = {
     LoihiLIFDynamics: KernelSpec(K_LOIHI_LIF, True, {"u": 0, "v": 1},
                                  int_rows={"du": I_DU, "dv": I_DV, "vth": I_VTH, "bias": I_BIAS},
                                  flags=("overflow:a_in", "overflow:u", "overflow:v", "saturation:v")),
+    TernaryIFDynamics: KernelSpec(K_TERNARY_IF, False, {"v": 1}, float_rows={"vth": F_VTH, "bias": F_BIAS},
+                                  flags=("nonfinite:v",)),
+    MultiThresholdIFDynamics: KernelSpec(K_MULTI_THRESHOLD_IF, False, {"v": 1},
+                                         float_rows={"vth": F_VTH, "bias": F_BIAS}, scalars=("levels", "signed"),
+                                         flags=("nonfinite:v",)),
 }
 N_FLAGS = 4
 
