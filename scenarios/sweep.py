@@ -129,7 +129,10 @@ def run_sweep(scenario: str, grid: dict, out, seeds: int = 3, seed_start: int = 
 
 
 def _compute(todo, scenario, engine, out, workers, scheduler, progress, total) -> None:
+    import logging
+
     from dask.distributed import as_completed
+    logging.getLogger("distributed").setLevel(logging.ERROR)   # no nanny chatter in logs
     client, cluster = _client(workers, scheduler)
     bar = progress_bar(total, progress, f"sweep {scenario}", unit="point")
     bar.update(total - len(todo))
