@@ -130,7 +130,8 @@ class CompiledEngine(Engine):
         every = self.options.get("progress_every")
         if every is not None and (isinstance(every, bool) or not isinstance(every, (int, np.integer))
                                   or every < 1):
-            raise InputError(f"engine 'compiled', option 'progress_every': is {every!r}; must be an int >= 1 (steps).")
+            raise InputError(f"engine 'compiled', option 'progress_every': is {every!r}; "
+                             "must be an int >= 1 (steps).")
         return bool(parallel), every
 
     def run(self, circuit: Circuit, inputs, steps, batch, seed, progress=False) -> SimResult:

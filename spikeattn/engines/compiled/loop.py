@@ -28,10 +28,10 @@ from numba import njit, prange
 
 from .kernels import (graded_relu_step, lif_step, loihi_lif_step, multi_threshold_if_step, shift,
                       ternary_if_step, wrap32)
-from .pack import (J_ACC, J_DELAY, J_INT32, J_MODE, M_BINARY, M_COUNT, M_SIGNED, J_NPOST, J_POST, J_PTR, J_WEXP, KIND_SOURCE, N_KIND,
-                   N_OUT0, N_OUT1, N_REF, P_ARR_LEN, P_ARR_LO, P_GRADED, P_HI, P_IN0, P_IN1, P_KERNEL, P_LO,
-                   P_OUT_LO, P_PRB0, P_PRB1, P_LEVELS, P_REFRAC, P_SIGNED, P_SUBTRACT, P_UNIFORM, R_LO, R_SLOT, S_GRADED, S_LO,
-                   S_SIZE, S_WORDS)
+from .pack import (J_ACC, J_DELAY, J_INT32, J_MODE, J_NPOST, J_POST, J_PTR, J_WEXP, KIND_SOURCE, M_BINARY,
+                   M_COUNT, M_SIGNED, N_KIND, N_OUT0, N_OUT1, N_REF, P_ARR_LEN, P_ARR_LO, P_GRADED, P_HI, P_IN0,
+                   P_IN1, P_KERNEL, P_LEVELS, P_LO, P_OUT_LO, P_PRB0, P_PRB1, P_REFRAC, P_SIGNED, P_SUBTRACT,
+                   P_UNIFORM, R_LO, R_SLOT, S_GRADED, S_LO, S_SIZE, S_WORDS)
 from .registry import K_GRADED_RELU, K_LIF, K_TERNARY_IF
 
 
