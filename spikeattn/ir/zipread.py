@@ -57,7 +57,7 @@ class FileDoc:
                     if k in optional:
                         continue
                     raise self.error(where, f"has no '{k}' key.", "the file is incomplete or not written by spikeattn.")
-                self.typed(value[k], f"{where}.{k}", types)
+                self.typed(value[k], k if where == "top level" else f"{where}.{k}", types)
         return value
 
     def typed(self, value, where: str, types: tuple):
