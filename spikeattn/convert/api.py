@@ -32,6 +32,12 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
     torch.manual_seed(seed)
     example = torch.as_tensor(example_input)
     ep = cap.capture(model, example[:2] if len(example) > 1 else example)
+    ph = [n for n in ep.graph.nodes if n.op == "placeholder" and n.name not in ep.graph_signature.parameters
+          and n.name not in ep.graph_signature.buffers]
+    val = ph[-1].meta.get("val") if ph else None
+    if val is not None and isinstance(val.shape[0], int) and val.shape[0] != 1:
+        raise ParameterError("convert()", "model", f"the ExportedProgram has a static batch of {val.shape[0]}.",
+                             "export with dynamic_shapes={'x': {0: torch.export.Dim('batch')}} (or batch 1).")
     dense = ep.module()
     gm = prepare(copy.deepcopy(ep.module()), mode, levels)
     if calib is None:

@@ -51,6 +51,7 @@ class SpikingModel:
         """Logits per step ``(steps, n, classes)`` and the summed EventCounts totals."""
         x = np.asarray(x)
         outs, totals, per_node = [], {}, {}
+        self.last_results = []
         for i in range(0, len(x), batch):
             rec = {k: np.broadcast_to(v, (steps,) + v.shape) for k, v in self._encode(x[i:i + batch]).items()}
             for seg in self.program.segments:
@@ -64,6 +65,7 @@ class SpikingModel:
                         h = seg.host[src]
                         inputs[src] = rec[src] = h.fn(*[a.evaluate(rec) for a in h.inputs])
                 r = simulate(seg.circuit, inputs, steps=steps, engine=engine)
+                self.last_results.append((seg.circuit, r.counts))
                 for pop in seg.circuit.populations:
                     rec[pop] = r.spikes[pop]
                 for k, v in r.counts.totals().items():
