@@ -13,10 +13,14 @@ subprocess, transparently.
   ``floating_pt`` model: Lava's ``GradedReluVec`` emits ``v``, not ``v - vth``); their
   graded spikes reach Dense/Sparse with ``num_message_bits=24`` on graded projections and
   are recorded as float values.
-- A batch runs as a loop over samples: one Lava network and one run per sample (Lava
-  processes cannot be reset between samples).  ``meta["batch_mode"]`` says so.  Option
-  ``batch_mode="tile"`` runs the whole batch as block-diagonal copies in one network
-  (:mod:`.tiling`; same results, one compile and one run).
+- A batch runs as **one** compiled Lava network and **one** run by default
+  (``batch_mode="stream"``, :mod:`.batching`): blocks of samples tiled block-diagonally
+  (:mod:`.tiling`) follow each other in time, the models restoring the initial state at
+  each sample boundary.  ``batch_mode="tile"`` runs one network per block, ``"loop"`` one
+  per sample (the old behaviour).  ``meta["batch_mode"]`` says which.
+- Populations sharing a model run as one Lava process and projections between the same
+  groups as one ``Dense``/``Sparse`` (option ``merge``, default True, :mod:`.merging`):
+  Lava's cost per step is mostly per OS process.
 - Spikes and u, v are recorded by the LIF models themselves and written to a ``.npy`` file
   at the last step (:mod:`.procs`): Lava's ``Var.get``/``Monitor`` move one element per
   message (20-80 µs each), a sink ``RingBuffer`` read with ``Var.get`` is no faster.
@@ -28,15 +32,17 @@ subprocess, transparently.
   lava-loihi package (not published) Lava cannot compile for the chip and an
   :class:`~spikeattn.errors.EngineError` says so.
 
-Options: ``mode`` (None, "fixed_pt", "floating_pt"), ``batch_mode`` ("loop", "tile"),
+Options: ``mode`` (None, "fixed_pt", "floating_pt"), ``batch_mode`` ("stream", "tile",
+"loop"), ``merge`` (bool), ``tile_neurons`` / ``tile_synapses`` (the most neurons /
+synapses of one tiled block),
 ``hardware`` (bool), ``run_cfg`` ("sim" or "loihi2_hw"), ``bridge`` ("auto": in-process
 where lava imports, else the subprocess; "always"; "never"), ``python`` (the Lava venv's
 interpreter for the bridge) and ``timeout_s`` (of the bridge's subprocess).
 
 ``meta``: lava version, run configuration, batch mode, ``compile_s`` (Lava compile and
 process start), ``run_s`` (Lava's ``run`` of all steps), ``per_step_s`` (run_s per Lava
-time step: one step of one run, i.e. of one sample in "loop" mode, of the whole batch in
-"tile" mode) and ``per_sample_step_s`` (run_s / (steps * batch)).
+time step of a run), ``per_sample_step_s`` (run_s / (steps * batch)), ``lava_runs``,
+``lava_processes`` (Lava processes of the largest run) and ``samples_per_block``.
 """
 from __future__ import annotations
 
@@ -75,10 +81,10 @@ SUPPORTED = frozenset({"model:lif", "model:if", "model:loihi_lif", "model:graded
                        "projection:sparse", "projection:graded", "source:graded", "probe"})
 MODES = ("fixed_pt", "floating_pt")   # "bit_accurate_loihi" would leave RingBuffer without a model
 BATCH_MODES = {"loop": "loop: one Lava network and run per sample",
-               "tile": "tile: the batch as block-diagonal copies in one Lava network and run "
-                       "(chunks of at most tile_neurons neurons)"}
-#: Default most neurons in one tiled network (a bigger batch runs as several chunks).
-TILE_NEURONS = 200_000
+               "tile": "tile: blocks of samples as block-diagonal copies, one Lava network and run per block",
+               "stream": "stream: one Lava network and one run; blocks of tiled samples follow each other "
+                         "in time, the state restored at every sample boundary"}
+from .batching import TILE_NEURONS, TILE_SYNAPSES  # noqa: E402
 STATE_READBACK = "StateLIF models record [s, u, v] per step and save a .npy at the last step (no Var.get)"
 
 
@@ -102,9 +108,9 @@ class LavaEngine(Engine):
     supported = SUPPORTED
     unsupported = UNSUPPORTED
     options_allowed = frozenset({"mode", "batch_mode", "run_cfg", "hardware", "bridge", "python", "timeout_s",
-                                 "on_overflow", "merge", "tile_neurons"})
+                                 "on_overflow", "merge", "tile_neurons", "tile_synapses"})
     # mode follows the circuit (fixed_pt for LoihiLIF circuits, floating_pt otherwise)
-    configurations = {"loop": {"batch_mode": "loop"}, "tile": {"batch_mode": "tile"},
+    configurations = {"stream": {}, "loop": {"batch_mode": "loop"}, "tile": {"batch_mode": "tile"},
                       "loop_unmerged": {"batch_mode": "loop", "merge": False}}
 
     @classmethod
@@ -139,7 +145,7 @@ class LavaEngine(Engine):
         return mode
 
     def _batch_mode(self) -> str:
-        mode = self.options.get("batch_mode", "tile")
+        mode = self.options.get("batch_mode", "stream")
         if mode not in BATCH_MODES:
             raise EngineError(f"Lava engine option batch_mode={mode!r} is not known; use one of {list(BATCH_MODES)}.")
         return mode
@@ -150,11 +156,11 @@ class LavaEngine(Engine):
             raise EngineError(f"Lava engine option run_cfg={run_cfg!r} is not known; use 'sim' or 'loihi2_hw'.")
         return bool(self.options.get("hardware", False)) or run_cfg == "loihi2_hw"
 
-    def _tile_neurons(self, circuit: Circuit) -> int:
-        cap = self.options.get("tile_neurons", TILE_NEURONS)
+    def _tile_cap(self, key: str, default: int) -> int:
+        cap = self.options.get(key, default)
         if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
-            raise EngineError(f"Lava engine option tile_neurons={cap!r} must be a positive int (the most "
-                              f"neurons one tiled network holds; default {TILE_NEURONS}).")
+            raise EngineError(f"Lava engine option {key}={cap!r} must be a positive int (the most "
+                              f"{key.split('_')[1]} one tiled network holds; default {default}).")
         return cap
 
     # ------------------------------------------------------------------ running
@@ -191,29 +197,30 @@ class LavaEngine(Engine):
         merge = self.options.get("merge", True)
         if not isinstance(merge, bool):
             raise EngineError(f"Lava engine option merge={merge!r} must be True or False.")
-        if batch_mode == "tile" and batch > 1:
-            from .tiling import tile_chunks
-            jobs = tile_chunks(circuit, inputs, batch, self._tile_neurons(circuit))
-        else:
-            jobs = ((circuit, {n: inputs[n][:, b] for n in circuit.sources}, slice(b, b + 1)) for b in range(batch))
+        from .batching import block_size, jobs
+        block = block_size(circuit, batch, self._tile_cap("tile_neurons", TILE_NEURONS),
+                           self._tile_cap("tile_synapses", TILE_SYNAPSES))
         run_s, compile_s, build_s, runs, n_processes = 0.0, 0.0, 0.0, 0, 0
         bar = progress_bar(batch, progress, f"lava: {circuit.name}")
-        for lowered, sample_inputs, samples in jobs:
+        for job in jobs(circuit, inputs, steps, batch, batch_mode, block):
             t0 = time.perf_counter()
-            trace, t_compile, t_run, n_procs = _run_sample(lowered, sample_inputs, steps, fixed, mode, hardware,
-                                                           merge)
+            trace, t_compile, t_run, n_procs = _run_sample(job.circuit, job.inputs, job.run_steps, fixed, mode,
+                                                           hardware, merge, job.sample_steps, job.gap)
             n_processes = max(n_processes, n_procs)
             run_s += t_run
             runs += 1
             compile_s += t_compile
+            period = job.sample_steps + job.gap
+            for k, samples in job.blocks:
+                n_samples = samples.stop - samples.start
+                for n, arr in trace.items():
+                    arr = arr[k * period: k * period + steps]
+                    arr = arr.reshape(steps, 3, -1, circuit.populations[n].size)[:, :, :n_samples]
+                    spikes[n][:, samples] = arr[:, 0] if n in graded else arr[:, 0] != 0
+                    states[n]["u"][:, samples] = arr[:, 1]
+                    states[n]["v"][:, samples] = arr[:, 2]
+                bar.update(n_samples)
             build_s += time.perf_counter() - t0 - t_run - t_compile
-            n_samples = samples.stop - samples.start
-            for n, arr in trace.items():
-                arr = arr.reshape(steps, 3, n_samples, -1)
-                spikes[n][:, samples] = arr[:, 0] if n in graded else arr[:, 0] != 0
-                states[n]["u"][:, samples] = arr[:, 1]
-                states[n]["v"][:, samples] = arr[:, 2]
-            bar.update(n_samples)
         bar.close()
         # A graded population (GradedReLU) has no memory: its state counts as zero before
         # every update, so only received events make its update active (as in numpy).
@@ -230,7 +237,8 @@ class LavaEngine(Engine):
                 "batch_mode": BATCH_MODES[batch_mode], "state_readback": STATE_READBACK,
                 "compile_s": compile_s, "run_s": run_s, "build_and_readback_s": build_s,
                 "per_step_s": run_s / (steps * runs), "per_sample_step_s": run_s / (steps * batch),
-                "lava_runs": runs, "in_process": True, "merged": merge, "lava_processes": n_processes}
+                "lava_runs": runs, "in_process": True, "merged": merge, "lava_processes": n_processes,
+                "samples_per_block": block if batch_mode != "loop" else 1}
         return SimResult(spikes=spikes, probes=probes, counts=counts, steps=steps, batch=batch, dt=circuit.dt,
                          engine=self.name, wall_s=wall, meta=meta)
 
@@ -253,7 +261,7 @@ def _run_cfg(mode: str, hardware: bool):
 
 
 def _run_sample(circuit: Circuit, sample_inputs: dict, steps: int, fixed: bool, mode: str, hardware: bool,
-                merge: bool = True):
+                merge: bool = True, sample_steps: int = 0, gap: int = 0):
     """Build, run and read back one sample (or one tiled batch), one connected part of the
     circuit at a time; with ``merge`` the circuit is first rewritten by :mod:`.merging`.
 
@@ -269,7 +277,7 @@ def _run_sample(circuit: Circuit, sample_inputs: dict, steps: int, fixed: bool, 
     trace, t_compile, t_run, n_procs = {}, 0.0, 0.0, 0
     with tempfile.TemporaryDirectory(prefix="spikeattn-lava-rec-") as folder:
         for part in components(circuit):
-            net = LavaNetwork(circuit, part, sample_inputs, steps, fixed, folder, params)
+            net = LavaNetwork(circuit, part, sample_inputs, steps, fixed, folder, params, sample_steps, gap)
             n_procs += len(net.procs) + len(net.projections)
             proc = net.any_process
             t0 = time.perf_counter()

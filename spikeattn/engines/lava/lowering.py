@@ -81,6 +81,11 @@ def _initial(pop: Population, dtype) -> dict:
     return {var: init[var][0].astype(dtype) for var in ("u", "v")}
 
 
+def _stream(ctx: dict) -> dict:
+    """Sample boundaries of a streamed run (see :mod:`.procs.process`)."""
+    return {"sample_steps": int(ctx.get("sample_steps", 0)), "gap": int(ctx.get("gap", 0))}
+
+
 def _lif_process(pop: Population, dtype, params: dict | None, **kw):
     """StateLIF, or StateLIFVec where ``params`` (merged populations) gives du, dv, vth per neuron."""
     from .procs.process import StateLIF, StateLIFVec
@@ -103,7 +108,7 @@ def lower_loihi_lif(pop: Population, fixed: bool, *, record_path, record_steps: 
                         bias_mant=_per_neuron(params.get("bias_mant", m.bias_mant), pop.size, np.int64),
                         bias_exp=_per_neuron(params.get("bias_exp", m.bias_exp), pop.size, np.int64),
                         name=pop.name, record_path=record_path, record_steps=record_steps,
-                        **_initial(pop, np.int64))
+                        **_stream(ctx), **_initial(pop, np.int64))
 
 
 @lowers(LIF)
@@ -114,7 +119,7 @@ def lower_lif(pop: Population, fixed: bool, *, record_path, record_steps: int, p
     return _lif_process(pop, np.float64, params,
                         bias_mant=_per_neuron(params.get("bias", m.bias), pop.size, np.float64),
                         bias_exp=np.zeros(pop.size), name=pop.name, record_path=record_path,
-                        record_steps=record_steps, **_initial(pop, np.float64))
+                        record_steps=record_steps, **_stream(ctx), **_initial(pop, np.float64))
 
 
 @lowers(GradedReLU)
@@ -126,7 +131,7 @@ def lower_graded_relu(pop: Population, fixed: bool, *, record_path, record_steps
                                       "the Lava engine runs it with select_tag='floating_pt' only.")
     vth = (params or {}).get("vth", pop.model.vth)
     return StateGradedReLU(shape=(pop.size,), vth=_per_neuron(vth, pop.size, np.float64),
-                           name=pop.name, record_path=record_path, record_steps=record_steps)
+                           name=pop.name, record_path=record_path, record_steps=record_steps, **_stream(ctx))
 
 
 @lowers(SpikeSource)
@@ -191,11 +196,12 @@ class LavaNetwork:
     Every population records ``[s, u, v]`` per step into ``folder/pop<k>.npy`` (see
     :class:`~spikeattn.engines.lava.procs.process.StateLIF`); ``any_process`` is a process
     to call ``run``/``stop`` on.  ``params``: population -> per-neuron parameter overrides
-    (merged populations, :mod:`.merging`).
+    (merged populations, :mod:`.merging`); ``sample_steps``, ``gap``: samples streamed
+    through one run of ``steps`` steps (:mod:`.procs.process`).
     """
 
     def __init__(self, circuit: Circuit, nodes: list[str], sample_inputs: dict[str, np.ndarray], steps: int,
-                 fixed: bool, folder, params: dict | None = None):
+                 fixed: bool, folder, params: dict | None = None, sample_steps: int = 0, gap: int = 0):
         from pathlib import Path
         part = set(nodes)
         self.procs: dict[str, object] = {}
@@ -204,7 +210,8 @@ class LavaNetwork:
         for k, name in enumerate(pops):
             self.records[name] = Path(folder) / f"pop{k}.npy"
             self.procs[name] = lower(circuit.populations[name], fixed, record_path=self.records[name],
-                                     record_steps=steps, params=(params or {}).get(name))
+                                     record_steps=steps, params=(params or {}).get(name),
+                                     sample_steps=sample_steps, gap=gap)
         projections = [circuit.projections[n] for n in sorted(circuit.projections)   # summation order
                        if circuit.projections[n].post in part]
         used = {p.pre for p in projections}

@@ -26,7 +26,10 @@ about 30 ms per step on two cores, while a 3-process network of 1000 neurons tak
   are named so that Lava adds them into a population's input in rank order, the order of
   :mod:`spikeattn.dynamics.synapses`.
 - A fixed-point dense graded projection with delay > 1 stays on its own (dense, embedded):
-  ``DelayDense`` sums graded spikes in int64 where ``DelaySparse`` wraps at int32.
+  ``DelayDense`` sums graded spikes in int64 where ``DelaySparse`` wraps at int32.  Other
+  fixed-point merged matrices run as ``Dense`` when at least :data:`DENSE_FRACTION` of
+  their entries are non-zero (integer sums: the same values), else as ``Sparse``; float
+  ones always as ``Sparse`` (CSR rows sum in ascending pre order, as the numpy engine).
 
 The engine splits the merged ``(steps, 3, n)`` record back into the original populations
 with the layout returned by :func:`merge_circuit`.
@@ -48,6 +51,8 @@ from ...ir.neurons_extra import GradedReLU
 PER_NEURON = {LoihiLIF: ("du", "dv", "vth", "bias_mant", "bias_exp"), IF: ("du", "dv", "vth", "bias"),
               LIF: ("du", "dv", "vth", "bias"), GradedReLU: ("vth",)}
 SOURCE = "merged_src"
+#: Fixed point: a merged matrix with at least this fraction of non-zeros runs as Lava's Dense.
+DENSE_FRACTION = 0.2
 
 
 def _per_neuron_fields(model):
@@ -165,7 +170,11 @@ def merge_circuit(circuit: Circuit):
                           shape=shape)
         w.sum_duplicates()
         w.sort_indices()
-        weights = w.toarray() if alone else w
+        # fixed point: a dense enough matrix runs as Dense (faster in Lava); sparse graded
+        # projections with delay > 1 stay DelaySparse (int32 sums), see the module docstring
+        keep_sparse = message == "graded" and delay > 1 and any(p.sparse for p in projs)
+        dense = alone or (fixed and not keep_sparse and w.nnz >= DENSE_FRACTION * shape[0] * shape[1])
+        weights = w.toarray() if dense else w
         out.add(Projection(f"r{r:05d}_{j:05d}", pre_g, post_g, weights, delay, message, wexp, nbits, sign))
     return out, pop_layout, source_layout, params
 

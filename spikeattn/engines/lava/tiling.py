@@ -50,17 +50,3 @@ def tile_inputs(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """(steps, batch, size) -> (steps, batch * size), sample-major."""
     return {n: a.reshape(a.shape[0], -1) for n, a in inputs.items()}
 
-
-def tile_chunks(circuit: Circuit, inputs: dict, batch: int, max_neurons: int):
-    """Jobs ``(tiled circuit, tiled inputs, sample slice)``: the batch in chunks of at most
-    ``max_neurons`` neurons per tiled network (at least one sample per chunk)."""
-    size = max(1, sum(p.size for p in circuit.populations.values()))
-    per = max(1, min(batch, max_neurons // size))
-    for start in range(0, batch, per):
-        stop = min(batch, start + per)
-        sl = slice(start, stop)
-        src = {n: inputs[n][:, sl] for n in circuit.sources}
-        if stop - start == 1:
-            yield circuit, {n: a[:, 0] for n, a in src.items()}, sl
-        else:
-            yield tile_circuit(circuit, stop - start), tile_inputs(src), sl

@@ -45,10 +45,42 @@ class _Unbound:
     implements_protocol = None
 
 
+def sample_phase(model):
+    """``None`` (one sample per run), else the step's index in its period of ``S + G`` steps
+    (0: a sample's first step; ``>= S``: the gap); see :mod:`.process`."""
+    steps = int(model.proc_params.get("sample_steps", 0) or 0)
+    if steps <= 0:
+        return None
+    return (model.time_step - 1) % (steps + int(model.proc_params.get("gap", 0) or 0))
+
+
+class _Samples:
+    """Sample boundaries around Lava's own LIF dynamics (restore u, v; discard input; mute the gap)."""
+
+    def subthr_dynamics(self, activation_in):
+        k = sample_phase(self)
+        if k is not None:
+            if getattr(self, "_initial_uv", None) is None:
+                self._initial_uv = (self.u.copy(), self.v.copy())
+            if k == 0:
+                self.u[:] = self._initial_uv[0]
+                self.v[:] = self._initial_uv[1]
+            if k == 0 or k >= int(self.proc_params["sample_steps"]):
+                activation_in = np.zeros_like(activation_in)
+        super().subthr_dynamics(activation_in=activation_in)
+
+    def spiking_activation(self):
+        s = super().spiking_activation()
+        k = sample_phase(self)
+        if k is not None and k >= int(self.proc_params["sample_steps"]):
+            s = np.zeros_like(s)
+        return s
+
+
 @implements(proc=StateLIF, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("bit_accurate_loihi", "fixed_pt")
-class PyStateLifModelBitAcc(_Unbound, PyLifModelBitAcc):
+class PyStateLifModelBitAcc(_Unbound, _Samples, PyLifModelBitAcc):
     """Lava's bit-accurate LIF; records [s, u, v] as int32 (u, v are 24-bit)."""
 
     def run_spk(self):
@@ -59,7 +91,7 @@ class PyStateLifModelBitAcc(_Unbound, PyLifModelBitAcc):
 @implements(proc=StateLIF, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyStateLifModelFloat(_Unbound, PyLifModelFloat):
+class PyStateLifModelFloat(_Unbound, _Samples, PyLifModelFloat):
     """Lava's floating-point LIF; records [s, u, v] as float64."""
 
     def run_spk(self):
@@ -70,7 +102,7 @@ class PyStateLifModelFloat(_Unbound, PyLifModelFloat):
 @implements(proc=StateLIFVec, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("bit_accurate_loihi", "fixed_pt")
-class PyStateLifVecModelBitAcc(_Unbound, PyLifModelBitAcc):
+class PyStateLifVecModelBitAcc(_Unbound, _Samples, PyLifModelBitAcc):
     """Lava's bit-accurate LIF with per-neuron du, dv, vth (same code, vector Vars; the
     products are int64 as in Lava's scalar case); records [s, u, v] as int32."""
 
@@ -86,7 +118,7 @@ class PyStateLifVecModelBitAcc(_Unbound, PyLifModelBitAcc):
 @implements(proc=StateLIFVec, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyStateLifVecModelFloat(_Unbound, PyLifModelFloat):
+class PyStateLifVecModelFloat(_Unbound, _Samples, PyLifModelFloat):
     """Lava's floating-point LIF with per-neuron du, dv, vth; records [s, u, v] as float64."""
 
     du: np.ndarray = LavaPyType(np.ndarray, float)
@@ -112,6 +144,11 @@ class PyStateGradedReluModelFloat(PyLoihiProcessModel):
 
     def run_spk(self):
         self.v[:] = self.a_in.recv()
+        k = sample_phase(self)
+        if k is not None and (k == 0 or k >= int(self.proc_params["sample_steps"])):
+            self.v[:] = 0.0             # a sample's first step (input zero by definition) or the gap
         s = np.where(self.v > self.vth, self.v - self.vth, 0.0)
+        if k is not None and k >= int(self.proc_params["sample_steps"]):
+            s = np.zeros_like(s)        # the gap sends nothing
         self.s_out.send(s)
         record_step(self, np.float64, s=s, u=0.0)

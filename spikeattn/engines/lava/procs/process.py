@@ -9,6 +9,17 @@ the spike reset, as a Monitor would record them) and writes it with ``numpy.save
 ``record_path`` at step ``record_steps``, before ``run`` returns.  The dynamics are Lava's
 own: the models in :mod:`.models` subclass ``PyLifModelBitAcc`` / ``PyLifModelFloat`` and
 only add the recording after Lava's ``run_spk``.
+
+Samples streamed through one run (``sample_steps = S > 0``, ``gap = G``; the engine's
+default ``batch_mode="stream"``): the run is a sequence of periods of ``S + G`` steps, one
+sample (or one tiled block of samples) per period, the last ``G`` steps of each a gap in
+which the sources send nothing.  At the first step of every period the models restore
+their initial ``u``, ``v`` (as Lava's own ``LIFReset`` zeroes them every ``reset_interval``)
+and discard the input that arrives (at a sample's first step the input is zero by
+definition: every projection delays by at least one step, so it can only hold spikes of
+the previous sample); during the gap they discard their input and send no spikes.  With
+``G = max delay - 1`` every spike of a sample has arrived (and been discarded) by the
+first step of the next, so each sample runs exactly as in a fresh network.
 """
 from __future__ import annotations
 
@@ -26,8 +37,10 @@ class StateLIF(LIF):
     those of Lava's LIF (see ``spikeattn.ir.LoihiLIF`` / ``spikeattn.ir.LIF``).
     """
 
-    def __init__(self, *, record_path: str, record_steps: int, **kwargs) -> None:
-        super().__init__(record_path=str(record_path), record_steps=int(record_steps), **kwargs)
+    def __init__(self, *, record_path: str, record_steps: int, sample_steps: int = 0, gap: int = 0,
+                 **kwargs) -> None:
+        super().__init__(record_path=str(record_path), record_steps=int(record_steps),
+                         sample_steps=int(sample_steps), gap=int(gap), **kwargs)
 
 
 class StateGradedReLU(AbstractProcess):
@@ -46,8 +59,9 @@ class StateGradedReLU(AbstractProcess):
     """
 
     def __init__(self, *, shape: tuple, vth, record_path: str, record_steps: int, name: str | None = None,
-                 v=0.0) -> None:
-        super().__init__(shape=shape, name=name, record_path=str(record_path), record_steps=int(record_steps))
+                 v=0.0, sample_steps: int = 0, gap: int = 0) -> None:
+        super().__init__(shape=shape, name=name, record_path=str(record_path), record_steps=int(record_steps),
+                         sample_steps=int(sample_steps), gap=int(gap))
         self.a_in = InPort(shape=shape)
         self.s_out = OutPort(shape=shape)
         self.v = Var(shape=shape, init=v)
@@ -64,9 +78,10 @@ class StateLIFVec(LIF):
     (:mod:`spikeattn.engines.lava.merging`).
     """
 
-    def __init__(self, *, shape: tuple, du, dv, vth, record_path: str, record_steps: int, **kwargs) -> None:
+    def __init__(self, *, shape: tuple, du, dv, vth, record_path: str, record_steps: int, sample_steps: int = 0,
+                 gap: int = 0, **kwargs) -> None:
         super().__init__(shape=shape, du=0, dv=0, vth=0, record_path=str(record_path),
-                         record_steps=int(record_steps), **kwargs)
+                         record_steps=int(record_steps), sample_steps=int(sample_steps), gap=int(gap), **kwargs)
         self.du = Var(shape=shape, init=du)
         self.dv = Var(shape=shape, init=dv)
         self.vth = Var(shape=shape, init=vth)
