@@ -64,7 +64,8 @@ def register(subparsers) -> None:
     p.add_argument("--batch", type=_positive_int, default=None, help="samples run at once (default: the scenario's)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default out/SCENARIO)")
     p.add_argument("--hardware", default=None,
-                   help="comma-separated hardware models to cost the run on (see 'spikeattn hardware')")
+                   help="comma-separated hardware models to cost the run on (default loihi,loihi2,truenorth; "
+                        "'none' to skip; see 'spikeattn hardware')")
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
     p.set_defaults(handler=cmd_run)
 
@@ -128,7 +129,7 @@ def _given(args, spec) -> tuple[dict, dict]:
 
 
 def _hardware_names(text: str | None) -> list[str]:
-    if not text:
+    if not text or text.strip().lower() == "none":
         return []
     names = [h.strip() for h in text.split(",") if h.strip()]
     try:
@@ -150,7 +151,8 @@ def print_reduced(reduced: dict, engine: str, stream=sys.stderr) -> None:
 def cmd_run(args) -> int:
     from .results import ScenarioResult, build_document
     spec = _spec(args.scenario)
-    hardware = _hardware_names(args.hardware)
+    from .results import DEFAULT_HARDWARE
+    hardware = _hardware_names(args.hardware) if args.hardware is not None else DEFAULT_HARDWARE
     given, run_keys = _given(args, spec)
     engine = args.engine if args.engine != "numpy" or "engine" not in run_keys else run_keys["engine"]
     if engine not in ENGINES:
@@ -163,9 +165,7 @@ def cmd_run(args) -> int:
     res = spec.run(cfg)
     print_reduced(res.reduced, engine)
     result = ScenarioResult(spec, res, build_document(spec, cfg, res, time.perf_counter() - t0))
-    if hardware:
-        from hardware_models.cli import energy_block
-        result.doc["energy"] = energy_block(res.circuit, res.result, hardware)
+    result.add_energy(hardware)
     path = result.write(out)
     _print_summary(result.doc, path)
     return 0 if result.passed else 1

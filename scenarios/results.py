@@ -23,6 +23,9 @@ from . import load_all
 from .base import ScenarioConfig, ScenarioOutcome, ScenarioSpec
 
 
+DEFAULT_HARDWARE = ("loihi", "loihi2", "truenorth")
+
+
 @dataclass
 class ScenarioResult:
     """One scenario run: ``doc`` is the result.json document (schema version 1)."""
@@ -52,6 +55,18 @@ class ScenarioResult:
     @property
     def reduced(self) -> dict:
         return self.doc["reduced"]
+
+    def add_energy(self, hardware=DEFAULT_HARDWARE) -> dict:
+        """Cost the run on ``hardware`` models (``hardware_models``; skipped when that
+        package is missing) and store the block under ``doc["energy"]``."""
+        if not hardware or self.outcome.circuit is None:
+            return {}
+        try:
+            from hardware_models.cli import energy_block
+        except ImportError:
+            return {}
+        self.doc["energy"] = energy_block(self.outcome.circuit, self.result, list(hardware))
+        return self.doc["energy"]
 
     def write(self, out_dir, circuit: bool = True, report: bool = True) -> Path:
         """Write result.json, counts.csv, circuit.zip and report.html into ``out_dir``;
@@ -96,11 +111,12 @@ def build_document(spec: ScenarioSpec, cfg: ScenarioConfig, out: ScenarioOutcome
 
 
 def run_scenario(name: str, engine: str = "numpy", seed: int = 0, out=None, figures: bool | None = None,
-                 progress: bool = False, config=None, **params) -> ScenarioResult:
+                 progress: bool = False, config=None, hardware=None, **params) -> ScenarioResult:
     """Run scenario ``name`` on ``engine`` with its declared parameters overridden by
     ``params`` (and by a TOML ``config`` file, ``params`` winning); return a
     :class:`ScenarioResult`.  Nothing is written unless ``out`` (a folder) is given;
-    ``figures`` defaults to ``out is not None``."""
+    ``figures`` defaults to ``out is not None``; ``hardware`` (model names) adds energy
+    estimates, by default :data:`DEFAULT_HARDWARE` when ``out`` is given (``()``: none)."""
     from spikeattn.engines.base import ENGINES
     if engine not in ENGINES:
         raise ParameterError("run_scenario", "engine", f"is {engine!r}.", f"choose from {sorted(ENGINES)}.")
@@ -122,6 +138,9 @@ def run_scenario(name: str, engine: str = "numpy", seed: int = 0, out=None, figu
     outcome = spec.run(cfg)
     doc = build_document(spec, cfg, outcome, time.perf_counter() - t0)
     result = ScenarioResult(spec, outcome, doc)
+    if hardware is None:
+        hardware = DEFAULT_HARDWARE if out is not None else ()
+    result.add_energy(hardware)
     if out is not None:
         result.write(out)
     return result
