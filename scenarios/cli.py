@@ -183,8 +183,10 @@ def _print_summary(doc: dict, path: Path) -> None:
         v = m["value"]
         print(f"  {k}: {v:.4g} {m['unit']}" if isinstance(v, float) else f"  {k}: {v} {m['unit']}")
     for name, c in o["checks"].items():
-        thr = f" ({c.get('value'):.4g} {c.get('op')} {c.get('threshold'):.4g})" \
-            if isinstance(c.get("value"), float) and isinstance(c.get("threshold"), float) else ""
+        thr = ""
+        if isinstance(c.get("value"), (int, float)) and isinstance(c.get("threshold"), (int, float)):
+            thr = f" (value {c['value']:.4g}, threshold {c.get('op')} {c['threshold']:.4g}"
+            thr += f", binomial p = {c['p_value']:.3g})" if "p_value" in c else ")"
         print(f"  check {name}: {'ok' if c['passed'] else 'FAILED'}{thr}")
     for name, why in o.get("checks_not_run", {}).items():
         print(f"  check {name}: not run ({why})")
