@@ -20,8 +20,9 @@ Mapping (snnTorch 1.0 ``Leaky`` read from its source; spikes identical step for 
   (it exceeded 2 x threshold) needs ``mem > 2 x threshold`` to fire next step; the LIF fires at
   ``> threshold``.  Below that regime (and always with reset "zero") the two agree exactly;
   :func:`parity` compares the spikes of every layer and reports any difference.  With the
-  default ``reset_delay=True`` the subtraction lands after the next decay; that equals the
-  LIF only for ``beta = 1`` (IF neurons), so other betas are refused.
+  default ``reset_delay=True`` the subtraction lands one step later, undecayed; a delay-1
+  self-projection of weight ``-(1 - beta) * threshold`` reproduces it spike for spike
+  (:mod:`spikeattn.convert.snntorch_path`, where the converter now lives).
 * The first Linear's input is a source: binary data -> binary messages (ACs); other values ->
   graded messages (MACs), as NeuroBench classifies a layer call as AC when every input is in
   {-1, 0, 1}.
@@ -44,8 +45,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from spikeattn.errors import ParameterError, require
-from spikeattn.ir import LIF, Circuit
+from spikeattn.errors import require
+from spikeattn.ir import Circuit
 
 METRICS = ("Effective_MACs", "Effective_ACs", "Dense", "ActivationSparsity")
 
@@ -56,49 +57,8 @@ def _libs():
     return torch, snn
 
 
-def _layers(net):
-    torch, snn = _libs()
-    layers = [(n, m) for n, m in net.named_children() if isinstance(m, (torch.nn.Linear, snn.Leaky))]
-    if not layers or len(layers) % 2 or any(
-            not isinstance(m, torch.nn.Linear if i % 2 == 0 else snn.Leaky) for i, (_, m) in enumerate(layers)):
-        raise ParameterError("snntorch_to_circuit", "net", f"has layers {[type(m).__name__ for _, m in layers]}.",
-                             "give a module whose children alternate nn.Linear and snn.Leaky, in order.")
-    return list(zip(layers[0::2], layers[1::2]))
-
-
-def _leaky_model(name: str, leaky, n: int, bias) -> LIF:
-    beta = np.broadcast_to(leaky.beta.detach().cpu().double().clamp(0, 1).numpy(), (n,)).copy()
-    th = float(np.asarray(leaky.threshold.detach().cpu().double().numpy()).reshape(-1)[0])
-    mech = {0: "subtract", 1: "zero"}.get(int(leaky.reset_mechanism_val))
-    if mech is None:
-        raise ParameterError(f"snn.Leaky '{name}'", "reset_mechanism", "is 'none'.", "use 'subtract' or 'zero'.")
-    if leaky.reset_delay and np.any(beta != 1.0):
-        raise ParameterError(f"snn.Leaky '{name}'", "reset_delay", "is True with beta < 1: snnTorch then "
-                             "subtracts the threshold after the next decay, which no LIF reproduces.",
-                             "build the Leaky with reset_delay=False (or beta=1).")
-    if getattr(leaky, "graded_spikes_factor", 1.0) not in (1, 1.0) and float(leaky.graded_spikes_factor) != 1.0:
-        raise ParameterError(f"snn.Leaky '{name}'", "graded_spikes_factor", "is not 1.", "use binary spikes.")
-    dv = 1.0 - beta
-    return LIF(du=1.0, dv=float(dv[0]) if np.all(dv == dv[0]) else dv, vth=th, bias=bias, reset=mech)
-
-
-def snntorch_to_circuit(net, graded_input: bool = False, name: str = "snntorch") -> Circuit:
-    """Circuit equivalent of an snnTorch Linear/Leaky stack (see the module docstring).
-
-    The source is ``"x"``; populations are named after the Leaky modules."""
-    c = Circuit(name)
-    pairs = _layers(net)
-    pre = "x"
-    c.add_source(pre, pairs[0][0][1].in_features)
-    for i, ((lin_name, lin), (lif_name, leaky)) in enumerate(pairs):
-        w = lin.weight.detach().cpu().double().numpy()
-        bias = 0.0 if lin.bias is None else lin.bias.detach().cpu().double().numpy()
-        c.add_population(lif_name, lin.out_features, _leaky_model(lif_name, leaky, lin.out_features, bias))
-        c.connect(pre, lif_name, w, name=lin_name, delay=0,
-                  message="graded" if (graded_input and i == 0) else "binary")
-        pre = lif_name
-    c.expose("out", pre)
-    return c
+# The converter lives in the mapping layer; re-exported here for existing callers.
+from spikeattn.convert.snntorch_path import snntorch_to_circuit  # noqa: E402
 
 
 def spikeattn_metrics(circuit: Circuit, result, batch_size: int | None = None) -> dict:
@@ -186,7 +146,8 @@ def parity(net, data, graded_input: bool | None = None, batch_size: int | None =
     notes = [f"{len(circuit.populations)} spiking layers, {x.shape[0]} samples, {x.shape[1]} steps; first layer "
              f"{'graded (MACs)' if graded_input else 'binary (ACs)'}"]
     if mismatch:
-        notes.append(f"spikes differ in layers {mismatch} (see the 2 x threshold quirk in the module docstring)")
+        notes.append(f"spikes differ in layers {mismatch} (a reset_delay=False subtracting neuron above 2 x "
+                     "threshold: see the module docstring; otherwise a float32 rounding at the threshold)")
     return ParityReport(nb, spikeattn_metrics(circuit, res, batch_size), not mismatch, notes)
 
 
@@ -195,7 +156,9 @@ def _snntorch_layer_spikes(net, data) -> dict:
     torch, snn = _libs()
     from snntorch import utils
     out = {}
-    hooks = [m.register_forward_hook(lambda mod, i, o, name=n: out.setdefault(name, []).append(o[0].detach()))
+    # init_hidden=True layers return the spike tensor itself (o[0] would be sample 0 only)
+    hooks = [m.register_forward_hook(lambda mod, i, o, name=n: out.setdefault(name, []).append(
+        (o if isinstance(o, torch.Tensor) else o[0]).detach()))
              for n, m in net.named_children() if isinstance(m, snn.Leaky)]
     try:
         utils.reset(net)

@@ -85,8 +85,8 @@ def test_quirk_above_twice_threshold_is_reported():
 
 def test_conversion_refuses_unmappable_settings():
     net = torch.nn.Sequential(torch.nn.Linear(4, 3), snn.Leaky(beta=0.5))          # reset_delay=True
-    with pytest.raises(ParameterError, match="reset_delay"):
-        nbp.snntorch_to_circuit(net)
+    c = nbp.snntorch_to_circuit(net)        # accepted since issue 8: a delay-1 self-projection
+    assert c.projections["1.reset_delay"].delay == 1
     with pytest.raises(ParameterError, match="alternate"):
         nbp.snntorch_to_circuit(torch.nn.Sequential(torch.nn.Linear(4, 3)))
     # beta = 1 with the default reset_delay=True is exactly an IF neuron: accepted
