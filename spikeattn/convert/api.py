@@ -23,7 +23,8 @@ from .spiking import SpikingModel
 
 def convert(model, example_input, mode: str = "accumulate", steps: int = 4, calib=None, levels: int = 4,
             train=None, epochs: int = 30, lr: float = 2e-3, input_scale: float = 1.0,
-            input_kind: str | None = None, name: str = "converted", seed: int = 0) -> SpikingModel:
+            input_kind: str | None = None, name: str = "converted", seed: int = 0,
+            cache_key: str | None = None) -> SpikingModel:
     torch = require("torch", "torch", "spikeattn.convert")
     if mode not in MODES:
         raise ParameterError("convert()", "mode", f"is {mode!r}.", f"use one of {list(MODES)}.")
@@ -43,10 +44,16 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
     if calib is None:
         calib = example
     calib = torch.as_tensor(np.asarray(calib)) if not isinstance(calib, torch.Tensor) else calib
-    calibrate(gm, calib.float() if calib.is_floating_point() else calib, mode)
-    if mode != "rate" and train is not None and epochs > 0:
-        xt, yt = (torch.as_tensor(np.asarray(a)) for a in train)
-        finetune(gm, xt.float() if xt.is_floating_point() else xt, yt.long(), epochs=epochs, lr=lr, seed=seed)
+    cached = _cache_path(cache_key, mode, levels, epochs, lr, seed) if cache_key else None
+    if cached is not None and cached.is_file():
+        gm.load_state_dict(torch.load(cached, weights_only=True))
+    else:
+        calibrate(gm, calib.float() if calib.is_floating_point() else calib, mode)
+        if mode != "rate" and train is not None and epochs > 0:
+            xt, yt = (torch.as_tensor(np.asarray(a)) for a in train)
+            finetune(gm, xt.float() if xt.is_floating_point() else xt, yt.long(), epochs=epochs, lr=lr, seed=seed)
+        if cached is not None:
+            _save_atomic(torch, gm.state_dict(), cached)
     gm.eval()
     gm64 = copy.deepcopy(gm).double()
     one = example[:1].double() if example.is_floating_point() else example[:1]
@@ -60,3 +67,26 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
     return SpikingModel(program, mode, 1 if mode == "rate" else levels,
                         quantised=None if mode == "rate" else gm64, dense=dense,
                         meta={"steps": steps, "input_kind": kind})
+
+
+def _cache_path(key, mode, levels, epochs, lr, seed):
+    import hashlib
+    import json
+
+    from .models import cache_dir
+    h = hashlib.sha256(json.dumps([key, mode, levels, epochs, lr, seed]).encode()).hexdigest()[:16]
+    return cache_dir() / f"converted-{mode}-{h}.pt"
+
+
+def _save_atomic(torch, state, path):
+    import os
+    import tempfile
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

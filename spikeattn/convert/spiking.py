@@ -66,6 +66,7 @@ class SpikingModel:
                         inputs[src] = rec[src] = h.fn(*[a.evaluate(rec) for a in h.inputs])
                 r = simulate(seg.circuit, inputs, steps=steps, engine=engine)
                 self.last_results.append((seg.circuit, r.counts))
+                self.last_result = r
                 for pop in seg.circuit.populations:
                     rec[pop] = r.spikes[pop]
                 for k, v in r.counts.totals().items():

@@ -1,0 +1,91 @@
+"""Scenario ``energy-vs-gpu``: a trained dense transformer, converted, against GPUs.
+
+Trains (or loads from the cache, keyed by config) the in-repo ``digits-vit`` (a ViT on
+scikit-learn's ``load_digits``), converts it with :func:`spikeattn.convert.convert` in
+``accumulate`` mode (ReLU attention, folded LayerNorm, ``MultiThresholdIF`` neurons with L
+levels, accumulate-only product gates: binary and count messages only), simulates the whole
+test split at T = 1, 2, 4, ... up to ``steps`` and reports accuracy, fidelity and energy
+per sample on Loihi, Loihi 2, TrueNorth and SpiNNaker 2 (``hardware_models.cost``) next to
+the dense model on A100, H100 and Jetson Orin (``hardware_models.gpu``).  The fine-tuned
+quantised model is cached as well; on a cold cache the scenario says that it trains.
+
+Checks: ``accuracy_drop_le_1pt`` (best spiking accuracy at T <= 4 within 1 point of the
+dense model), ``zero_macs`` (``synaptic_macs == 0`` at every T: accumulate only),
+``identical_to_quantised_T1`` (every test prediction at T = 1 equals the quantised ANN's,
+which torch computes in float64).
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from .base import ScenarioConfig, ScenarioOutcome, scenario
+from .outcome import Outcome
+from .params import Param, common_params
+
+WHY_NUMPY = "MultiThresholdIF neurons and count messages run on the numpy engine (the others refuse them)"
+
+
+@scenario("energy-vs-gpu", "a trained ViT (digits) converted to an accumulate-only spiking circuit: accuracy, "
+          "fidelity and energy on neuromorphic chips against the dense model on GPUs",
+          common_params(4, 120) + [
+              Param("levels", "int", 4, "activation levels L of the MultiThresholdIF neurons", low=1, high=64),
+              Param("epochs", "int", 15, "quantisation-aware fine-tune epochs (cached)", low=0, high=1000),
+              Param("mode", "choice", "accumulate", "conversion mode", choices=("accumulate", "exact", "rate")),
+          ],
+          refuses={"brian2": WHY_NUMPY, "lava": WHY_NUMPY, "compiled": WHY_NUMPY})
+def run(cfg: ScenarioConfig) -> ScenarioOutcome:
+    import torch  # noqa: F401  (the torch extra; imported here, never at scenario registration)
+
+    from spikeattn.convert import convert
+    from spikeattn.convert.cli import _figures
+    from spikeattn.convert.data import digits
+    from spikeattn.convert.fidelity import fidelity_report
+    from spikeattn.convert.models import load_model
+    from spikeattn.fileio import atomic_write_json
+
+    p = cfg.p
+    data = digits()
+    say = print if cfg.progress else None
+    model = load_model("digits-vit", data, log=say)
+    sm = convert(model, torch.as_tensor(data["x_train"][:2]), mode=p["mode"], calib=data["x_calib"],
+                 train=(data["x_train"], data["y_train"]), epochs=p["epochs"], levels=p["levels"],
+                 cache_key="digits-vit", name="digits_vit")
+    rep = fidelity_report(sm, "digits-vit", data["x_test"], data["y_test"], p["steps"], engine=cfg.engine)
+    out = Outcome()
+    small = {t: a for t, a in rep["spiking_accuracy"].items() if int(t) <= 4}
+    best = max(small.values())
+    out.metric("dense_accuracy", rep["dense_accuracy"], "fraction", "dense torch model, test split")
+    out.metric("quantised_accuracy", rep["quantised_accuracy"], "fraction", "quantised ANN (fine-tuned)")
+    for t, a in rep["spiking_accuracy"].items():
+        out.metric(f"spiking_accuracy_T{t}", a, "fraction", f"spiking model at T = {t}")
+    for chip, e in rep["energy"]["spiking"].items():
+        if isinstance(e, float):
+            out.metric(f"energy_{chip}", e, "J/sample", f"spiking model on {chip} at T = {p['steps']}")
+    for gpu, e in rep["energy"]["dense_gpu"].items():
+        if isinstance(e, float):
+            out.metric(f"energy_{gpu}_dense", e, "J/sample", f"dense model on {gpu}")
+    out.check("accuracy_drop_le_1pt", rep["dense_accuracy"] - best <= 0.01 + 1e-12,
+              "best spiking accuracy at T <= 4 within 1 point of the dense model",
+              value=rep["dense_accuracy"] - best, threshold=0.01, op="<=")
+    macs = max(rep["macs_per_step"].values())
+    if p["mode"] == "accumulate":
+        out.check("zero_macs", macs == 0, "synaptic_macs == 0 at every T (accumulate only)", value=macs,
+                  threshold=0, op="==")
+    else:
+        out.skip("zero_macs", f"mode '{p['mode']}' keeps floating-point stages")
+    if rep["identical_to_quantised"]:
+        v = rep["identical_to_quantised"]["1"]
+        out.check("identical_to_quantised_T1", v == 1.0, "every prediction at T = 1 equals the quantised ANN's",
+                  value=v, threshold=1.0, op="==")
+    out.details["fidelity"] = json.loads(json.dumps(rep, default=float))
+    figures = []
+    if cfg.figures:
+        cfg.out_dir.mkdir(parents=True, exist_ok=True)
+        _figures(rep, cfg.out_dir)
+        figures = [cfg.out_dir / "accuracy_vs_T.png", cfg.out_dir / "accuracy_vs_energy.png"]
+        atomic_write_json(cfg.out_dir / "fidelity.json", rep)
+    out.per_sample("test_labels", np.asarray(data["y_test"]))
+    return ScenarioOutcome(result=sm.last_result, outcome=out.to_dict(), figures=figures,
+                           circuit=sm.program.segments[0].circuit)
