@@ -106,7 +106,14 @@ def run(cfg: ScenarioConfig) -> ScenarioOutcome:
     expect = ref.ssa_reference(*(np.pad(shaped[q], ((0, 1), (0, 0), (0, 0), (0, 0))) for q in "qkv"), heads)
     o.check("ssa_matches_formula", np.array_equal(ya.reshape(expect.shape), expect), "SSA == dense (QK^T)V formula")
     # 2. scaling
-    rows = [measure(v, n, dim, heads, steps, rate, seed=cfg.seed) for v in VARIANTS for n in scaling_n]
+    from spikeattn.progress import progress_bar
+    bar = progress_bar(len(VARIANTS) * len(scaling_n), cfg.progress, "attention-scaling: rows", unit="row")
+    rows = []
+    for v in VARIANTS:
+        for n in scaling_n:
+            rows.append(measure(v, n, dim, heads, steps, rate, seed=cfg.seed))
+            bar.update(1)
+    bar.close()
     verify = [measure(v, n0, dim, heads, steps, rate, seed=cfg.seed, verify=True) for v in VARIANTS[1:]]
     o.check("fused_equals_neuron_level", all(r.get("verified_equal_counts") for r in verify),
             f"fused EventCounts == neuron-level numpy at N = {n0}, every spiking variant")

@@ -127,8 +127,10 @@ def contrast_sweep(cfg: ScenarioConfig, batch: int, steps: int) -> dict:
     c.add_source("cue", p["streams"], encoder="poisson", seed=1)
     c.include(kwta(p["streams"], 1, "count", window=p["cue_window"], fixed_point=fixed, name="wta"), "wta",
               bind={"in": "cue"})
-    rows = []
+    from spikeattn.progress import progress_bar
+    rows, bar = [], progress_bar(len(SWEEP_P_HIGH), cfg.progress, "wta-routing: contrast sweep", unit="point")
     for i, p_high in enumerate(SWEEP_P_HIGH):
+        bar.update(1)
         intended = np.random.default_rng([cfg.seed, i]).integers(p["streams"], size=batch)
         r = simulate(c, {"cue": cue_probabilities(intended, p_high, p["streams"], p["p_low"])}, steps=steps,
                      engine=cfg.engine, seed=cfg.seed + i)
@@ -143,6 +145,7 @@ def contrast_sweep(cfg: ScenarioConfig, batch: int, steps: int) -> dict:
                      "consistent_with_closed_form": consistent_with(n_ok, batch, expect)["passed"],
                      "latency_steps": lat.compute()["mean_steps"],
                      "matches_topk": bool(np.array_equal(sel, reference.topk_with_ties(counts, 1)))})
+    bar.close()
     return {"p_low": p["p_low"], "cues": batch, "points": rows}
 
 
