@@ -25,7 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         circuit, inputs, steps, batch, seed, options = read_job(job)
         options = {**options, "bridge": "never"}
-        res = LavaEngine(**options).run(circuit, inputs, steps, batch, seed)
+        cls = LavaEngine
+        if options.pop("engine", "lava") == "loihi2":
+            from .hardware import Loihi2Engine as cls
+        res = cls(**options).run(circuit, inputs, steps, batch, seed)
         res.meta["in_process"] = False
         res.meta["worker_python"] = sys.executable
     except SpikeattnError as exc:
