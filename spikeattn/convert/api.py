@@ -62,11 +62,14 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
     kind = input_kind or ("count" if example.is_floating_point() and bool(
         torch.all(torch.as_tensor(np.asarray(calib, np.float64)) / input_scale % 1 == 0)) else "graded")
     ctx = cap.Context(program, ep1.module(), mode)
+    from .quantiser import QuantModule
+    ctx.attention_modules = {n for n, m in gm.named_modules() if isinstance(m, QuantModule)
+                             and m.role in ("relu_attention", "softmax")}
     out = cap.walk(ep1.module(), one, program, ctx, input_kind=kind, input_scale=input_scale)
     program.finish(out)
     return SpikingModel(program, mode, 1 if mode == "rate" else levels,
                         quantised=None if mode == "rate" else gm64, dense=dense,
-                        meta={"steps": steps, "input_kind": kind})
+                        meta={"steps": steps, "input_kind": kind, "example": one})
 
 
 def _cache_path(key, mode, levels, epochs, lr, seed):

@@ -5,7 +5,9 @@ Keys: ``model``, ``mode``, ``dense_accuracy``, ``quantised_accuracy`` (null in r
 ``identical_to_quantised`` ({T: fraction of test samples predicted as the quantised ANN};
 null in rate mode), ``macs_per_step`` (synaptic MACs per sample per step),
 ``acs_per_step``, ``spike_rate_per_layer`` (spikes per neuron per step and sample),
-``attention_agreement`` (null: not computed yet), ``energy`` (per sample, joules: the spiking
+``attention_agreement`` (per attention layer and head: KL, correlation, top-k overlap of
+the spike-derived map against the dense softmax map, on the first batch of the last T;
+:mod:`.agreement`), ``energy`` (per sample, joules: the spiking
 model on Loihi, Loihi 2, TrueNorth and SpiNNaker 2 via ``hardware_models.cost`` summed over
 segments; the dense model on A100, H100 and Jetson Orin via ``hardware_models.gpu``),
 ``host_stages`` (the floating-point stages per step), ``timing_s``.
@@ -16,6 +18,8 @@ import copy
 import inspect
 
 import numpy as np
+
+from .agreement import attention_agreement
 
 CHIPS = ("loihi", "loihi2", "truenorth", "spinnaker2")
 GPUS = ("a100", "h100", "jetson_orin")
@@ -77,5 +81,5 @@ def fidelity_report(sm, model_name, x, y, steps: int, engine: str = "numpy", den
             "quantised_accuracy": None if q is None else float(np.mean(q == y)),
             "spiking_accuracy": acc, "identical_to_quantised": ident or None,
             "macs_per_step": macs, "acs_per_step": acs, "spike_rate_per_layer": rates,
-            "attention_agreement": None, "energy": energy(sm, dense_model, np.asarray(x)),
+            "attention_agreement": attention_agreement(sm, x), "energy": energy(sm, dense_model, np.asarray(x)),
             "host_stages": sm.host_stages, "timing_s": timing, "engine": engine, "test_samples": int(len(x))}

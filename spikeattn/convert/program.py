@@ -58,6 +58,7 @@ class Program:
         self.host_stages: list[HostStage] = []
         self.layer_names: dict[str, str] = {}  # node -> graph node it came from
         self._lines: dict[str, str] = {}
+        self.attention: list = []              # (attention-map quantiser node, shape, vth), graph order
         self._count = 0
 
     # ------------------------------------------------------------------ naming

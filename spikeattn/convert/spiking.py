@@ -74,6 +74,8 @@ class SpikingModel:
                 for pop in seg.circuit.populations:
                     per_node[pop] = per_node.get(pop, 0) + int(np.count_nonzero(r.spikes[pop]))
             outs.append(self.program.output.evaluate(rec))
+            if i == 0:
+                self.first_rec = {k: rec[k] for k, _, _ in self.program.attention}
         self.last_counts = {"totals": totals, "spikes_per_node": per_node, "samples": len(x), "steps": steps}
         return np.concatenate(outs, axis=1)
 

@@ -68,3 +68,17 @@ def test_torch_attention_modules_convert(norm_first, mode):
     with torch.no_grad():
         want = sm.quantised(x.double()).numpy()
     np.testing.assert_allclose(logits, want, rtol=1e-9, atol=1e-9)
+
+
+def test_attention_agreement_exact_mode_tracks_the_dense_softmax():
+    from spikeattn.convert.agreement import attention_agreement
+    torch.manual_seed(2)
+    m = MHAClassifier(None).eval()
+    x = torch.as_tensor(np.random.default_rng(3).integers(0, 4, (32, 16)).astype(np.float32))
+    sm = convert(m, x, mode="exact", calib=x, epochs=0, levels=16)
+    sm.run(x.numpy(), steps=1, batch=32)
+    ag = attention_agreement(sm, x.numpy())
+    heads = ag["attention0"]
+    assert set(heads) == {"head0", "head1"}
+    for h in heads.values():               # a 16-level quantised softmax is close to the dense one
+        assert h["correlation"] > 0.9 and h["topk_overlap"] > 0.6 and h["kl"] < 0.5

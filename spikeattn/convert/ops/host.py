@@ -16,7 +16,13 @@ from ..registry import register_op
 @register_op("spikeattn.quant.default")
 def quant_op(ctx, node, x, vth, levels, signed, v0):
     vth = float(np.asarray(vth))
-    return ctx.program.quantiser(f"q_{node.name}", x, vth, int(levels), bool(signed), float(v0) * vth)
+    out = ctx.program.quantiser(f"q_{node.name}", x, vth, int(levels), bool(signed), float(v0) * vth)
+    stack = node.meta.get("nn_module_stack") or {}
+    paths = [v[0] for v in stack.values()]
+    roles = getattr(ctx, "attention_modules", set())
+    if any(p in roles for p in paths):
+        ctx.program.attention.append((next(iter(out.terms)), x.shape, vth))
+    return out
 
 
 def _host_check(ctx, what):
