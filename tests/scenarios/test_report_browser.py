@@ -17,6 +17,15 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
                                 reason="system Chromium / chromedriver missing: apt-get install chromium chromium-driver")
 
 
+def sweep_available() -> bool:
+    try:
+        import distributed  # noqa: F401
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _browser():
     from selenium.webdriver.chrome.service import Service
     opts = webdriver.ChromeOptions()
@@ -66,5 +75,11 @@ def test_run_and_sweep_reports_render_in_chromium(tmp_path):
         run_report(lava_like, tmp_path / "reduced.html")
         text = _check_page(drv, tmp_path / "reduced.html", "wta-routing", 1)
         assert "Reduced run" in text and "Lava speed" in text
+        # the sweep report: summary table and the summary plots
+        if sweep_available():
+            s = spikeattn.sweep("moe-routing", {"k": [1, 2]}, tmp_path / "sweep", seeds=2, workers=1,
+                                fixed={"batch": 4}, progress=False)
+            text = _check_page(drv, Path(s["report"]), "moe-routing", 1)
+            assert "Sweep of moe-routing" in text and "95 %" in text and "expert_ops_per_token_routed" in text
     finally:
         drv.quit()
