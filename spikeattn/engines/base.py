@@ -22,7 +22,6 @@ ENGINES: dict[str, str] = {
     "numpy": "spikeattn.engines.numpy.engine:NumpyEngine",
     "brian2": "spikeattn.engines.brian2.engine:Brian2Engine",
     "lava": "spikeattn.engines.lava.engine:LavaEngine",
-    "loihi2": "spikeattn.engines.lava.hardware:Loihi2Engine",
     "compiled": "spikeattn.engines.compiled.engine:CompiledEngine",
 }
 

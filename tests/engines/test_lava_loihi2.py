@@ -1,5 +1,6 @@
-"""``engine="loihi2"`` (issue 10 item 4): without Intel's lava-loihi a clear error names what is
-missing; with ``sim=True`` the very network built for the chip (Lava's own LIF, Dense/Sparse
+"""Loihi 2 hardware (issue 10 item 4; ``engine="lava", run_cfg="loihi2_hw"``): without Intel's
+lava-loihi a clear error quotes Lava and names what is missing; with ``run_cfg="loihi2_sim"``
+the very network built for the chip (Lava's own LIF, Dense/Sparse
 and sink processes) runs on Lava's CPU simulator and its spikes equal the numpy engine's
 (bit-exact with Lava's fixed point, tests/lava_native)."""
 from pathlib import Path
@@ -8,7 +9,6 @@ import numpy as np
 import pytest
 
 from spikeattn import simulate
-from spikeattn.engines.lava.hardware import HW_MODULES, missing_lava_loihi
 from spikeattn.errors import EngineError, UnsupportedFeatureError
 from spikeattn.ir import Circuit, LoihiLIF
 
@@ -36,10 +36,11 @@ def test_without_lava_loihi_the_error_names_what_is_missing(monkeypatch):
     monkeypatch.delenv("SPIKEATTN_LAVA_PYTHON", raising=False)
     c = _circuit()
     with pytest.raises(EngineError) as info:
-        simulate(c, {"x": np.zeros((5, 6), bool)}, 5, engine="loihi2", bridge="always")
+        simulate(c, {"x": np.zeros((5, 6), bool)}, 5, engine="lava", run_cfg="loihi2_hw", bridge="always")
     msg = str(info.value)
     assert "lava-loihi" in msg and "Loihi2HwCfg" in msg and "lava.magma.core.model.nc.model" in msg
     assert "Neuromorphic Research Community" in msg
+    assert "(Lava: " in msg                     # Lava's own compiler error is quoted
 
 
 @needs_lava_venv
@@ -48,7 +49,7 @@ def test_chip_network_on_the_cpu_simulator_equals_numpy(monkeypatch):
     c = _circuit()
     x = np.random.default_rng(4).random((80, 2, 6)) < 0.3
     ref = simulate(c, {"x": x}, 80, engine="numpy")
-    got = simulate(c, {"x": x}, 80, engine="loihi2", sim=True, bridge="always")
+    got = simulate(c, {"x": x}, 80, engine="lava", run_cfg="loihi2_sim", bridge="always")
     assert got.meta["run_cfg"].startswith("Loihi2SimCfg")
     for n in c.populations:
         assert 0.02 < ref.spikes[n].mean() < 0.9
@@ -59,6 +60,8 @@ def test_chip_network_on_the_cpu_simulator_equals_numpy(monkeypatch):
     assert "all active" in got.meta["counts_note"]
 
 
-def test_probes_and_float_models_are_refused_up_front():
+@needs_lava_venv
+def test_probes_are_refused_on_the_chip_network(monkeypatch):
+    monkeypatch.delenv("SPIKEATTN_LAVA_PYTHON", raising=False)
     with pytest.raises(UnsupportedFeatureError, match="not read back from the chip"):
-        simulate(_circuit(probe=True), {"x": np.zeros((3, 6), bool)}, 3, engine="loihi2")
+        simulate(_circuit(probe=True), {"x": np.zeros((3, 6), bool)}, 3, engine="lava", run_cfg="loihi2_sim")

@@ -28,9 +28,11 @@ subprocess, transparently.
   part of the circuit is built and run separately.
 - EventCounts are computed from the recorded trace with the numpy engine's definitions
   (:mod:`.counting`), so they equal the numpy engine's counts exactly for the same trace.
-- ``hardware=True`` (or ``run_cfg="loihi2_hw"``) asks for ``Loihi2HwCfg``; without Intel's
-  lava-loihi package (not published) Lava cannot compile for the chip and an
-  :class:`~spikeattn.errors.EngineError` says so.
+- ``hardware=True`` (or ``run_cfg="loihi2_hw"``) runs on Loihi 2 through ``Loihi2HwCfg``
+  (:mod:`.hardware`: Lava's own processes, spikes read back); without Intel's lava-loihi
+  package (not published) Lava cannot compile for the chip and an
+  :class:`~spikeattn.errors.EngineError` quotes Lava and names what is missing.
+  ``run_cfg="loihi2_sim"`` runs that hardware network on the CPU simulator.
 
 Options: ``mode`` (None, "fixed_pt", "floating_pt"), ``batch_mode`` ("stream", "tile",
 "loop"), ``merge`` (bool), ``tile_neurons`` / ``tile_synapses`` (the most neurons /
@@ -152,9 +154,11 @@ class LavaEngine(Engine):
 
     def _hardware(self) -> bool:
         run_cfg = self.options.get("run_cfg", "sim")
-        if run_cfg not in ("sim", "loihi2_hw"):
-            raise EngineError(f"Lava engine option run_cfg={run_cfg!r} is not known; use 'sim' or 'loihi2_hw'.")
-        return bool(self.options.get("hardware", False)) or run_cfg == "loihi2_hw"
+        if run_cfg not in ("sim", "loihi2_hw", "loihi2_sim"):
+            raise EngineError(f"Lava engine option run_cfg={run_cfg!r} is not known; use 'sim', 'loihi2_hw' "
+                              "(Loihi 2 hardware, needs lava-loihi) or 'loihi2_sim' (the hardware network on "
+                              "the CPU simulator).")
+        return bool(self.options.get("hardware", False)) or run_cfg != "sim"
 
     def _tile_cap(self, key: str, default: int) -> int:
         cap = self.options.get(key, default)
@@ -168,6 +172,12 @@ class LavaEngine(Engine):
         bridge = self.options.get("bridge", "auto")
         if bridge not in ("auto", "always", "never"):
             raise EngineError(f"Lava engine option bridge={bridge!r} is not known; use 'auto', 'always' or 'never'.")
+        if self._hardware():            # Loihi 2 hardware: Lava's own processes only (.hardware)
+            from .hardware import Loihi2Engine
+            run_cfg = self.options.get("run_cfg", "sim")
+            opts = {k: v for k, v in self.options.items() if k in Loihi2Engine.options_allowed and k != "hardware"}
+            opts["run_cfg"] = "loihi2_hw" if run_cfg == "sim" else run_cfg
+            return Loihi2Engine(**opts).run(circuit, inputs, steps, batch, seed, progress)
         if bridge == "always" or (bridge == "auto" and not lava_importable()):
             from .bridge import run_in_lava_venv
             opts = {k: v for k, v in self.options.items() if k not in ("bridge", "python", "timeout_s")}

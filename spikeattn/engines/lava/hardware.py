@@ -1,9 +1,12 @@
-"""``engine="loihi2"``: a fixed-point circuit on Loihi 2 hardware through Lava (``Loihi2HwCfg``).
+"""Loihi 2 hardware through Lava (``Loihi2HwCfg``): ``simulate(..., engine="lava", run_cfg="loihi2_hw")``
+(or ``hardware=True``); ``engine="loihi2"`` after
+``spikeattn.engines.register_engine("loihi2", "spikeattn.engines.lava.hardware:Loihi2Engine")``.
 
 Needs Intel's **lava-loihi** (the Loihi 2 compiler, NxCore process models and runtime; given to
 members of Intel's Neuromorphic Research Community with access to Loihi 2 systems, not
-published).  Without it ``run`` raises an :class:`~spikeattn.errors.EngineError` naming the
-missing modules (:data:`HW_MODULES`) and how to get them.
+published).  Without it Lava cannot compile the network for the chip: the
+:class:`~spikeattn.errors.EngineError` quotes Lava's own error and names the missing modules
+(:data:`HW_MODULES`) and how to get them.
 
 Kept small and separate from the CPU engine (:mod:`.engine`): the network is Lava's own
 processes only, which lava-loihi maps to the chip -- ``RingBuffer`` sources, ``Dense`` /
@@ -11,7 +14,7 @@ processes only, which lava-loihi maps to the chip -- ``RingBuffer`` sources, ``D
 population, and a sink ``RingBuffer`` on every population's ``s_out``; one network per
 sample.  Spikes are read back from the sinks; u and v are not read from the chip, so probes
 are refused and neuron updates are counted as all active (an upper bound;
-``meta["counts_note"]`` says so).  Option ``sim=True`` runs the same network on
+``meta["counts_note"]`` says so).  ``run_cfg="loihi2_sim"`` runs the same network on
 ``Loihi2SimCfg(select_tag="fixed_pt")`` -- how the lowering is tested without a chip.
 """
 from __future__ import annotations
@@ -55,7 +58,7 @@ class Loihi2Engine(LavaEngine):
                    "model:graded_relu": "not lowered for the chip (engine='lava' runs it on the CPU)",
                    "projection:graded": "graded spikes on the chip are not lowered here",
                    "source:graded": "graded inputs on the chip are not lowered here"}
-    options_allowed = frozenset({"sim", "timeout_s", "on_overflow", "bridge", "python"})
+    options_allowed = frozenset({"run_cfg", "hardware", "timeout_s", "on_overflow", "bridge", "python"})
     configurations = {}
 
     @classmethod
@@ -76,12 +79,14 @@ class Loihi2Engine(LavaEngine):
 
     def run_in_process(self, circuit, inputs, steps, batch, seed, progress=False) -> SimResult:
         from ...counting import counts_from_spikes
-        sim = bool(self.options.get("sim", False))
+        run_cfg = self.options.get("run_cfg", "loihi2_hw")
+        if run_cfg not in ("loihi2_hw", "loihi2_sim"):
+            raise EngineError(f"Loihi 2 engine option run_cfg={run_cfg!r} is not known; use 'loihi2_hw' (the chip) "
+                              "or 'loihi2_sim' (the chip's network on Lava's CPU simulator).")
+        sim = run_cfg == "loihi2_sim"
         missing = [] if sim else missing_lava_loihi()
-        if missing:
-            raise EngineError(f"engine='loihi2' runs on Loihi 2 hardware through Lava's Loihi2HwCfg, which needs "
-                              f"Intel's lava-loihi package: these modules are missing: {missing} "
-                              f"({', '.join(HW_MODULES[m] for m in missing)}). {HW_HINT}")
+        if missing and self.missing_features(circuit):     # say first what is missing for the chip at all
+            raise EngineError(_missing_message(missing))
         self.check(circuit)
         t0 = time.perf_counter()
         spikes = {n: np.zeros((steps, batch, p.size), bool) for n, p in circuit.populations.items()}
@@ -100,6 +105,11 @@ class Loihi2Engine(LavaEngine):
                 "counts_note": "neuron updates counted as all active: u and v are not read back from the chip"}
         return SimResult(spikes=spikes, probes={}, counts=counts, steps=steps, batch=batch, dt=circuit.dt,
                          engine=self.name, wall_s=time.perf_counter() - t0, meta=meta)
+
+
+def _missing_message(missing: list[str]) -> str:
+    return (f"Loihi2HwCfg needs Intel's lava-loihi package; these modules are missing: {missing} "
+            f"({', '.join(HW_MODULES[m] for m in missing)}). {HW_HINT}")
 
 
 def _run_on_chip(circuit, sample_inputs: dict, steps: int, sim: bool):
@@ -149,8 +159,10 @@ def _run_part(circuit, part: set, sample_inputs: dict, steps: int, sim: bool):
         t_run = time.perf_counter() - t0
         out = {n: s.data.get().T.astype(bool) for n, s in sinks.items()}
     except Exception as exc:
-        raise EngineError(f"Lava failed to run circuit '{circuit.name}' with "
-                          f"{type(cfg).__name__}: {type(exc).__name__}: {exc}") from exc
+        missing = [] if sim else missing_lava_loihi()
+        hint = f" {_missing_message(missing)}" if missing else ""
+        raise EngineError(f"Lava could not run circuit '{circuit.name}' with {type(cfg).__name__} "
+                          f"(Lava: {type(exc).__name__}: {exc}).{hint}") from None
     finally:
         first.stop()
     return out, t_run
