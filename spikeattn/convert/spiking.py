@@ -47,9 +47,23 @@ class SpikingModel:
             return {name: oh.reshape(len(x), -1)}
         return {name: x.reshape(len(x), -1).astype(np.float64) / info["scale"]}
 
-    def run(self, x, steps: int = 4, engine: str = "numpy", batch: int = 64):
-        """Logits per step ``(steps, n, classes)`` and the summed EventCounts totals."""
+    def _needed(self) -> set:
+        """Nodes whose recorded outputs are read after their segment ran."""
+        need = set(self.program.output.terms) | {k for k, _, _ in self.program.attention}
+        for seg in self.program.segments:
+            need |= set(seg.proxies.values())
+            for h in seg.host.values():
+                for a in h.inputs:
+                    need |= set(a.terms)
+        return need
+
+    def run(self, x, steps: int = 4, engine: str = "numpy", batch: int | None = None):
+        """Logits per step ``(steps, n, classes)`` and the summed EventCounts totals.
+        ``batch`` samples are simulated at once (default: ``max(8, 512 // steps)``); only
+        the outputs read later (proxies, host stages, readout) are kept."""
         x = np.asarray(x)
+        batch = batch or max(8, 512 // steps)
+        need = self._needed()
         outs, totals, per_node = [], {}, {}
         self.last_results = []
         for i in range(0, len(x), batch):
@@ -68,7 +82,8 @@ class SpikingModel:
                 self.last_results.append((seg.circuit, r.counts))
                 self.last_result = r
                 for pop in seg.circuit.populations:
-                    rec[pop] = r.spikes[pop]
+                    if pop in need:
+                        rec[pop] = r.spikes[pop]
                 for k, v in r.counts.totals().items():
                     totals[k] = totals.get(k, 0) + int(v)
                 for pop in seg.circuit.populations:
@@ -79,11 +94,11 @@ class SpikingModel:
         self.last_counts = {"totals": totals, "spikes_per_node": per_node, "samples": len(x), "steps": steps}
         return np.concatenate(outs, axis=1)
 
-    def predict(self, x, steps: int = 4, engine: str = "numpy", batch: int = 64) -> np.ndarray:
+    def predict(self, x, steps: int = 4, engine: str = "numpy", batch: int | None = None) -> np.ndarray:
         logits = self.run(x, steps=steps, engine=engine, batch=batch)
         return logits.mean(axis=0).reshape(logits.shape[1], -1).argmax(axis=1)
 
-    def fidelity(self, x, y, steps=(1, 2, 4, 8), engine: str = "numpy", batch: int = 64) -> dict:
+    def fidelity(self, x, y, steps=(1, 2, 4, 8), engine: str = "numpy", batch: int | None = None) -> dict:
         """``{T: accuracy}`` and, per T, the counts and wall time (``self.timing``)."""
         y = np.asarray(y)
         acc, self.timing, self.counts_by_T = {}, {}, {}
