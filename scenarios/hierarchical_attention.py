@@ -27,11 +27,11 @@ SSA output equals ``ssa_reference`` of the relayed spikes, exactly) and
 ``attention_only_selected_regions``; cost: SSA synaptic events vs SSA over all ``N``
 tokens fed the same steps.
 
-With ``--engine lava`` part 1 runs in Loihi fixed point (default batch 4); part 2 (float
+With ``--engine lava`` part 1 runs in Loihi fixed point; part 2 (float
 LIF timers + graded SSA neurons) runs where the engine supports every feature it uses
 (numpy, compiled, Brian2).  On Lava it is not run (``attention`` defaults to false there:
 reset by subtraction / refractory timers are float features its LIF lacks); the batch,
-the arithmetic, the part, its three checks and its figure are listed under ``reduced``.
+the part, its three checks and its figure are listed under ``reduced``.
 """
 from __future__ import annotations
 
@@ -51,13 +51,11 @@ from .params import Param, common_params
 R, G, K_TOKENS, COARSE_WINDOW, FINE_WINDOW = 8, 4, 2, 8, 12
 P_BG, P_REGION, P_NEEDLE = 0.1, 0.3, 0.8
 ATTN_D, ATTN_WINDOW, ATTN_AFTER, ATTN_BATCH = 4, 4, 20, 16
-LAVA_BATCH = 4
-LAVA_WHY = "Lava runs one network per sample (about 10 s each on 2 cores): 64 samples would take many minutes"
 ATTN_CHECKS = ["attention_matches_ssa_reference", "attention_only_selected_regions", "attention_region_is_brightest"]
 DEFAULTS = {"regions": R, "region_size": G, "k_tokens": K_TOKENS, "coarse_window": COARSE_WINDOW,
             "fine_window": FINE_WINDOW, "p_bg": P_BG, "p_region": P_REGION, "p_needle": P_NEEDLE}
 
-PARAMS = common_params(None, 64, batch_engine_defaults={"lava": LAVA_BATCH}, batch_reason=LAVA_WHY) + [
+PARAMS = common_params(None, 64) + [
     Param("regions", "int", R, "regions R (coarse stage picks 1)", low=2, high=64),
     Param("region_size", "int", G, "tokens per region G (N = R x G)", low=2, high=64),
     Param("k_tokens", "int", K_TOKENS, "needle tokens, selected by the fine stage", low=1, high=63),
@@ -109,8 +107,8 @@ def task(rng, batch: int, steps: int, p: dict | None = None):
 
 @scenario("hierarchical-attention", "coarse-to-fine: pick the brightest region, then the top tokens inside it",
           PARAMS, check=_check,
-          parity={"lava": f"Loihi fixed point; batch {LAVA_BATCH} and no part 2 (attention) by default, all "
-                          "reported as reduced", "brian2": "same experiment", "compiled": "same experiment"})
+          parity={"lava": "part 1 in Loihi fixed point; part 2 (attention) not run (float features Lava's LIF "
+                          "lacks); both reported as reduced", "brian2": "same experiment", "compiled": "same experiment"})
 def run(cfg: ScenarioConfig) -> ScenarioOutcome:
     p, fixed = cfg.p, cfg.engine == "lava"     # Lava's LIF has no v_reset/subtract reset: fixed-point variant
     if fixed:

@@ -19,8 +19,7 @@ Conditional computation is measured against the same layer with ``k = E`` (every
 runs): ``expert_ops_saving = 1 - routed expert ops / dense expert ops``.
 
 With ``--engine lava`` gate, dispatch and experts are built in Loihi fixed point (experts
-reset to 0 instead of subtracting) and the default batch is 4, as Lava runs one network per
-sample: both are reported under ``reduced``.  The class-expert check is an exact binomial
+reset to 0 instead of subtracting), reported under ``reduced``.  The class-expert check is an exact binomial
 test on the number of tokens run (see :func:`scenarios.outcome.binomial_check`).
 """
 from __future__ import annotations
@@ -41,11 +40,9 @@ from .params import Param, common_params
 E, D, HIDDEN, D_OUT, K, WINDOW = 4, 16, 16, 8, 2, 8
 P_ON, P_OFF = 0.6, 0.1
 RUN_AFTER_DECISION = 30
-LAVA_BATCH = 4
-LAVA_WHY = "Lava runs one network per sample (about 10 s each on 2 cores): 64 tokens would take many minutes"
 DEFAULTS = {"experts": E, "channels_per_expert": D // E, "hidden": HIDDEN, "d_out": D_OUT, "k": K, "window": WINDOW}
 
-PARAMS = common_params(None, 64, batch_engine_defaults={"lava": LAVA_BATCH}, batch_reason=LAVA_WHY) + [
+PARAMS = common_params(None, 64) + [
     Param("experts", "int", E, "number of experts E (and token classes)", low=2, high=16),
     Param("channels_per_expert", "int", D // E, "input channels per class (D = E x this)", low=1, high=64),
     Param("k", "int", K, "experts selected per token (k-WTA k)", low=1, high=16),
@@ -123,8 +120,8 @@ def check_experts(res, x, selected, fixed_point: bool, p: dict) -> bool:
 
 @scenario("moe-routing", "a spiking gate routes each token to k of E experts; unselected experts do no work",
           PARAMS, check=_check,
-          parity={"lava": f"Loihi fixed point (experts reset to 0); batch {LAVA_BATCH} by default (speed), "
-                          "both reported as reduced", "brian2": "same experiment", "compiled": "same experiment"})
+          parity={"lava": "same experiment in Loihi fixed point (experts reset to 0), reported as reduced: "
+                          "arithmetic", "brian2": "same experiment", "compiled": "same experiment"})
 def run(cfg: ScenarioConfig) -> ScenarioOutcome:
     p, fixed = cfg.p, cfg.engine == "lava"     # Lava's LIF has no v_reset/subtract reset: fixed-point variant
     if fixed:

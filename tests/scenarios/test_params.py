@@ -87,12 +87,14 @@ def test_cross_parameter_checks():
 
 
 def test_engine_defaults_are_reported_as_reduced():
-    values, reduced = WTA.resolve("lava", {})
-    assert values["batch"] == 8 and values["contrast_sweep"] is False
-    assert reduced["batch"]["full"] == 128 and "Lava" in reduced["batch"]["why"]
-    values, reduced = WTA.resolve("lava", {"batch": 128})
-    assert values["batch"] == 128 and "batch" not in reduced
-    assert WTA.resolve("numpy", {})[1] == {}
+    hier = SPECS["hierarchical-attention"]
+    values, reduced = hier.resolve("lava", {})
+    assert values["attention"] is False and reduced["attention"]["full"] is True
+    assert "Lava" in reduced["attention"]["why"]
+    values, reduced = hier.resolve("lava", {"attention": True})       # asked for: not a silent default
+    assert values["attention"] is True and "attention" not in reduced
+    assert hier.resolve("numpy", {})[1] == {}
+    assert WTA.resolve("lava", {}) == WTA.resolve("numpy", {})       # wta-routing: same parameters on Lava
 
 
 def test_config_file(tmp_path):
@@ -117,7 +119,7 @@ def test_config_file(tmp_path):
 def test_cli_show_lists_parameters_and_parity():
     r = cli("show", "wta-routing")
     assert r.returncode == 0, r.stderr
-    for needle in ("p_high", "a number in [0, 1]", "cue_window", "on lava: 8", "lava", "compiled"):
+    for needle in ("p_high", "a number in [0, 1]", "cue_window", "fixed-point", "lava", "compiled"):
         assert needle in r.stdout
     doc = json.loads(cli("show", "moe-routing", "--json").stdout)
     assert doc["params"]["k"]["allowed"] == "an integer in [1, 16]"
