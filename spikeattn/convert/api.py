@@ -24,7 +24,7 @@ from .spiking import SpikingModel
 def convert(model, example_input, mode: str = "accumulate", steps: int = 4, calib=None, levels: int = 4,
             train=None, epochs: int = 30, lr: float = 2e-3, input_scale: float = 1.0,
             input_kind: str | None = None, name: str = "converted", seed: int = 0,
-            cache_key: str | None = None) -> SpikingModel:
+            cache_key: str | None = None, prune: float | None = None) -> SpikingModel:
     torch = require("torch", "torch", "spikeattn.convert")
     if mode not in MODES:
         raise ParameterError("convert()", "mode", f"is {mode!r}.", f"use one of {list(MODES)}.")
@@ -55,6 +55,10 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
         if cached is not None:
             _save_atomic(torch, gm.state_dict(), cached)
     gm.eval()
+    pruned = None
+    if prune:
+        from .sparsify import magnitude_prune
+        pruned = magnitude_prune(gm, float(prune))
     gm64 = copy.deepcopy(gm).double()
     one = example[:1].double() if example.is_floating_point() else example[:1]
     ep1 = torch.export.export(gm64, (one,))
@@ -69,7 +73,7 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
     program.finish(out)
     return SpikingModel(program, mode, 1 if mode == "rate" else levels,
                         quantised=None if mode == "rate" else gm64, dense=dense,
-                        meta={"steps": steps, "input_kind": kind, "example": one})
+                        meta={"steps": steps, "input_kind": kind, "example": one, "pruned": pruned})
 
 
 def _cache_path(key, mode, levels, epochs, lr, seed):

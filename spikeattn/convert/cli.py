@@ -22,7 +22,8 @@ def register(subparsers) -> None:
     p.add_argument("--epochs", type=int, default=10, help="quantisation-aware fine-tune epochs")
     p.add_argument("--engine", default="numpy")
     p.add_argument("--quantise", default=None, choices=["loihi8"], help="(not implemented yet: refused)")
-    p.add_argument("--prune", default=None, help="(not implemented yet: refused)")
+    p.add_argument("--prune", default=None, help="magnitude:F prunes the fraction F of every weight matrix "
+                   "(smallest magnitudes) after fine-tuning")
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(handler=cmd_convert)
 
@@ -52,8 +53,10 @@ def cmd_convert(args) -> int:
     from .data import load_data
     from .fidelity import fidelity_report
     from .models import MODELS, SPECS, load_model
-    if args.quantise or args.prune:
-        raise SpikeattnError("--quantise/--prune: not implemented yet in this version. Fix: drop the option.")
+    from .sparsify import parse_prune
+    if args.quantise:
+        raise SpikeattnError("--quantise loihi8: not implemented yet in this version. Fix: drop the option.")
+    prune = parse_prune(args.prune)
     data = load_data(args.data)
     if args.model in MODELS:
         model, name = load_model(args.model, data if SPECS[args.model]["data"] == args.data else None), args.model
@@ -63,8 +66,9 @@ def cmd_convert(args) -> int:
     xtr = data["x_train"]
     ex = torch.as_tensor(xtr[:2])
     sm = convert(model, ex, mode=args.mode, steps=args.steps, calib=data["x_calib"], levels=args.levels,
-                 train=(xtr, data["y_train"]), epochs=args.epochs)
+                 train=(xtr, data["y_train"]), epochs=args.epochs, prune=prune[1] if prune else None)
     rep = fidelity_report(sm, name, data["x_test"], data["y_test"], args.steps, engine=args.engine)
+    rep["pruned"] = sm.meta.get("pruned")
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(args.out / "fidelity.json", rep)
     save(sm.circuit, args.out / "circuit.zip")

@@ -2,8 +2,8 @@
 
 * ``digits``: scikit-learn's ``load_digits`` (8x8 images, integer pixels 0..16), split
   80/20 with a fixed seed; images as ``(n, 64)`` float arrays of integers.
-* ``recall``: synthetic associative recall generated in code: a sequence of (key, value)
-  token pairs then a query key; the label is the value paired with it (attention needed).
+* ``recall``: synthetic associative recall generated in code: tokens binding keys to
+  values, then a query key; the label is the value bound to it (attention needed).
 * ``.npz`` files with ``x_train``, ``y_train``, ``x_test``, ``y_test`` (``x_calib``
   optional), read with ``allow_pickle=False``; anything else is refused with a
   :class:`DataError` naming the file and the member.
@@ -39,19 +39,20 @@ def digits(seed: int = 0) -> dict:
     return {"x_train": x[tr], "y_train": y[tr], "x_test": x[te], "y_test": y[te], "x_calib": x[tr[:256]]}
 
 
-def recall(n_train: int = 4000, n_test: int = 800, pairs: int = 4, vocab: int = 8, seed: int = 0) -> dict:
-    """Tokens 0..vocab-1 are keys, vocab..2vocab-1 values, 2vocab the query marker.
-    Sequence: k1 v1 k2 v2 ... kP vP QUERY k; label: index of the value paired with k."""
+def recall(n_train: int = 4000, n_test: int = 800, pairs: int = 4, keys: int = 8, values: int = 8,
+           seed: int = 0) -> dict:
+    """Associative recall: ``pairs`` tokens each binding a key to a value (token id
+    ``key * values + value``, distinct keys), then a query token (``keys * values + key``)
+    naming one of the keys; the label is the value bound to it.  The answer sits at a random
+    position, so the model must attend from the query to the matching key."""
     rng = np.random.default_rng(seed)
 
     def make(n):
-        keys = np.argsort(rng.random((n, vocab)), axis=1)[:, :pairs]
-        vals = rng.integers(0, vocab, (n, pairs))
-        seq = np.empty((n, 2 * pairs + 2), np.int64)
-        seq[:, 0:2 * pairs:2], seq[:, 1:2 * pairs:2] = keys, vals + vocab
+        k = np.argsort(rng.random((n, keys)), axis=1)[:, :pairs]
+        v = rng.integers(0, values, (n, pairs))
         which = rng.integers(0, pairs, n)
-        seq[:, -2], seq[:, -1] = 2 * vocab, keys[np.arange(n), which]
-        return seq, vals[np.arange(n), which].astype(np.int64)
+        seq = np.concatenate([k * values + v, (keys * values + k[np.arange(n), which])[:, None]], axis=1)
+        return seq.astype(np.int64), v[np.arange(n), which].astype(np.int64)
     xtr, ytr = make(n_train)
     xte, yte = make(n_test)
     return {"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte, "x_calib": xtr[:256]}

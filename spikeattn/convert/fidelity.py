@@ -82,4 +82,4 @@ def fidelity_report(sm, model_name, x, y, steps: int, engine: str = "numpy", den
             "spiking_accuracy": acc, "identical_to_quantised": ident or None,
             "macs_per_step": macs, "acs_per_step": acs, "spike_rate_per_layer": rates,
             "attention_agreement": attention_agreement(sm, x), "energy": energy(sm, dense_model, np.asarray(x)),
-            "host_stages": sm.host_stages, "timing_s": timing, "engine": engine, "test_samples": int(len(x))}
+            "host_stages": sm.host_stages, "circuit": sm.circuit.summary(), "timing_s": timing, "engine": engine, "test_samples": int(len(x))}

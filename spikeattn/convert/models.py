@@ -68,7 +68,7 @@ def _classes(torch):
             return self.head(self.norm(t)[:, 0])
 
     class RecallTransformer(nn.Module):
-        def __init__(self, vocab=17, dim=32, heads=2, hidden=64, seq=10, classes=8):
+        def __init__(self, vocab=72, dim=32, heads=2, hidden=64, seq=5, classes=8):
             super().__init__()
             self.emb = nn.Embedding(vocab, dim)
             self.pos = nn.Parameter(torch.randn(1, seq, dim) * 0.1)
@@ -84,8 +84,8 @@ def _classes(torch):
 SPECS = {
     "digits-vit": {"data": "digits", "config": {"dim": 32, "heads": 2, "layers": 1, "hidden": 64, "patch": 4},
                    "train": {"epochs": 60, "lr": 3e-3, "batch": 64, "seed": 0}},
-    "recall-transformer": {"data": "recall", "config": {"vocab": 17, "dim": 32, "heads": 2, "hidden": 64,
-                                                        "seq": 10, "classes": 8},
+    "recall-transformer": {"data": "recall", "data_version": 2,
+                           "config": {"vocab": 72, "dim": 32, "heads": 2, "hidden": 64, "seq": 5, "classes": 8},
                            "train": {"epochs": 40, "lr": 3e-3, "batch": 64, "seed": 0}},
 }
 

@@ -148,3 +148,19 @@ def test_importing_convert_does_not_import_torch():
     import sys
     code = "import sys, spikeattn, spikeattn.convert; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_magnitude_pruning_gives_sparser_projections_still_equal_to_torch():
+    torch.manual_seed(0)
+    m = Prod()
+    x = _x((8, 24))
+    dense = convert(m, x, mode="accumulate", epochs=0, calib=x, levels=2)
+    sm = convert(m, x, mode="accumulate", epochs=0, calib=x, levels=2, prune=0.5)
+    assert sm.meta["pruned"]["pruned"] >= 0.45 * sm.meta["pruned"]["weights"]
+    syn = lambda s: sum(p.synapse_count() for p in s.circuit.projections.values()
+                        if p.pre.startswith(next(iter(s.program.inputs))))
+    assert syn(sm) < syn(dense)                   # the input projections lost half their synapses
+    got = sm.run(x.numpy(), steps=1)[0]
+    with torch.no_grad():
+        want = sm.quantised(x.double()).numpy()  # the pruned quantised graph in torch
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
