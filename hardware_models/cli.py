@@ -178,10 +178,16 @@ def _load_result(path: Path):
         doc = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"result file '{path}' is not valid JSON ({exc.__class__.__name__}: {exc})") from None
+    except RecursionError:
+        raise InputError(f"result file '{path}': its JSON is nested too deeply to be a result.json; pass the "
+                         "result.json written by 'spikeattn run'") from None
     if not isinstance(doc, dict) or "counts" not in doc:
         raise InputError(f"result file '{path}' has no 'counts' block; pass the result.json of 'spikeattn run'")
     circuit = None
     cf = doc.get("circuit_file")
+    if cf is not None and not isinstance(cf, str):
+        raise InputError(f"result file '{path}', field 'circuit_file': is a {type(cf).__name__} ({cf!r:.60}); "
+                         "must be the path of the circuit zip (a string), or absent.")
     if cf:
         import spikeattn
         for cand in (Path(cf), path.parent / Path(cf).name):

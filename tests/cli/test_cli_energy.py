@@ -160,3 +160,16 @@ def test_energy_block_with_the_sanafe_engine():
     assert block["sanafe"]["loihi"]["sanafe"]["spikes_match"]
     assert cmp["term_ratio"]["synapse"] == pytest.approx(1.0)
     assert energy_block(c, res.counts, ["loihi"], batches=None, draws=0, engines=("sanafe",))["sanafe"]["refused"]
+
+
+@pytest.mark.parametrize("content,needle", [
+    ('{"counts": {}, "circuit_file": 5}', "field 'circuit_file'"),
+    ("[" * 100000 + "]" * 100000, "nested too deeply"),
+])
+def test_energy_command_hostile_result_files_give_one_line(tmp_path, content, needle):
+    path = tmp_path / "result.json"
+    path.write_text(content)
+    r = subprocess.run([sys.executable, "-m", "spikeattn.cli", "energy", str(path), "--hardware", "loihi"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2
+    assert needle in r.stderr and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr

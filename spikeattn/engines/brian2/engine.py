@@ -37,6 +37,7 @@ standalone binary's own run time), ``codegen_s`` (runtime: code generation) or `
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -101,7 +102,8 @@ class Brian2Engine(Engine):
         b2 = require("brian2", "brian2", "The Brian2 engine")
         self.check(circuit)
         t_start = time.perf_counter()
-        saved = {k: b2.prefs[k] for k in ("codegen.target", "codegen.cpp.extra_compile_args_gcc")}
+        saved = {k: b2.prefs[k] for k in ("codegen.target", "codegen.cpp.extra_compile_args_gcc",
+                                          "devices.cpp_standalone.extra_make_args_unix")}
         standalone = self.device == "cpp_standalone"
         build_dir = None
         timings = {}
@@ -110,6 +112,9 @@ class Brian2Engine(Engine):
             if self.exact_float and (standalone or self.codegen_target == "cython"):
                 b2.prefs["codegen.cpp.extra_compile_args_gcc"] = list(EXACT_GCC_FLAGS)
             if standalone:
+                # Brian2's default is an unbounded ``make -j``: a large circuit then starts one
+                # compiler per source file at once (hundreds), exhausting memory.
+                b2.prefs["devices.cpp_standalone.extra_make_args_unix"] = [f"-j{os.cpu_count() or 1}"]
                 build_dir = self.directory or tempfile.mkdtemp(prefix="spikeattn_brian2_")
                 b2.set_device("cpp_standalone", build_on_run=False, directory=build_dir)
             low = lower_circuit(b2, circuit, inputs, batch)
