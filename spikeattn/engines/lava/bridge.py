@@ -10,6 +10,8 @@ the ``python`` engine option, the environment variable ``SPIKEATTN_LAVA_PYTHON``
 
 Robustness:
 
+- one worker is kept alive per interpreter and environment and serves every run
+  (:mod:`.server`; ``SPIKEATTN_LAVA_WORKER=fresh`` starts one per run);
 - the worker runs in its own session (process group), together with every OS process
   Lava spawns for its process models; when ``timeout_s`` passes, the whole group gets
   SIGTERM, then SIGKILL after :data:`KILL_GRACE_S`, and the bridge waits until no process
@@ -99,33 +101,62 @@ def run_in_lava_venv(circuit: Circuit, inputs: dict, steps: int, batch: int, see
         except TypeError as exc:
             raise EngineError(f"Lava engine options {sorted(options)} must be JSON values (str, number, bool, "
                               f"None) to reach the Lava venv: {exc}") from None
-        cmd = [str(exe), "-m", "spikeattn.engines.lava.worker", str(job), str(out)]
-        try:
-            proc = subprocess.Popen(cmd, env=env, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    text=True, start_new_session=True)
-        except OSError as exc:
-            raise LavaEnvironmentError(f"could not start the Lava worker '{exe}': {exc}. {HOW_TO_CREATE}") from None
-        try:
-            stdout, stderr = proc.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            left = kill_group(proc)
-            raise EngineError(f"the Lava worker ({exe}) did not finish circuit '{circuit.name}' within "
-                              f"{timeout_s} s and was stopped with all its Lava processes"
-                              f"{'' if not left else f' (still alive: {left})'}; raise the engine option "
-                              "timeout_s, or run fewer steps or a smaller batch.") from None
-        except BaseException:
-            kill_group(proc)
-            raise
+        stderr, returncode = _run_job(exe, env, job, out, circuit.name, timeout_s)
         err = exchange.read_error(out)
         if err is not None:
             _reraise(err, exe)
-        if proc.returncode != 0 or not (out / "result.json").is_file():
+        if returncode != 0 or not (out / "result.json").is_file():
             tail = (stderr or "")[-STDERR_TAIL:]
             raise EngineError(f"the Lava worker ({exe}) failed on circuit '{circuit.name}' with exit status "
-                              f"{proc.returncode}: {last_exception_line(stderr)}. Its stderr ends with:\n{tail}")
+                              f"{returncode}: {last_exception_line(stderr)}. Its stderr ends with:\n{tail}")
         res = exchange.read_result(out)
     res.meta["bridge"] = {"python": str(exe), "command": "python -m spikeattn.engines.lava.worker IN OUT"}
     return res
+
+
+def _timeout_error(exe, name, timeout_s, left):
+    return EngineError(f"the Lava worker ({exe}) did not finish circuit '{name}' within {timeout_s} s and was "
+                       f"stopped with all its Lava processes{'' if not left else f' (still alive: {left})'}; "
+                       "raise the engine option timeout_s, or run fewer steps or a smaller batch.")
+
+
+def _run_job(exe, env, job, out, name, timeout_s):
+    """``(stderr text, exit status)`` of one job: in the persistent worker (:mod:`.server`),
+    or a fresh process where ``SPIKEATTN_LAVA_WORKER=fresh``."""
+    if os.environ.get("SPIKEATTN_LAVA_WORKER", "persistent") != "fresh":
+        from . import server
+        try:
+            worker = server.get_worker(exe, env, str(REPO_ROOT))
+        except OSError as exc:
+            raise LavaEnvironmentError(f"could not start the Lava worker '{exe}': {exc}. {HOW_TO_CREATE}") from None
+        pos = worker.stderr_size()
+        try:
+            rc = worker.run(job, out, timeout_s)
+        except server.WorkerTimeout:
+            proc = worker.proc
+            server.drop(worker)
+            raise _timeout_error(exe, name, timeout_s, _group_members(proc.pid)) from None
+        except BaseException:
+            server.drop(worker)
+            raise
+        stderr = worker.stderr_since(pos)
+        if rc is None or rc == 1:                       # died, or will exit: start afresh next time
+            server.drop(worker)
+        return stderr, (1 if rc is None else rc)
+    cmd = [str(exe), "-m", "spikeattn.engines.lava.worker", str(job), str(out)]
+    try:
+        proc = subprocess.Popen(cmd, env=env, cwd=str(REPO_ROOT), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)
+    except OSError as exc:
+        raise LavaEnvironmentError(f"could not start the Lava worker '{exe}': {exc}. {HOW_TO_CREATE}") from None
+    try:
+        _, stderr = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise _timeout_error(exe, name, timeout_s, kill_group(proc)) from None
+    except BaseException:
+        kill_group(proc)
+        raise
+    return stderr, proc.returncode
 
 
 def last_exception_line(stderr: str | None) -> str:

@@ -4,7 +4,8 @@ Reads the job folder ``IN`` written by :func:`spikeattn.engines.lava.exchange.wr
 runs :class:`~spikeattn.engines.lava.engine.LavaEngine` in-process and writes the result
 to ``OUT``.  A :class:`~spikeattn.errors.SpikeattnError` is written to ``OUT/error.json``
 (exit status 3) so the bridge can re-raise it with its message; anything else ends with a
-traceback on stderr (exit status 1), which the bridge quotes.
+traceback on stderr (exit status 1), which the bridge quotes.  ``--serve`` keeps one worker
+for many jobs (:mod:`.server`).
 """
 from __future__ import annotations
 
@@ -12,8 +13,31 @@ import sys
 from pathlib import Path
 
 
+def serve() -> int:
+    """``--serve``: run jobs named on stdin (``JOB<TAB>OUT`` per line) until end of input,
+    answering ``@@spikeattn-lava-worker@@ RC`` per job (see :mod:`.server`)."""
+    import traceback
+    from .server import MARK
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        job, out = line.rstrip("\n").split("\t")
+        try:
+            rc = main([job, out])
+        except BaseException:                # not a SpikeattnError: report, then do not reuse this process
+            traceback.print_exc()
+            rc = 1
+        sys.stderr.flush()
+        print(f"{MARK} {rc}", flush=True)
+        if rc == 1:
+            return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--serve"]:
+        return serve()
     if len(argv) != 2:
         print("usage: python -m spikeattn.engines.lava.worker JOB_FOLDER RESULT_FOLDER", file=sys.stderr)
         return 2
