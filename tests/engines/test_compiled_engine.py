@@ -523,6 +523,29 @@ def test_jit_is_cached_on_disk():
         assert Path(fn._cache._cache_path).is_dir()
 
 
+START_METHOD = r"""
+import multiprocessing, numpy as np, spikeattn as sa
+from spikeattn.ir import LIF, Circuit
+c = Circuit("mp")
+c.add_source("x", 3)
+c.add_population("h", 3, LIF(du=0.5, vth=0.5))
+c.connect("x", "h", np.eye(3))
+for batch in (1, 3):
+    sa.simulate(c, {"x": np.ones((4, batch, 3), bool)}, steps=4, engine="compiled")
+print(multiprocessing.get_start_method(allow_none=True))
+"""
+
+
+def test_runs_leave_the_multiprocessing_start_method_unset():
+    """numba's threading layer fixes multiprocessing's start method when it starts; Lava 0.10
+    then fails in the same process on set_start_method('fork').  A fresh process that ran
+    the compiled engine (serial and parallel) still has no start method chosen."""
+    out = subprocess.run([sys.executable, "-c", START_METHOD], capture_output=True, text=True, cwd=REPO,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "None"
+
+
 FALLBACK = r"""
 import sys, json, warnings
 sys.modules["numba"] = None          # numba hidden: importing it raises ImportError

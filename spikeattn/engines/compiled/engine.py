@@ -162,10 +162,12 @@ class CompiledEngine(Engine):
         driver = DRIVERS[(pk.fixed, parallel and batch > 1)]
         import numba
 
-        args = (numba.get_num_threads(), pk.NODE, pk.POP, pk.SRC, pk.PROJ, pk.OUTL, pk.INL, pk.PRB, pk.FP, pk.IP,
+        t_jit = time.perf_counter()
+        with _start_method_left_unset():    # numba's threading layer starts here
+            threads = numba.get_num_threads()
+        args = (threads, pk.NODE, pk.POP, pk.SRC, pk.PROJ, pk.OUTL, pk.INL, pk.PRB, pk.FP, pk.IP,
                 pk.INDPTR, pk.INDICES, pk.W, pk.SB, pk.SB64, pk.SV, pk.U, pk.V, pk.REF, pk.ACC, pk.ARR, OB, OG,
                 PO, CPOP, CSRC, CPROJ, DIAG, pk.max_n)
-        t_jit = time.perf_counter()
         with _start_method_left_unset():
             driver(0, 0, *args)         # compiles, or loads the on-disk cache, for these types
         t_loop = time.perf_counter()
