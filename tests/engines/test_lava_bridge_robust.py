@@ -52,9 +52,11 @@ def _circuit():
 
 @needs_lava_venv
 @needs_proc
-def test_stuck_run_is_stopped_and_leaves_no_process(monkeypatch):
+@pytest.mark.parametrize("worker", ["persistent", "fresh"])
+def test_stuck_run_is_stopped_and_leaves_no_process(monkeypatch, worker):
     marker = uuid.uuid4().hex
     monkeypatch.setenv("SPIKEATTN_TEST_MARK", marker)
+    monkeypatch.setenv("SPIKEATTN_LAVA_WORKER", worker)
     monkeypatch.delenv("SPIKEATTN_LAVA_PYTHON", raising=False)
     steps = 2_000_000                    # ~20 minutes of Lava steps: stuck for this test's purposes
     seen = []
@@ -99,3 +101,20 @@ def test_last_exception_line_of_a_traceback():
           "lava.magma.compiler.exceptions.NoProcessModelFound: no model for Dense\n")
     assert last_exception_line(tb) == "lava.magma.compiler.exceptions.NoProcessModelFound: no model for Dense"
     assert last_exception_line("") == "no error message on stderr"
+
+
+@needs_lava_venv
+def test_persistent_worker_serves_several_runs(monkeypatch):
+    monkeypatch.delenv("SPIKEATTN_LAVA_PYTHON", raising=False)
+    monkeypatch.delenv("SPIKEATTN_LAVA_WORKER", raising=False)
+    x = np.random.default_rng(0).random((30, 2, 4)) < 0.5
+    a = simulate(_circuit(), {"x": x}, 30, engine="lava", bridge="always")
+    b = simulate(_circuit(), {"x": x[:, ::-1]}, 30, engine="lava", bridge="always")
+    assert a.meta["worker_pid"] == b.meta["worker_pid"] != os.getpid()
+    ref = simulate(_circuit(), {"x": x[:, ::-1]}, 30, engine="numpy")
+    for n in ("a", "b"):
+        np.testing.assert_array_equal(b.spikes[n], ref.spikes[n])
+    monkeypatch.setenv("SPIKEATTN_LAVA_WORKER", "fresh")
+    c = simulate(_circuit(), {"x": x}, 30, engine="lava", bridge="always")
+    assert c.meta["worker_pid"] != a.meta["worker_pid"]
+    np.testing.assert_array_equal(c.spikes["b"], a.spikes["b"])

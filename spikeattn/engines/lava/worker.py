@@ -9,6 +9,7 @@ for many jobs (:mod:`.server`).
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         res = cls(**options).run(circuit, inputs, steps, batch, seed)
         res.meta["in_process"] = False
         res.meta["worker_python"] = sys.executable
+        res.meta["worker_pid"] = os.getpid()
     except SpikeattnError as exc:
         write_error(out, exc)
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
