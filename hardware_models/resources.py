@@ -1,0 +1,258 @@
+"""Resource report of a circuit on a neuromorphic chip: ``resources(circuit, "loihi2")``.
+
+The partition is the cost model's own (:func:`hardware_models.placement.place`: populations
+sliced under the per-core limits, slices partitioned by networkx Kernighan-Lin bisection
+weighted by spike traffic, then merged greedily), so the report describes the placement the
+energy and latency figures are computed on.  Per core (``k``), with ``S_k`` the neurons placed
+on core ``k``:
+
+- ``neurons`` = ``|S_k|``;
+- ``synapses`` = incoming synapses of ``S_k`` (non-zero weights, all projections);
+- ``weight_memory_bytes`` = ``synapses x bytes_per_synapse`` (+ neuron state where the chip keeps it
+  in the same memory); limit ``synaptic_memory_bytes``;
+- ``axons_in`` = distinct pre-synaptic neurons (or source inputs) with a synapse into ``S_k``
+  (Loihi's input axons); limit ``fan_in``;
+- ``axons_out`` = output routes: pairs (neuron of ``S_k``, destination core) with at least one synapse;
+- ``fan_in_cores`` / ``fan_out_cores`` = distinct cores sending to / reached from core ``k``
+  (``host`` inputs count as one source); limit ``fan_out`` on the latter.
+
+Utilisation = value / limit per core; the histograms count cores per 10 % bin.  A circuit
+that does not fit gets ``fits = False`` and ``binding`` = the constraint, the element, what
+it needs, the limit, and how much over (absolute and as a ratio).
+
+Loihi 2 per-core limits are not published by Intel: :data:`ASSUMPTIONS` marks each one with
+its source (``/work/shared/reference/energy_constants.md``, the chip model's notes).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import scipy.sparse as sp
+
+from .errors import PlacementError
+from .model import HardwareModel
+from .partition import dest_cores
+from .registry import get
+
+ENERGY_REF = "spikeattn shared reference energy_constants.md (Intel Loihi 2 section)"
+ASSUMPTIONS = {
+    "loihi2": {
+        "neurons": "~8,192 neurons per core: Intel's Loihi 2 brief gives 1M neurons on 128 cores; per-core "
+                   f"figure unverified [{ENERGY_REF}]",
+        "synaptic_memory_bytes": "128 KB per core: the smaller of the unverified 128 KB / 192 KB figures "
+                                 f"[{ENERGY_REF}]",
+        "bytes_per_synapse": "1 byte per synapse (8-bit weight, no index/delay overhead): assumption, as for "
+                             "Loihi 1 (hardware_models/chips/loihi.py notes)",
+        "fan_in": "4,096 input axons per core: assumed equal to Loihi 1 (Davies et al. 2018) [assumption]",
+        "fan_out": "4,096 destination cores per core: assumed equal to Loihi 1 (Davies et al. 2018) [assumption]",
+        "tile_mesh": "8 x 4 tiles of 4 cores: assumed equal to Loihi 1 (SANA-FE's Loihi description) "
+                     "[assumption]",
+    },
+    "loihi": {
+        "bytes_per_synapse": "1 byte per synapse (8-bit weight, no index/delay overhead): assumption "
+                             "(hardware_models/chips/loihi.py notes); the other limits are published "
+                             "(Davies et al. 2018, IEEE Micro)",
+    },
+}
+RESOURCES = ("neurons", "weight_memory_bytes", "axons_in", "fan_out_cores")
+LIMIT_OF = {"neurons": "neurons", "weight_memory_bytes": "synaptic_memory_bytes", "axons_in": "fan_in",
+            "fan_out_cores": "fan_out"}
+CONSTRAINT_OF = {"neurons": "neurons per core", "weight_memory_bytes": "synaptic memory per core",
+                 "axons_in": "fan-in (input axons) per core", "fan_out_cores": "fan-out (destination cores) per core"}
+
+
+@dataclass
+class ResourceReport:
+    chip: str
+    circuit: str
+    fits: bool
+    cores: int = 0
+    chips: int = 0
+    cores_per_chip: int = 0
+    per_core: list = field(default_factory=list)
+    limits: dict = field(default_factory=dict)
+    assumptions: dict = field(default_factory=dict)
+    partition: dict = field(default_factory=dict)
+    binding: dict | None = None
+    histograms: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"chip": self.chip, "circuit": self.circuit, "fits": self.fits, "cores": self.cores,
+                "chips": self.chips, "cores_per_chip": self.cores_per_chip, "per_core": self.per_core,
+                "limits": self.limits, "assumptions": self.assumptions, "partition": self.partition,
+                "binding": self.binding, "histograms": self.histograms}
+
+    # ------------------------------------------------------------------ output
+    def table(self) -> str:
+        """The report as a terminal table."""
+        lines = [f"{self.circuit} on {self.chip}: " + (f"{self.cores} cores on {self.chips} chip(s) "
+                                                        f"({self.cores_per_chip} cores per chip)"
+                                                        if self.cores else "no placement")]
+        if not self.fits:
+            b = self.binding
+            lines.append(f"DOES NOT FIT: {b['constraint']} ({b['element']}): needs {b['need']:g}, limit "
+                         f"{b['limit']:g}, over by {b['over_by']:g} ({b['over_ratio']:.2f}x the limit)")
+        if self.per_core:
+            head = ["core", "chip", "neurons", "synapses", "weight B", "axons in", "axons out", "fan-in",
+                    "fan-out", "max util"]
+            rows = [[c["core"], c["chip"], c["neurons"], c["synapses"], c["weight_memory_bytes"], c["axons_in"],
+                     c["axons_out"], c["fan_in_cores"], c["fan_out_cores"], f"{100 * c['max_utilisation']:.1f}%"]
+                    for c in self.per_core]
+            if self.limits:
+                lim = self.limits
+                rows.append(["limit", "", lim.get("neurons"), "", lim.get("synaptic_memory_bytes"),
+                             lim.get("fan_in"), "", "", lim.get("fan_out"), ""])
+            widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+            fmt = "  ".join(f"{{:>{w}}}" for w in widths)
+            lines += [fmt.format(*head)] + [fmt.format(*["" if x is None else x for x in r]) for r in rows]
+            for res, h in self.histograms.items():
+                lines.append(f"utilisation of {res:<20} cores per 10% bin: {h['counts']}")
+        for k, v in self.assumptions.items():
+            lines.append(f"assumption: {k}: {v}")
+        return "\n".join(lines)
+
+    def save_png(self, path) -> None:
+        """Per-core utilisation (%) of each limited resource, one bar group per core."""
+        from spikeattn.errors import require
+        require("matplotlib", "plots", "The resource report's PNG")
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from spikeattn.fileio import atomic_savefig
+        fig, ax = plt.subplots(figsize=(max(4.0, 0.5 * self.cores + 2), 3.2))
+        cores = np.arange(self.cores)
+        res = [r for r in RESOURCES if self.per_core and f"util_{r}" in self.per_core[0]]
+        w = 0.8 / max(len(res), 1)
+        for i, r in enumerate(res):
+            ax.bar(cores + (i - (len(res) - 1) / 2) * w, [100 * c[f"util_{r}"] for c in self.per_core], w, label=r)
+        ax.axhline(100, color="k", lw=0.8, ls="--")
+        ax.set_xlabel("core")
+        ax.set_ylabel("utilisation of the core limit (%)")
+        ax.set_title(f"{self.circuit} on {self.chip}: {self.cores} cores" + ("" if self.fits else " (does not fit)"))
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        atomic_savefig(fig, path, dpi=120)
+        plt.close(fig)
+
+
+def _binding(constraint: str, element: str, need: float, limit: float) -> dict:
+    return {"constraint": constraint, "element": element, "need": float(need), "limit": float(limit),
+            "over_by": float(need - limit), "over_ratio": float(need / limit) if limit else math.inf}
+
+
+def _worst_neuron(circuit, lim) -> dict | None:
+    """The single-neuron requirement that breaks a limit (which no slicing can fix)."""
+    worst = None
+    for name, pop in circuit.populations.items():
+        syn = np.zeros(pop.size)
+        pre_ids = [sp.csr_matrix(p.weights) != 0 for p in circuit.projections.values() if p.post == name]
+        for m in pre_ids:
+            syn += np.asarray(m.sum(axis=1)).ravel()
+        state = pop.model.state_bytes if lim.state_in_core_memory else 0
+        need = {"weight_memory_bytes": syn * lim.bytes_per_synapse + state, "axons_in": syn}
+        for res, arr in need.items():
+            limit = getattr(lim, LIMIT_OF[res])
+            if limit is not None and arr.size and arr.max() > limit:
+                i = int(arr.argmax())
+                b = _binding(CONSTRAINT_OF[res], f"population '{name}' neuron {i}", arr[i], limit)
+                if worst is None or b["over_ratio"] > worst["over_ratio"]:
+                    worst = b
+    return worst
+
+
+def resources(circuit, chip="loihi2", result=None, *, max_chips: int | None = None, seed: int = 0) -> ResourceReport:
+    """Cores, chips and per-core use of ``circuit`` on ``chip`` (see the module docstring).
+
+    ``result``: optional SimResult / EventCounts / counts dict weighting the partition by spike
+    traffic (as :func:`~hardware_models.placement.place`); ``max_chips``: the circuit must fit on
+    at most that many chips (else ``fits`` is False with ``cores per chip`` binding)."""
+    from .placement import place
+    hw = chip if isinstance(chip, HardwareModel) else get(chip)
+    lim = hw.limits
+    if lim is None:
+        raise PlacementError("core limits", hw.name, f"'{hw.name}' is a {hw.kind} model without per-core limits.",
+                             "ask for a neuromorphic chip: loihi2 or loihi.")
+    base = ResourceReport(chip=hw.name, circuit=circuit.name, fits=True, cores_per_chip=lim.cores_per_chip,
+                          limits=lim.to_dict(), assumptions=dict(ASSUMPTIONS.get(hw.name, {})))
+    try:
+        pl = place(circuit, hw, result, limits=replace(lim, fan_out=None), seed=seed)
+    except PlacementError as exc:
+        base.fits = False
+        base.binding = _worst_neuron(circuit, lim) or {"constraint": exc.constraint, "element": exc.element,
+                                                       "need": math.nan, "limit": math.nan, "over_by": math.nan,
+                                                       "over_ratio": math.nan, "message": str(exc)}
+        return base
+    per_core = _per_core(circuit, pl, lim)
+    base.cores, base.chips, base.per_core = pl.cores_used, pl.chips_used, per_core
+    base.partition = {"method": "hardware_models.placement.place: slices under the core limits, networkx "
+                                "Kernighan-Lin bisection weighted by spike messages, greedy merge (the cost "
+                                "model's placement)", "seed": seed, "assignment": pl.summary()["assignment"],
+                      "mesh_diameter_hops": pl.mesh_diameter, "tiles_used": pl.tiles_used}
+    for r in RESOURCES:
+        if per_core and f"util_{r}" in per_core[0]:
+            u = np.array([c[f"util_{r}"] for c in per_core])
+            counts, edges = np.histogram(np.clip(u, 0, 1), bins=10, range=(0, 1))
+            base.histograms[r] = {"bins": [round(float(e), 2) for e in edges], "counts": counts.tolist(),
+                                  "over_limit": int((u > 1).sum())}
+    if lim.fan_out is not None and per_core:
+        worst = max(per_core, key=lambda c: c["fan_out_cores"])
+        if worst["fan_out_cores"] > lim.fan_out:
+            base.fits = False
+            base.binding = _binding(CONSTRAINT_OF["fan_out_cores"], f"core {worst['core']}",
+                                    worst["fan_out_cores"], lim.fan_out)
+    if base.fits and max_chips is not None and pl.chips_used > max_chips:
+        base.fits = False
+        base.binding = _binding("cores per chip", f"circuit '{circuit.name}' on {max_chips} chip(s)",
+                                pl.cores_used, max_chips * lim.cores_per_chip)
+    return base
+
+
+def _per_core(circuit, pl, lim) -> list[dict]:
+    k_n = pl.cores_used
+    neurons = np.zeros(k_n, np.int64)
+    state = np.zeros(k_n)
+    for s, k in zip(pl.slices, pl.core_of_slice):
+        neurons[k] += s.size
+        if lim.state_in_core_memory:
+            state[k] += s.size * circuit.node(s.pop).model.state_bytes
+    synapses = np.zeros(k_n, np.int64)
+    axons_in = [set() for _ in range(k_n)]
+    axons_out = np.zeros(k_n, np.int64)
+    fan_in = [set() for _ in range(k_n)]
+    fan_out = [set() for _ in range(k_n)]
+    offsets, off = {}, 0
+    for n, obj in circuit.nodes().items():
+        offsets[n] = off
+        off += obj.size
+    for p in circuit.projections.values():
+        w = sp.csr_matrix(p.weights) != 0                       # (post, pre)
+        post_core = pl.neuron_core[p.post]
+        synapses += np.bincount(post_core[w.tocoo().row], minlength=k_n)[:k_n]
+        d = dest_cores(p.weights, post_core, k_n)               # (pre, core)
+        for i, k in zip(d.row, d.col):
+            axons_in[k].add(offsets[p.pre] + int(i))
+        if p.pre in pl.neuron_core:
+            src = pl.neuron_core[p.pre][d.row]
+            np.add.at(axons_out, src, 1)
+            for a, b in zip(src, d.col):
+                if a != b:
+                    fan_out[int(a)].add(int(b))
+                    fan_in[int(b)].add(int(a))
+        else:
+            for b in set(d.col.tolist()):
+                fan_in[int(b)].add("host")
+    out = []
+    for k in range(k_n):
+        c = {"core": k, "chip": k // lim.cores_per_chip, "neurons": int(neurons[k]), "synapses": int(synapses[k]),
+             "weight_memory_bytes": float(synapses[k] * lim.bytes_per_synapse + state[k]),
+             "axons_in": len(axons_in[k]), "axons_out": int(axons_out[k]), "fan_in_cores": len(fan_in[k]),
+             "fan_out_cores": len(fan_out[k])}
+        for r in RESOURCES:
+            limit = getattr(lim, LIMIT_OF[r])
+            if limit:
+                c[f"util_{r}"] = c[r] / limit
+        c["max_utilisation"] = max([c[f"util_{r}"] for r in RESOURCES if f"util_{r}" in c] or [0.0])
+        out.append(c)
+    return out
