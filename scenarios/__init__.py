@@ -4,7 +4,7 @@ import importlib
 
 from .base import SCENARIOS, ScenarioConfig, ScenarioOutcome, ScenarioSpec, scenario
 
-_MODULES = ["wta_routing", "moe_routing", "hierarchical_attention", "attention_scaling", "energy_vs_gpu"]
+_MODULES = ["wta_routing", "moe_routing", "hierarchical_attention", "attention_scaling", "energy_vs_gpu", "loihi_lava"]
 
 DEFAULT_SCENARIO = "wta-routing"
 
