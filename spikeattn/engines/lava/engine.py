@@ -37,14 +37,15 @@ subprocess, transparently.
 Options: ``mode`` (None, "fixed_pt", "floating_pt"), ``batch_mode`` ("stream", "tile",
 "loop"), ``merge`` (bool), ``tile_neurons`` / ``tile_synapses`` (the most neurons /
 synapses of one tiled block),
-``hardware`` (bool), ``run_cfg`` ("sim" or "loihi2_hw"), ``bridge`` ("auto": in-process
+``hardware`` (bool), ``run_cfg`` ("sim", "loihi2_hw" or "loihi2_sim"), ``bridge`` ("auto": in-process
 where lava imports, else the subprocess; "always"; "never"), ``python`` (the Lava venv's
 interpreter for the bridge) and ``timeout_s`` (of the bridge's subprocess).
 
 ``meta``: lava version, run configuration, batch mode, ``compile_s`` (Lava compile and
 process start), ``run_s`` (Lava's ``run`` of all steps), ``per_step_s`` (run_s per Lava
-time step of a run), ``per_sample_step_s`` (run_s / (steps * batch)), ``lava_runs``,
-``lava_processes`` (Lava processes of the largest run) and ``samples_per_block``.
+time step, over the ``lava_steps`` steps of all runs, gaps included), ``per_sample_step_s``
+(run_s / (steps * batch)), ``lava_runs``, ``lava_processes`` (Lava processes of the largest
+run) and ``samples_per_block``.
 """
 from __future__ import annotations
 
@@ -210,7 +211,7 @@ class LavaEngine(Engine):
         from .batching import block_size, jobs
         block = block_size(circuit, batch, self._tile_cap("tile_neurons", TILE_NEURONS),
                            self._tile_cap("tile_synapses", TILE_SYNAPSES))
-        run_s, compile_s, build_s, runs, n_processes = 0.0, 0.0, 0.0, 0, 0
+        run_s, compile_s, build_s, runs, n_processes, lava_steps = 0.0, 0.0, 0.0, 0, 0, 0
         bar = progress_bar(batch, progress, f"lava: {circuit.name}")
         for job in jobs(circuit, inputs, steps, batch, batch_mode, block):
             t0 = time.perf_counter()
@@ -219,6 +220,7 @@ class LavaEngine(Engine):
             n_processes = max(n_processes, n_procs)
             run_s += t_run
             runs += 1
+            lava_steps += job.run_steps
             compile_s += t_compile
             period = job.sample_steps + job.gap
             for k, samples in job.blocks:
@@ -246,7 +248,8 @@ class LavaEngine(Engine):
                 "mode": mode, "run_cfg": f"Loihi2SimCfg(select_tag={mode!r})", "seed": seed,
                 "batch_mode": BATCH_MODES[batch_mode], "state_readback": STATE_READBACK,
                 "compile_s": compile_s, "run_s": run_s, "build_and_readback_s": build_s,
-                "per_step_s": run_s / (steps * runs), "per_sample_step_s": run_s / (steps * batch),
+                "per_step_s": run_s / max(lava_steps, 1), "lava_steps": lava_steps,
+                "per_sample_step_s": run_s / (steps * batch),
                 "lava_runs": runs, "in_process": True, "merged": merge, "lava_processes": n_processes,
                 "samples_per_block": block if batch_mode != "loop" else 1}
         return SimResult(spikes=spikes, probes=probes, counts=counts, steps=steps, batch=batch, dt=circuit.dt,

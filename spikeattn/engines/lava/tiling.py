@@ -1,16 +1,15 @@
-"""Batch as one Lava run: tile a circuit ``batch`` times side by side (``batch_mode="tile"``).
+"""Tile a circuit ``batch`` times side by side (the ``tile`` and ``stream`` batch modes, :mod:`.batching`).
 
-Lava processes cannot be reset, so a batch normally costs one compile and one run per
-sample (``batch_mode="loop"``).  Tiling builds one circuit whose every population and
-source holds ``batch`` copies (neuron ``b * size + i`` is neuron i of sample b) and whose
-projections are block-diagonal CSR matrices (``batch`` copies of W), the engine then
-splits the recorded ``(steps, 3, batch * size)`` trace back into samples.  The dynamics of each copy are those of the original
-(LIF parameters are per-neuron or shared, weights are quantised element-wise, the sign
-mode of a block-diagonal matrix is that of W), so spikes, u and v are the same as the
-loop's; the only difference is that every projection runs as Lava's ``Sparse`` /
-``DelaySparse``.  Where dense graded projections with delay > 1 would sum in int64
-(``DelayDense``), ``DelaySparse`` sums in int32: the two differ only when a graded sum
-exceeds 2**31 and weight_exp < 0.
+Tiling builds one circuit whose every population and source holds ``batch`` copies (neuron
+``b * size + i`` is neuron i of sample b) and whose projections are block-diagonal CSR
+matrices (``batch`` copies of W); the engine splits the recorded ``(steps, 3, batch * size)``
+trace back into samples.  The dynamics of each copy are those of the original (LIF
+parameters are per-neuron or shared, weights are quantised element-wise, the sign mode of a
+block-diagonal matrix is that of W), so spikes, u and v are the same as the loop's; the
+only difference is that every projection runs as Lava's ``Sparse`` / ``DelaySparse``.
+Where dense graded projections with delay > 1 would sum in int64 (``DelayDense``),
+``DelaySparse`` sums in int32: the two differ only when a graded sum exceeds 2**31 and
+weight_exp < 0.
 """
 from __future__ import annotations
 
