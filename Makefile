@@ -7,12 +7,12 @@ VENV := .venv
 VENV_LAVA := .venv-lava
 PIP_FLAGS := -q --disable-pip-version-check
 
-.PHONY: demo test test-main test-lava bench bench-quick clean venv venv-lava
+.PHONY: demo test test-main test-lava bench bench-quick clean venv venv-lava browser fuzz
 
 demo: $(VENV)/.done
 	$(VENV)/bin/spikeattn run
 
-test: $(VENV)/.done $(VENV_LAVA)/.done
+test: $(VENV)/.done $(VENV_LAVA)/.done browser
 	$(VENV)/bin/python -m pytest tests --ignore=tests/lava_native -p no:cacheprovider
 	@if [ -f $(VENV_LAVA)/.done ]; then \
 	  echo "== Python 3.10 venv (lava-nc 0.10, numpy 1.26, networkx 2.8): core, conformance (numpy, Lava) + Lava tests"; \
@@ -29,6 +29,15 @@ bench: $(VENV)/.done $(VENV_LAVA)/.done
 
 bench-quick: $(VENV)/.done $(VENV_LAVA)/.done
 	$(VENV)/bin/python benchmarks/run_all.py --quick
+
+# The report.html test drives the system Chromium (Debian's packages; selenium is in the browser extra).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium and chromium-driver (apt)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null \
+	      || echo "could not install chromium: the browser test will say it is skipped"; \
+	  else echo "chromium/chromedriver missing and not root: the browser test will say it is skipped"; fi; fi
 
 venv: $(VENV)/.done
 venv-lava: $(VENV_LAVA)/.done
