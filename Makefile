@@ -58,7 +58,7 @@ $(VENV_LAVA)/.done: pyproject.toml
 	  mkdir -p $(VENV_LAVA); else \
 	  $(PY310) -m venv $(VENV_LAVA) && \
 	  $(VENV_LAVA)/bin/pip install $(PIP_FLAGS) lava-nc==0.10.0 'numpy<2' --only-binary=:all: && \
-	  $(VENV_LAVA)/bin/pip install $(PIP_FLAGS) -e '.[dev]' && touch $@; fi
+	  $(VENV_LAVA)/bin/pip install $(PIP_FLAGS) -e '.[dev,fast,nir]' 'numpy<2' && touch $@; fi
 
 clean:
 	rm -rf $(VENV) $(VENV_LAVA) build *.egg-info

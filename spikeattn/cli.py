@@ -23,7 +23,8 @@ from .errors import SpikeattnError
 
 ENTRY_POINT_GROUP = "spikeattn.commands"
 # Used when spikeattn runs from a source tree that was never installed (no entry points).
-FALLBACK_PLUGINS = ("scenarios.cli:register", "hardware_models.cli:register")
+FALLBACK_PLUGINS = ("scenarios.cli:register", "hardware_models.cli:register", "hardware_models.resources_cli:register",
+                    "spikeattn.nir.cli:register", "spikeattn.convert.cli:register")
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -63,9 +63,9 @@ class Brian2Engine(Engine):
     name = "brian2"
     unsupported = {"model:loihi_lif": "Brian2 has no Loihi fixed-point arithmetic (24-bit wrapping u, "
                                       "12-bit decays, truncation toward zero)",
-                   "model:ternary_if": "signed spikes are not lowered to Brian2 yet (numpy, compiled run them)",
-                   "model:multi_threshold_if": "level spikes are not lowered to Brian2 yet (numpy runs them)",
-                   "projection:count": "count messages are not lowered to Brian2 yet (numpy runs them)"}
+                   "model:ternary_if": "signed spikes are not lowered to Brian2 yet (the numpy and compiled engines run them)",
+                   "model:multi_threshold_if": "level spikes are not lowered to Brian2 yet (the numpy and compiled engines run them)",
+                   "projection:count": "count messages are not lowered to Brian2 yet (the numpy and compiled engines run them)"}
     # Listed explicitly: a feature key added to features.FEATURES later stays unsupported
     # until this engine lowers it.
     supported = frozenset({"model:lif", "model:if", "lif:refractory", "lif:reset_subtract",

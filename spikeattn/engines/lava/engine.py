@@ -63,9 +63,9 @@ from ..base import Engine
 from .lowering import MAX_FIXED_DELAY
 
 UNSUPPORTED = {
-    "model:ternary_if": "Lava 0.10 has no signed-spike IF process with reset by subtraction (numpy runs it)",
-    "model:multi_threshold_if": "Lava 0.10 has no multi-threshold IF process (numpy runs it)",
-    "projection:count": "Lava's Dense sends binary or graded messages; count bursts are not lowered (numpy runs them)",
+    "model:ternary_if": "Lava 0.10 has no signed-spike IF process with reset by subtraction (the numpy and compiled engines run it)",
+    "model:multi_threshold_if": "Lava 0.10 has no multi-threshold IF process (the numpy and compiled engines run it)",
+    "projection:count": "Lava's Dense sends binary or graded messages; count bursts are not lowered (the numpy and compiled engines run them)",
     "float:order_exact": "Lava's floating_pt Dense computes W @ s with BLAS and its ports add several "
                          "projections in connection order, so float sums that round can differ by one ulp "
                          "and flip a spike at an exact threshold tie (fixed point is bit-exact)",
