@@ -49,6 +49,9 @@ def run(cfg: ScenarioConfig) -> ScenarioOutcome:
     data = digits()
     say = print if cfg.progress else None
     model = load_model("digits-vit", data, log=say)
+    from spikeattn.convert.api import _cache_path
+    if say and not _cache_path("digits-vit", p["mode"], p["levels"], p["epochs"], 2e-3, 0).is_file():
+        say(f"quantisation-aware fine-tune of digits-vit ({p['epochs']} epochs on CPU; cached afterwards) ...")
     sm = convert(model, torch.as_tensor(data["x_train"][:2]), mode=p["mode"], calib=data["x_calib"],
                  train=(data["x_train"], data["y_train"]), epochs=p["epochs"], levels=p["levels"],
                  cache_key="digits-vit", name="digits_vit")

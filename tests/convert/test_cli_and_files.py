@@ -93,3 +93,12 @@ def test_registration_does_not_import_torch():
     code = ("import sys, argparse; from spikeattn.convert import cli; p = argparse.ArgumentParser(); "
             "cli.register(p.add_subparsers()); assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_energy_vs_gpu_scenario_is_registered_without_importing_torch():
+    import subprocess
+    import sys
+    code = ("import sys, scenarios; s = scenarios.load_all()['energy-vs-gpu']; "
+            "assert {'steps', 'batch', 'levels', 'mode'} <= set(s.params); assert 'brian2' in s.refuses; "
+            "assert 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
