@@ -78,3 +78,33 @@ def test_neurobench_parity_with_init_hidden_layers_compares_every_sample():
     rep = parity(Net(), x)
     assert rep.spikes_equal, rep.notes
     assert not any("differ" in n for n in rep.notes)
+
+
+@pytest.mark.parametrize("reset_delay,mech", [(True, "subtract"), (True, "zero"), (False, "zero")])
+def test_sdsa_module_to_circuit_same_spikes(reset_delay, mech):
+    from spikeattn.convert.snntorch_layers import SDSA
+    torch.manual_seed(4)
+    N, D, T = 5, 8, 25
+    m = SDSA(N, D, beta=0.75, threshold=0.5, kv_threshold=1.0, reset_delay=reset_delay, reset_mechanism=mech)
+    for lin in (m.q, m.k, m.v):
+        with torch.no_grad():
+            lin.weight.copy_(torch.round(lin.weight * 64) / 32)
+            lin.bias.copy_(torch.round(lin.bias * 16) / 32 + 0.25)
+    x = (np.random.default_rng(5).random((T, 3, N, D)) < 0.35).astype(np.float32)
+    ys, kvs = [], []
+    with torch.no_grad():
+        for t in range(T):
+            y, parts = m(torch.tensor(x[t]))
+            ys.append(y.numpy().reshape(3, -1)); kvs.append(parts["kv"].numpy())
+    r = sa.simulate(m.to_circuit(), {"x": x.reshape(T, 3, -1).astype(np.float64)}, steps=T)
+    assert np.array_equal(r.spikes["kv"] != 0, np.stack(kvs) != 0)
+    assert np.array_equal(r.spikes["y"] != 0, np.stack(ys) != 0)
+    assert np.stack(ys).sum() > 0 and np.stack(kvs).sum() > 0
+    assert r.counts.totals()["synaptic_macs"] == 0
+
+
+def test_sdsa_refuses_the_unmappable_reset():
+    from spikeattn.convert.snntorch_layers import SDSA
+    from spikeattn.errors import ParameterError
+    with pytest.raises(ParameterError, match="reset_delay"):
+        SDSA(3, 4, reset_delay=False)
