@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
-EXPECTED = {"quickstart", "attention_circuits", "energy_vs_gpu", "loihi_via_lava", "sweep_on_dask"}
+EXPECTED = {"quickstart", "attention_circuits", "energy_vs_gpu", "loihi_via_lava", "sweep_on_dask", "convert_your_model"}
 
 
 def test_there_are_notebooks():
