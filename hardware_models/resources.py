@@ -21,7 +21,7 @@ that does not fit gets ``fits = False`` and ``binding`` = the constraint, the el
 it needs, the limit, and how much over (absolute and as a ratio).
 
 Loihi 2 per-core limits are not published by Intel: :data:`ASSUMPTIONS` marks each one with
-its source (``/work/shared/reference/energy_constants.md``, the chip model's notes).
+its source (Intel's Loihi 2 product brief, Davies et al. 2018 for Loihi 1, the chip models' notes).
 """
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ from .model import HardwareModel
 from .partition import dest_cores
 from .registry import get
 
-ENERGY_REF = "spikeattn shared reference energy_constants.md (Intel Loihi 2 section)"
+ENERGY_REF = ("Intel Loihi 2 technology brief (2021): 128 cores, up to 1M neurons and 120M synapses; "
+              "per-core neuron and memory figures are secondary and unverified")
 ASSUMPTIONS = {
     "loihi2": {
         "neurons": "~8,192 neurons per core: Intel's Loihi 2 brief gives 1M neurons on 128 cores; per-core "
