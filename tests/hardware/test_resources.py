@@ -85,7 +85,7 @@ def test_loihi2_limits_are_marked_as_assumptions_with_sources():
     assert rep.cores == 1 and rep.per_core[0]["neurons"] == 2000          # ~8,192 neurons per Loihi 2 core
     for key in ("neurons", "synaptic_memory_bytes", "bytes_per_synapse", "fan_in", "fan_out"):
         assert key in rep.assumptions
-    assert "energy_constants.md" in rep.assumptions["neurons"] and "unverified" in rep.assumptions["neurons"]
+    assert "Loihi 2 technology brief" in rep.assumptions["neurons"] and "unverified" in rep.assumptions["neurons"]
     assert set(ASSUMPTIONS["loihi"]) == {"bytes_per_synapse"}
 
 
