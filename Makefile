@@ -23,7 +23,7 @@ test: $(VENV)/.done $(VENV_LAVA)/.done browser
 fuzz: $(VENV)/.done
 	SPIKEATTN_FUZZ_PROFILE=full $(VENV)/bin/python tests/fuzz/run_fuzz.py
 
-# Every peer in one run (about 25 min on 2 cores); bench-quick: a smoke version (about 3 min).
+# Every peer in one run (about 15-25 min on 2 cores); bench-quick: a smoke version (a few minutes).
 bench: $(VENV)/.done $(VENV_LAVA)/.done
 	$(VENV)/bin/python benchmarks/run_all.py
 

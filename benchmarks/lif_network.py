@@ -4,8 +4,8 @@ Float network (``build_float``): ``n`` LIF neurons (``du = 1/32``, ``dv = 1/256`
 0.1 ms step, i.e. tau_u = 3.2 ms, tau_v = 25.6 ms; ``vth = 1 + 1/1024``; reset to 0),
 recurrent synapses drawn with probability ``p = 0.1`` without self-connections (~100k
 at n = 1000; 80 % excitatory presynaptic neurons with ``w = 1/512``, 20 % inhibitory
-with ``w = -5/512``) and one Poisson input per neuron (``p_in = 0.0092`` per step =
-92 Hz, ``w = 10/512``): about 24 Hz.  Per step (numpy engine's equations)::
+with ``w = -5/512``) and one Poisson input per neuron (``p_in = 0.0074`` per step =
+74 Hz, ``w = 10/512``): about 24 Hz.  Per step (numpy engine's equations)::
 
     u = u (1 - du) + a_in ;  v = v (1 - dv) + u ;  s = v > vth ;  v[s] = 0
 
@@ -30,7 +30,7 @@ DT = 1e-4            # 0.1 ms
 DU, DV = 1 / 32, 1 / 256
 VTH = 1.0 + 1 / 1024
 W_E, W_I, W_IN = 1 / 512, -5 / 512, 10 / 512
-P_CONNECT, P_IN = 0.1, 0.0092
+P_CONNECT, P_IN = 0.1, 0.0074
 TARGET_HZ = 24.0
 FIXED = {"du": 127, "dv": 16, "vth": 1025, "w_e": 2, "w_i": -10, "w_in": 20}
 

@@ -24,9 +24,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-QUICK_ARGS = {"events_per_second": ["--quick"], "attention_engines": ["--quick", "--ns", "32,128"],
+QUICK_ARGS = {"events_per_second": ["--quick"], "attention_engines": ["--quick", "--ns", "32,128"], "lava": ["--quick"],
               "attention_scaling": ["--max-n", "256", "--max-n-quadratic", "128"]}
 PEER_BENCHES = ("events_per_second", "attention_engines")
+# scripts that run in another interpreter (their docstring says so): name -> venv python
+PYTHON_FOR = {"lava": HERE.parent / ".venv-lava" / "bin" / "python"}
 
 
 def summary(out_dir: Path, names: list[str], since: float = 0.0) -> str:
@@ -90,9 +92,13 @@ def main(argv: list[str]) -> int:
             extra = QUICK_ARGS.get(name, [])
             if name in PEER_BENCHES:
                 extra = extra + ["--out", str(out_dir)]
+        python = PYTHON_FOR.get(name, Path(sys.executable))
         print(f"\n===== {script.stem} {' '.join(extra)} =====", flush=True)
+        if not python.exists():
+            print(f"SKIPPED: {script.stem} needs {python} (make venv-lava)", flush=True)
+            continue
         t0 = time.perf_counter()
-        rc = subprocess.call([sys.executable, str(script), *extra], cwd=HERE.parent)
+        rc = subprocess.call([str(python), str(script), *extra], cwd=HERE.parent)
         print(f"----- {script.stem}: exit {rc} in {time.perf_counter() - t0:.1f} s", flush=True)
         if rc:
             failed.append(script.stem)

@@ -66,7 +66,7 @@ def test_lava_peer_ends_in_spikeattns_fixed_point_state():
 
     if not bench.LAVA_PY.exists():
         pytest.skip(f"no Lava venv at {bench.LAVA_PY} (make venv-lava)")
-    row = bench.measure_lava(60, warm=10, timed=60)
+    row = bench.measure_lava(100, warm=10, timed=400)
     assert "error" not in row, row.get("error")
     assert row["agrees"] == "final u,v equal"
     assert row["spikes"] > 0 and row["synaptic_events"] >= row["spikes"]
