@@ -75,7 +75,9 @@ def emit(result: dict) -> None:
     """Worker side: print the result line the caller parses (adds this process's peak RSS)."""
     result = dict(result)
     result.setdefault("worker_peak_rss_mib", peak_rss_mib())
-    sys.stdout.write(RESULT_MARK + json.dumps(result, default=_jsonable) + "\n")
+    from spikeattn.fileio import to_json
+
+    sys.stdout.write(RESULT_MARK + to_json(result, indent=None) + "\n")
     sys.stdout.flush()
 
 
@@ -169,17 +171,6 @@ def host_info() -> dict:
     import numpy as np
     return {"python": platform.python_version(), "platform": platform.platform(), "machine": platform.machine(),
             "cpus": os.cpu_count(), "numpy": np.__version__, "load_avg_1min": os.getloadavg()[0]}
-
-
-def _jsonable(o):
-    import numpy as np
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
 
 
 def write_results(stem: str, doc: dict, rows: list[dict], columns: Sequence[str], out_dir: Path = RESULTS) -> list[Path]:
