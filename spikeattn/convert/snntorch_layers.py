@@ -14,6 +14,9 @@ of :mod:`spikeattn.convert.snntorch_path`, including the delay-1 self-projection
 ``reset_delay=True``), ``K * V`` and ``Q * kv`` as memoryless coincidence neurons
 (``GradedReLU(vth=1)`` fed two unit spikes, read by binary synapses), ``kv`` as a LIF.
 Every synapse is an accumulate.  Call :meth:`reset` between samples (snnTorch state).
+
+``SSA(tokens, dim, heads)`` (Spikformer spiking self-attention, no softmax) lives in
+:mod:`.snntorch_ssa` and is re-exported here.
 """
 from __future__ import annotations
 
@@ -97,3 +100,6 @@ def SDSA(tokens: int, dim: int, beta: float = 0.5, threshold: float = 1.0, kv_th
             return c
 
     return _SDSA()
+
+
+from .snntorch_ssa import SSA  # noqa: E402,F401  (Spikformer SSA: same module family, own file)
