@@ -11,6 +11,8 @@ from .lif import LIFDynamics
 from .loihi import LoihiLIFDynamics
 from .graded import GradedReLUDynamics
 from .convert_models import MultiThresholdIFDynamics, TernaryIFDynamics
+from .loihi_convert import LoihiGradedReLUDynamics, LoihiMultiThresholdIFDynamics
 
 __all__ = ["DYNAMICS", "Dynamics", "dynamics_for", "register_dynamics", "fixed_point", "LIFDynamics",
-           "LoihiLIFDynamics", "GradedReLUDynamics", "TernaryIFDynamics", "MultiThresholdIFDynamics"]
+           "LoihiLIFDynamics", "GradedReLUDynamics", "TernaryIFDynamics", "MultiThresholdIFDynamics",
+           "LoihiMultiThresholdIFDynamics", "LoihiGradedReLUDynamics"]

@@ -17,7 +17,8 @@ float runs agree bit for bit, threshold ties included):
    :func:`incoming_order` (sorted by projection name), one addition at a time.
 
 Fixed point: a projection's sum is an exact integer, wrapped to int32 where Lava's Dense /
-Sparse accumulate graded spikes in int32 (:attr:`SynapseTable.graded_int32_sum`), then
+Sparse accumulate graded spikes in int32 (graded and count messages,
+:attr:`SynapseTable.graded_int32_sum`), then
 shifted by ``weight_exp``; integer sums do not depend on the order.
 """
 from __future__ import annotations
@@ -69,7 +70,8 @@ class SynapseTable:
         # (``W.dot(s)``), so a sum beyond 32 bits wraps before the weight_exp shift; binary
         # sums and DelayDense's graded sums are int64 (only the shifted output wraps, which
         # the LIF step reproduces).
-        self.graded_int32_sum = fixed_point and self.graded and (self.delay <= 1 or proj.sparse)
+        # Count messages are graded spikes there too (num_message_bits > 0): same rule.
+        self.graded_int32_sum = fixed_point and (self.graded or self.count) and (self.delay <= 1 or proj.sparse)
 
     @property
     def synapses(self) -> int:

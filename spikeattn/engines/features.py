@@ -26,6 +26,8 @@ FEATURES = {
     "model:graded_relu": "memoryless graded ReLU neurons emitting graded spikes (attention accumulators/gates)",
     "model:ternary_if": "integrate-and-fire neurons with signed (+1/-1) spikes",
     "model:multi_threshold_if": "multi-threshold integrate-and-fire neurons emitting integer levels",
+    "model:loihi_multi_threshold_if": "Loihi fixed-point multi-threshold IF neurons emitting integer levels",
+    "model:loihi_graded_relu": "Loihi fixed-point memoryless graded ReLU neurons",
     "projection:count": "count messages: a level-n spike adds n*w as |n| accumulates per synapse",
     # A conformance feature, never required by simulate(): float sums that round (weights in
     # steps of 0.1, several inputs per neuron) follow the order of spikeattn.dynamics.synapses,
