@@ -114,12 +114,13 @@ def SSA(tokens: int, dim: int, heads: int = 1, beta: float = 0.5, threshold: flo
             """One step: ``x`` ``(B, N, D)`` spikes -> ``(y, {"q", "k", "v", "map", "attn"})``."""
             b, n, d = x.shape
             h, c = self.heads, d // self.heads
+            x = x.to(self.q.weight.dtype)
             q, k, v = (self._leaky(nm, f(x)) for nm, f in (("lq", self.q), ("lk", self.k), ("lv", self.v)))
             split = lambda z: z.reshape(b, n, h, c).transpose(1, 2)  # noqa: E731  (B, H, N, c)
             a = split(q) @ split(k).transpose(-1, -2)                 # (B, H, N, N) counts
             xs = (a @ split(v)).transpose(1, 2).reshape(b, n, d)      # (B, N, D) integers
             attn = self._leaky("lattn", self.scale * xs)
-            y = self._leaky("lo", self.o(attn))
+            y = self._leaky("lo", self.o(attn.to(self.o.weight.dtype)))   # spikes come as float32
             return y, {"q": q, "k": k, "v": v, "map": a, "attn": attn}
 
         def to_circuit(self, name: str = "ssa") -> Circuit:
