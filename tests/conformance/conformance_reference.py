@@ -14,8 +14,15 @@ import scipy.sparse as sp
 
 import math
 
-from spikeattn.ir import LIF, LoihiLIF, MultiThresholdIF, TernaryIF
+from spikeattn.ir import LIF, LoihiGradedReLU, LoihiLIF, LoihiMultiThresholdIF, MultiThresholdIF, TernaryIF
 from spikeattn.ir.neurons_extra import GradedReLU
+
+
+V_LIM = 2**23 - 1      # Loihi 2's 24-bit v register saturates at +-V_LIM
+
+
+def saturate(x: int) -> int:
+    return min(max(x, -V_LIM), V_LIM)
 
 
 def wrap32(x: int) -> int:
@@ -72,12 +79,12 @@ class Neuron:
 
     def __init__(self, model, k: int, initial: dict):
         self.m, self.k = model, k
-        self.fixed = isinstance(model, LoihiLIF)
+        self.fixed = isinstance(model, (LoihiLIF, LoihiMultiThresholdIF, LoihiGradedReLU))
         zero = 0 if self.fixed else 0.0
         self.u = _scalar(initial.get("u", zero), k) if "u" in model.state else None
         self.v = _scalar(initial.get("v", zero), k)
         if self.fixed:
-            self.u, self.v = int(self.u), int(self.v)
+            self.u, self.v = (None if self.u is None else int(self.u)), int(self.v)
         self.ref = 0
         m = model
         if isinstance(m, LIF):
@@ -85,9 +92,13 @@ class Neuron:
             self.kv = 1.0 - float(_scalar(m.dv, k))
             self.vth, self.bias = float(_scalar(m.vth, k)), float(_scalar(m.bias, k))
             self.v_reset = float(_scalar(m.v_reset, k))
-        elif self.fixed:
+        elif isinstance(m, LoihiGradedReLU):
+            self.vth, self.bias = int(_scalar(m.vth, k)), 0
+        elif self.fixed:   # LoihiLIF, LoihiMultiThresholdIF: bias_mant shifted by bias_exp
             be, bm = int(_scalar(m.bias_exp, k)), int(_scalar(m.bias_mant, k))
             self.bias = shift(bm, be)
+            if isinstance(m, LoihiMultiThresholdIF):
+                self.vth = int(_scalar(m.vth, k))
         elif isinstance(m, (TernaryIF, MultiThresholdIF)):
             self.vth, self.bias = float(_scalar(m.vth, k)), float(_scalar(m.bias, k))
         else:
@@ -95,9 +106,9 @@ class Neuron:
 
     def carries(self) -> bool:
         m = self.m
-        if isinstance(m, GradedReLU):
+        if isinstance(m, (GradedReLU, LoihiGradedReLU)):
             return False
-        if isinstance(m, (TernaryIF, MultiThresholdIF)):
+        if isinstance(m, (TernaryIF, MultiThresholdIF, LoihiMultiThresholdIF)):
             return self.v != 0 or self.bias != 0
         if self.fixed:
             return (trunc0(self.u * (4096 - (int(m.du) + 1))) != 0 or trunc0(self.v * (4096 - int(m.dv))) != 0
@@ -110,6 +121,22 @@ class Neuron:
             self.v = a
             th = float(_scalar(m.vth, self.k))
             return a - th if a > th else 0.0
+        if isinstance(m, LoihiGradedReLU):
+            self.v = saturate(wrap32(a))
+            return self.v - self.vth if self.v > self.vth else 0
+        if isinstance(m, LoihiMultiThresholdIF):
+            # n = how many of the thresholds vth, 2 vth, ..., L vth v strictly exceeds (counted
+            # one by one, not by the floor division of the dynamics layer)
+            v = saturate(wrap32(self.v + a + self.bias))
+            n = 0
+            if v > 0:
+                while n < int(m.levels) and v > (n + 1) * self.vth:
+                    n += 1
+            elif v < 0 and m.signed:
+                while -n < int(m.levels) and -v > (-n + 1) * self.vth:
+                    n -= 1
+            self.v = v - n * self.vth
+            return n
         if isinstance(m, TernaryIF):
             v = self.v + a + self.bias
             s = 1.0 if v > self.vth else (-1.0 if v < -self.vth else 0.0)
@@ -166,7 +193,7 @@ def simulate_reference(circuit, inputs: dict, steps: int, batch: int):
                for n, p in pops.items()}
     # pending[proj][t] = (values per (b, post), events per (b, post))
     pending = {n: {} for n in projs}
-    spikes = {n: np.zeros((steps, batch, p.size), float if p.model.graded_output else bool)
+    spikes = {n: np.zeros((steps, batch, p.size), (np.int64 if fixed else float) if p.model.graded_output else bool)
               for n, p in pops.items()}
     states = {n: {var: np.zeros((steps, batch, p.size), np.int64 if fixed else float) for var in p.model.state}
               for n, p in pops.items()}
@@ -192,7 +219,8 @@ def simulate_reference(circuit, inputs: dict, steps: int, batch: int):
                             vals, ev = pending[pn].get(t, ({}, {}))
                             x = vals.get((b, k), 0 if fixed else 0.0)
                             if fixed:
-                                x = (wrap32(x) if (projs[pn].message == "graded" and
+                                # Lava's graded Dense/Sparse (graded and count messages) sum in int32
+                                x = (wrap32(x) if (projs[pn].message in ("graded", "count") and
                                                    (projs[pn].delay <= 1 or projs[pn].sparse)) else x)
                                 x = shift(x, int(projs[pn].weight_exp))
                             a = a + x
@@ -231,7 +259,10 @@ def simulate_reference(circuit, inputs: dict, steps: int, batch: int):
                         c["weight_bytes_read"][t, b] += ops * (1 if fixed else 4)
                         for i, w in syn[pn][j]:
                             if fixed:
-                                contrib = w * int(x) if graded else w
+                                if graded or count:
+                                    contrib = w * int(x)
+                                else:
+                                    contrib = (w if x > 0 else -w) if signed else w
                             elif graded or count:
                                 contrib = w * float(x)
                             else:

@@ -157,10 +157,10 @@ def _check_literal(case, result):
             s = result.spikes[pop][:, 0] != 0
             got = [np.flatnonzero(s[:, k]).tolist() for k in range(s.shape[1])]
             assert got == (expected if isinstance(expected[0], list) else [expected]), key
-        elif what == "values":
-            assert result.spikes[pop][:, 0, 0].tolist() == expected, key
-        else:
-            assert result.probes[pop][what][:, 0, 0].tolist() == expected, key
+        else:   # a list per step of neuron 0, or of lists (every neuron of the population)
+            arr = result.spikes[pop] if what == "values" else result.probes[pop][what]
+            got = arr[:, 0].tolist() if isinstance(expected[0], list) else arr[:, 0, 0].tolist()
+            assert got == expected, key
 
 
 @pytest.mark.parametrize("engine,options,case_name", _params())

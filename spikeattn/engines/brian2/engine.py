@@ -67,9 +67,9 @@ class Brian2Engine(Engine):
                    "model:multi_threshold_if": "level spikes are not lowered to Brian2 yet (the numpy and compiled engines run them)",
                    "projection:count": "count messages are not lowered to Brian2 yet (the numpy and compiled engines run them)",
                    "model:loihi_multi_threshold_if": "Brian2 has no Loihi fixed-point arithmetic (int32 wraps, 24-bit "
-                                                     "saturation); the numpy and lava engines run it",
+                                                     "saturation); the numpy, compiled and lava engines run it",
                    "model:loihi_graded_relu": "Brian2 has no Loihi fixed-point arithmetic (int32 wraps, 24-bit "
-                                              "saturation); the numpy and lava engines run it"}
+                                              "saturation); the numpy, compiled and lava engines run it"}
     # Listed explicitly: a feature key added to features.FEATURES later stays unsupported
     # until this engine lowers it.
     supported = frozenset({"model:lif", "model:if", "lif:refractory", "lif:reset_subtract",

@@ -86,6 +86,7 @@ def numba_available() -> bool:
 # listed explicitly: a feature key added later is not claimed until a kernel implements it
 _SUPPORTED = frozenset(FEATURES) & frozenset({
     "model:lif", "model:if", "model:loihi_lif", "model:graded_relu", "model:ternary_if", "model:multi_threshold_if",
+    "model:loihi_multi_threshold_if", "model:loihi_graded_relu",
     "lif:refractory", "lif:reset_subtract", "lif:per_neuron_params", "projection:delay0", "projection:long_delay",
     "projection:sparse", "projection:graded", "projection:count", "source:graded", "probe", "float:order_exact"})
 

@@ -32,7 +32,8 @@ from .pack import (J_ACC, J_DELAY, J_INT32, J_MODE, J_NPOST, J_POST, J_PTR, J_WE
                    M_COUNT, M_SIGNED, N_KIND, N_OUT0, N_OUT1, N_REF, P_ARR_LEN, P_ARR_LO, P_GRADED, P_HI, P_IN0,
                    P_IN1, P_KERNEL, P_LEVELS, P_LO, P_OUT_LO, P_PRB0, P_PRB1, P_REFRAC, P_SIGNED, P_SUBTRACT,
                    P_UNIFORM, R_LO, R_SLOT, S_GRADED, S_LO, S_SIZE, S_WORDS)
-from .registry import K_GRADED_RELU, K_LIF, K_TERNARY_IF
+from .kernels_loihi_convert import loihi_graded_relu_step, loihi_multi_threshold_if_step
+from .registry import K_GRADED_RELU, K_LIF, K_LOIHI_GRADED_RELU, K_LOIHI_MULTI_THRESHOLD_IF, K_TERNARY_IF
 
 
 @njit(cache=True, inline="always")
@@ -226,7 +227,8 @@ def run_block_float(b0, b1, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP
 @njit(cache=True)
 def run_block_fixed(b0, b1, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SB64, SV,
                     U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
-    """:func:`run_block_float` for fixed-point circuits (LoihiLIF, int64)."""
+    """:func:`run_block_float` for fixed-point circuits (int64): LoihiLIF,
+    LoihiMultiThresholdIF, LoihiGradedReLU."""
     idx = np.empty(max_n, np.int64)
     val = np.empty(max_n, np.int64)
     a_in = np.empty(max_n, np.int64)
@@ -242,8 +244,15 @@ def run_block_fixed(b0, b1, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP
                 else:
                     take_arrivals(b, t, q, POP, ARR, got)
                     gather_fixed(b, t, q, POP, PROJ, INL, ACC, a_in)
-                    active, n = loihi_lif_step(U, V, IP, b, POP[q, P_LO], POP[q, P_HI], a_in, got, idx, val,
-                                               spk, DIAG, q, t)
+                    lo = POP[q, P_LO]
+                    hi = POP[q, P_HI]
+                    if POP[q, P_KERNEL] == K_LOIHI_MULTI_THRESHOLD_IF:
+                        active, n = loihi_multi_threshold_if_step(V, IP, b, lo, hi, a_in, got, POP[q, P_LEVELS],
+                                                                  POP[q, P_SIGNED] != 0, idx, val, DIAG, q, t)
+                    elif POP[q, P_KERNEL] == K_LOIHI_GRADED_RELU:
+                        active, n = loihi_graded_relu_step(V, IP, b, lo, hi, a_in, got, idx, val, DIAG, q, t)
+                    else:  # K_LOIHI_LIF
+                        active, n = loihi_lif_step(U, V, IP, b, lo, hi, a_in, got, idx, val, spk, DIAG, q, t)
                     CPOP[q, 0, t, b] = active
                     CPOP[q, 1, t, b] = n
                     record(b, t, q, POP, PRB, U, V, OB, OG, PO, idx, val, n)

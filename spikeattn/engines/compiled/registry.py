@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...dynamics import (GradedReLUDynamics, LIFDynamics, LoihiLIFDynamics, MultiThresholdIFDynamics,
-                         TernaryIFDynamics, dynamics_for)
+from ...dynamics import (GradedReLUDynamics, LIFDynamics, LoihiGradedReLUDynamics, LoihiLIFDynamics,
+                         LoihiMultiThresholdIFDynamics, MultiThresholdIFDynamics, TernaryIFDynamics, dynamics_for)
 
 # kernel codes, dispatched on by the loop (kernels.py uses the same numbers)
 K_LIF = 1
@@ -21,6 +21,8 @@ K_GRADED_RELU = 2
 K_LOIHI_LIF = 3
 K_TERNARY_IF = 4
 K_MULTI_THRESHOLD_IF = 5
+K_LOIHI_MULTI_THRESHOLD_IF = 6
+K_LOIHI_GRADED_RELU = 7
 
 # rows of the per-neuron parameter tables (float FP, int IP)
 F_KU, F_KV, F_VTH, F_VRESET, F_BIAS = 0, 1, 2, 3, 4
@@ -65,6 +67,11 @@ KERNELS: dict[type, KernelSpec] = {
     MultiThresholdIFDynamics: KernelSpec(K_MULTI_THRESHOLD_IF, False, {"v": 1},
                                          float_rows={"vth": F_VTH, "bias": F_BIAS}, scalars=("levels", "signed"),
                                          flags=("nonfinite:v",)),
+    LoihiMultiThresholdIFDynamics: KernelSpec(K_LOIHI_MULTI_THRESHOLD_IF, True, {"v": 1},
+                                              int_rows={"vth": I_VTH, "bias": I_BIAS}, scalars=("levels", "signed"),
+                                              flags=("overflow:a_in", "overflow:v", "saturation:v")),
+    LoihiGradedReLUDynamics: KernelSpec(K_LOIHI_GRADED_RELU, True, {"v": 1}, int_rows={"vth": I_VTH},
+                                        flags=("overflow:a_in", "saturation:v")),
 }
 N_FLAGS = 4
 
