@@ -8,6 +8,10 @@ subprocess, transparently.
 - Fixed-point circuits (``LoihiLIF``) run with ``select_tag="fixed_pt"`` (Lava's
   bit-accurate models, bit-exact with our numpy engine); float circuits (``LIF``/``IF``)
   with ``"floating_pt"``.  Option ``mode`` forces a tag (it must fit the arithmetic).
+- ``LoihiMultiThresholdIF`` / ``LoihiGradedReLU`` (fixed-point conversion neurons) run as
+  ``StateMultiThresholdIF`` / ``StateLoihiGradedReLU`` (``fixed_pt`` models in
+  :mod:`.procs.models`, integer graded payloads); count projections into them are Lava's
+  graded Dense/Sparse (``W @ n``); float count projections are refused.
 - ``GradedReLU`` populations (float circuits) run as
   :class:`~spikeattn.engines.lava.procs.process.StateGradedReLU` (a custom process and
   ``floating_pt`` model: Lava's ``GradedReluVec`` emits ``v``, not ``v - vth``); their
@@ -81,7 +85,9 @@ UNSUPPORTED = {
 #: Listed explicitly: a feature key added to ``features.FEATURES`` later is unsupported
 #: until a lowering for it exists here.
 SUPPORTED = frozenset({"model:lif", "model:if", "model:loihi_lif", "model:graded_relu", "projection:long_delay",
-                       "projection:sparse", "projection:graded", "source:graded", "probe"})
+                       "projection:sparse", "projection:graded", "source:graded", "probe",
+                       "model:loihi_multi_threshold_if", "model:loihi_graded_relu",
+                       "projection:count"})    # count: fixed-point circuits only (missing_features)
 MODES = ("fixed_pt", "floating_pt")   # "bit_accurate_loihi" would leave RingBuffer without a model
 BATCH_MODES = {"loop": "loop: one Lava network and run per sample",
                "tile": "tile: blocks of samples as block-diagonal copies, one Lava network and run per block",
@@ -131,6 +137,9 @@ class LavaEngine(Engine):
             for n, p in circuit.projections.items():
                 if p.delay > MAX_FIXED_DELAY:
                     missing.append((f"projection '{n}'", "projection:fixed_delay_over_64"))
+        else:       # count bursts lower to Lava's graded fixed-point Dense only
+            missing += [(f"projection '{n}'", "projection:count") for n, p in circuit.projections.items()
+                        if p.message == "count"]
         return missing
 
     # ------------------------------------------------------------------ options
@@ -198,7 +207,7 @@ class LavaEngine(Engine):
         hardware = self._hardware()
         fixed = circuit.fixed_point
         dtype = np.int64 if fixed else np.float64
-        graded = {n for n, p in circuit.populations.items() if isinstance(p.model, GradedReLU)}
+        graded = {n for n, p in circuit.populations.items() if p.model.graded_output}   # int / float payloads
         spikes = {n: np.zeros((steps, batch, p.size), dtype if n in graded else bool)
                   for n, p in circuit.populations.items()}
         spikes.update({n: inputs[n] for n in circuit.sources})
@@ -236,8 +245,9 @@ class LavaEngine(Engine):
         bar.close()
         # A graded population (GradedReLU) has no memory: its state counts as zero before
         # every update, so only received events make its update active (as in numpy).
-        zero_state = {n: np.ones((steps, batch, circuit.populations[n].size), bool) for n in graded}
-        counts = counts_from_spikes(circuit, spikes, {n: st for n, st in states.items() if n not in graded},
+        memoryless = {n for n, p in circuit.populations.items() if isinstance(p.model, GradedReLU)}
+        zero_state = {n: np.ones((steps, batch, circuit.populations[n].size), bool) for n in memoryless}
+        counts = counts_from_spikes(circuit, spikes, {n: st for n, st in states.items() if n not in memoryless},
                                     zero_state=zero_state)
         probes = {pr.target: {} for pr in circuit.probes}
         for pr in circuit.probes:

@@ -16,6 +16,11 @@ IR element                 Lava process
 ``GradedReLU``             :class:`~spikeattn.engines.lava.procs.process.StateGradedReLU`
                            (``v = a_in``, graded ``s = v - vth`` where ``v > vth``; records
                            ``[s, 0, v]``; ``floating_pt`` only)
+``LoihiMultiThresholdIF``  :class:`~spikeattn.engines.lava.procs.process.StateMultiThresholdIF`
+                           (integer levels ``n`` as graded spikes on ``s_out``, ``sign(n)`` on
+                           ``sign_out``; records ``[n, 0, v]``; ``fixed_pt`` only)
+``LoihiGradedReLU``        :class:`~spikeattn.engines.lava.procs.process.StateLoihiGradedReLU`
+                           (``v = clip(wrap32(a_in))``, ``s = v - vth`` where ``v > vth``)
 projection, ``d == 1``     ``Dense`` (dense weights) or ``Sparse`` (scipy CSR): both delay 1 step
 projection, ``d > 1``      ``DelayDense`` / ``DelaySparse`` with Lava delay ``d - 1``: Lava's
                            delay k arrives k + 1 steps after the spike (read from Lava's
@@ -25,8 +30,13 @@ projection, ``d > 1``      ``DelayDense`` / ``DelaySparse`` with Lava delay ``d 
                            projections
 =========================  ===================================================================
 
-Graded projections use ``num_message_bits = 24`` (``W @ s``, the graded values of a
-``GradedReLU`` or a graded source), binary ones 0 (``W @ [s != 0]``);
+Graded and count projections use ``num_message_bits = 24`` (Lava's graded Dense: ``W @ s``,
+the graded values of a ``GradedReLU`` / ``LoihiGradedReLU``, the levels ``n`` of a
+``LoihiMultiThresholdIF`` or a graded source; integer sums wrap to int32 before the
+``weight_exp`` shift, except DelayDense's, which are int64, as
+``spikeattn.dynamics.synapses.SynapseTable.graded_int32_sum`` says), binary ones 0
+(``W @ [s != 0]``); a binary projection from a signed-output model (``LoihiMultiThresholdIF``)
+is a graded Dense fed from the process's ``sign_out`` port (``W @ sign(s)``);
 fixed-point projections pass ``weight_exp``, ``num_weight_bits`` and the sign mode (Lava's
 ``SignMode``; "auto" lets Lava detect it from the signs, as our numpy engine does).
 """
@@ -38,9 +48,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...dynamics import dynamics_for
+from ...dynamics.synapses import signed_output
 from ...errors import UnsupportedFeatureError
 from ...ir import LIF, Circuit, LoihiLIF, Population, Projection, SpikeSource
 from ...ir.neurons_extra import GradedReLU
+from ...ir.neurons_loihi_convert import LoihiGradedReLU, LoihiMultiThresholdIF
 
 #: Loihi 2's synaptic delay field is 6 bits: DelayDense/DelaySparse accept 0..63 in fixed
 #: point, i.e. our delays 1..64.
@@ -134,6 +146,29 @@ def lower_graded_relu(pop: Population, fixed: bool, *, record_path, record_steps
                            name=pop.name, record_path=record_path, record_steps=record_steps, **_stream(ctx))
 
 
+@lowers(LoihiMultiThresholdIF)
+def lower_loihi_multi_threshold_if(pop: Population, fixed: bool, *, record_path, record_steps: int, params=None,
+                                   **ctx):
+    """Fixed-point multi-threshold IF; every parameter per neuron (``params``: a merged
+    population's per-neuron values)."""
+    from .procs.process import StateMultiThresholdIF
+    m, params, n = pop.model, params or {}, pop.size
+    vals = {k: _per_neuron(params.get(k, getattr(m, k)), n, np.int64)
+            for k in ("vth", "levels", "signed", "bias_mant", "bias_exp")}
+    v0 = dynamics_for(m).init_state(pop, 1)["v"][0].astype(np.int64)
+    return StateMultiThresholdIF(shape=(n,), **vals, v=v0, name=pop.name, record_path=record_path,
+                                 record_steps=record_steps, **_stream(ctx))
+
+
+@lowers(LoihiGradedReLU)
+def lower_loihi_graded_relu(pop: Population, fixed: bool, *, record_path, record_steps: int, params=None, **ctx):
+    """Fixed-point memoryless graded ReLU, ``vth`` per neuron."""
+    from .procs.process import StateLoihiGradedReLU
+    vth = (params or {}).get("vth", pop.model.vth)
+    return StateLoihiGradedReLU(shape=(pop.size,), vth=_per_neuron(vth, pop.size, np.int64), name=pop.name,
+                                record_path=record_path, record_steps=record_steps, **_stream(ctx))
+
+
 @lowers(SpikeSource)
 def lower_source(src: SpikeSource, fixed: bool, *, data: np.ndarray, **ctx):
     """``data``: this sample's encoded input, (steps, size); Lava wants (size, steps)."""
@@ -152,11 +187,14 @@ def _sign_mode(declared: str):
 
 
 @lowers(Projection)
-def lower_projection(proj: Projection, fixed: bool, **ctx):
+def lower_projection(proj: Projection, fixed: bool, *, signed_pre: bool = False, **ctx):
+    """Dense/Sparse (delay 1) or DelayDense/DelaySparse; graded (``num_message_bits > 0``) for
+    graded and count messages and for binary messages from a signed-output pre (fed
+    ``sign(s)``, see :class:`LavaNetwork`), binary otherwise."""
     from lava.proc.dense.process import DelayDense, Dense
     from lava.proc.sparse.process import DelaySparse, Sparse
-    kw = {"num_message_bits": GRADED_MESSAGE_BITS if proj.message == "graded" else 0,
-          "name": proj.name}
+    graded = proj.message in ("graded", "count") or (signed_pre and proj.message == "binary")
+    kw = {"num_message_bits": GRADED_MESSAGE_BITS if graded else 0, "name": proj.name}
     dtype = np.int64 if fixed else np.float64
     if fixed:
         kw.update(weight_exp=int(proj.weight_exp), num_weight_bits=int(proj.num_weight_bits))
@@ -220,8 +258,14 @@ class LavaNetwork:
                 self.procs[name] = lower(src, fixed, data=sample_inputs[name])
         self.projections = {}
         for proj in projections:
-            conn = lower(proj, fixed)
-            self.procs[proj.pre].s_out.connect(conn.s_in)
+            signed = proj.message == "binary" and signed_output(circuit, proj.pre)
+            conn = lower(proj, fixed, signed_pre=signed)
+            pre = self.procs[proj.pre]
+            if signed and not hasattr(pre, "sign_out"):
+                raise UnsupportedFeatureError(f"projection '{proj.name}': binary messages from the signed-output "
+                                              f"population '{proj.pre}' need a sign(s) port, which its Lava "
+                                              "process lacks.")
+            (pre.sign_out if signed else pre.s_out).connect(conn.s_in)
             conn.a_out.connect(self.procs[proj.post].a_in)
             self.projections[proj.name] = conn
         self.any_process = self.procs[pops[0]]

@@ -25,8 +25,10 @@ about 30 ms per step on two cores, while a 3-process network of 1000 neurons tak
   (ascending pre neuron within the row) are those of the original.  Merged projections
   are named so that Lava adds them into a population's input in rank order, the order of
   :mod:`spikeattn.dynamics.synapses`.
-- A fixed-point dense graded projection with delay > 1 stays on its own (dense, embedded):
-  ``DelayDense`` sums graded spikes in int64 where ``DelaySparse`` wraps at int32.  Other
+- A fixed-point dense graded or count projection with delay > 1 stays on its own (dense, embedded):
+  ``DelayDense`` sums graded spikes in int64 where ``DelaySparse`` wraps at int32.
+  Fixed-point conversion neurons (``LoihiMultiThresholdIF``, ``LoihiGradedReLU``) merge
+  like the LIFs: every parameter per neuron.  Other
   fixed-point merged matrices run as ``Dense`` when at least :data:`DENSE_FRACTION` of
   their entries are non-zero (integer sums: the same values), else as ``Sparse``; float
   ones always as ``Sparse`` (CSR rows sum in ascending pre order, as the numpy engine).
@@ -46,11 +48,15 @@ from ...dynamics import fixed_point as fx
 from ...dynamics.synapses import incoming_order
 from ...ir import IF, LIF, Circuit, LoihiLIF, Population, Projection, SpikeSource
 from ...ir.neurons_extra import GradedReLU
+from ...ir.neurons_loihi_convert import LoihiGradedReLU, LoihiMultiThresholdIF
 
 #: Parameters each lowering passes to Lava per neuron (the rest must be equal to merge).
 PER_NEURON = {LoihiLIF: ("du", "dv", "vth", "bias_mant", "bias_exp"), IF: ("du", "dv", "vth", "bias"),
-              LIF: ("du", "dv", "vth", "bias"), GradedReLU: ("vth",)}
+              LIF: ("du", "dv", "vth", "bias"), GradedReLU: ("vth",), LoihiGradedReLU: ("vth",),
+              LoihiMultiThresholdIF: ("vth", "levels", "signed", "bias_mant", "bias_exp")}
 SOURCE = "merged_src"
+#: Messages that Lava's DelayDense sums in int64 where DelaySparse wraps at int32 (graded Dense).
+INT64_DENSE = ("graded", "count")
 #: Fixed point: a merged matrix with at least this fraction of non-zeros runs as Lava's Dense.
 DENSE_FRACTION = 0.2
 
@@ -143,7 +149,7 @@ def merge_circuit(circuit: Circuit):
     slots: dict = {}                                # fixed point: key -> [set of post pops per slot]
     for pname in sorted(circuit.projections):
         p = circuit.projections[pname]
-        alone = fixed and p.message == "graded" and p.delay > 1 and not p.sparse
+        alone = fixed and p.message in INT64_DENSE and p.delay > 1 and not p.sparse
         key = (where[p.pre][0], where[p.post][0], p.delay, p.message, int(p.weight_exp),
                int(p.num_weight_bits), _effective_sign_mode(p) if fixed else "auto", pname if alone else "")
         if fixed:       # integer sums: any order; a slot never holds two projections into one population
@@ -172,7 +178,7 @@ def merge_circuit(circuit: Circuit):
         w.sort_indices()
         # fixed point: a dense enough matrix runs as Dense (faster in Lava); sparse graded
         # projections with delay > 1 stay DelaySparse (int32 sums), see the module docstring
-        keep_sparse = message == "graded" and delay > 1 and any(p.sparse for p in projs)
+        keep_sparse = message in INT64_DENSE and delay > 1 and any(p.sparse for p in projs)
         dense = alone or (fixed and not keep_sparse and w.nnz >= DENSE_FRACTION * shape[0] * shape[1])
         weights = w.toarray() if dense else w
         out.add(Projection(f"r{r:05d}_{j:05d}", pre_g, post_g, weights, delay, message, wexp, nbits, sign))

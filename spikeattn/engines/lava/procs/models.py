@@ -1,5 +1,6 @@
 """ProcessModels of :class:`StateLIF`: Lava's LIF models plus a local record of s, u, v;
-and of :class:`StateGradedReLU` (floating point only).
+of :class:`StateGradedReLU` (floating point only); and of the fixed-point conversion
+neurons :class:`StateMultiThresholdIF` / :class:`StateLoihiGradedReLU` (``fixed_pt`` only).
 
 The LIF classes subclass Lava's ``PyLifModelBitAcc`` ("fixed_pt") and ``PyLifModelFloat``
 ("floating_pt"); the inherited ``implements_process`` is cleared so that ``@implements``
@@ -18,7 +19,10 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava.proc.lif.models import PyLifModelBitAcc, PyLifModelFloat
 
-from spikeattn.engines.lava.procs.process import StateGradedReLU, StateLIF, StateLIFVec
+from spikeattn.engines.lava.procs.process import (StateGradedReLU, StateLIF, StateLIFVec, StateLoihiGradedReLU,
+                                                  StateMultiThresholdIF)
+
+V_MAX = 2**23 - 1       # 24-bit v saturates at +-(2**23 - 1)
 
 
 def record_step(model, dtype, s=None, u=None) -> None:
@@ -152,3 +156,85 @@ class PyStateGradedReluModelFloat(PyLoihiProcessModel):
             s = np.zeros_like(s)        # the gap sends nothing
         self.s_out.send(s)
         record_step(self, np.float64, s=s, u=0.0)
+
+
+def _wrap32(x: np.ndarray) -> np.ndarray:
+    """Two's-complement wrap of int64 values to int32 (as Lava's int32 arrays store them)."""
+    return ((np.asarray(x, np.int64) + 2**31) % 2**32) - 2**31
+
+
+def _phase_input(model, a_in: np.ndarray):
+    """``(a_in, muted)``: the input with a streamed sample's first step and the gap zeroed,
+    and whether this step is in the gap (send nothing)."""
+    k = sample_phase(model)
+    if k is None:
+        return a_in, False
+    gap = k >= int(model.proc_params["sample_steps"])
+    if k == 0 or gap:
+        a_in = np.zeros_like(a_in)
+    return a_in, gap
+
+
+@implements(proc=StateMultiThresholdIF, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("bit_accurate_loihi", "fixed_pt")
+class PyStateMultiThresholdIFModelFixed(PyLoihiProcessModel):
+    """Integer multi-threshold IF (equations in :class:`StateMultiThresholdIF`), int64
+    arithmetic on int32 Vars; sends the level ``n`` on ``s_out`` and ``sign(n)`` on
+    ``sign_out``; records ``[n, 0, v]`` as int32."""
+
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=32)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+    sign_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=2)
+    v: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    vth: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    levels: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=8)
+    signed: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
+    bias_mant: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=13)
+    bias_exp: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=4)
+
+    def run_spk(self):
+        if getattr(self, "_initial_v", None) is None:
+            self._initial_v = self.v.copy()
+            mant, exp = self.bias_mant.astype(np.int64), self.bias_exp.astype(np.int64)
+            self._bias = np.where(exp >= 0, np.left_shift(mant, np.maximum(exp, 0)),
+                                  np.right_shift(mant, np.maximum(-exp, 0)))
+            self._vth = self.vth.astype(np.int64)
+            self._levels = self.levels.astype(np.int64)
+            self._signed = self.signed.astype(bool)
+        a_in, muted = _phase_input(self, self.a_in.recv().astype(np.int64))
+        if sample_phase(self) == 0:
+            self.v[:] = self._initial_v
+        v = np.clip(_wrap32(self.v.astype(np.int64) + a_in + self._bias), -V_MAX, V_MAX)
+        up = np.clip((v - 1) // self._vth, 0, self._levels)
+        down = np.where(self._signed, np.clip((-v - 1) // self._vth, 0, self._levels), 0)
+        n = np.where(v > 0, up, np.where(v < 0, -down, 0))
+        self.v[:] = v - n * self._vth
+        if muted:
+            n = np.zeros_like(n)
+        self.s_out.send(n)
+        self.sign_out.send(np.sign(n))
+        record_step(self, np.int32, s=n, u=0)
+
+
+@implements(proc=StateLoihiGradedReLU, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("bit_accurate_loihi", "fixed_pt")
+class PyStateLoihiGradedReluModelFixed(PyLoihiProcessModel):
+    """``v = clip(wrap32(a_in), +-(2**23 - 1))``; sends ``s = v - vth`` where ``v > vth``,
+    else 0; records ``[s, 0, v]`` as int32."""
+
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=32)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+    v: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    vth: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+
+    def run_spk(self):
+        a_in, muted = _phase_input(self, self.a_in.recv().astype(np.int64))
+        v = np.clip(_wrap32(a_in), -V_MAX, V_MAX)
+        self.v[:] = v
+        s = np.where(v > self.vth, v - self.vth.astype(np.int64), 0)
+        if muted:
+            s = np.zeros_like(s)
+        self.s_out.send(s)
+        record_step(self, np.int32, s=s, u=0)

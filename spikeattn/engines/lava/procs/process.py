@@ -85,3 +85,60 @@ class StateLIFVec(LIF):
         self.du = Var(shape=shape, init=du)
         self.dv = Var(shape=shape, init=dv)
         self.vth = Var(shape=shape, init=vth)
+
+
+class StateMultiThresholdIF(AbstractProcess):
+    """Fixed-point multi-threshold IF neuron (``spikeattn.ir.LoihiMultiThresholdIF``) with
+    graded-spike output, recording ``[s, 0, v]`` every step (layout of :class:`StateLIF`).
+
+    Per step, integers (int64 arithmetic; ``a_in`` arrives on an int32 port, i.e. already
+    wrapped to int32; ``bias = bias_mant << bias_exp``, or ``>> -bias_exp``)::
+
+        v1 = wrap32(v + a_in + bias)
+        v  = clip(v1, -(2**23 - 1), 2**23 - 1)
+        n  = clip((v - 1) // vth, 0, L)            where v > 0
+             -clip((-v - 1) // vth, 0, L)          where v < 0 and signed, else 0
+        v  = v - n * vth ;  s = n                  (graded payload on ``s_out``)
+
+    ``sign_out`` sends ``sign(s)`` (for ``"binary"`` projections, which add ``w * sign(s)``
+    from a signed-output model; Lava's binary Dense would add ``w * [s != 0]``).
+    ``vth``, ``levels``, ``signed`` (0/1), ``bias_mant``, ``bias_exp`` are per neuron
+    (vector Vars, so merged populations keep their own parameters).  Only a ``fixed_pt``
+    model exists.
+    """
+
+    def __init__(self, *, shape: tuple, vth, levels, signed, bias_mant, bias_exp, record_path: str,
+                 record_steps: int, name: str | None = None, v=0, sample_steps: int = 0, gap: int = 0) -> None:
+        super().__init__(shape=shape, name=name, record_path=str(record_path), record_steps=int(record_steps),
+                         sample_steps=int(sample_steps), gap=int(gap))
+        self.a_in = InPort(shape=shape)
+        self.s_out = OutPort(shape=shape)
+        self.sign_out = OutPort(shape=shape)
+        self.v = Var(shape=shape, init=v)
+        self.vth = Var(shape=shape, init=vth)
+        self.levels = Var(shape=shape, init=levels)
+        self.signed = Var(shape=shape, init=signed)
+        self.bias_mant = Var(shape=shape, init=bias_mant)
+        self.bias_exp = Var(shape=shape, init=bias_exp)
+
+
+class StateLoihiGradedReLU(AbstractProcess):
+    """Fixed-point memoryless graded ReLU (``spikeattn.ir.LoihiGradedReLU``) recording
+    ``[s, 0, v]`` every step.
+
+    Per step, integers (``a_in`` from an int32 port)::
+
+        v = clip(wrap32(a_in), -(2**23 - 1), 2**23 - 1)      (overwritten every step)
+        s = v - vth   where v > vth   else 0                 (graded payload on ``s_out``)
+
+    ``vth`` (integer, >= 0) is per neuron.  Only a ``fixed_pt`` model exists.
+    """
+
+    def __init__(self, *, shape: tuple, vth, record_path: str, record_steps: int, name: str | None = None,
+                 v=0, sample_steps: int = 0, gap: int = 0) -> None:
+        super().__init__(shape=shape, name=name, record_path=str(record_path), record_steps=int(record_steps),
+                         sample_steps=int(sample_steps), gap=int(gap))
+        self.a_in = InPort(shape=shape)
+        self.s_out = OutPort(shape=shape)
+        self.v = Var(shape=shape, init=v)
+        self.vth = Var(shape=shape, init=vth)
