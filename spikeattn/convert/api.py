@@ -5,6 +5,10 @@ calibrate on ``calib`` -> quantisation-aware fine-tune on ``train=(x, y)`` (``ex
 ``accumulate``; skipped for ``rate``) -> re-export of one sample -> walk into a Program of
 circuit segments -> :class:`~spikeattn.convert.spiking.SpikingModel`.
 
+``quantise="loihi8"`` (accumulate mode only) turns the result into Loihi fixed point: 8-bit
+weights with per-projection exponents, integer neurons, a pipeline of delay-1 steps
+(:mod:`spikeattn.convert.loihi`); it runs bit-exactly on the numpy and Lava engines.
+
 ``input_scale`` is the value of one input count: inputs are presented as ``x / input_scale``
 (integers for ``digits``: pixels 0..16, so ``input_scale=1`` gives count messages).
 """
@@ -24,12 +28,21 @@ from .spiking import SpikingModel
 def convert(model, example_input, mode: str = "accumulate", steps: int = 4, calib=None, levels: int = 4,
             train=None, epochs: int = 30, lr: float = 2e-3, input_scale: float = 1.0,
             input_kind: str | None = None, name: str = "converted", seed: int = 0,
-            cache_key: str | None = None, prune: float | None = None) -> SpikingModel:
+            cache_key: str | None = None, prune: float | None = None, quantise: str | None = None,
+            loihi_threshold: int = 1 << 12) -> SpikingModel:
     torch = require("torch", "torch", "spikeattn.convert")
     if mode not in MODES:
         raise ParameterError("convert()", "mode", f"is {mode!r}.", f"use one of {list(MODES)}.")
     if not isinstance(levels, int) or isinstance(levels, bool) or levels < 1:
         raise ParameterError("convert()", "levels", f"is {levels!r}; must be an int >= 1.")
+    if quantise is not None:
+        from .loihi import QUANTISERS
+        if quantise not in QUANTISERS:
+            raise ParameterError("convert()", "quantise", f"is {quantise!r}.", f"use one of {list(QUANTISERS)} or None.")
+        if mode != "accumulate":
+            raise ParameterError("convert()", "quantise", f"'{quantise}' with mode={mode!r}: the softmax and "
+                                 "LayerNorm host stages of that mode stay floating point, which a chip cannot run.",
+                                 "use mode='accumulate'.")
     torch.manual_seed(seed)
     example = torch.as_tensor(example_input)
     ep = cap.capture(model, example[:2] if len(example) > 1 else example)
@@ -71,9 +84,13 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
                              and m.role in ("relu_attention", "softmax")}
     out = cap.walk(ep1.module(), one, program, ctx, input_kind=kind, input_scale=input_scale)
     program.finish(out)
+    meta = {"steps": steps, "input_kind": kind, "example": one, "pruned": pruned, "quantise": quantise}
+    if quantise == "loihi8":
+        from .loihi import quantise_loihi8
+        meta["float_model"] = SpikingModel(program, mode, levels, quantised=gm64, dense=dense, meta=dict(meta))
+        program = quantise_loihi8(program, threshold=loihi_threshold)
     return SpikingModel(program, mode, 1 if mode == "rate" else levels,
-                        quantised=None if mode == "rate" else gm64, dense=dense,
-                        meta={"steps": steps, "input_kind": kind, "example": one, "pruned": pruned})
+                        quantised=None if mode == "rate" else gm64, dense=dense, meta=meta)
 
 
 def _cache_path(key, mode, levels, epochs, lr, seed):

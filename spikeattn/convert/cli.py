@@ -21,7 +21,9 @@ def register(subparsers) -> None:
     p.add_argument("--levels", type=int, default=4, help="activation levels L (exact / accumulate)")
     p.add_argument("--epochs", type=int, default=10, help="quantisation-aware fine-tune epochs")
     p.add_argument("--engine", default="numpy")
-    p.add_argument("--quantise", default=None, choices=["loihi8"], help="(not implemented yet: refused)")
+    p.add_argument("--quantise", default=None, choices=["loihi8"],
+                   help="loihi8: Loihi fixed point (8-bit weights with per-projection exponents, integer "
+                   "neurons, pipelined); accumulate mode only; runs bit-exactly on the numpy and lava engines")
     p.add_argument("--prune", default=None, help="magnitude:F prunes the fraction F of every weight matrix "
                    "(smallest magnitudes) after fine-tuning")
     p.add_argument("--out", type=Path, required=True)
@@ -46,7 +48,6 @@ def cmd_convert(args) -> int:
     import numpy as np
     import torch
 
-    from ..errors import SpikeattnError
     from ..fileio import atomic_write_json
     from ..ir import save
     from .api import convert
@@ -54,8 +55,6 @@ def cmd_convert(args) -> int:
     from .fidelity import fidelity_report
     from .models import MODELS, SPECS, load_model
     from .sparsify import parse_prune
-    if args.quantise:
-        raise SpikeattnError("--quantise loihi8: not implemented yet in this version. Fix: drop the option.")
     prune = parse_prune(args.prune)
     data = load_data(args.data)
     if args.model in MODELS:
@@ -66,8 +65,12 @@ def cmd_convert(args) -> int:
     xtr = data["x_train"]
     ex = torch.as_tensor(xtr[:2])
     sm = convert(model, ex, mode=args.mode, steps=args.steps, calib=data["x_calib"], levels=args.levels,
-                 train=(xtr, data["y_train"]), epochs=args.epochs, prune=prune[1] if prune else None)
+                 train=(xtr, data["y_train"]), epochs=args.epochs, prune=prune[1] if prune else None,
+                 quantise=args.quantise)
     rep = fidelity_report(sm, name, data["x_test"], data["y_test"], args.steps, engine=args.engine)
+    if args.quantise:
+        from .fidelity import quantisation_report
+        rep["quantisation"] = quantisation_report(sm, data["x_test"], data["y_test"], args.steps, rep)
     rep["pruned"] = sm.meta.get("pruned")
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(args.out / "fidelity.json", rep)

@@ -10,7 +10,8 @@ the spike-derived map against the dense softmax map, on the first batch of the l
 :mod:`.agreement`), ``energy`` (per sample, joules: the spiking
 model on Loihi, Loihi 2, TrueNorth and SpiNNaker 2 via ``hardware_models.cost`` summed over
 segments; the dense model on A100, H100 and Jetson Orin via ``hardware_models.gpu``),
-``host_stages`` (the floating-point stages per step), ``timing_s``.
+``host_stages`` (the floating-point stages per step), ``timing_s``; with ``--quantise
+loihi8`` also ``quantisation`` (:func:`quantisation_report`).
 """
 from __future__ import annotations
 
@@ -83,3 +84,24 @@ def fidelity_report(sm, model_name, x, y, steps: int, engine: str = "numpy", den
             "macs_per_step": macs, "acs_per_step": acs, "spike_rate_per_layer": rates,
             "attention_agreement": attention_agreement(sm, x), "energy": energy(sm, dense_model, np.asarray(x)),
             "host_stages": sm.host_stages, "circuit": sm.circuit.summary(), "timing_s": timing, "engine": engine, "test_samples": int(len(x))}
+
+
+def quantisation_report(sm, x, y, steps: int, rep: dict) -> dict:
+    """What Loihi quantisation cost: the float spiking model's accuracy per T next to the
+    quantised one's (``rep``), and the fraction of test samples both predict alike."""
+    fm = sm.meta.get("float_model")
+    out = dict(sm.program.quantisation or {})
+    out.pop("sigma", None)
+    if fm is None:
+        return out
+    y = np.asarray(y)
+    facc, same = {}, {}
+    for T in t_grid(steps):
+        pf = fm.predict(x, steps=T)
+        pq = sm.predict(x, steps=T)
+        facc[str(T)] = float(np.mean(pf == y))
+        same[str(T)] = float(np.mean(pf == pq))
+    out.update({"float_spiking_accuracy": facc, "loihi8_spiking_accuracy": rep["spiking_accuracy"],
+                "identical_to_float_spiking": same,
+                "weight_bits": 8, "fixed_point": bool(sm.circuit.fixed_point)})
+    return out

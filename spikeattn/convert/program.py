@@ -59,6 +59,9 @@ class Program:
         self.layer_names: dict[str, str] = {}  # node -> graph node it came from
         self._lines: dict[str, str] = {}
         self.attention: list = []              # (attention-map quantiser node, shape, vth), graph order
+        self.latency: dict[str, int] = {}      # pipelined programs (loihi8): node -> depth in steps
+        self.constants: dict[str, np.ndarray] = {}   # sources with a constant value per step (loihi8 bias)
+        self.quantisation: dict | None = None
         self._count = 0
 
     # ------------------------------------------------------------------ naming

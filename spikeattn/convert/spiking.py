@@ -57,33 +57,43 @@ class SpikingModel:
                     need |= set(a.terms)
         return need
 
-    def run(self, x, steps: int = 4, engine: str = "numpy", batch: int | None = None):
+    def run(self, x, steps: int = 4, engine: str = "numpy", batch: int | None = None, options: dict | None = None):
         """Logits per step ``(steps, n, classes)`` and the summed EventCounts totals.
         ``batch`` samples are simulated at once (default: ``max(8, 512 // steps)``); only
-        the outputs read later (proxies, host stages, readout) are kept."""
+        the outputs read later (proxies, host stages, readout) are kept.  Pipelined programs
+        (``quantise="loihi8"``, :mod:`.loihi`) run ``steps + depth`` steps with the inputs
+        presented for the first ``steps``, and each node is read in its window
+        ``[depth, depth + steps)``.  ``options`` go to :func:`spikeattn.simulate` (engine options)."""
         x = np.asarray(x)
         batch = batch or max(8, 512 // steps)
         need = self._needed()
         outs, totals, per_node = [], {}, {}
         self.last_results = []
+        lat = self.program.latency
+        sim_steps = steps + (max(lat.values()) if lat else 0)
         for i in range(0, len(x), batch):
             rec = {k: np.broadcast_to(v, (steps,) + v.shape) for k, v in self._encode(x[i:i + batch]).items()}
+            n = len(x[i:i + batch])
             for seg in self.program.segments:
                 inputs = {}
                 for src in seg.circuit.sources:
                     if src in rec and src in self.program.inputs:
-                        inputs[src] = rec[src][0]
+                        inputs[src] = rec[src][0] if not lat else _window(rec[src][0], steps, sim_steps)
+                    elif src in self.program.constants:
+                        inputs[src] = _window(np.broadcast_to(self.program.constants[src], (n, seg.circuit.node(src).size)),
+                                              steps, sim_steps)
                     elif src in seg.proxies:
                         inputs[src] = rec[seg.proxies[src]]
                     else:
                         h = seg.host[src]
                         inputs[src] = rec[src] = h.fn(*[a.evaluate(rec) for a in h.inputs])
-                r = simulate(seg.circuit, inputs, steps=steps, engine=engine)
+                r = simulate(seg.circuit, inputs, steps=sim_steps, engine=engine, **(options or {}))
                 self.last_results.append((seg.circuit, r.counts))
                 self.last_result = r
                 for pop in seg.circuit.populations:
                     if pop in need:
-                        rec[pop] = r.spikes[pop]
+                        d = lat.get(pop, 0)
+                        rec[pop] = r.spikes[pop][d:d + steps]
                 for k, v in r.counts.totals().items():
                     totals[k] = totals.get(k, 0) + int(v)
                 for pop in seg.circuit.populations:
@@ -91,11 +101,13 @@ class SpikingModel:
             outs.append(self.program.output.evaluate(rec))
             if i == 0:
                 self.first_rec = {k: rec[k] for k, _, _ in self.program.attention}
-        self.last_counts = {"totals": totals, "spikes_per_node": per_node, "samples": len(x), "steps": steps}
+        self.last_counts = {"totals": totals, "spikes_per_node": per_node, "samples": len(x), "steps": steps,
+                            "simulated_steps": sim_steps}
         return np.concatenate(outs, axis=1)
 
-    def predict(self, x, steps: int = 4, engine: str = "numpy", batch: int | None = None) -> np.ndarray:
-        logits = self.run(x, steps=steps, engine=engine, batch=batch)
+    def predict(self, x, steps: int = 4, engine: str = "numpy", batch: int | None = None,
+                options: dict | None = None) -> np.ndarray:
+        logits = self.run(x, steps=steps, engine=engine, batch=batch, options=options)
         return logits.mean(axis=0).reshape(logits.shape[1], -1).argmax(axis=1)
 
     def fidelity(self, x, y, steps=(1, 2, 4, 8), engine: str = "numpy", batch: int | None = None) -> dict:
@@ -119,3 +131,10 @@ class SpikingModel:
             xt = torch.as_tensor(np.asarray(x))
             xt = xt.double() if xt.is_floating_point() else xt
             return self.quantised.double()(xt).argmax(-1).numpy()
+
+
+def _window(values: np.ndarray, steps: int, sim_steps: int) -> np.ndarray:
+    """``(sim_steps, batch, size)``: ``values`` during the first ``steps`` steps, then 0."""
+    out = np.zeros((sim_steps,) + values.shape, np.float64)
+    out[:steps] = values
+    return out
