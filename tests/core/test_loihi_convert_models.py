@@ -172,6 +172,27 @@ def test_graded_relu_literal_trajectory():
     assert r.counts.totals()["neuron_updates_active"] == 7
 
 
+def test_dynamics_step_per_neuron_vth_batch_literal():
+    """The pure step on a batch of 2, vth = [3, 7], L = 2, signed, v = 0 before:
+    10 / 3 -> (9 // 3) = 3 clipped to 2, v = 4;   10 / 7 -> 1, v = 3;
+    -10 / 3 -> -2, v = -4;                        22 / 7 -> (21 // 7) = 3 clipped to 2, v = 8."""
+    from spikeattn.dynamics import LoihiMultiThresholdIFDynamics, dynamics_for
+    pop = sa.Population("p", 2, LoihiMultiThresholdIF(vth=[3, 7], levels=2, signed=True))
+    dyn = dynamics_for(pop.model)
+    assert type(dyn) is LoihiMultiThresholdIFDynamics and dyn.fixed_point and dyn.dtype == np.int64
+    params, state = dyn.params(pop), dyn.init_state(pop, 2)
+    before = {k: v.copy() for k, v in state.items()}
+    s, new = dyn.step(params, state, np.array([[10, 10], [-10, 22]]))
+    assert s.tolist() == [[2, 1], [-2, 2]] and new["v"].tolist() == [[4, 3], [-4, 8]]
+    assert all(np.array_equal(before[k], state[k]) for k in state)      # pure
+    # active rule: v != 0 or bias != 0 (no leak); the graded ReLU carries nothing
+    assert dyn.carries(params, new).tolist() == [[True, True], [True, True]]
+    assert not dyn.carries(params, {"v": np.zeros((1, 2), np.int64)}).any()
+    g = sa.Population("g", 2, LoihiGradedReLU(vth=1))
+    gd = dynamics_for(g.model)
+    assert not gd.carries(gd.params(g), {"v": np.array([[5, -5]])}).any()
+
+
 # ------------------------------------------------------------------ messages and counts
 def test_count_messages_ac_count_closed_form():
     """MTIF (vth=10, L=3, signed) -> GradedReLU over a count projection, W (post, pre) =
