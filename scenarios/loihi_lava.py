@@ -10,9 +10,13 @@ EventCounts are identical; the circuit fits Loihi 2 (:func:`hardware_models.reso
 the cost model's partition).  Metrics: Loihi 2 energy per sample (the cost model on the Lava
 run's counts), cores used, and the wall time of both engines per sample-step.
 
-A converted (trained) digits model is not run here: the conversion layer's neurons
-(``TernaryIF`` / ``MultiThresholdIF``) have no Lava 0.10 process (the Lava engine refuses them,
-naming the numpy engine); the check is listed under ``checks_not_run`` with that reason.
+Then a converted, trained model: the in-repo ``digits-vit`` (trained or loaded from the cache,
+fine-tuned in ``accumulate`` mode with the same cache key as ``energy-vs-gpu``), quantised for
+Loihi (``quantise="loihi8"``: 8-bit weights, ``LoihiMultiThresholdIF`` / ``LoihiGradedReLU``
+neurons, a delay-balanced pipeline; :mod:`spikeattn.convert.loihi`).  ``converted_samples``
+test digits run on Lava and on numpy; check ``converted_digits_bit_exact``: predictions,
+spikes of every population and EventCounts identical.  Metrics: its accuracy on those
+samples, Loihi 2 cores and energy per sample, and both engines' wall time.
 """
 from __future__ import annotations
 
@@ -30,6 +34,9 @@ from .params import Param, common_params
 
 PARAMS = common_params(None, 32) + [
     Param("chip", "choice", "loihi2", "chip of the resource report and the energy model", choices=("loihi2", "loihi")),
+    Param("converted_samples", "int", 32, "test digits through the converted digits-vit (0: skip it)", low=0,
+          high=360),
+    Param("converted_steps", "int", 4, "time steps T of the converted model", low=1, high=64, unit="steps"),
 ]
 PARAMS[0] = Param("steps", "int", None, "time steps (default: each circuit's scenario default)", low=1,
                   high=100_000, unit="steps")
@@ -92,6 +99,49 @@ def run(cfg: ScenarioConfig) -> ScenarioOutcome:
             print(rep.table())
         if main is None:
             main, main_circuit = (lava if cfg.engine == "lava" else ref), circuit
-    o.skip("converted_digits_bit_exact", "the conversion layer's TernaryIF / MultiThresholdIF neurons have no Lava "
-           "0.10 process (the Lava engine refuses them, naming the numpy engine)")
+    if p["converted_samples"] > 0:
+        _converted(cfg, o)
+    else:
+        o.skip("converted_digits_bit_exact", "converted_samples = 0")
     return ScenarioOutcome(result=main, outcome=o.to_dict(), circuit=main_circuit)
+
+
+def _converted(cfg: ScenarioConfig, o: Outcome) -> None:
+    """The Loihi-quantised digits-vit on Lava and numpy (see the module docstring)."""
+    import sys
+
+    import torch
+
+    from hardware_models.cost import cost
+    from hardware_models.resources import resources
+    from spikeattn.convert import convert
+    from spikeattn.convert.data import digits
+    from spikeattn.convert.models import load_model
+    p = cfg.p
+    data = digits()
+    model = load_model("digits-vit", data, log=lambda m: print(m, file=sys.stderr, flush=True))
+    sm = convert(model, torch.as_tensor(data["x_train"][:2]), mode="accumulate", calib=data["x_calib"],
+                 train=(data["x_train"], data["y_train"]), epochs=15, levels=4, cache_key="digits-vit",
+                 name="digits_vit", quantise="loihi8")
+    x, y = data["x_test"][:p["converted_samples"]], data["y_test"][:p["converted_samples"]]
+    T, n = p["converted_steps"], len(x)
+    t0 = time.perf_counter()
+    pl = sm.predict(x, steps=T, batch=n, engine="lava")
+    t_lava, rl = time.perf_counter() - t0, sm.last_result
+    t0 = time.perf_counter()
+    pn = sm.predict(x, steps=T, batch=n)
+    t_numpy, rn = time.perf_counter() - t0, sm.last_result
+    same = bool(np.array_equal(pl, pn) and all(np.array_equal(rl.spikes[k], rn.spikes[k]) for k in sm.circuit.populations)
+                and rl.counts == rn.counts)
+    o.check("converted_digits_bit_exact", same, f"loihi8 digits-vit: Lava and numpy predictions, spikes and "
+            f"EventCounts identical ({n} test digits, T = {T})")
+    sim_steps = T + max(sm.program.latency.values())
+    rep = resources(sm.circuit, p["chip"], rl.counts)
+    o.metric("converted_accuracy", float(np.mean(pl == y)), "fraction", f"loihi8 digits-vit on Lava, {n} test digits")
+    o.metric("converted_cores", rep.cores, "cores", f"{p['chip']} cores for the converted model")
+    o.metric("converted_energy_per_sample", cost(rl.counts, p["chip"], circuit=sm.circuit).total_j / n, "J",
+             f"modelled {p['chip']} energy per digit (T = {T}, {sim_steps} pipelined steps)")
+    o.metric("converted_lava_s_per_sample_step", t_lava / (sim_steps * n), "s", "Lava engine wall time")
+    o.metric("converted_numpy_s_per_sample_step", t_numpy / (sim_steps * n), "s", "numpy engine wall time")
+    o.details["converted_quantisation"] = {k: v for k, v in (sm.program.quantisation or {}).items() if k != "sigma"}
+    o.details["converted_circuit"] = sm.circuit.summary()
