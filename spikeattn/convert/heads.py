@@ -18,13 +18,17 @@ One?"): on the calibration inputs ``x``, with ``p`` the model's softmax output a
 
 A head whose output is already zero has ``I_h = 0`` exactly and ranks last.
 
-Pruning head ``h`` zeroes those rows, bias entries and columns.  The converter drops zero
-weights from its sparse projections, so the head's Q/K/V quantisers receive no synapses
-and no bias: at every step they emit level 0 (signed: ``ceil(0) - 1 -> 0``; attention map
-with ``v0 = 1/2``: ``ceil(1/2) - 1 = 0``), so the head's threshold lines and product gates
-carry no events.  Per token the circuit loses ``3 * dh * fan_in`` synapses of the
-Q/K/V projections (dense weights, no LayerNorm folded into them); the neurons and gates of
-the pruned head stay allocated (silent).
+Pruning (default, :func:`remove_heads`) cuts head ``h`` out: Q/K/V lose those rows and
+bias entries, O those columns, and the head reshapes of the graph get ``H - 1`` heads, so
+the converter builds no neuron, threshold line, product gate or synapse for it (the
+circuit equals that of the same model written with ``H - 1`` heads).  A layer keeps at
+least one head; pruning all heads of one layer only zeroes them (:func:`zero_head`):
+then the converter drops the zero weights from its sparse projections, the head's Q/K/V
+quantisers receive no synapses and no bias and emit level 0 at every step (signed:
+``ceil(0) - 1 -> 0``; attention map with ``v0 = 1/2``: ``ceil(1/2) - 1 = 0``), so its
+lines and gates stay allocated but carry no events; per token the circuit loses
+``3 * dh * fan_in`` synapses of the Q/K/V projections (dense weights, no LayerNorm folded
+into them).
 """
 from __future__ import annotations
 
@@ -176,6 +180,59 @@ def zero_head(gm, att: Attention, h: int) -> int:
     return n
 
 
+def remove_heads(gm, att: Attention, heads) -> int:
+    """Cut heads ``heads`` of ``att`` out of ``gm`` in place: Q/K/V keep only the rows (and
+    bias entries) of the other heads, O only their columns, and the graph's head reshapes
+    ``(b, n, H, dh)`` / ``(b, n, H*dh)`` become ``H' = H - len(heads)``; so the converter
+    builds no neuron, gate or synapse for them.  Returns the weights removed."""
+    import torch
+    heads = sorted(set(int(h) for h in heads))
+    H, dh = att.heads, att.head_dim
+    keep = [h for h in range(H) if h not in heads]
+    if not keep:
+        raise ParameterError("sparsify", "heads", f"would remove every head of attention layer {att.index}.",
+                             "prune fewer heads, or use 'heads:K/layer' with K < heads per layer.")
+    rows = torch.cat([torch.arange(h * dh, (h + 1) * dh) for h in keep])
+    removed = 0
+    with torch.no_grad():
+        for lin in (att.q, att.k, att.v):
+            mod = gm.get_submodule(lin)
+            removed += int(mod.weight.numel() - rows.numel() * mod.weight.shape[1])
+            mod.weight = torch.nn.Parameter(mod.weight[rows].clone())
+            if getattr(mod, "bias", None) is not None:
+                mod.bias = torch.nn.Parameter(mod.bias[rows].clone())
+        mod = gm.get_submodule(att.o)
+        removed += int(mod.weight.numel() - rows.numel() * mod.weight.shape[0])
+        mod.weight = torch.nn.Parameter(mod.weight[:, rows].clone())
+    g = gm.graph
+    nodes = {n.name: n for n in g.nodes}
+    lins = [n for n in g.nodes if n.op == "call_function" and _op(n) == "linear" and n.args[1].op == "get_attr"]
+    starts = [n for n in lins if str(n.args[1].target).rsplit(".", 1)[0] in (att.q, att.k, att.v)]
+    o_lin = next(n for n in lins if str(n.args[1].target).rsplit(".", 1)[0] == att.o)
+    down = set(starts)
+    order = list(g.nodes)
+    for node in order[min(order.index(s) for s in starts):order.index(o_lin)]:
+        if any(a in down for a in node.all_input_nodes):
+            down.add(node)
+    Hn = len(keep)
+    for node in down:
+        if node in starts or node.op != "call_function" or _op(node) not in ("view", "reshape", "_unsafe_view"):
+            continue
+        shape = list(node.args[1])
+        if len(shape) >= 2 and shape[-2] == H and shape[-1] == dh:
+            shape[-2] = Hn
+        elif shape and shape[-1] == H * dh:
+            shape[-1] = Hn * dh
+        node.args = (node.args[0], shape) + tuple(node.args[2:])
+    av = nodes[att.node]
+    val = av.meta.get("val")
+    if val is not None:
+        av.meta["val"] = torch.empty((1, Hn) + tuple(int(s) for s in val.shape[2:]), device="meta")
+    g.lint()
+    gm.recompile()
+    return removed
+
+
 def head_mask_params(gm, heads) -> dict:
     """``{param name: bool mask of entries to keep at 0}`` for pruned ``heads`` [(layer, h)]."""
     import torch
@@ -228,10 +285,12 @@ def head_importance(gm, calib, batch: int = 256) -> dict:
     return out
 
 
-def prune_heads(gm, count: int, calib, per_layer: bool = False) -> dict:
-    """Zero the ``count`` least important heads of ``gm`` in place (all layers together,
+def prune_heads(gm, count: int, calib, per_layer: bool = False, structural: bool = True) -> dict:
+    """Remove the ``count`` least important heads of ``gm`` in place (all layers together,
     or ``per_layer``: ``count`` in every layer); one-shot ranking by :func:`head_importance`.
-    Returns ``{"importance": {"L.h": I}, "pruned": ["L.h", ...], "weights_zeroed": n}``."""
+    ``structural``: cut them out (:func:`remove_heads`; a layer keeps at least one head,
+    else its heads are only zeroed); else zero them (:func:`zero_head`).  Returns
+    ``{"importance": {"L.h": I}, "pruned": ["L.h", ...], "weights_zeroed": n, "structural": bool}``."""
     atts = find_attention(gm)
     if not atts:
         raise HeadSearchError("head pruning: the model has no attention layer.")
@@ -247,6 +306,16 @@ def prune_heads(gm, count: int, calib, per_layer: bool = False) -> dict:
         chosen = [lh for li in range(len(atts)) for lh in [o for o in order if o[0] == li][:count]]
     else:
         chosen = order[:count]
-    n = sum(zero_head(gm, atts[li], h) for li, h in chosen)
+    n, cut = 0, False
+    for li, a in enumerate(atts):
+        hs = [h for l2, h in chosen if l2 == li]
+        if not hs:
+            continue
+        if structural and len(hs) < a.heads:
+            n += remove_heads(gm, a, hs)
+            cut = True
+        else:
+            n += sum(zero_head(gm, a, h) for h in hs)
     return {"importance": {f"{li}.{h}": v for (li, h), v in imp.items()},
-            "pruned": [f"{li}.{h}" for li, h in sorted(chosen)], "heads": sorted(chosen), "weights_zeroed": n}
+            "pruned": [f"{li}.{h}" for li, h in sorted(chosen)], "heads": sorted(chosen), "weights_zeroed": n,
+            "structural": cut}

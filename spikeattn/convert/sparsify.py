@@ -142,7 +142,8 @@ def apply_sparsification(gm, specs, calib, train=None, seed: int = 0, epochs: in
             k, per_layer = (val[0], True) if isinstance(val, tuple) else (val, False)
             r = prune_heads(gm, k, x, per_layer=per_layer)
             report[kind] = {"count": k, "per_layer": per_layer, "pruned": r["pruned"],
-                            "importance_kl_nats": r["importance"], "weights_zeroed": r["weights_zeroed"]}
+                            "importance_kl_nats": r["importance"], "weights_removed": r["weights_zeroed"],
+                            "structural": r["structural"]}
         elif kind == "topk":
             from .token_select import insert_token_select
             k, layer = val

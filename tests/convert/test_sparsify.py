@@ -15,9 +15,10 @@ nn, F = torch.nn, torch.nn.functional
 
 from spikeattn.circuits.routing.reference import topk_with_ties  # noqa: E402
 from spikeattn.convert import capture as cap  # noqa: E402
-from spikeattn.convert.heads import find_attention, head_importance, prune_heads, zero_head  # noqa: E402
+from spikeattn.convert.heads import find_attention, head_importance, prune_heads, remove_heads, zero_head  # noqa: E402
 from spikeattn.convert.models import build  # noqa: E402
-from spikeattn.convert.modes import calibrate, prepare  # noqa: E402
+from spikeattn.convert.modes import calibrate, prepare
+from spikeattn.convert.quantiser import quant_modules  # noqa: E402
 from spikeattn.convert.sparsify import apply_sparsification, convert_prepared, parse_prune  # noqa: E402
 from spikeattn.convert.token_select import KWTAStage, _setup, kwta_stages, stage_counts  # noqa: E402
 from spikeattn.errors import ParameterError  # noqa: E402
@@ -29,16 +30,18 @@ class TinyAttn(nn.Module):
     """n=3 tokens of d=8 integer features, one 2-head attention, mean pool, linear head:
     nothing but the readout follows attention, so heads are independent circuits."""
 
-    def __init__(s):
+    def __init__(s, heads=H, dh=D // H):
         super().__init__()
-        s.q, s.k, s.v, s.o = (nn.Linear(D, D) for _ in range(4))
+        s.heads, s.dh = heads, dh
+        s.q, s.k, s.v = (nn.Linear(D, heads * dh) for _ in range(3))
+        s.o = nn.Linear(heads * dh, D)
         s.head = nn.Linear(D, 4)
 
     def forward(s, x):
         b = x.shape[0]
         t = x.reshape(b, N, D)
-        q, k, v = (f(t).reshape(b, N, H, D // H).transpose(1, 2) for f in (s.q, s.k, s.v))
-        a = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, N, D)
+        q, k, v = (f(t).reshape(b, N, s.heads, s.dh).transpose(1, 2) for f in (s.q, s.k, s.v))
+        a = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, N, s.heads * s.dh)
         return s.head(s.o(a).mean(1))
 
 
@@ -105,17 +108,51 @@ def test_pruned_head_weights_absent_and_silent(tiny):
     assert 0 < spikes[0] < s_full and 0 < spikes[1] < s_full
 
 
+def test_removed_head_circuit_equals_a_model_written_with_one_head(tiny):
+    gm, x = tiny
+    dh = D // H
+    g = copy.deepcopy(gm)
+    removed = remove_heads(g, find_attention(g)[0], [1])
+    assert removed == 3 * dh * D + D * dh
+    assert find_attention(g)[0].heads == 1
+    ref = TinyAttn(heads=1, dh=dh)
+    with torch.no_grad():
+        for name in ("q", "k", "v"):
+            getattr(ref, name).weight.copy_(getattr(gm, name).weight[:dh])
+            getattr(ref, name).bias.copy_(getattr(gm, name).bias[:dh])
+        ref.o.weight.copy_(gm.o.weight[:, :dh])
+        ref.o.bias.copy_(gm.o.bias)
+        ref.head.weight.copy_(gm.head.weight)
+        ref.head.bias.copy_(gm.head.bias)
+    gr = _prepared(ref, x)
+    with torch.no_grad():                         # same thresholds as the two-head model
+        for qa, qb in zip(quant_modules(gr), quant_modules(g)):
+            qa.vth.copy_(qb.vth)
+        assert torch.allclose(g(x), gr(x), atol=1e-5)
+    a, b = convert_prepared(g, x[:2]), convert_prepared(gr, x[:2])
+    assert a.circuit.summary()["neurons"] == b.circuit.summary()["neurons"]
+    assert _synapses(a) == _synapses(b)
+    a.predict(x.numpy(), steps=3)
+    b.predict(x.numpy(), steps=3)
+    assert a.last_counts["totals"] == b.last_counts["totals"]
+    z = copy.deepcopy(gm)
+    zero_head(z, find_attention(z)[0], 1)
+    zs = convert_prepared(z, x[:2])
+    assert a.circuit.summary()["neurons"] < zs.circuit.summary()["neurons"]   # not built at all
+    zs.predict(x.numpy(), steps=3)
+    assert zs.last_counts["totals"]["spikes"] == a.last_counts["totals"]["spikes"]  # zeroed = silent
+
+
 def test_heads_spec_through_apply_sparsification(tiny):
     gm, x = tiny
     g = copy.deepcopy(gm)
     rep = apply_sparsification(g, "heads:1", x)
     (pruned,) = rep["heads"]["pruned"]
+    assert rep["heads"]["structural"]
     h = int(pruned.split(".")[1])
-    sl = slice(h * (D // H), (h + 1) * (D // H))
-    assert torch.all(g.q.weight[sl] == 0) and torch.all(g.o.weight[:, sl] == 0)
-    kept = 1 - h
-    ks = slice(kept * (D // H), (kept + 1) * (D // H))
-    assert torch.all(g.q.weight[ks] != 0)
+    kept = slice((1 - h) * (D // H), (2 - h) * (D // H))
+    assert tuple(g.q.weight.shape) == (D // H, D) and tuple(g.o.weight.shape) == (D, D // H)
+    assert torch.equal(g.q.weight, gm.q.weight[kept]) and torch.equal(g.o.weight, gm.o.weight[:, kept])
     with pytest.raises(ParameterError, match="heads"):
         apply_sparsification(copy.deepcopy(gm), "heads:2", x)   # would remove every head
 
