@@ -10,6 +10,10 @@ Per step t, per head (no softmax, Spikformer SSA)::
     y_in[t + L] = scale * X[t]             L = latency_steps of the circuit (4 for SSA)
     y = LIF(y_in)                          the circuit's output LIF (equations in spikeattn.ir.LIF)
 
+Fixed point (``ssa_reference(..., fixed_point=True)``): ``a[t + L] = w * X[t]`` (integers,
+``w`` from ``ssa.fixed_point_output(scale)``) drives Loihi's LIF, written out here from the
+equations of Lava 0.10's bit-accurate LIF (not from the engine code), see :func:`loihi_lif_run`.
+
 Spike-driven self-attention (SDSA, channel-wise, heads do not matter)::
 
     S[t]   = sum_j (K[t] ⊙ V[t])[j, :]      column sum over tokens (per query over its allowed keys with a mask)
@@ -38,6 +42,34 @@ def lif_run(x: np.ndarray, du=1.0, dv=0.0, vth=1.0, bias=0.0, reset="zero", v_re
         v = v * (1.0 - dv) + u + bias
         s = v > vth
         v = np.where(s, v - vth, v) if reset == "subtract" else np.where(s, v_reset, v)
+        out[t] = s
+    return out
+
+
+def _trunc0(x: np.ndarray) -> np.ndarray:
+    """``sign(x) * (|x| >> 12)``: division by 4096 rounding toward zero (integers)."""
+    return np.sign(x) * (np.abs(x) >> 12)
+
+
+def loihi_lif_run(a: np.ndarray, du: int = 0, dv: int = 0, vth: int = 10, bias: int = 0) -> np.ndarray:
+    """Spikes of Loihi fixed-point LIF neurons driven by integer input ``a[t]`` (first axis = steps)::
+
+        u = trunc0(u * (4096 - (du + 1))) + (a[t] << 6), wrapped once into 24 bits
+        v = clip(trunc0(v * (4096 - dv)) + u + bias, -(2**23 - 1), 2**23 - 1)
+        s = v > (vth << 6);  v[s] = 0                    (u is not reset)
+
+    ``bias`` is the already shifted ``bias_mant << bias_exp``.  int64 throughout: valid
+    while the sums stay inside int32 (no int32 wrap is modelled)."""
+    a = np.asarray(a, np.int64)
+    u = np.zeros(a.shape[1:], np.int64)
+    v = np.zeros(a.shape[1:], np.int64)
+    out = np.zeros(a.shape, bool)
+    for t in range(a.shape[0]):
+        u = _trunc0(u * (4096 - (int(du) + 1))) + a[t] * 64
+        u = np.where(u > 2**23, u - 2**24, np.where(u <= -2**23, u + 2**24, u))
+        v = np.clip(_trunc0(v * (4096 - int(dv))) + u + int(bias), -(2**23 - 1), 2**23 - 1)
+        s = v > int(vth) * 64
+        v = np.where(s, 0, v)
         out[t] = s
     return out
 
@@ -103,10 +135,21 @@ def ssa_products(q, k, v, heads: int = 1, mask=None, order: str = "qk_v") -> np.
     return merge_heads(np.einsum("...hij,...hje->...hie", qk_map(q, k, heads, mask), vh))
 
 
-def ssa_reference(q, k, v, heads=1, mask=None, scale=0.125, out_model=None, latency=4) -> np.ndarray:
-    """Expected output spikes ``(T, B, N_q, D)`` of the SSA circuit given Q, K, V spikes."""
+def ssa_reference(q, k, v, heads=1, mask=None, scale=0.125, out_model=None, latency=4,
+                  fixed_point: bool = False) -> np.ndarray:
+    """Expected output spikes ``(T, B, N_q, D)`` of the SSA circuit given Q, K, V spikes
+    (``fixed_point``: of ``ssa_attention(..., fixed_point=True)``, whose output is a
+    ``LoihiLIF`` fed ``w * X``; ``out_model`` then a ``LoihiLIF``)."""
     from ...ir import LIF
 
+    if fixed_point:
+        from .ssa import fixed_point_output
+
+        w, default = fixed_point_output(scale)
+        m = out_model or default
+        bias = m.bias_mant << m.bias_exp if m.bias_exp >= 0 else m.bias_mant >> -m.bias_exp
+        a = w * ssa_products(q, k, v, heads, mask)
+        return loihi_lif_run(shift(a, latency), m.du, m.dv, m.vth, int(bias))
     out_model = out_model or LIF(du=1.0, dv=0.5, vth=0.5)
     x = scale * ssa_products(q, k, v, heads, mask).astype(np.float64)
     return lif_run(shift(x, latency), **lif_params(out_model))
