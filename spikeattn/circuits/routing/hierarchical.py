@@ -84,8 +84,8 @@ def flat_selector(N: int, k_tokens: int, fine_window, fixed_point: bool = False,
 
 
 def coarse_to_fine_attention(R: int, G: int, D: int, k_regions: int = 1, coarse_window: int = 8, heads: int = 1,
-                             order: str = "qk_v", scale: float = 0.125, name: str = "c2f",
-                             dt: float = 1e-3) -> Circuit:
+                             order: str = "qk_v", scale: float = 0.125, fixed_point: bool = False,
+                             name: str = "c2f", dt: float = 1e-3) -> Circuit:
     """Coarse-to-fine spiking attention: select regions, then self-attend only within them.
 
     Input port ``x``: ``(N, D)`` token spikes, ``N = R * G`` (region ``r`` = tokens
@@ -96,23 +96,26 @@ def coarse_to_fine_attention(R: int, G: int, D: int, k_regions: int = 1, coarse_
     = V = the relayed spikes) attends over them.  Closed regions' tokens are silent, so
     every SSA event involves selected tokens only: the ``N_q x N_k`` work of full attention
     shrinks to ``(k_regions G)^2``.  Output port ``y`` (``(N, D)``, SSA latency after the
-    relays); the oracle is ``ssa_reference`` applied to the relayed spikes."""
+    relays); the oracle is ``ssa_reference`` applied to the relayed spikes.  ``fixed_point``:
+    the fixed-point k-WTA, router (:mod:`.timers`) and SSA (``ssa_attention(...,
+    fixed_point=True)``, oracle ``ssa_reference(..., fixed_point=True)``): runs on Lava
+    ``fixed_pt``, bit-exact with numpy."""
     from ..attention import ssa_attention
 
     N = R * G
     coarse = kwta(R, k_regions, "count", window=coarse_window, scores=blocks(R, G * D, 1, transpose=True),
-                  name="coarse")
+                  fixed_point=fixed_point, name="coarse")
     c = Circuit(name, dt)
     c.add_source("x", (N, D))
     c.include(coarse, "coarse", bind={"in": "x"})
-    c.include(gated_router(R, G * D, "coincidence", merge=False, name="regions"), "regions",
+    c.include(gated_router(R, G * D, "coincidence", merge=False, fixed_point=fixed_point, name="regions"), "regions",
               bind={"in": "x", "select": "coarse.winners"})
-    attn = ssa_attention(N, D, heads=heads, order=order, scale=scale, name="attn")
+    attn = ssa_attention(N, D, heads=heads, order=order, scale=scale, fixed_point=fixed_point, name="attn")
     c.include(attn, "attn", bind={"q": "regions.relays", "k": "regions.relays", "v": "regions.relays"})
     c.expose("y", "attn.y")
     c.expose("regions", "coarse.winners")
     c.meta["coarse_to_fine"] = {"R": int(R), "G": int(G), "D": int(D), "k_regions": int(k_regions),
                                 "coarse_window": int(coarse_window), "heads": int(heads), "order": order,
-                                "scale": float(scale), "attn_latency": int(attn.meta.get("latency_steps", 4)),
+                                "scale": float(scale), "fixed_point": bool(fixed_point), "attn_latency": int(attn.meta.get("latency_steps", 4)),
                                 "decision_steps_max": required_steps(coarse.meta)}
     return c
