@@ -233,30 +233,6 @@ def remove_heads(gm, att: Attention, heads) -> int:
     return removed
 
 
-def head_mask_params(gm, heads) -> dict:
-    """``{param name: bool mask of entries to keep at 0}`` for pruned ``heads`` [(layer, h)]."""
-    import torch
-    atts = find_attention(gm)
-    masks = {}
-    for li, h in heads:
-        a = atts[li]
-        sl = slice(h * a.head_dim, (h + 1) * a.head_dim)
-        for name, rows in [(a.q, True), (a.k, True), (a.v, True), (a.o, False)]:
-            for suffix in (".weight", ".bias"):
-                try:
-                    p = _param(gm, name + suffix)
-                except AttributeError:
-                    continue
-                if p is None or (suffix == ".bias" and not rows):
-                    continue
-                m = masks.setdefault(name + suffix, torch.zeros_like(p, dtype=torch.bool))
-                if rows:
-                    m[sl] = True
-                else:
-                    m[:, sl] = True
-    return masks
-
-
 def _kl(p_logits, q_logits):
     import torch
     lp = torch.log_softmax(p_logits.double(), -1)

@@ -185,7 +185,15 @@ class KWTAStage:
         self.counts: dict = {}
         self.circuits: dict = {}
         self.results: list = []
+        self.taken = 0
         self.last_winners = None
+
+    def take_results(self) -> list:
+        """``[(circuit, EventCounts)]`` of the runs since the last call (for
+        ``SpikingModel.run`` to add to its counts and ``last_results``)."""
+        out, self.results = self.results, []
+        self.taken += len(out)
+        return out
 
     @property
     def candidates(self) -> int:
@@ -272,12 +280,19 @@ def kwta_stages(sm) -> list:
 
 
 def stage_counts(sm) -> dict:
-    """EventCounts totals of the k-WTA stages since they were built (or last reset)."""
+    """EventCounts totals of the k-WTA stages since they were built (or last reset), to add
+    to ``sm.last_counts["totals"]`` (unless ``SpikingModel.run`` took them already:
+    :func:`counted_by_run`)."""
     out: dict = {}
     for st in kwta_stages(sm):
         for key, v in st.counts.items():
             out[key] = out.get(key, 0) + v
     return out
+
+
+def counted_by_run(sm) -> bool:
+    """True when ``SpikingModel.run`` already adds the stages' events to its counts."""
+    return any(st.taken for st in kwta_stages(sm))
 
 
 def reset_stage_counts(sm) -> None:
