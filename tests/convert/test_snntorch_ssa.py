@@ -96,7 +96,7 @@ def test_ssa_gradients_flow_and_a_training_step_lowers_the_loss():
         opt.zero_grad()
         loss = loss_fn()
         loss.backward()
-    assert float(loss) < float(l0)
+    assert float(loss.detach()) < float(l0.detach())
 
 
 @pytest.mark.parametrize("kwargs,field", [
