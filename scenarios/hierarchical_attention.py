@@ -27,11 +27,12 @@ SSA output equals ``ssa_reference`` of the relayed spikes, exactly) and
 ``attention_only_selected_regions``; cost: SSA synaptic events vs SSA over all ``N``
 tokens fed the same steps.
 
-With ``--engine lava`` part 1 runs in Loihi fixed point; part 2 (float
-LIF timers + graded SSA neurons) runs where the engine supports every feature it uses
-(numpy, compiled, Brian2).  On Lava it is not run (``attention`` defaults to false there:
-reset by subtraction / refractory timers are float features its LIF lacks); the batch,
-the part, its three checks and its figure are listed under ``reduced``.
+With ``--engine lava`` both parts run in Loihi fixed point (Lava ``fixed_pt``, bit-exact with
+the numpy engine on the same circuits): part 1 from :class:`~spikeattn.ir.LoihiLIF` timers,
+part 2 as ``coarse_to_fine_attention(..., fixed_point=True)`` (fixed-point k-WTA and router,
+SSA with LoihiLIF coincidences, LoihiGradedReLU accumulators and gates, a LoihiLIF output),
+with the same batch, checks and figures; ``attention_matches_ssa_reference`` then compares
+with ``ssa_reference(..., fixed_point=True)``.  Only the arithmetic is reported as reduced.
 """
 from __future__ import annotations
 
@@ -66,9 +67,7 @@ PARAMS = common_params(None, 64) + [
     Param("p_region", "float", P_REGION, "spike probability of the needle region's tokens", low=0, high=1),
     Param("p_needle", "float", P_NEEDLE, "spike probability of the needle tokens", low=0, high=1),
     Param("needle_threshold", "float", 0.9, "exact needle recall tested by a binomial check", low=0, high=1),
-    Param("attention", "bool", True, "also run part 2, coarse-to-fine SSA attention (float LIF timers, graded "
-          "neurons)", engine_defaults={"lava": False},
-          engine_reason="Lava's LIF lacks reset by subtraction and refractory timers, which part 2 needs"),
+    Param("attention", "bool", True, "also run part 2, coarse-to-fine SSA attention (Loihi fixed point on Lava)"),
 ]
 PARAMS[0] = Param("steps", "int", None, "simulation time steps (default: what the two stages need)",
                   low=1, high=100_000, unit="steps")
@@ -107,12 +106,14 @@ def task(rng, batch: int, steps: int, p: dict | None = None):
 
 @scenario("hierarchical-attention", "coarse-to-fine: pick the brightest region, then the top tokens inside it",
           PARAMS, check=_check,
-          parity={"lava": "part 1 in Loihi fixed point; part 2 (attention) not run (float features Lava's LIF "
-                          "lacks); both reported as reduced", "brian2": "same experiment", "compiled": "same experiment"})
+          parity={"lava": "same experiment (batch, checks, figures) with both parts in Loihi fixed point; part 2 "
+                          "checked against the fixed-point SSA oracle; reported as reduced: arithmetic",
+                  "brian2": "same experiment", "compiled": "same experiment"})
 def run(cfg: ScenarioConfig) -> ScenarioOutcome:
     p, fixed = cfg.p, cfg.engine == "lava"     # Lava's LIF has no v_reset/subtract reset: fixed-point variant
     if fixed:
-        cfg.reduce("arithmetic", "Loihi fixed-point neurons for part 1", "Lava's LIF has no float reset")
+        cfg.reduce("arithmetic", "Loihi fixed-point neurons for parts 1 and 2 (integer weights; SSA output LIF "
+                   "v halves with truncation toward 0)", "Lava's LIF has no float reset")
     r, g, k = p["regions"], p["region_size"], p["k_tokens"]
     circuit = build(fixed, p)
     m = circuit.meta["hierarchical"]
@@ -181,11 +182,11 @@ def run(cfg: ScenarioConfig) -> ScenarioOutcome:
     attn = None
     if p["attention"]:
         try:
-            attn = attention_part(cfg)
+            attn = attention_part(cfg, fixed)
             for name, ok in attn.pop("checks").items():
                 o.check(name, ok, "part 2: coarse-to-fine SSA attention")
             o.details["attention"] = attn
-        except (UnsupportedFeatureError, EngineError) as exc:    # e.g. Lava: float timer features
+        except (UnsupportedFeatureError, EngineError) as exc:    # an engine lacking a feature part 2 uses
             cfg.reduce("attention", "part 2 (coarse-to-fine SSA attention) not run",
                        f"engine '{cfg.engine}' cannot run it: {exc}", checks_not_run=ATTN_CHECKS,
                        figures_not_drawn=["hierarchical_ops"])
@@ -201,13 +202,14 @@ def run(cfg: ScenarioConfig) -> ScenarioOutcome:
     return ScenarioOutcome(result=res, outcome=outcome, figures=figures, circuit=circuit)
 
 
-def attention_part(cfg: ScenarioConfig) -> dict:
-    """Coarse-to-fine SSA vs SSA over all tokens on the same steps (module docstring)."""
+def attention_part(cfg: ScenarioConfig, fixed: bool = False) -> dict:
+    """Coarse-to-fine SSA vs SSA over all tokens on the same steps (module docstring);
+    ``fixed``: both circuits and the oracle in Loihi fixed point."""
     from spikeattn.circuits.attention import ssa_attention
     from spikeattn.circuits.attention.reference import ssa_reference
 
     R, G, P_BG, P_REGION = cfg.p["regions"], cfg.p["region_size"], cfg.p["p_bg"], cfg.p["p_region"]  # noqa: N806
-    c = coarse_to_fine_attention(R, G, ATTN_D, 1, coarse_window=ATTN_WINDOW)
+    c = coarse_to_fine_attention(R, G, ATTN_D, 1, coarse_window=ATTN_WINDOW, fixed_point=fixed)
     m = c.meta["coarse_to_fine"]
     steps, batch, n = m["decision_steps_max"] + ATTN_AFTER, min(cfg.batch or ATTN_BATCH, ATTN_BATCH), R * G
     rng = np.random.default_rng(cfg.seed + 1)
@@ -223,7 +225,7 @@ def attention_part(cfg: ScenarioConfig) -> dict:
     relayed[1:] = (x & np.repeat(regions, G * ATTN_D, axis=1)[None] & (t >= open_from[None]))[:-1]
     q = relayed.reshape(steps, batch, n, ATTN_D)
     y = np.asarray(res.spikes["attn.y"]).reshape(steps, batch, n, ATTN_D)
-    full = ssa_attention(n, ATTN_D, name="attn")      # every token, fed the same (post-decision) steps
+    full = ssa_attention(n, ATTN_D, fixed_point=fixed, name="attn")   # every token, the same post-decision steps
     first_open = open_from.min(axis=1)
     xf = np.zeros_like(x)
     xf[1:] = (x & (t >= first_open[None, :, None]))[:-1]
@@ -238,7 +240,7 @@ def attention_part(cfg: ScenarioConfig) -> dict:
     outside = ~np.repeat(regions, G, axis=1)                                   # (batch, n) tokens
     return {
         "checks": {
-            "attention_matches_ssa_reference": bool(np.array_equal(y, ssa_reference(q, q, q))),
+            "attention_matches_ssa_reference": bool(np.array_equal(y, ssa_reference(q, q, q, fixed_point=fixed))),
             "attention_only_selected_regions": bool(np.array_equal(res.spikes["regions.relays"], relayed)
                                                     and not y.transpose(1, 2, 0, 3)[outside].any()),
             "attention_region_is_brightest": bool(np.array_equal(
@@ -246,6 +248,7 @@ def attention_part(cfg: ScenarioConfig) -> dict:
                     reference.window_counts(x, 0, ATTN_WINDOW).reshape(batch, R, -1).sum(axis=2), 1))),
         },
         "samples": batch, "steps": steps, "tokens": n, "dim": ATTN_D,
+        "arithmetic": "loihi fixed point" if fixed else "float",
         "ssa_ops_per_sample_coarse_to_fine": attn_ops, "ssa_ops_per_sample_all_tokens": full_ops,
         "ssa_ops_ratio": attn_ops / full_ops if full_ops else None,
         "total_ops_per_sample_coarse_to_fine": ops(res.counts, list(c.projections)),

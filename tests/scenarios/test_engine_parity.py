@@ -3,14 +3,18 @@ engine with the same selections as numpy and nothing reduced; engine-dependent d
 (Lava) are listed under ``reduced``; a refused engine is refused with the reason."""
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import spikeattn
 from scenarios import load_all
+from spikeattn.engines.lava.engine import lava_importable
 
 pytest.importorskip("numba", reason="the fast extra (numba) is not installed: 'compiled' would fall back to numpy")
+LAVA_PYTHON = Path(__file__).resolve().parents[2] / ".venv-lava" / "bin" / "python"
+LAVA_OK = lava_importable() or LAVA_PYTHON.is_file()
 
 SMALL = {"wta-routing": {"batch": 8}, "moe-routing": {"batch": 4},
          "hierarchical-attention": {"batch": 4}, "attention-scaling": {"scaling_n": [16, 32, 64]}}
@@ -36,7 +40,33 @@ def test_lava_differences_are_declared():
     for name in ("wta-routing", "moe-routing", "hierarchical-attention"):
         assert specs[name].resolve("lava", {})[0]["batch"] == specs[name].params["batch"].default   # full batch
         assert "Loihi fixed" in specs[name].parity["lava"]
-    assert "attention" in specs["hierarchical-attention"].resolve("lava", {})[1]
+    hier = specs["hierarchical-attention"]
+    values, reduced = hier.resolve("lava", {})
+    assert values["attention"] is True and reduced == {}          # part 2 runs on Lava too (fixed point)
+    assert "both parts in Loihi fixed point" in hier.parity["lava"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not LAVA_OK, reason=f"lava-nc is not importable and there is no Lava venv at {LAVA_PYTHON} "
+                                        "(create it with `make venv-lava`)")
+def test_hierarchical_attention_runs_in_full_on_lava():
+    """Both parts on Lava: every check run and passed, only the arithmetic reduced, and part 2
+    (coarse-to-fine SSA, fixed point) gives the numpy engine's numbers on the same circuits."""
+    from scenarios.base import ScenarioConfig
+    from scenarios.hierarchical_attention import attention_part
+
+    r = spikeattn.run_scenario("hierarchical-attention", engine="lava", seed=2, batch=4)
+    assert r.passed, r.checks
+    assert set(r.reduced) == {"arithmetic"}
+    assert {"attention_matches_ssa_reference", "attention_only_selected_regions"} <= set(r.checks)
+    lava = r.doc["outcome"]["details"]["attention"]
+    assert lava["arithmetic"] == "loihi fixed point" and lava["output_spikes_per_sample"] > 0
+    cfg = ScenarioConfig(engine="numpy", seed=2, progress=False)
+    cfg.p, _ = load_all()["hierarchical-attention"].resolve("numpy", {"batch": 4})
+    cfg.batch = 4
+    ref = attention_part(cfg, fixed=True)
+    assert all(ref.pop("checks").values())
+    assert ref == lava                                             # same events and output spikes
 
 
 def test_refused_engine_names_the_reason():

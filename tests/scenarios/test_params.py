@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from scenarios import load_all
+from scenarios.base import ScenarioSpec
 from scenarios.config import load_config, parse_grid, parse_sets
 from scenarios.params import Param
 from spikeattn.errors import ParameterError
@@ -87,13 +88,18 @@ def test_cross_parameter_checks():
 
 
 def test_engine_defaults_are_reported_as_reduced():
-    hier = SPECS["hierarchical-attention"]
-    values, reduced = hier.resolve("lava", {})
+    hier = SPECS["hierarchical-attention"]          # part 2 runs on Lava in fixed point: no engine default
+    assert hier.resolve("lava", {}) == hier.resolve("numpy", {})
+    assert hier.resolve("lava", {})[0]["attention"] is True
+    spec = ScenarioSpec("toy", "engine-default mechanism", lambda cfg: None,
+                        {"attention": Param("attention", "bool", True, "part 2", engine_defaults={"lava": False},
+                                            engine_reason="Lava lacks a feature")})
+    values, reduced = spec.resolve("lava", {})
     assert values["attention"] is False and reduced["attention"]["full"] is True
     assert "Lava" in reduced["attention"]["why"]
-    values, reduced = hier.resolve("lava", {"attention": True})       # asked for: not a silent default
+    values, reduced = spec.resolve("lava", {"attention": True})       # asked for: not a silent default
     assert values["attention"] is True and "attention" not in reduced
-    assert hier.resolve("numpy", {})[1] == {}
+    assert spec.resolve("numpy", {})[1] == {}
     assert WTA.resolve("lava", {}) == WTA.resolve("numpy", {})       # wta-routing: same parameters on Lava
 
 
