@@ -11,8 +11,9 @@ Each step, in the circuit's update order (zero-delay projections point forward):
    ``W @ s`` into its ring-buffer slot ``t + delay``.
 
 All of it runs on a batch of samples at once.  Float circuits use float64; fixed-point
-circuits (``LoihiLIF``) use int64 and reproduce Lava 0.10's ``Loihi2SimCfg(select_tag=
-"fixed_pt")`` bit-exactly (u, v, spikes), Lava's Dense being a projection with delay 1.
+circuits (``LoihiLIF``, ``LoihiMultiThresholdIF``, ``LoihiGradedReLU``) use int64 and reproduce
+Lava 0.10's ``Loihi2SimCfg(select_tag="fixed_pt")`` bit-exactly (u, v, spikes), Lava's Dense
+being a projection with delay 1.
 Wraps and saturations of fixed-point state, and float state that turns inf/NaN, are counted
 per population and step in ``SimResult.diagnostics`` and reported as ``on_overflow`` says.
 """
