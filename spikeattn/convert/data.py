@@ -4,6 +4,13 @@
   80/20 with a fixed seed; images as ``(n, 64)`` float arrays of integers.
 * ``recall``: synthetic associative recall generated in code: tokens binding keys to
   values, then a query key; the label is the value bound to it (attention needed).
+* ``mnist1d``: MNIST-1D (Greydanus 2020, package ``mnist1d``) generated offline by its
+  procedural generator ``mnist1d.data.make_dataset(get_dataset_args())`` (never its
+  ``get_dataset``, which downloads a pickle): 4000 train / 1000 test sequences of 40
+  samples, 10 classes.  The standardised signal ``z`` (std 1) is quantised to integer
+  levels ``x = clip(round(2 z) + 8, 0, 16)`` (steps of 0.5 std, like the integer pixels of
+  ``digits``), so inputs are count messages.  Cached as ``.npz`` under ``cache_dir()``
+  (atomic write, read with ``allow_pickle=False``).
 * ``.npz`` files with ``x_train``, ``y_train``, ``x_test``, ``y_test`` (``x_calib``
   optional), read with ``allow_pickle=False``; anything else is refused with a
   :class:`DataError` naming the file and the member.
@@ -11,6 +18,7 @@
 from __future__ import annotations
 
 import os
+import random
 import zipfile
 
 import numpy as np
@@ -18,7 +26,8 @@ import numpy as np
 from ..errors import SpikeattnError
 
 REQUIRED = ("x_train", "y_train", "x_test", "y_test")
-BUILTIN = ("digits", "recall")
+BUILTIN = ("digits", "recall", "mnist1d")
+MNIST1D_VERSION = 1
 
 
 class DataError(SpikeattnError, ValueError):
@@ -56,6 +65,47 @@ def recall(n_train: int = 4000, n_test: int = 800, pairs: int = 4, keys: int = 8
     xtr, ytr = make(n_train)
     xte, yte = make(n_test)
     return {"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte, "x_calib": xtr[:256]}
+
+
+def mnist1d(seed: int = 42, num_samples: int = 5000, cache: bool = True) -> dict:
+    """MNIST-1D from its generator (offline), quantised to integers 0..16 (see module docstring).
+
+    ``seed`` and ``num_samples`` are the generator's (defaults: the published data set's);
+    80 % train, 20 % test as the generator splits.  The generator seeds numpy's global RNG;
+    its state is restored afterwards."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise DataError(f"mnist1d: seed is {seed!r}. Fix: give an int >= 0.")
+    if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 20:
+        raise DataError(f"mnist1d: num_samples is {num_samples!r}. Fix: give an int >= 20 (two per class).")
+    from .models import cache_dir
+    path = cache_dir() / f"mnist1d-v{MNIST1D_VERSION}-seed{seed}-n{num_samples}.npz"
+    if cache and path.is_file():
+        return load_npz(path)
+    from ..errors import require
+    md = require("mnist1d.data", "torch", "the 'mnist1d' data set")
+    args = md.get_dataset_args()
+    args.seed, args.num_samples = seed, num_samples
+    state, pystate = np.random.get_state(), random.getstate()
+    try:
+        d = md.make_dataset(args)
+    finally:
+        np.random.set_state(state)
+        random.setstate(pystate)
+
+    def q(z):
+        return np.clip(np.round(2.0 * np.asarray(z, np.float64)) + 8.0, 0.0, 16.0).astype(np.float32)
+    out = {"x_train": q(d["x"]), "y_train": np.asarray(d["y"], np.int64), "x_test": q(d["x_test"]),
+           "y_test": np.asarray(d["y_test"], np.int64)}
+    out["x_calib"] = out["x_train"][:256]
+    if cache:
+        import io
+
+        from ..fileio import atomic_write_bytes
+        buf = io.BytesIO()
+        np.savez(buf, **out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, buf.getvalue())
+    return out
 
 
 def load_npz(path) -> dict:
@@ -108,6 +158,8 @@ def load_data(name_or_path) -> dict:
         return digits()
     if name_or_path == "recall":
         return recall()
+    if name_or_path == "mnist1d":
+        return mnist1d()
     if str(name_or_path).endswith(".npz") or os.path.exists(str(name_or_path)):
         return load_npz(name_or_path)
     raise DataError(f"data '{name_or_path}': unknown. Fix: use one of {list(BUILTIN)} or an .npz file.")
