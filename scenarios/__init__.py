@@ -6,7 +6,7 @@ from .base import SCENARIOS, ScenarioConfig, ScenarioOutcome, ScenarioSpec, scen
 
 _MODULES = ["wta_routing", "moe_routing", "hierarchical_attention", "attention_scaling", "energy_vs_gpu", "loihi_lava"]
 
-DEFAULT_SCENARIO = "wta-routing"
+DEFAULT_SCENARIO = "energy-vs-gpu"   # what `spikeattn run` and `make demo` run
 
 
 def load_all() -> dict:

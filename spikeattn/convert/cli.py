@@ -14,8 +14,8 @@ from pathlib import Path
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("convert", help="convert a trained torch model into a spiking circuit")
-    p.add_argument("model", help="built-in model (digits-vit, recall-transformer) or a .pt2 file")
-    p.add_argument("--data", required=True, help="built-in data (digits, recall) or an .npz file")
+    p.add_argument("model", help="built-in model (digits-vit, recall-transformer, mnist1d-attention) or a .pt2 file")
+    p.add_argument("--data", required=True, help="built-in data (digits, recall, mnist1d) or an .npz file")
     p.add_argument("--mode", default="accumulate", choices=["exact", "accumulate", "rate"])
     p.add_argument("--steps", type=int, default=4, help="largest T evaluated (1, 2, 4, ... up to it)")
     p.add_argument("--levels", type=int, default=4, help="activation levels L (exact / accumulate)")

@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -48,9 +49,24 @@ def test_usage_errors_exit_2_with_one_line(args, needle):
     assert len(err) == 1 and needle in err[0], r.stderr
 
 
-def test_run_default_scenario_writes_result_json(tmp_path):
+def test_default_scenario_is_energy_vs_gpu():
+    # `spikeattn run` (and `make demo`) with no name runs energy-vs-gpu; a run trains on a cold
+    # cache (minutes), so the choice is checked here; the cold-cache notice of the training is
+    # tested in tests/convert/test_mnist1d.py.
+    from spikeattn.cli import build_parser
+    args = build_parser().parse_args(["run"])
+    assert args.scenario == "energy-vs-gpu"
+    r = cli("list")
+    default = [ln.split()[0] for ln in r.stdout.splitlines() if ln.rstrip().endswith("(default)")]
+    assert default == ["energy-vs-gpu"]
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    demo = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    assert "spikeattn run" in demo and "wta-routing" not in demo
+
+
+def test_run_scenario_writes_result_json(tmp_path):
     out = tmp_path / "o"
-    r = cli("run", "--out", str(out), "--seed", "3")
+    r = cli("run", "wta-routing", "--out", str(out), "--seed", "3")
     assert r.returncode == 0, r.stderr
     doc = json.loads((out / "result.json").read_text())
     assert doc["scenario"] == "wta-routing" and doc["engine"] == "numpy" and doc["seed"] == 3
