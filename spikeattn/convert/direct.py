@@ -46,7 +46,11 @@ DEFAULTS = {"dim": 32, "heads": 2, "patch": 4, "encoding": "direct", "beta": 0.5
 
 def tokens(x, patch: int) -> np.ndarray:
     """``(n, 64)`` images (pixels 0..16) -> ``(n, N, patch^2)`` patch tokens in [0, 1]."""
-    x = np.asarray(x, np.float64).reshape(-1, 8, 8) / 16.0
+    x = np.asarray(x, np.float64)
+    if x.ndim != 2 or x.shape[1] != 64:
+        raise ParameterError("direct classifier", "x", f"has shape {x.shape}.",
+                             "give (n, 64) images of 8x8 pixels (load_data('digits')).")
+    x = x.reshape(-1, 8, 8) / 16.0
     g = 8 // patch
     return x.reshape(-1, g, patch, g, patch).transpose(0, 1, 3, 2, 4).reshape(-1, g * g, patch * patch)
 

@@ -69,3 +69,13 @@ def test_rate_encoding_circuit_matches_too(digits, tmp_path, monkeypatch):
 def test_bad_settings_are_refused(kwargs, field, digits):
     with pytest.raises(ParameterError, match=field):
         train_direct(data=digits, cache=False, **kwargs)
+
+
+def test_tokens_are_patches_and_bad_images_are_refused():
+    img = np.arange(64, dtype=float).reshape(1, 64) % 17
+    t = tokens(img, 4)
+    assert t.shape == (1, 4, 16)
+    # token 1 is the top-right 4x4 patch: rows 0..3, columns 4..7 of the 8x8 image
+    assert np.array_equal(t[0, 1], img.reshape(8, 8)[:4, 4:].ravel() / 16)
+    with pytest.raises(ParameterError, match="x"):
+        tokens(np.zeros((3, 63)), 4)
