@@ -22,7 +22,12 @@ IR element                 Lava process
 ``LoihiGradedReLU``        :class:`~spikeattn.engines.lava.procs.process.StateLoihiGradedReLU`
                            (``v = clip(wrap32(a_in))``, ``s = v - vth`` where ``v > vth``)
 projection, ``d == 1``     ``Dense`` (dense weights) or ``Sparse`` (scipy CSR): both delay 1 step
-projection, ``d > 1``      ``DelayDense`` / ``DelaySparse`` with Lava delay ``d - 1``: Lava's
+fixed point, ``d > 1``     :class:`~spikeattn.engines.lava.procs.process.DelayLineDense` /
+                           ``DelayLineSparse``: Lava's Dense / Sparse arithmetic (quantisation,
+                           ``weight_exp``) and a queue of the ``d`` pending outputs: one
+                           ``W @ s`` per step, int64 (dense) / int32 (sparse) sums as
+                           DelayDense / DelaySparse
+float, ``d > 1``           ``DelayDense`` / ``DelaySparse`` with Lava delay ``d - 1``: Lava's
                            delay k arrives k + 1 steps after the spike (read from Lava's
                            ``AbstractPyDelayDenseModel.update_act`` and verified against the
                            numpy engine in ``tests/lava_native``).  Lava rebuilds a
@@ -205,6 +210,11 @@ def lower_projection(proj: Projection, fixed: bool, *, signed_pre: bool = False,
         raise UnsupportedFeatureError(f"projection '{proj.name}': Lava's Dense/Sparse delay every "
                                       "spike by at least one step; delay 0 cannot be lowered.")
     lava_delay = proj.delay - 1
+    if fixed and lava_delay > 0:        # one W @ s per step (DelayDense/DelaySparse: a d-fold stack)
+        from .procs.process import DelayLineDense, DelayLineSparse
+        if proj.sparse:
+            return DelayLineSparse(weights=sp.csr_matrix(proj.weights, dtype=dtype), delay_steps=proj.delay, **kw)
+        return DelayLineDense(weights=np.asarray(proj.weights, dtype), delay_steps=proj.delay, **kw)
     if proj.sparse:
         w = sp.csr_matrix(proj.weights, dtype=dtype)
         if lava_delay == 0:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from scipy.sparse import csr_matrix
 from lava.magma.core.decorator import implements, requires, tag
 from lava.magma.core.resources import CPU
 from lava.magma.core.model.py.model import PyLoihiProcessModel
@@ -19,7 +20,7 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava.proc.lif.models import PyLifModelBitAcc, PyLifModelFloat
 
-from spikeattn.engines.lava.procs.process import (StateGradedReLU, StateLIF, StateLIFVec, StateLoihiGradedReLU,
+from spikeattn.engines.lava.procs.process import (DelayLineDense, DelayLineSparse, StateGradedReLU, StateLIF, StateLIFVec, StateLoihiGradedReLU,
                                                   StateMultiThresholdIF)
 
 V_MAX = 2**23 - 1       # 24-bit v saturates at +-(2**23 - 1)
@@ -238,3 +239,59 @@ class PyStateLoihiGradedReluModelFixed(PyLoihiProcessModel):
             s = np.zeros_like(s)
         self.s_out.send(s)
         record_step(self, np.int32, s=s, u=0)
+
+
+class _DelayLine:
+    """A uniform ``delay_steps = d`` delay after Lava's fixed-point Dense/Sparse arithmetic:
+    quantise the weights once (Lava's ``clip_weights``, ``truncate_weights``, sign mode as
+    given or detected), then every step send the output computed ``d`` steps before (zeros
+    at first), accumulate ``W @ s`` (graded, ``num_message_bits > 0``) or ``W @ [s != 0]``,
+    shift by ``weight_exp`` and queue it.  ``_acc_dtype``: int64 (dense, as DelayDense) or
+    int32 (sparse, as Sparse / DelaySparse)."""
+
+    def run_spk(self):
+        from collections import deque
+
+        from lava.utils.weightutils import clip_weights, determine_sign_mode, truncate_weights
+        if getattr(self, "_queue", None) is None:
+            mode = self.proc_params.get("sign_mode") or determine_sign_mode(self.weights)
+            w = clip_weights(self.weights, mode, num_bits=8)
+            w = truncate_weights(w, mode, self.proc_params.get("num_weight_bits", 8))
+            self._w = w.astype(self._acc_dtype)
+            self._exp = int(self.proc_params.get("weight_exp", 0))
+            self._graded = self.num_message_bits.item() > 0
+            n = self._w.shape[0]
+            self._queue = deque(np.zeros(n, self._acc_dtype) for _ in range(int(self.proc_params["delay_steps"])))
+        self.a_out.send(self._queue.popleft())
+        s_in = self.s_in.recv()
+        s_in = s_in.astype(self._acc_dtype) if self._graded else (s_in != 0).astype(self._acc_dtype)
+        acc = np.asarray(self._w.dot(s_in)).reshape(-1).astype(self._acc_dtype, copy=False)
+        self._queue.append(np.left_shift(acc, self._exp) if self._exp > 0 else np.right_shift(acc, -self._exp))
+
+
+@implements(proc=DelayLineDense, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("bit_accurate_loihi", "fixed_pt")
+class PyDelayLineDenseModelBitAcc(_DelayLine, PyLoihiProcessModel):
+    """Fixed-point dense delay line (int64 sums before the shift, as DelayDense)."""
+
+    _acc_dtype = np.int64
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
+    a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=16)
+    a_buff: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
+    weights: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=8)
+    num_message_bits: np.ndarray = LavaPyType(np.ndarray, int, precision=5)
+
+
+@implements(proc=DelayLineSparse, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("bit_accurate_loihi", "fixed_pt")
+class PyDelayLineSparseModelBitAcc(_DelayLine, PyLoihiProcessModel):
+    """Fixed-point sparse delay line (int32 sums before the shift, as Sparse / DelaySparse)."""
+
+    _acc_dtype = np.int32
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
+    a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=16)
+    a_buff: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
+    weights: csr_matrix = LavaPyType(csr_matrix, np.int32, precision=8)
+    num_message_bits: np.ndarray = LavaPyType(np.ndarray, int, precision=5)

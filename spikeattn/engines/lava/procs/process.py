@@ -142,3 +142,29 @@ class StateLoihiGradedReLU(AbstractProcess):
         self.s_out = OutPort(shape=shape)
         self.v = Var(shape=shape, init=v)
         self.vth = Var(shape=shape, init=vth)
+
+
+from lava.proc.dense.process import Dense   # noqa: E402
+from lava.proc.sparse.process import Sparse  # noqa: E402
+
+
+class DelayLineDense(Dense):
+    """Lava's fixed-point ``Dense`` with a uniform delay of ``delay_steps = d`` steps (every
+    synapse the same), for ``d >= 2``: the dendritic accumulation of step t arrives at step
+    ``t + d`` (Lava's ``Dense``: ``d = 1``; ``DelayDense`` with delay ``d - 1`` gives the same
+    arrivals).  Weights are quantised by Lava's own ``clip_weights`` / ``truncate_weights``
+    and shifted by ``weight_exp`` as in ``Dense``; sums are int64 before the shift (as in
+    ``DelayDense``).  Unlike ``DelayDense``, which rebuilds a ``(d, post, pre)`` weight stack
+    every step, the model keeps the ``d`` pending outputs in a queue: one ``W @ s`` per step.
+    Only a ``fixed_pt`` model exists."""
+
+    def __init__(self, *, delay_steps: int, **kwargs) -> None:
+        super().__init__(delay_steps=int(delay_steps), **kwargs)
+
+
+class DelayLineSparse(Sparse):
+    """:class:`DelayLineDense` for scipy CSR weights (Lava's ``Sparse``); sums are int32
+    before the shift (as in ``Sparse`` / ``DelaySparse``)."""
+
+    def __init__(self, *, delay_steps: int, **kwargs) -> None:
+        super().__init__(delay_steps=int(delay_steps), **kwargs)
