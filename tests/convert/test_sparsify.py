@@ -240,3 +240,27 @@ def test_parse_prune_list_and_errors():
             parse_prune(bad)
         assert e.value.field == "prune"
         assert "Fix:" in str(e.value)
+
+
+def test_masked_finetune_keeps_pruned_weights_absent(tiny):
+    gm, x = tiny
+    g = copy.deepcopy(gm)
+    y = torch.as_tensor(np.random.default_rng(3).integers(0, 4, len(x)))
+    before = copy.deepcopy(g)
+    rep = apply_sparsification(g, "magnitude:0.5", x, train=(x.numpy(), y.numpy()), epochs=2)
+    assert rep["finetune"]["epochs"] == 2
+    for (name, p), (_, p0) in zip(g.named_parameters(), before.named_parameters()):
+        if p.ndim >= 2:
+            k = int(0.5 * p.numel())
+            zero = p0.abs().reshape(-1) <= p0.abs().reshape(-1).kthvalue(k).values
+            assert torch.all(p.reshape(-1)[zero] == 0), name          # the pruned half stays zero
+            assert not torch.equal(p.reshape(-1)[~zero], p0.reshape(-1)[~zero]), name   # the rest trained
+
+
+def test_heads_per_layer_spec(two_layer):
+    gm, x = two_layer
+    g = copy.deepcopy(gm)
+    rep = apply_sparsification(g, "heads:1/layer", x)
+    assert sorted(int(p.split(".")[0]) for p in rep["heads"]["pruned"]) == [0, 1]
+    assert [a.heads for a in find_attention(g)] == [1, 1]
+    assert g(x).shape == (len(x), 10)
