@@ -198,3 +198,47 @@ def test_float_count_projection_still_refused():
     c.connect("x", "a", np.ones((2, 2)), message="count")
     with pytest.raises(UnsupportedFeatureError, match="count bursts are not lowered"):
         sa.simulate(c, {"x": np.zeros((3, 1, 2))}, 3, engine="lava", bridge="never")
+
+
+def _through(conn, data: np.ndarray) -> np.ndarray:
+    """RingBuffer(data (steps, n_pre)) -> conn -> sink RingBuffer; returns (steps, n_post)."""
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from lava.proc.io.sink import RingBuffer as Sink
+    from lava.proc.io.source import RingBuffer as Source
+    steps = data.shape[0]
+    src = Source(data=np.ascontiguousarray(data.T.astype(np.int32)))
+    sink = Sink(shape=(conn.a_out.shape[0],), buffer=steps)
+    src.s_out.connect(conn.s_in)
+    conn.a_out.connect(sink.a_in)
+    sink.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+    try:
+        return np.asarray(sink.data.get()).T.copy()
+    finally:
+        sink.stop()
+
+
+@pytest.mark.parametrize("graded", [True, False])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_delay_line_equals_lavas_delay_dense_and_sparse(rng, graded, sparse):
+    """Oracle: Lava's own DelayDense / DelaySparse (delay d - 1) on the same weights, inputs,
+    weight_exp and num_message_bits; our DelayLine* (delay_steps d) must send the same."""
+    import scipy.sparse as sps
+    from lava.proc.dense.process import DelayDense
+    from lava.proc.sparse.process import DelaySparse
+
+    from spikeattn.engines.lava.procs.process import DelayLineDense, DelayLineSparse
+    d, steps = 3, 12
+    w = rng.integers(-256, 256, (4, 6)) * (rng.random((4, 6)) < 0.7)
+    data = rng.integers(-5, 9, (steps, 6)) * (rng.random((steps, 6)) < 0.6)
+    kw = {"num_message_bits": 24 if graded else 0, "weight_exp": -1}
+    if sparse:
+        ws = sps.csr_matrix(w)
+        delays = sps.csr_matrix((np.full(ws.nnz, d - 1), ws.indices, ws.indptr), shape=ws.shape)
+        ref = _through(DelaySparse(weights=ws, delays=delays, max_delay=d - 1, **kw), data)
+        got = _through(DelayLineSparse(weights=ws, delay_steps=d, **kw), data)
+    else:
+        ref = _through(DelayDense(weights=w, delays=np.full(w.shape, d - 1), max_delay=d - 1, **kw), data)
+        got = _through(DelayLineDense(weights=w, delay_steps=d, **kw), data)
+    assert np.any(ref != 0) and not np.any(ref[:d])      # the first output arrives d steps later
+    np.testing.assert_array_equal(got, ref)
