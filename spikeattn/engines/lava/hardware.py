@@ -57,7 +57,13 @@ class Loihi2Engine(LavaEngine):
                    "model:if": "the chip runs fixed point: use LoihiLIF",
                    "model:graded_relu": "not lowered for the chip (engine='lava' runs it on the CPU)",
                    "projection:graded": "graded spikes on the chip are not lowered here",
-                   "source:graded": "graded inputs on the chip are not lowered here"}
+                   "source:graded": "graded inputs on the chip are not lowered here",
+                   "model:loihi_multi_threshold_if": "its graded-spike process is a CPU ProcessModel, not lowered "
+                                                     "for the chip (engine='lava' runs it on the CPU simulator)",
+                   "model:loihi_graded_relu": "its graded-spike process is a CPU ProcessModel, not lowered for "
+                                              "the chip (engine='lava' runs it on the CPU simulator)",
+                   "projection:count": "count (graded) messages on the chip are not lowered here (engine='lava' "
+                                       "runs them on the CPU simulator)"}
     options_allowed = frozenset({"run_cfg", "hardware", "timeout_s", "on_overflow", "bridge", "python"})
     configurations = {}
 
