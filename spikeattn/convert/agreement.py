@@ -63,6 +63,10 @@ def attention_agreement(sm, x) -> dict | None:
     for li, ((node, shape, vth), d) in enumerate(zip(sm.program.attention, dense)):
         s = sm.first_rec[node].mean(axis=0) * vth                 # (samples, numel)
         s = s.reshape((n,) + tuple(shape[1:]))
+        if d.size != s.size:
+            out[f"attention{li}"] = {"note": f"sparsified: dense {d.shape[1:]}, spiking {tuple(shape[1:])}; "
+                                             "not compared"}
+            continue
         d = d.reshape(s.shape)
         sn, dn = _norm(np.maximum(s, 0)), d
         heads = s.shape[1] if s.ndim == 4 else 1

@@ -28,7 +28,7 @@ from .spiking import SpikingModel
 def convert(model, example_input, mode: str = "accumulate", steps: int = 4, calib=None, levels: int = 4,
             train=None, epochs: int = 30, lr: float = 2e-3, input_scale: float = 1.0,
             input_kind: str | None = None, name: str = "converted", seed: int = 0,
-            cache_key: str | None = None, prune: float | None = None, quantise: str | None = None,
+            cache_key: str | None = None, prune=None, quantise: str | None = None,
             loihi_threshold: int = 1 << 12) -> SpikingModel:
     torch = require("torch", "torch", "spikeattn.convert")
     if mode not in MODES:
@@ -70,8 +70,8 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
     gm.eval()
     pruned = None
     if prune:
-        from .sparsify import magnitude_prune
-        pruned = magnitude_prune(gm, float(prune))
+        from .sparsify import apply_sparsification
+        pruned = apply_sparsification(gm, prune, calib, train=train if mode != "rate" else None, seed=seed)
     gm64 = copy.deepcopy(gm).double()
     one = example[:1].double() if example.is_floating_point() else example[:1]
     ep1 = torch.export.export(gm64, (one,))

@@ -24,8 +24,9 @@ def register(subparsers) -> None:
     p.add_argument("--quantise", default=None, choices=["loihi8"],
                    help="loihi8: Loihi fixed point (8-bit weights with per-projection exponents, integer "
                    "neurons, pipelined); accumulate mode only; runs bit-exactly on the numpy and lava engines")
-    p.add_argument("--prune", default=None, help="magnitude:F prunes the fraction F of every weight matrix "
-                   "(smallest magnitudes) after fine-tuning")
+    p.add_argument("--prune", default=None, help="comma-separated: magnitude:F (zero the smallest fraction F of "
+                   "every weight matrix), heads:K[/layer] (remove the K least important heads), topk:K[@l] (keep "
+                   "the CLS token and the K most attended tokens from layer l on, chosen by a k-WTA spiking stage)")
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(handler=cmd_convert)
 
@@ -65,7 +66,7 @@ def cmd_convert(args) -> int:
     xtr = data["x_train"]
     ex = torch.as_tensor(xtr[:2])
     sm = convert(model, ex, mode=args.mode, steps=args.steps, calib=data["x_calib"], levels=args.levels,
-                 train=(xtr, data["y_train"]), epochs=args.epochs, prune=prune[1] if prune else None,
+                 train=(xtr, data["y_train"]), epochs=args.epochs, prune=prune or None,
                  quantise=args.quantise)
     rep = fidelity_report(sm, name, data["x_test"], data["y_test"], args.steps, engine=args.engine)
     if args.quantise:

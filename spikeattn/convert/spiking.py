@@ -87,6 +87,10 @@ class SpikingModel:
                     else:
                         h = seg.host[src]
                         inputs[src] = rec[src] = h.fn(*[a.evaluate(rec) for a in h.inputs])
+                        for circ, cnt in (h.fn.take_results() if hasattr(h.fn, "take_results") else []):
+                            self.last_results.append((circ, cnt))      # a spiking stage (k-WTA token selection)
+                            for k, v in cnt.totals().items():
+                                totals[k] = totals.get(k, 0) + int(v)
                 r = simulate(seg.circuit, inputs, steps=sim_steps, engine=engine, **(options or {}))
                 self.last_results.append((seg.circuit, r.counts))
                 self.last_result = r

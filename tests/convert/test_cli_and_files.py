@@ -102,3 +102,26 @@ def test_energy_vs_gpu_scenario_is_registered_without_importing_torch():
             "assert {'steps', 'batch', 'levels', 'mode'} <= set(s.params); assert 'brian2' in s.refuses; "
             "assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_cli_quantise_loihi8_and_prune(tmp_path):
+    """--quantise loihi8 with --prune: a fixed-point circuit, zero MACs, the quantisation section."""
+    from spikeattn.ir import load
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 4, (120, 12)).astype(np.float32)
+    y = (x[:, :6].sum(1) > x[:, 6:].sum(1)).astype(np.int64)
+    torch.manual_seed(0)
+    ep = torch.export.export(UserClassifier().eval(), (torch.tensor(x[:2]),),
+                             dynamic_shapes=({0: torch.export.Dim("batch")},))
+    torch.export.save(ep, tmp_path / "user.pt2")
+    np.savez(tmp_path / "d.npz", x_train=x[:80], y_train=y[:80], x_test=x[80:], y_test=y[80:])
+    args = _parse(["convert", str(tmp_path / "user.pt2"), "--data", str(tmp_path / "d.npz"), "--steps", "2",
+                   "--levels", "2", "--epochs", "1", "--quantise", "loihi8", "--prune", "magnitude:0.3",
+                   "--out", str(tmp_path / "out")])
+    assert args.handler(args) == 0
+    rep = json.loads((tmp_path / "out" / "fidelity.json").read_text())
+    assert rep["quantisation"]["quantise"] == "loihi8" and rep["quantisation"]["fixed_point"] is True
+    assert set(rep["quantisation"]["identical_to_float_spiking"]) == {"1", "2"}
+    assert all(v == 0 for v in rep["macs_per_step"].values())
+    assert rep["pruned"]["magnitude"]["pruned"] > 0
+    assert load(tmp_path / "out" / "circuit.zip").fixed_point
