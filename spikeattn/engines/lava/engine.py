@@ -69,7 +69,9 @@ from .lowering import MAX_FIXED_DELAY
 UNSUPPORTED = {
     "model:ternary_if": "Lava 0.10 has no signed-spike IF process with reset by subtraction (the numpy and compiled engines run it)",
     "model:multi_threshold_if": "Lava 0.10 has no multi-threshold IF process (the numpy and compiled engines run it)",
-    "projection:count": "Lava's Dense sends binary or graded messages; count bursts are not lowered (the numpy and compiled engines run them)",
+    # count messages into fixed-point populations are Lava's graded Dense ("projection:count" is
+    # supported); in float circuits they are refused under this key (missing_features)
+    "projection:count_float": "Lava's Dense sends binary or graded messages; count bursts are not lowered (the numpy and compiled engines run them)",
     "float:order_exact": "Lava's floating_pt Dense computes W @ s with BLAS and its ports add several "
                          "projections in connection order, so float sums that round can differ by one ulp "
                          "and flip a spike at an exact threshold tie (fixed point is bit-exact)",
@@ -138,7 +140,7 @@ class LavaEngine(Engine):
                 if p.delay > MAX_FIXED_DELAY:
                     missing.append((f"projection '{n}'", "projection:fixed_delay_over_64"))
         else:       # count bursts lower to Lava's graded fixed-point Dense only
-            missing += [(f"projection '{n}'", "projection:count") for n, p in circuit.projections.items()
+            missing += [(f"projection '{n}'", "projection:count_float") for n, p in circuit.projections.items()
                         if p.message == "count"]
         return missing
 
