@@ -242,3 +242,23 @@ def test_delay_line_equals_lavas_delay_dense_and_sparse(rng, graded, sparse):
         got = _through(DelayLineDense(weights=w, delay_steps=d, **kw), data)
     assert np.any(ref != 0) and not np.any(ref[:d])      # the first output arrives d steps later
     np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("options", MODES[:2], ids=["stream", "loop"])
+def test_mixed_with_loihi_lif_bit_exact_with_numpy(compare_with_lava, rng, options):
+    """LoihiLIF (binary 0/1 spikes) sends count messages into a LoihiMultiThresholdIF and
+    receives its levels as count and binary (sign) messages."""
+    c = sa.Circuit("fx_mixed")
+    c.add_source("x", 4, encoder="graded")
+    c.add_population("lif", 5, sa.LoihiLIF(du=1024, dv=256, vth=40, bias_mant=2))
+    c.add_population("m", 3, LoihiMultiThresholdIF(vth=[60, 90, 120], levels=4, signed=True, bias_mant=-5))
+    c.connect("x", "lif", rng.integers(-100, 200, (5, 4)), message="count")
+    c.connect("lif", "m", np.array([[200, -250, 120, -90, 30], [-200, 150, -60, 250, -120], [90, 90, -250, -250, 60]]),
+              message="count", delay=2)
+    c.connect("m", "lif", rng.integers(-256, 256, (5, 3)), message="count", delay=1, name="m->lif count")
+    c.connect("m", "lif", rng.integers(-256, 256, (5, 3)), message="binary", delay=3, name="m->lif sign")
+    c.probe("lif", ("u", "v"))
+    c.probe("m", ("v",))
+    x = rng.integers(0, 6, (12, 3, 4))
+    ref, _ = compare_with_lava(c, {"x": x}, 12, **options)
+    assert ref.spikes["lif"].any() and (ref.spikes["m"] < 0).any() and (ref.spikes["m"] > 0).any()
