@@ -12,6 +12,9 @@ subprocess, transparently.
   ``StateMultiThresholdIF`` / ``StateLoihiGradedReLU`` (``fixed_pt`` models in
   :mod:`.procs.models`, integer graded payloads); count projections into them are Lava's
   graded Dense/Sparse (``W @ n``); float count projections are refused.
+- Fixed-point projections with delay > 1 run as ``DelayLineDense`` / ``DelayLineSparse``
+  (Lava's Dense/Sparse arithmetic plus a queue of pending outputs, one ``W @ s`` per step;
+  Lava's DelayDense/DelaySparse rebuild a delay-fold weight stack every step).
 - ``GradedReLU`` populations (float circuits) run as
   :class:`~spikeattn.engines.lava.procs.process.StateGradedReLU` (a custom process and
   ``floating_pt`` model: Lava's ``GradedReluVec`` emits ``v``, not ``v - vth``); their
