@@ -156,7 +156,7 @@ def test_magnitude_pruning_gives_sparser_projections_still_equal_to_torch():
     x = _x((8, 24))
     dense = convert(m, x, mode="accumulate", epochs=0, calib=x, levels=2)
     sm = convert(m, x, mode="accumulate", epochs=0, calib=x, levels=2, prune=0.5)
-    assert sm.meta["pruned"]["pruned"] >= 0.45 * sm.meta["pruned"]["weights"]
+    assert sm.meta["pruned"]["magnitude"]["pruned"] >= 0.45 * sm.meta["pruned"]["magnitude"]["weights"]
     syn = lambda s: sum(p.synapse_count() for p in s.circuit.projections.values()
                         if p.pre.startswith(next(iter(s.program.inputs))))
     assert syn(sm) < syn(dense)                   # the input projections lost half their synapses
