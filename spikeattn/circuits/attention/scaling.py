@@ -15,7 +15,9 @@ Spiking variants report EventCounts totals per inference (all ``T`` steps).  The
 the numpy engine's fused path; SSA is computed in closed form from its parameters
 (:func:`.fused_ssa.ssa_fused`) without building the circuit when it would exceed
 ``build_limit`` neurons — the same counts the circuit produces (checked by the tests and,
-for small N, by ``verify``).
+for small N, by ``verify``).  ``verify_engine`` names the engine of the neuron-level run
+(default numpy); a variant it cannot run gets ``verified_equal_counts = None`` and
+``not_verified_why``.
 """
 from __future__ import annotations
 
@@ -50,7 +52,8 @@ def _inputs(n, d, steps, rate, seed):
 
 
 def measure(variant: str, n: int, dim: int = 16, heads: int = 2, steps: int = 4, rate: float = 0.2,
-            radius: int = 4, seed: int = 0, build_limit: int = 2_000_000, verify: bool = False) -> dict:
+            radius: int = 4, seed: int = 0, build_limit: int = 2_000_000, verify: bool = False,
+            verify_engine: str = "numpy") -> dict:
     """Run one variant at sequence length ``n``; returns a JSON-ready row (counts, wall time,
     neurons, how it was computed, and with ``verify`` whether the neuron-level run agreed)."""
     if variant not in VARIANTS:
@@ -75,9 +78,7 @@ def measure(variant: str, n: int, dim: int = 16, heads: int = 2, steps: int = 4,
         row.update({"wall_s": time.perf_counter() - t0, "method": "closed-form (fused SSA)", "neurons": neurons})
         if verify and neurons <= build_limit:
             circ = ssa_attention(n, dim, heads, order=order, mask=mask)
-            slow = simulate(circ, inp, steps=steps)
-            row["neuron_level_wall_s"] = slow.wall_s
-            row["verified_equal_counts"] = bool(slow.counts == counts)
+            _verify(row, circ, inp, steps, counts, verify_engine)
     else:
         circ = sdsa_attention(n, dim, mask=mask, heads=heads)
         neurons = sum(p.size for p in circ.populations.values())
@@ -85,13 +86,28 @@ def measure(variant: str, n: int, dim: int = 16, heads: int = 2, steps: int = 4,
         counts = res.counts
         row.update({"wall_s": res.wall_s, "method": "fused (gather/scatter)", "neurons": neurons})
         if verify:
-            slow = simulate(circ, inp, steps=steps)
-            row["neuron_level_wall_s"] = slow.wall_s
-            row["verified_equal_counts"] = bool(slow.counts == counts)
+            _verify(row, circ, inp, steps, counts, verify_engine)
     totals = counts.totals()
     row.update({f: int(totals[f]) for f in FIELDS})
     row["dense_flops"] = dense_attention_flops(n, n, dim, heads, pairs=None if mask is None else mask.nnz)
     return row
+
+
+def _verify(row, circ, inp, steps, counts, engine) -> None:
+    """Neuron-level run of ``circ`` on ``engine``; records whether its EventCounts equal ``counts``."""
+    from ... import simulate
+    from ...engines.base import engine_class
+
+    row["verify_engine"] = engine
+    missing = engine_class(engine).missing_features(circ)
+    if missing:
+        row["verified_equal_counts"] = None
+        row["not_verified_why"] = f"engine '{engine}' cannot run {missing[0][0]}: it needs '{missing[0][1]}'"
+        return
+    slow = simulate(circ, inp, steps=steps, engine=engine)
+    row["verify_engine"] = slow.engine          # the engine that actually ran it
+    row["neuron_level_wall_s"] = slow.wall_s
+    row["verified_equal_counts"] = bool(slow.counts == counts)
 
 
 def exponents(rows: list[dict], field: str = "synaptic_ops") -> dict:
