@@ -28,7 +28,7 @@ def test_scenarios_run_unchanged_on_the_compiled_engine(name):
     comp = spikeattn.run_scenario(name, engine="compiled", seed=2, **SMALL[name])
     ref = spikeattn.run_scenario(name, engine="numpy", seed=2, **SMALL[name])
     assert comp.passed, comp.checks
-    assert comp.reduced == ({"engine_part": comp.reduced["engine_part"]} if name == "attention-scaling" else {})
+    assert comp.reduced == {}          # attention-scaling included: every part at verify_n runs on compiled
     assert comp.result.engine == "compiled"
     assert np.array_equal(np.asarray(comp.result.spikes[OUTPUTS[name]]), np.asarray(ref.result.spikes[OUTPUTS[name]]))
     assert comp.result.counts == ref.result.counts
@@ -40,6 +40,10 @@ def test_lava_differences_are_declared():
     for name in ("wta-routing", "moe-routing", "hierarchical-attention"):
         assert specs[name].resolve("lava", {})[0]["batch"] == specs[name].params["batch"].default   # full batch
         assert "Loihi fixed" in specs[name].parity["lava"]
+    scal = specs["attention-scaling"]          # parts 1-4 at verify_n on Lava: no engine default, no refusal
+    assert scal.resolve("lava", {}) == scal.resolve("numpy", {}) and "lava" not in scal.refuses
+    assert "Loihi fixed point" in scal.parity["lava"] and "checked at verify_n" in scal.parity["lava"]
+    assert "fused counters" in scal.parity["*"]
     hier = specs["hierarchical-attention"]
     values, reduced = hier.resolve("lava", {})
     assert values["attention"] is True and reduced == {}          # part 2 runs on Lava too (fixed point)
