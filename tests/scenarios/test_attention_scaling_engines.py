@@ -64,3 +64,32 @@ def test_ssa_mode_follows_the_engines_declared_features():
     assert ssa_mode("numpy", 8, 8, 2) == ("float", "")
     assert ssa_mode("compiled", 8, 8, 2) == ("float", "")
     assert ssa_mode("lava", 8, 8, 2) == ("fixed", "")          # no float:order_exact on Lava
+
+
+def test_an_engine_without_graded_neurons_runs_ssa_on_numpy_and_says_so():
+    """A LIF-only engine (the numpy engine restricted to LIF features): SDSA and its verification
+    run on it; SSA (graded accumulators) falls back to numpy, named per part and per variant."""
+    from spikeattn.engines.base import ENGINES, register_engine
+    from spikeattn.engines.numpy.engine import NumpyEngine
+
+    class LifOnly(NumpyEngine):
+        name = "lifonly"
+        supported = frozenset({"model:lif", "projection:sparse", "projection:long_delay", "probe",
+                               "float:order_exact"})
+        options_allowed = frozenset()
+
+    register_engine("lifonly", LifOnly)
+    try:
+        assert ssa_mode("lifonly", 8, 8, 2)[0] is None
+        r = spikeattn.run_scenario("attention-scaling", engine="lifonly", seed=3, **SMALL)
+    finally:
+        ENGINES.pop("lifonly")
+    assert r.passed, r.checks
+    assert r.result.engine == "lifonly"
+    assert set(r.reduced) == {"ssa_numpy", "verification_numpy"}
+    assert "cannot run SSA's" in r.reduced["ssa_numpy"]["why"] and "graded" in r.reduced["ssa_numpy"]["why"]
+    assert set(r.reduced["verification_numpy"]["per_variant"]) == {"ssa_qk_v", "ssa_q_kv", "ssa_window"}
+    eng = r.outcome.outcome["details"]["engines"]
+    assert eng["ssa_checks"] == "numpy" and eng["stack"] == "numpy"
+    assert eng["verification"] == {"ssa_qk_v": "numpy", "ssa_q_kv": "numpy", "sdsa": "lifonly",
+                                   "ssa_window": "numpy", "sdsa_window": "lifonly"}
