@@ -1,17 +1,19 @@
 """Scenario ``attention-scaling``: how the event cost of spiking attention grows with the
 sequence length N, checked against the mathematics.
 
-1. Main run (on ``cfg.engine``; SDSA is LIF-only so every engine runs it): SDSA on N = 16
-   tokens of Bernoulli Q/K/V spikes; its output must equal the dense formula
+1. Main run (on ``cfg.engine``; SDSA is LIF-only so every engine runs it): SDSA on N = verify_n
+   (16) tokens of Bernoulli Q/K/V spikes; its output must equal the dense formula
    ``Q ⊙ LIF(sum_j K ⊙ V)`` spike for spike (``sdsa_matches_formula``).
-2. Scaling (fused counters, identical on every engine): EventCounts of dense attention (FLOPs), SSA in both orders, SDSA
-   and windowed SSA / SDSA for N in ``SCALING_N``; log-log least-squares exponents of the
-   synaptic ops.  Checks: dense = 2 (+-0.01), SSA (QK^T)V in [1.8, 2.2], SSA Q(K^T V), SDSA and
-   the windowed variants in [0.8, 1.25] (linear; small-N saturation of the column-sum
-   neurons pulls them slightly above 1).  At N = verify_n every spiking variant is also run
+2. Scaling (fused counters, identical on every engine): EventCounts of dense attention
+   (FLOPs), SSA in both orders, SDSA and windowed SSA / SDSA for N in ``SCALING_N``; log-log
+   least-squares exponents of the synaptic ops.  Checks: dense = 2 (+-0.01), SSA (QK^T)V in
+   [1.8, 2.2], SSA Q(K^T V), SDSA and the windowed variants in [0.8, 1.25] (linear; small-N
+   saturation of the column-sum neurons pulls them slightly above 1).  At N = verify_n every spiking variant is also run
    neuron by neuron on ``cfg.engine`` and its EventCounts must equal the fused ones
    (``fused_equals_neuron_level``; a variant the engine cannot run is verified on numpy and
-   reported as reduced).
+   reported as reduced).  The float circuits run on Lava here too: their weights (1, 4,
+   ``scale = 1/8``) and decays (1, 1/2) are small dyadic numbers, so every float sum is exact
+   in double precision whatever the summation order (and the counts must match to pass).
 3. On ``cfg.engine``: both SSA orders give identical output spikes (``ssa_orders_agree``) and
    SSA equals the dense ``(Q K^T) V`` formula (``ssa_matches_formula``).  Float SSA where the
    engine sums floats in the defined order (numpy, compiled, Brian2); otherwise (Lava) the
@@ -20,7 +22,8 @@ sequence length N, checked against the mathematics.
    rate-coded Q/K: per-head entropy of the spike-derived maps, Spearman alignment of layer
    1's map with dense softmax attention on the same rates (``alignment_with_softmax`` >= 0.8
    per head), and the synaptic-op reduction versus dense FLOPs of every variant at the
-   largest N.  The stack runs on ``cfg.engine`` (fixed point on Lava, as in part 3).  Figures: log-log scaling plot, per-head heatmaps (spike vs softmax), flow.
+   largest N.  The stack runs on ``cfg.engine`` (fixed point on Lava, as in part 3).
+   Figures: log-log scaling plot, per-head heatmaps (spike vs softmax), flow.
 """
 from __future__ import annotations
 
@@ -74,7 +77,8 @@ def two_layer_stack(n: int, d: int, heads: int, fixed_point: bool = False) -> Ci
     c = Circuit("ssa_stack")
     for p in "qkv":
         c.add_source(p, (n, d))
-    c.include(ssa_attention(n, d, heads, scale=0.25, fixed_point=fixed_point), "l1", bind={"q": "q", "k": "k", "v": "v"})
+    c.include(ssa_attention(n, d, heads, scale=0.25, fixed_point=fixed_point), "l1",
+              bind={"q": "q", "k": "k", "v": "v"})
     c.include(ssa_attention(n, d, heads, scale=0.25, fixed_point=fixed_point), "l2",
               bind={"q": "l1.y", "k": "l1.y", "v": "l1.y"})
     return c
@@ -100,16 +104,16 @@ def ssa_mode(engine: str, n: int, d: int, heads: int) -> tuple[str | None, str]:
 @scenario("attention-scaling", "event cost of SSA (both orders), SDSA and windowed attention vs sequence length, "
           "fitted exponents checked (SDSA ~ N, (QK^T)V ~ N^2)", PARAMS, check=_check,
           parity={"numpy": "every part on numpy",
-                  "lava": "every simulation at verify_n on Lava: SDSA (part 1), the SSA orders/formula checks and "
-                          "the 2-layer stack in Loihi fixed point (against the fixed-point oracle), and each "
-                          "spiking variant's neuron-level run (float; its weights are dyadic, so its sums are "
-                          "exact in any order), whose EventCounts must equal the fused counters; the scaling "
-                          "rows for N >= 32 are the fused counters, their equality with neuron-level Lava runs "
-                          "checked at verify_n",
+                  "lava": "every simulation at verify_n on Lava: SDSA (part 1, float LIF); the SSA "
+                          "orders/formula checks and the 2-layer stack in Loihi fixed point (against the fixed-point oracle), and each "
+                          "spiking variant's neuron-level run (float; its weights and decays are small dyadic "
+                          "numbers, so its sums are exact in any order), whose EventCounts must equal the fused "
+                          "counters; the scaling rows (N in scaling_n, default 32-256) are the fused counters, "
+                          "their equality with neuron-level Lava runs checked at verify_n",
                   "*": "every simulation at verify_n on the engine (SDSA, SSA orders/formula, neuron-level "
-                       "verification of each variant, 2-layer stack); the scaling rows for N >= 32 are the fused "
-                       "counters, their equality with neuron-level runs on this engine checked at verify_n; a "
-                       "part the engine cannot run runs on numpy and is reported as reduced"})
+                       "verification of each variant, 2-layer stack); the scaling rows (N in scaling_n) are the "
+                       "fused counters, their equality with neuron-level runs on this engine checked at "
+                       "verify_n; a part the engine cannot run runs on numpy and is reported as reduced"})
 def run(cfg: ScenarioConfig) -> ScenarioOutcome:
     p = cfg.p
     steps, rng = p["steps"], np.random.default_rng(cfg.seed)
