@@ -105,7 +105,8 @@ def ssa_mode(engine: str, n: int, d: int, heads: int) -> tuple[str | None, str]:
           "fitted exponents checked (SDSA ~ N, (QK^T)V ~ N^2)", PARAMS, check=_check,
           parity={"numpy": "every part on numpy",
                   "lava": "every simulation at verify_n on Lava: SDSA (part 1, float LIF); the SSA "
-                          "orders/formula checks and the 2-layer stack in Loihi fixed point (against the fixed-point oracle), and each "
+                          "orders/formula checks and the 2-layer stack in Loihi fixed point (against the "
+                          "fixed-point oracle), and each "
                           "spiking variant's neuron-level run (float; its weights and decays are small dyadic "
                           "numbers, so its sums are exact in any order), whose EventCounts must equal the fused "
                           "counters; the scaling rows (N in scaling_n, default 32-256) are the fused counters, "
