@@ -155,8 +155,15 @@ def bisect(part: list[int], g: nx.Graph, slices, lim, seed: int, out: list[list[
 
 
 def merge(parts: list[list[int]], g: nx.Graph, slices, lim) -> list[list[int]]:
-    """Greedy: merge the two parts joined by the most traffic while the union fits."""
+    """Greedy: merge the two parts joined by the most traffic while the union fits.
+
+    Every limit is monotone (a union only grows), so a pair whose union did not fit never
+    fits after either part grows: such pairs are remembered (by part identity) and not
+    checked again, which gives the same merges as checking every pair every round."""
     parts = [list(p) for p in parts]
+    ids = list(range(len(parts)))
+    next_id = len(parts)
+    infeasible: dict[int, set[int]] = {}
     while len(parts) > 1:
         where = {i: k for k, p in enumerate(parts) for i in p}
         between: dict[tuple[int, int], float] = {}
@@ -165,10 +172,22 @@ def merge(parts: list[list[int]], g: nx.Graph, slices, lim) -> list[list[int]]:
             if ka != kb:
                 between[(ka, kb)] = between.get((ka, kb), 0.0) + d.get("weight", 0.0)
         for (ka, kb), _ in sorted(between.items(), key=lambda kv: -kv[1]):
+            ia, ib = ids[ka], ids[kb]
+            if ib in infeasible.get(ia, ()):
+                continue
             if fits(parts[ka] + parts[kb], slices, lim):
                 parts[ka] = parts[ka] + parts[kb]
                 del parts[kb]
+                bad = infeasible.pop(ia, set()) | infeasible.pop(ib, set())
+                ids[ka] = next_id
+                del ids[kb]
+                infeasible[next_id] = bad
+                for other in bad:
+                    infeasible.setdefault(other, set()).add(next_id)
+                next_id += 1
                 break
+            infeasible.setdefault(ia, set()).add(ib)
+            infeasible.setdefault(ib, set()).add(ia)
         else:
             return parts
     return parts
