@@ -59,13 +59,16 @@ class SpikingModel:
 
     def run(self, x, steps: int = 4, engine: str = "numpy", batch: int | None = None, options: dict | None = None):
         """Logits per step ``(steps, n, classes)`` and the summed EventCounts totals.
-        ``batch`` samples are simulated at once (default: ``max(8, 512 // steps)``); only
+        ``batch`` samples are simulated at once (default: ``max(8, 512 // steps)``, lowered so
+        that a batch records at most about 2e7 neuron-steps); only
         the outputs read later (proxies, host stages, readout) are kept.  Pipelined programs
         (``quantise="loihi8"``, :mod:`.loihi`) run ``steps + depth`` steps with the inputs
         presented for the first ``steps``, and each node is read in its window
         ``[depth, depth + steps)``.  ``options`` go to :func:`spikeattn.simulate` (engine options)."""
         x = np.asarray(x)
-        batch = batch or max(8, 512 // steps)
+        if batch is None:   # bounded memory: about 2e7 recorded neuron-steps per batch (160 MB per float64 array)
+            n_neurons = sum(p.size for seg in self.program.segments for p in seg.circuit.populations.values())
+            batch = max(1, min(max(8, 512 // steps), int(2e7 // max(n_neurons * steps, 1))))
         need = self._needed()
         outs, totals, per_node = [], {}, {}
         self.last_results = []
