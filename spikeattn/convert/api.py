@@ -29,7 +29,7 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
             train=None, epochs: int = 30, lr: float = 2e-3, input_scale: float = 1.0,
             input_kind: str | None = None, name: str = "converted", seed: int = 0,
             cache_key: str | None = None, prune=None, quantise: str | None = None,
-            loihi_threshold: int = 1 << 12) -> SpikingModel:
+            loihi_threshold: int = 1 << 12, bias_correction: bool = True) -> SpikingModel:
     torch = require("torch", "torch", "spikeattn.convert")
     if mode not in MODES:
         raise ParameterError("convert()", "mode", f"is {mode!r}.", f"use one of {list(MODES)}.")
@@ -87,8 +87,12 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
     meta = {"steps": steps, "input_kind": kind, "example": one, "pruned": pruned, "quantise": quantise}
     if quantise == "loihi8":
         from .loihi import quantise_loihi8
-        meta["float_model"] = SpikingModel(program, mode, levels, quantised=gm64, dense=dense, meta=dict(meta))
-        program = quantise_loihi8(program, threshold=loihi_threshold)
+        fm = meta["float_model"] = SpikingModel(program, mode, levels, quantised=gm64, dense=dense, meta=dict(meta))
+        means = None
+        if bias_correction:
+            from .loihi import mean_outputs
+            means = mean_outputs(fm, np.asarray(calib)[:256])
+        program = quantise_loihi8(program, threshold=loihi_threshold, calib_means=means)
     return SpikingModel(program, mode, 1 if mode == "rate" else levels,
                         quantised=None if mode == "rate" else gm64, dense=dense, meta=meta)
 

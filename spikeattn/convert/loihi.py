@@ -26,6 +26,10 @@ by at least one step and computes in integers, so :func:`quantise_loihi8` rewrit
   ``σ_p · b`` written as a coarse and a fine 8-bit mantissa (two projections, 16-bit
   precision; Loihi's own bias register has a 13-bit mantissa, but it integrates from step
   1, before the pipeline has filled).
+* **Bias correction** (``calib_means``, on by default in :func:`convert`): weight rounding
+  shifts each population's mean input by ``sum (W_q - σW) @ mean(out_pre)`` over the
+  calibration set; the bias absorbs it (Nagel et al., ICCV 2019, "Data-free quantization").
+  Biases are then rounded to integer input units (1/Θ of a threshold).
 * The readout stays the float affine decoder of the recorded levels on the host; a node's
   record is read in its own window ``[d, d + T)``.  The samples run ``T + D`` steps
   (``D`` = the deepest node's depth); inputs are presented for the first T.
@@ -100,10 +104,26 @@ def depths(circuit: Circuit) -> dict[str, int]:
     return d
 
 
-def quantise_loihi8(program, threshold: int = 1 << 12):
+def mean_outputs(float_model, x, steps: int = 1, engine: str = "numpy") -> dict[str, np.ndarray]:
+    """Mean output of every node of a one-segment float converted model over samples ``x``
+    and ``steps`` steps (the calibration statistics of :func:`quantise_loihi8`)."""
+    from ..simulate import simulate
+    c = float_model.program.segments[0].circuit
+    inputs = float_model._encode(x)
+    r = simulate(c, inputs, steps=steps, engine=engine)
+    out = {k: np.asarray(v, np.float64).mean(axis=(0, 1)) for k, v in r.spikes.items()}
+    for k, v in inputs.items():
+        out[k] = np.asarray(v, np.float64).mean(axis=0)
+    return out
+
+
+def quantise_loihi8(program, threshold: int = 1 << 12, calib_means: dict | None = None):
     """The Loihi-quantised copy of a one-segment converted :class:`Program` (module docstring).
 
-    Returns a new Program with ``latency`` (node -> depth) and ``constants`` (the bias
+    ``calib_means`` (node -> mean output on a calibration set, :func:`mean_outputs`) turns on
+    bias correction (Nagel et al. 2019): each population's bias absorbs the mean input
+    shift ``sum (W_q - σW) @ mean(out_pre)`` that weight rounding causes.  Returns a new
+    Program with ``latency`` (node -> depth) and ``constants`` (the bias
     source -> its per-step value) set, which :class:`SpikingModel` runs pipelined."""
     from ..ir.neurons_convert import MultiThresholdIF
     from ..ir.neurons_extra import GradedReLU
@@ -154,6 +174,7 @@ def quantise_loihi8(program, threshold: int = 1 << 12):
                                   "(MultiThresholdIF and GradedReLU have).")
         sigma[name] = s
         c.add_population(name, pop.size, model, initial=initial)
+    shift = {}
     for p in src_c.projections.values():
         w = sp.csr_matrix(p.weights) * sigma[p.post]
         if sigma[p.post] == 1.0:
@@ -166,7 +187,14 @@ def quantise_loihi8(program, threshold: int = 1 << 12):
         _check_delay(p.name, delay)
         if q.nnz:
             c.connect(p.pre, p.post, q, name=p.name, delay=delay, message=p.message, weight_exp=e)
+        if calib_means is not None and p.pre in calib_means and sigma[p.post] != 1.0:
+            err = (sp.csr_matrix(q, dtype=np.float64) * 2.0 ** e - w) @ calib_means[p.pre]
+            shift[p.post] = shift.get(p.post, 0.0) + err
+    for name, err in shift.items():
+        size = src_c.populations[name].size
+        biases[name] = np.broadcast_to(biases.get(name, np.zeros(size)), (size,)) - err
     for name, b in biases.items():
+        b = np.round(b)            # integer input units (1 / Θ of a threshold): no fractional shifts
         _check_delay(f"{bias_src}->{name}", depth[name])
         hi, e_hi = quantise_matrix(sp.csr_matrix(b.reshape(-1, 1)))
         rest = b - hi.toarray().reshape(-1) * 2.0 ** e_hi
@@ -181,7 +209,7 @@ def quantise_loihi8(program, threshold: int = 1 << 12):
     out.node_seg = dict(program.node_seg, **{bias_src: 0})
     out.latency = {n: d for n, d in depth.items()}
     out.constants = {bias_src: np.ones(1)}
-    out.quantisation = {"quantise": "loihi8", "threshold": threshold, "pipeline_depth": max(depth.values()),
+    out.quantisation = {"quantise": "loihi8", "threshold": threshold, "bias_correction": calib_means is not None, "pipeline_depth": max(depth.values()),
                         "sigma": {k: float(v) for k, v in sigma.items()}}
     return out
 
