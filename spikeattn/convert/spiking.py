@@ -115,7 +115,8 @@ class SpikingModel:
     def predict(self, x, steps: int = 4, engine: str = "numpy", batch: int | None = None,
                 options: dict | None = None) -> np.ndarray:
         logits = self.run(x, steps=steps, engine=engine, batch=batch, options=options)
-        return logits.mean(axis=0).reshape(logits.shape[1], -1).argmax(axis=1)
+        self.last_prediction = logits.mean(axis=0).reshape(logits.shape[1], -1).argmax(axis=1)
+        return self.last_prediction
 
     def fidelity(self, x, y, steps=(1, 2, 4, 8), engine: str = "numpy", batch: int | None = None) -> dict:
         """``{T: accuracy}`` and, per T, the counts and wall time (``self.timing``)."""
