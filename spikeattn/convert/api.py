@@ -107,14 +107,11 @@ def _cache_path(key, mode, levels, epochs, lr, seed):
 
 
 def _save_atomic(torch, state, path):
-    import os
-    import tempfile
+    """``torch.save(state)`` to ``path`` atomically (:func:`spikeattn.fileio.atomic_write_bytes`)."""
+    import io
+
+    from ..fileio import atomic_write_bytes
+    buf = io.BytesIO()
+    torch.save(state, buf)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write_bytes(path, buf.getvalue())

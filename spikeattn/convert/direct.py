@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 
 import numpy as np
 
@@ -263,13 +261,6 @@ def train_direct(kind: str = "sdsa", data=None, steps: int = 4, epochs: int | No
         for p in model.parameters():
             p.copy_(torch.round(p / cfg["grid"]) * cfg["grid"])
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        os.close(fd)
-        try:
-            torch.save(model.state_dict(), tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        from .api import _save_atomic
+        _save_atomic(torch, model.state_dict(), path)
     return DirectModel(model, kind, steps, cfg, path if cache else None, trained_now=True)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from ..errors import SpikeattnError, require
@@ -206,13 +205,6 @@ def load_model(name: str, data: dict | None = None, log=_print, progress: bool =
     if log:
         log(f"training {name} (not cached yet; {spec['train']['epochs']} epochs on CPU) ...")
     train(model, data["x_train"], data["y_train"], log=log, progress=progress, **spec["train"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(model.state_dict(), tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    from .api import _save_atomic
+    _save_atomic(torch, model.state_dict(), path)
     return model.eval()
