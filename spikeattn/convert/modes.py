@@ -217,12 +217,15 @@ def calibrate(gm, x, mode: str, batch: int = 256) -> None:
             m.samples, m.state = [], "quant"
 
 
-def finetune(gm, x, y, epochs: int = 30, lr: float = 2e-3, batch: int = 64, seed: int = 0) -> None:
-    """Quantisation-aware fine-tune: Adam on cross-entropy through the quantisers (STE)."""
+def finetune(gm, x, y, epochs: int = 30, lr: float = 2e-3, batch: int = 64, seed: int = 0,
+             cosine: bool = True, after_step=None) -> None:
+    """Quantisation-aware fine-tune: Adam on cross-entropy through the quantisers (STE),
+    with a cosine learning-rate schedule unless ``cosine=False``; ``after_step()`` runs
+    after every optimiser step (e.g. to hold pruned weights at zero)."""
     torch = _setup()
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(gm.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(epochs, 1))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(epochs, 1)) if cosine else None
     for _ in range(epochs):
         perm = torch.randperm(len(x), generator=g)
         for i in range(0, len(x), batch):
@@ -231,4 +234,7 @@ def finetune(gm, x, y, epochs: int = 30, lr: float = 2e-3, batch: int = 64, seed
             opt.zero_grad()
             loss.backward()
             opt.step()
-        sched.step()
+            if after_step is not None:
+                after_step()
+        if sched is not None:
+            sched.step()

@@ -107,20 +107,16 @@ def masked_finetune(gm, x, y, masks: dict, epochs: int = 5, lr: float = 1e-3, ba
     """Adam on cross-entropy (quantisers' straight-through gradients) with the entries of
     ``masks`` reset to zero after every step, so pruned weights stay absent."""
     import torch
-    g = torch.Generator().manual_seed(seed)
+
+    from .modes import finetune
     params = dict(gm.named_parameters())
-    opt = torch.optim.Adam(gm.parameters(), lr=lr)
-    for _ in range(epochs):
-        perm = torch.randperm(len(x), generator=g)
-        for i in range(0, len(x), batch):
-            idx = perm[i:i + batch]
-            loss = torch.nn.functional.cross_entropy(gm(x[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            with torch.no_grad():
-                for n, m in masks.items():
-                    params[n][m] = 0.0
+
+    def hold_zero():
+        with torch.no_grad():
+            for n, m in masks.items():
+                params[n][m] = 0.0
+
+    finetune(gm, x, y, epochs=epochs, lr=lr, batch=batch, seed=seed, cosine=False, after_step=hold_zero)
 
 
 def apply_sparsification(gm, specs, calib, train=None, seed: int = 0, epochs: int = 5, lr: float = 1e-3) -> dict:
