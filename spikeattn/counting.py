@@ -39,7 +39,8 @@ def new_counts(circuit: Circuit, steps: int, batch: int, tables=None) -> EventCo
     """An all-zero :class:`EventCounts` with every element of ``circuit`` and its table entry
     (the one place element tables are built; ``tables``: the circuit's
     :class:`~spikeattn.dynamics.synapses.SynapseTable` s, built if not given)."""
-    tables = synapse_tables(circuit) if tables is None else tables
+    if tables is None:
+        tables = synapse_tables(circuit.flat_part() if circuit.structured else circuit)
     counts = EventCounts(steps, batch)
     for n, p in circuit.populations.items():
         counts.add_element(n, "population", {"size": p.size, "model": p.model.kind,
@@ -47,6 +48,13 @@ def new_counts(circuit: Circuit, steps: int, batch: int, tables=None) -> EventCo
     for n, s in circuit.sources.items():
         counts.add_element(n, "source", {"size": s.size, "encoder": s.encoder})
     for n, p in circuit.projections.items():
+        if getattr(p, "structured", False):   # stored by parameters: synapses counted analytically
+            meta = {"pre": p.pre, "post": p.post, "synapses": p.synapse_count(), "weight_bytes": 4,
+                    "delay": p.delay, "message": p.message, "structured": p.kind}
+            if p.kind == "product":
+                meta["pre_b"] = p.pre_b
+            counts.add_element(n, "projection", meta)
+            continue
         tab = tables[n]
         counts.add_element(n, "projection", {"pre": p.pre, "post": p.post, "synapses": tab.synapses,
                                              "weight_bytes": tab.weight_bytes, "delay": p.delay,

@@ -29,7 +29,10 @@ def simulate(circuit: Circuit, inputs: Mapping[str, object] | None = None, steps
     declare (``options_allowed``) is refused, naming the ones it takes.
 
     Every argument is checked first (``steps``, ``batch``, ``seed``: ints, bools refused;
-    ``inputs``: a mapping), then ``circuit.validate()``, then the memory the run needs
+    ``inputs``: a mapping), then ``circuit.validate()``.  A structured circuit (shared, index,
+    conv or product projections) runs as it is on an engine that runs them (``"torch"``) and
+    as its expansion (:meth:`Circuit.expand`, memory estimated first) on every other engine.
+    Then the memory the run needs
     (:func:`spikeattn.validation.estimate_run_bytes`): more than is available, or than
     1 TiB, raises :class:`~spikeattn.errors.MemoryLimitError` stating the bytes, before
     anything is allocated.
@@ -51,6 +54,8 @@ def simulate(circuit: Circuit, inputs: Mapping[str, object] | None = None, steps
     circuit.validate()
     cls = engine_class(engine)
     _check_options(engine, cls, options)
+    if circuit.structured and not cls.runs_structured:
+        circuit = circuit.expand()   # memory estimated first: MemoryLimitError instead of the OOM killer
     check_run_memory(circuit, steps, batch or _guess_batch(circuit, inputs))
     eng = cls(**options)
     eng.check(circuit)

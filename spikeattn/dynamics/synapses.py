@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ..errors import UnsupportedFeatureError
 from . import fixed_point as fx
 
 
@@ -85,6 +86,12 @@ def signed_output(circuit, node: str) -> bool:
 
 
 def synapse_tables(circuit) -> dict[str, SynapseTable]:
+    """The :class:`SynapseTable` of every projection of a flat circuit (a structured one is
+    refused: its projections are not matrices; run ``circuit.expand()`` first)."""
+    if getattr(circuit, "structured", False):
+        raise UnsupportedFeatureError(
+            f"circuit '{circuit.name}' has structured projections (shared, index, conv, product), which are not "
+            "synapse tables. Fix: circuit.expand() gives the neuron-level circuit, or run it on engine='torch'.")
     fixed = circuit.fixed_point
     return {n: SynapseTable(p, fixed, signed_output(circuit, p.pre)) for n, p in circuit.projections.items()}
 

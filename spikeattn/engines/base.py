@@ -40,6 +40,9 @@ class Engine:
     configurations: ClassVar[dict[str, dict]] = {"default": {}}
     #: Whether the engine reports ``SimResult.diagnostics`` (overflow / saturation / non-finite).
     reports_diagnostics: ClassVar[bool] = False
+    #: Whether the engine runs structured projections (shared, index, conv, product) as they
+    #: are; ``simulate()`` gives every other engine the circuit's expansion (``Circuit.expand``).
+    runs_structured: ClassVar[bool] = False
 
     def __init__(self, **options):
         unknown = sorted(set(options) - set(self.options_allowed))
@@ -55,7 +58,8 @@ class Engine:
 
     @classmethod
     def missing_features(cls, circuit: Circuit) -> list[tuple[str, str]]:
-        return [(el, f) for el, f in required_features(circuit) if f not in cls.supported]
+        return [(el, f) for el, f in required_features(circuit, native=cls.runs_structured)
+                if f not in cls.supported]
 
     def check(self, circuit: Circuit) -> None:
         missing = self.missing_features(circuit)

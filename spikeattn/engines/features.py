@@ -33,13 +33,25 @@ FEATURES = {
     # steps of 0.1, several inputs per neuron) follow the order of spikeattn.dynamics.synapses,
     # so spikes agree bit for bit even at exact threshold ties.
     "float:order_exact": "float input sums in the defined summation order (bit-identical at threshold ties)",
+    # Structured (tensor-level) projections, run natively by engines with ``runs_structured``;
+    # any other engine runs the circuit's expansion (Circuit.expand), so they are never
+    # missing there: required_features(native=False) lists what the expansion needs instead.
+    "projection:shared": "one (out, in) matrix applied to every token / group (kron(I, W) stored once)",
+    "projection:index": "index-map projections (permutation, gather, head split/merge, concatenation)",
+    "projection:conv": "2-D convolution projections",
+    "projection:product": "accumulate-only products of two spike trains (einsum, optional mask)",
 }
+STRUCTURED_FEATURES = frozenset({"projection:shared", "projection:index", "projection:conv", "projection:product"})
 #: Feature keys that describe how an engine computes rather than what a circuit uses.
 CONFORMANCE_ONLY = frozenset({"float:order_exact"})
 
 
-def required_features(circuit: Circuit) -> list[tuple[str, str]]:
-    """``(element description, feature key)`` for everything ``circuit`` uses."""
+def required_features(circuit: Circuit, native: bool = True) -> list[tuple[str, str]]:
+    """``(element description, feature key)`` for everything ``circuit`` uses.
+
+    ``native=False``: for an engine that runs structured projections through the circuit's
+    expansion, each one is described by what its expansion needs (a sparse flat projection;
+    for a product, graded-ReLU lines and gates and count messages)."""
     out = []
     for n, p in circuit.populations.items():
         el = f"population '{n}'"
@@ -57,6 +69,9 @@ def required_features(circuit: Circuit) -> list[tuple[str, str]]:
             out.append((f"source '{n}'", "source:graded"))
     for n, p in circuit.projections.items():
         el = f"projection '{n}'"
+        if getattr(p, "structured", False):
+            out.extend(_structured_features(el, p, native))
+            continue
         if p.delay == 0:
             out.append((el, "projection:delay0"))
         if p.delay > 1:
@@ -69,4 +84,20 @@ def required_features(circuit: Circuit) -> list[tuple[str, str]]:
             out.append((el, "projection:count"))
     for pr in circuit.probes:
         out.append((f"probe on '{pr.target}'", "probe"))
+    return out
+
+
+def _structured_features(el: str, p, native: bool) -> list[tuple[str, str]]:
+    out = [(el, "projection:delay0")] if p.delay == 0 else []
+    if p.delay > 1:
+        out.append((el, "projection:long_delay"))
+    if native:
+        out.append((el, f"projection:{p.kind}"))
+    elif p.kind == "product":
+        out += [(el, "projection:sparse"), (el, "projection:count"), (el, "model:graded_relu"),
+                (el, "projection:delay0")]
+    else:
+        out.append((el, "projection:sparse"))
+    if p.message in ("graded", "count"):
+        out.append((el, f"projection:{p.message}"))
     return out

@@ -20,11 +20,14 @@ import scipy.sparse as sp
 
 from ..errors import LoopError, ParameterError, ShapeMismatchError, ValidationError
 from ..validation import check_mapping, check_real
+from .expand import expand_circuit
 from .neurons import NeuronModel
 from .population import Population, check_name
 from .probe import Probe
 from .projection import Projection
 from .source import SpikeSource
+from .structured import (ConvProjection, IndexProjection, ProductProjection, SharedProjection,
+                         StructuredProjection)
 
 
 class Circuit:
@@ -64,16 +67,17 @@ class Circuit:
         """Add a Population, SpikeSource, Projection or Probe object."""
         if isinstance(obj, (Population, SpikeSource)):
             return self._add_node(obj)
-        if isinstance(obj, Projection):
+        if isinstance(obj, (Projection, StructuredProjection)):
             self._check_projection(obj)
-            self.graph.add_edge(obj.pre, obj.post, key=obj.name, obj=obj)
+            for pre in dict.fromkeys(_pres(obj)):   # a product has two pre nodes: one edge from each
+                self.graph.add_edge(pre, obj.post, key=obj.name, obj=obj)
             return obj
         if isinstance(obj, Probe):
             self._check_probe(obj)
             self.probes.append(obj)
             return obj
         raise ValidationError(f"circuit '{self.name}'", None, f"cannot add {type(obj).__name__}.",
-                              "add a Population, SpikeSource, Projection or Probe.")
+                              "add a Population, SpikeSource, Projection, structured projection or Probe.")
 
     def connect(self, pre: str, post: str, weights, name: str | None = None, *, delay: int = 1,
                 message: str = "binary", weight_exp: int = 0, num_weight_bits: int = 8,
@@ -91,6 +95,54 @@ class Circuit:
                                          f"and '{post}' has {n_post} neurons.", "give a (post, pre) matrix.")
             weights = sp.identity(n_pre, format="csr") * weights
         return self.add(Projection(name, pre, post, weights, delay, message, weight_exp, num_weight_bits, sign_mode))
+
+    # ------------------------------------------------------------------ structured projections
+    def connect_shared(self, pre: str, post: str, weights, name: str | None = None, *, delay: int = 1,
+                       message: str = "binary", scale=None) -> SharedProjection:
+        """``weights`` ``(n_out, n_in)`` applied to every group of ``n_in`` pre neurons; see
+        :class:`~spikeattn.ir.structured.SharedProjection`."""
+        return self.add(SharedProjection(name or f"{pre}->{post}", pre, post, weights, delay, message, scale))
+
+    def connect_index(self, pre: str, post: str, index, weights=1.0, name: str | None = None, *, delay: int = 1,
+                      message: str = "binary") -> IndexProjection:
+        """``post[i] += weights[i] * m(pre[index[i]])`` (``index[i] = -1``: none); see
+        :class:`~spikeattn.ir.structured.IndexProjection`."""
+        return self.add(IndexProjection(name or f"{pre}->{post}", pre, post, index, weights, delay, message))
+
+    def connect_conv(self, pre: str, post: str, weights, input_hw, stride=(1, 1), padding=(0, 0),
+                     name: str | None = None, *, delay: int = 1, message: str = "binary") -> ConvProjection:
+        """2-D convolution ``(C_in, H, W) -> (C_out, H_out, W_out)``; see
+        :class:`~spikeattn.ir.structured.ConvProjection`."""
+        return self.add(ConvProjection(name or f"{pre}->{post}", pre, post, weights, input_hw, stride, padding,
+                                       delay, message))
+
+    def connect_product(self, a: str, b: str, post: str, equation: str, weight: float = 1.0, mask=None,
+                        name: str | None = None, *, delay: int = 1) -> ProductProjection:
+        """``post += weight * einsum(equation, a, b)`` (unmasked terms), accumulate-only; see
+        :class:`~spikeattn.ir.structured.ProductProjection`."""
+        return self.add(ProductProjection(name or f"{a}*{b}->{post}", a, b, post, equation, weight, mask, delay))
+
+    @property
+    def structured(self) -> bool:
+        """Whether any projection is structured (shared, index, conv, product)."""
+        return any(isinstance(p, StructuredProjection) for p in self.projections.values())
+
+    def flat_part(self) -> "Circuit":
+        """A shallow view holding every node and only the flat projections (for code that
+        reads flat weight matrices, e.g. synapse tables of a structured circuit's flat part)."""
+        c = Circuit(self.name, self.dt)
+        c.graph.add_nodes_from(self.graph.nodes(data=True))
+        for u, v, k, d in self.graph.edges(keys=True, data=True):
+            if not isinstance(d["obj"], StructuredProjection):
+                c.graph.add_edge(u, v, key=k, **d)
+        return c
+
+    def expand(self, max_bytes: int | None = None) -> "Circuit":
+        """The equivalent neuron-level circuit (every element name kept; see
+        :mod:`spikeattn.ir.expand`).  Refused with a :class:`MemoryLimitError` stating the
+        estimate before anything is allocated when it would need more than ``max_bytes``
+        (default: the memory available now)."""
+        return expand_circuit(self, max_bytes)
 
     def probe(self, target: str, variables=("v",)) -> Probe:
         """Record ``variables`` of population ``target`` every step."""
@@ -140,6 +192,9 @@ class Circuit:
             obj.name = mapping[n]
             self._add_node(obj)
         for p in other.projections.values():
+            if isinstance(p, StructuredProjection):
+                self.add(p.renamed(f"{prefix}.{p.name}", mapping))
+                continue
             q = copy.copy(p)
             q.name, q.pre, q.post = f"{prefix}.{p.name}", mapping[p.pre], mapping[p.post]
             self.add(q)
@@ -194,14 +249,16 @@ class Circuit:
                             f"{' -> '.join(cycle + cycle[:1])}.", "give at least one of them delay >= 1.") from None
 
     # ------------------------------------------------------------------ validation
-    def _check_projection(self, p: Projection) -> None:
+    def _check_projection(self, p) -> None:
         where = f"projection '{p.name}' ({p.pre} -> {p.post})"
         if any(k == p.name for _, _, k in self.graph.edges(keys=True)):
             raise ValidationError(where, "name", "a projection with this name already exists.", "choose a unique name.")
         self._check_projection_ends(p)
 
-    def _check_projection_ends(self, p: Projection) -> None:
+    def _check_projection_ends(self, p) -> None:
         where = f"projection '{p.name}' ({p.pre} -> {p.post})"
+        if isinstance(p, StructuredProjection):
+            return self._check_structured_ends(p)
         for end, role in ((p.pre, "pre"), (p.post, "post")):
             if end not in self.graph:
                 raise ValidationError(where, role, f"'{end}' is not a node of circuit '{self.name}'.",
@@ -218,6 +275,22 @@ class Circuit:
         if isinstance(pre, Population) and pre.model.fixed_point != post.model.fixed_point:
             raise ValidationError(where, "post", "connects a fixed-point population with a floating-point one.",
                                   "use one arithmetic (all LoihiLIF or all float models) per circuit.")
+
+    def _check_structured_ends(self, p: StructuredProjection) -> None:
+        where = f"{p.kind} projection '{p.name}'"
+        roles = list(zip(p._roles()[:-1], p.pres)) + [("post", p.post)]
+        for role, end in roles:
+            if end not in self.graph:
+                raise ValidationError(where, role, f"'{end}' is not a node of circuit '{self.name}'.",
+                                      "add the population or source first.")
+        post = self.node(p.post)
+        if not isinstance(post, Population):
+            raise ValidationError(where, "post", f"'{p.post}' is a source; projections must end on a population.")
+        if post.model.fixed_point:
+            raise ValidationError(where, "post", f"'{p.post}' is a fixed-point ({post.model.kind}) population; "
+                                  "structured projections are floating point.",
+                                  "use circuit.expand() and quantise the flat projections, or float models.")
+        p.bind(tuple(self.node(n).shape for n in p.pres), post.shape)
 
     def _check_probe(self, pr: Probe) -> None:
         if not isinstance(pr, Probe):
@@ -262,11 +335,11 @@ class Circuit:
                                   "floating-point ones.", "use one arithmetic per circuit.")
         for u, v, k, d in self.graph.edges(keys=True, data=True):
             p = d.get("obj")
-            if not isinstance(p, Projection):
+            if not isinstance(p, (Projection, StructuredProjection)):
                 raise ValidationError(f"edge {u} -> {v} '{k}'", None, f"holds a {type(p).__name__}.",
                                       "add projections with Circuit.connect() or Circuit.add().")
             p.check()
-            if (p.name, p.pre, p.post) != (k, u, v):
+            if p.name != k or u not in _pres(p) or v != p.post:
                 raise ValidationError(f"edge {u} -> {v} '{k}'", "name", f"holds projection '{p.name}' "
                                       f"({p.pre} -> {p.post}).", "add projections with Circuit.add().")
             self._check_projection_ends(p)
@@ -302,5 +375,10 @@ class Circuit:
         return copy.deepcopy(self)
 
 
+def _pres(p) -> tuple[str, ...]:
+    return p.pres if isinstance(p, StructuredProjection) else (p.pre,)
+
+
 def incoming(circuit: Circuit, post: str) -> Iterable[Projection]:
-    return [d["obj"] for _, _, d in circuit.graph.in_edges(post, data=True)]
+    """The projections into ``post`` (each once, also a product with two pre nodes)."""
+    return list({k: d["obj"] for _, _, k, d in circuit.graph.in_edges(post, keys=True, data=True)}.values())

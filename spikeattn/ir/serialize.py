@@ -27,10 +27,13 @@ from .population import Population
 from .probe import Probe
 from .projection import Projection
 from .source import SpikeSource
+from .structured import STRUCTURED_KINDS, StructuredProjection, structured_from_parts
 from .zipread import FileDoc, open_zip, read_arrays, read_json, short
 
 FORMAT = "spikeattn.circuit"
-FORMAT_VERSION = 1
+#: 2 added structured projections (``"structured"``); a circuit without them is written as
+#: version 1, so older readers still read it.
+FORMAT_VERSION = 2
 
 
 class _Arrays:
@@ -63,8 +66,12 @@ def circuit_to_dict(c: Circuit) -> tuple[dict, dict[str, np.ndarray]]:
         else:
             nodes.append({"type": "source", "name": n, "shape": list(obj.shape), "encoder": obj.encoder,
                           "seed": obj.seed, "window": obj.window})
-    projections = []
+    projections, structured = [], []
     for i, p in enumerate(c.projections.values()):
+        if isinstance(p, StructuredProjection):
+            structured.append({"kind": p.kind, "params": p.scalars(),
+                               "arrays": {k: arrays.put(f"p{i}_{k}", a) for k, a in p.arrays().items()}})
+            continue
         d = {"name": p.name, "pre": p.pre, "post": p.post, "delay": p.delay, "message": p.message,
              "weight_exp": p.weight_exp, "num_weight_bits": p.num_weight_bits, "sign_mode": p.sign_mode,
              "shape": list(p.shape)}
@@ -75,10 +82,12 @@ def circuit_to_dict(c: Circuit) -> tuple[dict, dict[str, np.ndarray]]:
         else:
             d["weights"] = {"format": "dense", "data": arrays.put(f"p{i}_w", p.weights)}
         projections.append(d)
-    doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "name": c.name, "dt": c.dt,
+    doc = {"format": FORMAT, "format_version": FORMAT_VERSION if structured else 1, "name": c.name, "dt": c.dt,
            "nodes": nodes, "projections": projections, "outputs": dict(c.outputs),
            "probes": [{"target": pr.target, "variables": list(pr.variables)} for pr in c.probes],
            "meta": c.meta}
+    if structured:
+        doc["structured"] = structured
     return doc, arrays.store
 
 
@@ -90,14 +99,15 @@ _PROJ_KEYS = {"name": (str,), "pre": (str,), "post": (str,), "delay": (int,), "m
               "weight_exp": (int,), "num_weight_bits": (int,), "sign_mode": (str,), "shape": (list,),
               "weights": (dict,)}
 _TOP_KEYS = {"format": (str,), "format_version": (int,), "name": (str,), "dt": _NUM, "nodes": (list,),
-             "projections": (list,), "outputs": (dict,), "probes": (list,), "meta": (dict,)}
+             "projections": (list,), "outputs": (dict,), "probes": (list,), "meta": (dict,),
+             "structured": (list,)}
 
 
 def circuit_from_dict(doc: dict, arrays: dict[str, np.ndarray], file="<dict>") -> Circuit:
     """Rebuild a circuit from its JSON description; every error is a :class:`FileFormatError`
     naming ``file``, the member and the JSON path (e.g. ``projections[0].weights``)."""
     fd = FileDoc(file)
-    fd.obj(doc, "top level", _TOP_KEYS, optional=("meta",))
+    fd.obj(doc, "top level", _TOP_KEYS, optional=("meta", "structured"))
 
     def arr(ref, where):
         fd.obj(ref, where, {"array": (str,)})
@@ -160,6 +170,15 @@ def circuit_from_dict(doc: dict, arrays: dict[str, np.ndarray], file="<dict>") -
         proj = build(where, Projection, pd["name"], pd["pre"], pd["post"], weights, pd["delay"], pd["message"],
                      pd["weight_exp"], pd["num_weight_bits"], pd["sign_mode"])
         build(where, c.add, proj)
+    for i, sd in enumerate(doc.get("structured", [])):
+        where = f"structured[{i}]"
+        fd.obj(sd, where, {"kind": (str,), "params": (dict,), "arrays": (dict,)})
+        if sd["kind"] not in STRUCTURED_KINDS:
+            raise fd.error(f"{where}.kind", f"is {short(repr(sd['kind']), 40)}.", f"use one of {sorted(STRUCTURED_KINDS)}.")
+        for k, v in sd["params"].items():
+            fd.typed(v, f"{where}.params.{k}", (bool, int, float, str, list))
+        parts = {k: arr(v, f"{where}.arrays.{k}") for k, v in sd["arrays"].items()}
+        build(where, c.add, build(where, structured_from_parts, sd["kind"], sd["params"], parts))
     for i, pr in enumerate(doc["probes"]):
         fd.obj(pr, f"probes[{i}]", {"target": (str,), "variables": (list,)})
         build(f"probes[{i}]", c.add, build(f"probes[{i}]", Probe, pr["target"], tuple(pr["variables"])))

@@ -334,3 +334,5 @@ for _s in range(3):
 # fixed-point conversion neurons (LoihiMultiThresholdIF, LoihiGradedReLU): their cases live in
 # their own module, which registers them into CASES on import
 import conformance_cases_loihi_convert  # noqa: E402,F401
+# structured projections (shared, index, conv, product): run by the oracle as their expansion
+import conformance_cases_structured  # noqa: E402,F401

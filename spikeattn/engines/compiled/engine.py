@@ -38,7 +38,7 @@ from ...ir import Circuit
 from ...progress import progress_bar
 from ...result import SimResult
 from ..base import ENGINES, Engine, engine_supports
-from ..features import FEATURES, required_features
+from ..features import FEATURES
 from ..overflow import OverflowMonitor
 from .registry import models_without_kernel
 
@@ -111,7 +111,7 @@ class CompiledEngine(Engine):
 
     @classmethod
     def missing_features(cls, circuit: Circuit) -> list[tuple[str, str]]:
-        missing = [(el, f) for el, f in required_features(circuit) if f not in cls.supported]
+        missing = super().missing_features(circuit)
         for n, model in models_without_kernel(circuit):
             missing.append((f"population '{n}' (model {type(model).__name__})", f"model:{model.kind}"))
         return missing
