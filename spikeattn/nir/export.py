@@ -85,15 +85,26 @@ def export(circuit: Circuit):
                                      "params": pop.model.params(), "initial": dict(pop.initial)})
         nodes[name] = node
     for name, p in circuit.projections.items():
+        if getattr(p, "structured", False) and p.kind != "conv":
+            raise UnsupportedFeatureError(
+                f"projection '{name}' is a structured '{p.kind}' projection, which NIR has no node for (NIR 1.0 "
+                "has Linear, Affine and Conv but no weights shared across tokens, gathers or spike products). "
+                "Nearest that maps: export circuit.expand() (the neuron-level circuit).")
         if p.message != "binary":
             raise UnsupportedFeatureError(f"projection '{name}': {p.message} messages have no NIR equivalent "
                                           "(NIR Linear carries a neuron's spikes). Nearest that maps: binary.")
         if name in nodes or f"{name}.delay" in nodes:
             raise UnsupportedFeatureError(f"projection '{name}' has the name of another node; rename it.")
-        w = p.weights.toarray() if sp.issparse(p.weights) else np.asarray(p.weights)
-        nodes[name] = nir.Linear(weight=np.asarray(w, np.float64), metadata={META: _json(
-            {"delay": p.delay, "message": p.message, "sparse": bool(p.sparse), "weight_exp": p.weight_exp,
-             "num_weight_bits": p.num_weight_bits, "sign_mode": p.sign_mode})})
+        if getattr(p, "structured", False):   # ConvProjection: NIR's Conv2d (cross-correlation, one group)
+            nodes[name] = nir.Conv2d(input_shape=tuple(p.input_hw), weight=np.asarray(p.weights, np.float64),
+                                     stride=tuple(p.stride), padding=tuple(p.padding), dilation=(1, 1), groups=1,
+                                     bias=np.zeros(p.weights.shape[0]),
+                                     metadata={META: _json({"delay": p.delay, "message": p.message})})
+        else:
+            w = p.weights.toarray() if sp.issparse(p.weights) else np.asarray(p.weights)
+            nodes[name] = nir.Linear(weight=np.asarray(w, np.float64), metadata={META: _json(
+                {"delay": p.delay, "message": p.message, "sparse": bool(p.sparse), "weight_exp": p.weight_exp,
+                 "num_weight_bits": p.num_weight_bits, "sign_mode": p.sign_mode})})
         edges.append((p.pre, name))
         if p.delay > 0:
             nodes[f"{name}.delay"] = nir.Delay(delay=np.full(circuit.node(p.post).size, p.delay * dt))

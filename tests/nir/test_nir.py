@@ -148,3 +148,25 @@ def test_cli_export_and_import(tmp_path, capsys):
     assert main(["import", str(tmp_path / "c.nir"), "--out", str(tmp_path / "back.zip")]) == 0
     assert sa.load(tmp_path / "back.zip") == c
     assert "wrote" in capsys.readouterr().out
+
+
+def test_structured_conv_exports_as_nir_conv2d_and_other_kinds_name_the_expansion():
+    """A conv projection is NIR's Conv2d with the same kernel, stride and padding; weights
+    shared across tokens, gathers and products have no NIR node: refused, naming expand()."""
+    c = sa.Circuit("conv", dt=1e-3)
+    c.add_source("x", (1, 4, 4))
+    c.add_population("f", (2, 2, 2), sa.IF(reset="zero"))
+    k = np.arange(8, dtype=float).reshape(2, 1, 2, 2) / 8
+    c.connect_conv("x", "f", k, input_hw=(4, 4), stride=(2, 2), padding=(0, 0), name="conv")
+    g = snir.export(c)
+    node = g.nodes["conv"]
+    assert isinstance(node, nir.Conv2d)
+    assert np.array_equal(node.weight, k) and tuple(node.stride) == (2, 2) and tuple(node.padding) == (0, 0)
+    assert ("x", "conv") in g.edges and ("conv.delay", "f") in g.edges
+    s = sa.Circuit("shared")
+    s.add_source("x", (3, 2))
+    s.add_population("h", (3, 2), sa.IF(reset="zero"))
+    s.connect_shared("x", "h", np.eye(2))
+    with pytest.raises(UnsupportedFeatureError, match="structured 'shared'.*circuit.expand"):
+        snir.export(s)
+    assert isinstance(snir.export(s.expand()).nodes["x->h"], nir.Linear)
