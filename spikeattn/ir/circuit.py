@@ -117,10 +117,12 @@ class Circuit:
                                        delay, message))
 
     def connect_product(self, a: str, b: str, post: str, equation: str, weight: float = 1.0, mask=None,
-                        name: str | None = None, *, delay: int = 1) -> ProductProjection:
-        """``post += weight * einsum(equation, a, b)`` (unmasked terms), accumulate-only; see
+                        name: str | None = None, *, delay: int = 1, levels=None) -> ProductProjection:
+        """``post += weight * einsum(equation, a, b)`` (unmasked terms), accumulate-only;
+        ``levels``: declared bounds ``(L_a, L_b)`` for inputs whose model has none; see
         :class:`~spikeattn.ir.structured.ProductProjection`."""
-        return self.add(ProductProjection(name or f"{a}*{b}->{post}", a, b, post, equation, weight, mask, delay))
+        return self.add(ProductProjection(name or f"{a}*{b}->{post}", a, b, post, equation, weight, mask, delay,
+                                          levels))
 
     @property
     def structured(self) -> bool:

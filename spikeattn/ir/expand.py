@@ -24,8 +24,10 @@ the same counts.
   unmasked terms, the product's counts by definition; the lines and gates are the extra cost
   of realising a product on a chip that only adds (they exist only in the expansion).
   ``L`` comes from the pre model: ``MultiThresholdIF`` its levels (signed or not), a
-  binary-spiking model 1, ``TernaryIF`` 1 signed, a Poisson/rate/TTFS source 1.  Products
-  of unbounded values (graded neurons, graded sources) have no such form and are refused.
+  binary-spiking model 1, ``TernaryIF`` 1 signed, a Poisson/rate/TTFS source 1, or the
+  product's declared ``levels`` (e.g. a GradedReLU accumulator of c binary inputs, or binary
+  ``spikes`` sources).  Products of unbounded values without a declared bound have no such
+  form and are refused.
 """
 from __future__ import annotations
 
@@ -49,9 +51,17 @@ BYTES_PER_SYNAPSE = 48
 BYTES_PER_NEURON = 64
 
 
-def levels_of(node) -> tuple[int, bool]:
+def levels_of(node, declared: int | None = None) -> tuple[int, bool]:
     """``(L, signed)``: the output of ``node`` is an integer in ``[-L, L]`` (``[0, L]`` if not
-    signed).  Raises :class:`UnsupportedFeatureError` for unbounded (graded) outputs."""
+    signed).  ``declared``: a product's declared bound for this input (its ``levels``), used
+    with the sign the model allows (a rectifying GradedReLU or binary model is unsigned,
+    anything else counted signed).  Raises :class:`UnsupportedFeatureError` for unbounded
+    (graded) outputs without a declared bound."""
+    if declared is not None:
+        m = getattr(node, "model", None)
+        unsigned = m is not None and (isinstance(m, GradedReLU) or not m.graded_output
+                                      or (isinstance(m, MultiThresholdIF) and not m.signed))
+        return int(declared), not unsigned
     if isinstance(node, Population):
         m = node.model
         if isinstance(m, MultiThresholdIF):
@@ -85,8 +95,8 @@ def estimate_expand_bytes(circuit) -> int:
             total += BYTES_PER_SYNAPSE * (p.synapse_count() if isinstance(p, StructuredProjection)
                                           else int(p.weights.nnz if p.sparse else p.weights.size))
             continue
-        La, sa = levels_of(circuit.node(p.pre))
-        Lb, sb = levels_of(circuit.node(p.pre_b))
+        La, sa = levels_of(circuit.node(p.pre), (p.levels or (None, None))[0])
+        Lb, sb = levels_of(circuit.node(p.pre_b), (p.levels or (None, None))[1])
         combos = len(_product_combos(La, sa, sb))
         n_lines = (2 if sa else 1) * La * math.prod(p.pre_shape)
         gates = combos * p.terms
@@ -129,8 +139,8 @@ def expand_circuit(circuit, max_bytes: int | None = None):
 
 
 def _expand_product(circuit, out, p: ProductProjection) -> None:
-    La, signed_a = levels_of(circuit.node(p.pre))
-    Lb, signed_b = levels_of(circuit.node(p.pre_b))
+    La, signed_a = levels_of(circuit.node(p.pre), (p.levels or (None, None))[0])
+    Lb, signed_b = levels_of(circuit.node(p.pre_b), (p.levels or (None, None))[1])
     n_a, n_b, n_out = (math.prod(s) for s in (p.pre_shape, p.pre_b_shape, p.post_shape))
     ia, ib, io = p.term_indices()
     P = len(ia)

@@ -432,6 +432,10 @@ class ProductProjection(StructuredProjection):
     weight: float = 1.0
     mask: np.ndarray | None = None
     delay: int = 1
+    #: declared bounds ``(L_a, L_b)`` (``|a| <= L_a``, ``|b| <= L_b``) for inputs whose model
+    #: has none, e.g. a GradedReLU count accumulator fed by c binary synapses (``<= c``); the
+    #: expansion's gates assume them (None: from the models, :func:`spikeattn.ir.expand.levels_of`)
+    levels: tuple | None = None
     message = "count"   # the gated messages are counts (not a field: always "count")
 
     def __post_init__(self):
@@ -450,6 +454,11 @@ class ProductProjection(StructuredProjection):
         self.weight = check_real(where, "weight", self.weight)
         if self.weight == 0:
             raise ParameterError(where, "weight", "is 0 (no synapse would exist).", "give a non-zero weight.")
+        if self.levels is not None:
+            lv = self.levels
+            if not isinstance(lv, (tuple, list)) or len(lv) != 2:
+                raise ParameterError(where, "levels", f"is {lv!r}; expected (L_a, L_b) or None.")
+            self.levels = tuple(check_int(where, "levels", x, 1, 2**20) for x in lv)
         if self.mask is not None:
             m = np.asarray(self.mask)
             if m.dtype != bool:
@@ -519,8 +528,11 @@ class ProductProjection(StructuredProjection):
         return {} if self.mask is None else {"mask": self.mask}
 
     def scalars(self):
-        return {"name": self.name, "pre": self.pre, "pre_b": self.pre_b, "post": self.post,
-                "equation": self.equation, "weight": float(self.weight), "delay": self.delay}
+        d = {"name": self.name, "pre": self.pre, "pre_b": self.pre_b, "post": self.post,
+             "equation": self.equation, "weight": float(self.weight), "delay": self.delay}
+        if self.levels is not None:
+            d["levels"] = list(self.levels)
+        return d
 
 
 STRUCTURED_KINDS: dict[str, type[StructuredProjection]] = {
@@ -539,7 +551,7 @@ def structured_from_parts(kind: str, scalars: dict, arrays: dict) -> StructuredP
         raise ParameterError(f"{kind} projection", "params", f"has unknown parameters {unknown}.",
                              f"a {kind} projection takes {sorted(names)}.")
     kw = dict(scalars)
-    for k in ("input_hw", "stride", "padding"):
+    for k in ("input_hw", "stride", "padding", "levels"):
         if k in kw and isinstance(kw[k], list):
             kw[k] = tuple(kw[k])
     kw.update(arrays)
