@@ -99,7 +99,8 @@ def encode_source(src: SpikeSource, data, steps: int, batch: int | None, seed: i
 def encode_inputs(circuit: Circuit, inputs: Mapping[str, object] | None, steps: int,
                   batch: int | None = None, seed: int = 0) -> tuple[dict[str, np.ndarray], int]:
     """Encode ``inputs`` (source name -> data) for ``steps`` steps; returns the arrays and
-    the batch size.  Sources without data receive no spikes."""
+    the batch size.  Sources without data receive no spikes.  Data holding zero samples
+    (batch 0) are refused with an :class:`InputError`: every run simulates >= 1 sample."""
     if inputs is not None and not isinstance(inputs, Mapping):
         raise InputError(f"inputs: is a {type(inputs).__name__}; must be a dict mapping source names to data.")
     inputs = dict(inputs or {})
@@ -120,6 +121,10 @@ def encode_inputs(circuit: Circuit, inputs: Mapping[str, object] | None, steps: 
         raise InputError(f"inputs disagree on the batch size: {sorted(batches)}; give every input the same batch "
                          "dimension (or pass 1-D data to repeat it across the batch).")
     b = batches.pop() if batches else 1
+    if b == 0:   # the contract: a run simulates at least one sample (no engine returns an empty result)
+        empty = sorted(n for n, a in encoded.items() if a.shape[1] == 0)
+        raise InputError(f"simulate(), field 'inputs': {empty} hold 0 samples (batch 0); a run needs at least one. "
+                         "Fix: give (steps, batch >= 1, size) or (batch >= 1, size) data, or skip the call.")
     for n, src in sources.items():
         if n not in encoded:
             encoded[n] = np.zeros((steps, b, src.size), bool)

@@ -230,9 +230,11 @@ def estimate_run_bytes(circuit, steps: int, batch: int) -> int:
 
     spike records ``steps * batch * size`` per population (1 B for binary, 8 B for graded
     models) and per source (1 B), probes ``8 * steps * batch * size`` per variable, two ring
-    buffers ``8 * (max delay + 1) * batch * size`` per population, and the event counts
-    ``8 * steps * batch`` per field of every element (5 per population, 1 per source, 4 per
-    projection)."""
+    buffers ``8 * (max delay + 1) * batch * size`` per population, the neurons' parameters
+    ``64 * size`` (eight per-neuron float64 arrays) and their state during a step
+    ``8 * batch * size * (2 * n_state + 6)`` (state before and after, temporaries of the step),
+    and the event counts ``8 * steps * batch`` per field of every element (5 per population,
+    1 per source, 4 per projection)."""
     total = 0
     ring = {n: 1 for n in circuit.populations}
     for p in circuit.projections.values():
@@ -241,6 +243,7 @@ def estimate_run_bytes(circuit, steps: int, batch: int) -> int:
     for n, pop in circuit.populations.items():
         total += steps * batch * pop.size * (8 if pop.model.graded_output else 1)
         total += 2 * 8 * ring[n] * batch * pop.size + 5 * 8 * steps * batch
+        total += 64 * pop.size + 8 * batch * pop.size * (2 * len(pop.model.state) + 6)
     for s in circuit.sources.values():
         total += steps * batch * s.size + 8 * steps * batch
     total += 4 * 8 * steps * batch * len(circuit.projections)

@@ -58,9 +58,13 @@ class OverflowMonitor:
         what = {"overflow": "wrapped (fixed-point overflow; Lava and Loihi wrap the same way)",
                 "saturation": "saturated (clipped at the register's limit)",
                 "nonfinite": "became inf or NaN"}.get(kind, kind)
-        return (f"population '{pop}': state '{var}' {what} in {n} neuron update(s), first at step {t}. "
-                "Fix: scale weights down (or lower weight_exp), or pass on_overflow='wrap' if the "
-                "wrap is intended.")
+        if kind == "nonfinite":
+            fix = ("Fix: scale the inputs or weights down (float64 overflows beyond 1.8e308), or give the "
+                   "state a leak (du, dv > 0) so it cannot grow without bound.")
+        else:
+            fix = ("Fix: scale weights down (or lower weight_exp), or pass on_overflow='wrap' if the "
+                   "wrap is intended.")
+        return f"population '{pop}': state '{var}' {what} in {n} neuron update(s), first at step {t}. {fix}"
 
     def finish(self) -> dict:
         if self.mode == "warn":

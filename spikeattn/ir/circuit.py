@@ -47,6 +47,10 @@ class Circuit:
         if obj.name in self.graph:
             raise ValidationError(f"circuit '{self.name}'", "name", f"node '{obj.name}' already exists.",
                                   "choose a unique name.")
+        if any(k == obj.name for _, _, k in self.graph.edges(keys=True)):
+            raise ValidationError(f"circuit '{self.name}'", "name", f"'{obj.name}' is already the name of a "
+                                  "projection; EventCounts and results name every element once.",
+                                  "choose a node name no projection has.")
         self.graph.add_node(obj.name, obj=obj)
         return obj
 
@@ -255,7 +259,14 @@ class Circuit:
         where = f"projection '{p.name}' ({p.pre} -> {p.post})"
         if any(k == p.name for _, _, k in self.graph.edges(keys=True)):
             raise ValidationError(where, "name", "a projection with this name already exists.", "choose a unique name.")
+        self._check_unique_element_name(p.name, where)
         self._check_projection_ends(p)
+
+    def _check_unique_element_name(self, name: str, where: str) -> None:
+        """Projections and nodes share one namespace (EventCounts keys elements by name)."""
+        if name in self.graph:
+            raise ValidationError(where, "name", f"'{name}' is also the name of a node; EventCounts and results "
+                                  "name every element once.", "choose a projection name no node has.")
 
     def _check_projection_ends(self, p) -> None:
         where = f"projection '{p.name}' ({p.pre} -> {p.post})"
@@ -341,6 +352,7 @@ class Circuit:
                 raise ValidationError(f"edge {u} -> {v} '{k}'", None, f"holds a {type(p).__name__}.",
                                       "add projections with Circuit.connect() or Circuit.add().")
             p.check()
+            self._check_unique_element_name(k, f"projection '{k}' ({u} -> {v})")
             if p.name != k or u not in _pres(p) or v != p.post:
                 raise ValidationError(f"edge {u} -> {v} '{k}'", "name", f"holds projection '{p.name}' "
                                       f"({p.pre} -> {p.post}).", "add projections with Circuit.add().")

@@ -231,6 +231,9 @@ def load(path: str | os.PathLike) -> Circuit:
         raise FileFormatError(f"circuit file '{short(path)}' cannot be opened ({type(exc).__name__}: "
                               f"{short(exc, 80)}).") from None
     if not exists:
+        if path.is_dir():
+            raise FileFormatError(f"load(): '{short(path)}' is a folder, not a circuit file. Fix: give the path of "
+                                  "a .zip written by spikeattn.save().")
         raise FileFormatError(f"circuit file '{short(path)}' does not exist.")
     with open_zip(path) as zf:
         doc = read_json(zf, path)

@@ -166,8 +166,10 @@ def test_load_bad_paths(path, needle):
 
 
 def test_load_a_directory_or_a_non_zip(tmp_path):
-    with pytest.raises(FileFormatError, match="does not exist"):
+    with pytest.raises(FileFormatError, match="is a folder, not a circuit file"):
         sa.load(tmp_path)
+    with pytest.raises(FileFormatError, match="'.' is a folder"):
+        sa.load(".")
     (tmp_path / "t.zip").write_text("not a zip")
     with pytest.raises(FileFormatError, match="corrupt or incomplete"):
         sa.load(tmp_path / "t.zip")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import spikeattn as sa
-from spikeattn.errors import InputError, MemoryLimitError, SpikeattnError
+from spikeattn.errors import InputError, MemoryLimitError, SpikeattnError, ValidationError
 from spikeattn.validation import MAX_BYTES, estimate_run_bytes
 
 
@@ -72,11 +72,24 @@ def test_memory_estimate_closed_form():
     """1 population of 2 (binary, max delay 1 -> 2 ring slots), 1 source of 3, 1 projection,
     no probe; steps T = 10, batch B = 4:
     spikes 10*4*2*1 + ring 2*8*2*4*2 + pop counts 5*8*10*4 + source 10*4*3 + 8*10*4
-    + projection counts 4*8*10*4 = 80 + 256 + 1600 + 120 + 320 + 1280 = 3656 bytes."""
-    assert estimate_run_bytes(circuit(), 10, 4) == 3656
+    + projection counts 4*8*10*4 = 80 + 256 + 1600 + 120 + 320 + 1280 = 3656 bytes, plus the
+    LIF's parameters 64*2 and its step state 8*4*2*(2*2 + 6) = 128 + 640 = 768: 4424 bytes."""
+    assert estimate_run_bytes(circuit(), 10, 4) == 4424
     c = circuit()
     c.probe("h", ("u", "v"))
-    assert estimate_run_bytes(c, 10, 4) == 3656 + 8 * 10 * 4 * 2 * 2
+    assert estimate_run_bytes(c, 10, 4) == 4424 + 8 * 10 * 4 * 2 * 2
+
+
+def test_a_billion_neurons_are_refused_before_their_parameters_are_allocated():
+    """10^9 LIF neurons: spikes and ring buffers alone fit in 24 GiB, the eight per-neuron
+    parameter arrays (64 GB) do not; the estimate must include them (it once did not, and the
+    parameters were allocated before any check)."""
+    c = sa.Circuit("huge")
+    c.add_population("n", 10**9, sa.LIF())
+    need = estimate_run_bytes(c, 2, 1)
+    assert need >= 64 * 10**9
+    with pytest.raises(MemoryLimitError, match="circuit 'huge'"):
+        sa.simulate(c, steps=2)
 
 
 @pytest.mark.parametrize("steps, size", [(10**12, 2), (2, 10**12)])
@@ -111,3 +124,39 @@ def test_every_error_is_a_spikeattn_error_subclass_of_the_builtin():
     with pytest.raises(ValueError):
         sa.simulate(circuit(), None, steps=True)
     assert issubclass(MemoryLimitError, SpikeattnError)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "compiled"])
+@pytest.mark.parametrize("shape", [(5, 0, 3), (0, 3)])
+def test_zero_samples_are_refused_on_every_engine(engine, shape):
+    """The contract: a run simulates at least one sample; data holding none (batch 0) is an
+    InputError naming the input, never an empty result."""
+    c = circuit()
+    enc = "spikes" if len(shape) == 3 else "graded"
+    c.node("x").encoder = enc
+    with pytest.raises(InputError, match=r"field 'inputs'.*\['x'\] hold 0 samples"):
+        sa.simulate(c, {"x": np.zeros(shape)}, steps=5, engine=engine)
+
+
+def test_a_projection_cannot_take_a_node_name():
+    """EventCounts keys every element by name: a projection named like a node was once
+    accepted and the engine then failed with KeyError('spikes')."""
+    c = sa.Circuit("clash")
+    c.add_source("x", 3)
+    c.add_population("n", 3, sa.LIF())
+    with pytest.raises(ValidationError, match="'x' is also the name of a node"):
+        c.connect("x", "n", 1.0, name="x")
+    c.connect("x", "n", 1.0, name="syn")
+    with pytest.raises(ValidationError, match="already the name of a projection"):
+        c.add_population("syn", 1, sa.LIF())
+
+
+def test_non_finite_float_state_warns_with_population_step_and_a_float_fix():
+    c = sa.Circuit("inf")
+    c.add_source("x", 1)
+    c.add_population("n", 1, sa.LIF(du=0.0, dv=0.0, vth=1.0))
+    c.connect("x", "n", 1.0, message="graded")
+    with pytest.warns(sa.errors.SpikeattnWarning, match=r"population 'n': state 'u' became inf or NaN in 1 "
+                      r"neuron update\(s\), first at step 2\. Fix: scale the inputs or weights down"):
+        r = sa.simulate(c, {"x": np.full((4, 1, 1), 1e308)}, steps=4)
+    assert r.diagnostics["n"]["nonfinite:u"][:, 0].tolist() == [0, 0, 1, 0]

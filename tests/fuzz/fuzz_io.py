@@ -62,6 +62,8 @@ def data_ok(enc, key, batch):
             ok = bool(np.all((a >= 0) & (a <= 1)))
     if ok and b is not None and batch is not None and is_int(batch) and b != batch:
         ok = False  # the data's batch and the batch argument disagree
+    if ok and b == 0:
+        ok = False  # zero samples: the contract refuses it (a run simulates >= 1 sample)
     return ok
 
 
