@@ -6,6 +6,7 @@ Registered through the ``spikeattn.commands`` entry point (``register(subparsers
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from spikeattn.errors import InputError, SpikeattnError
@@ -175,12 +176,20 @@ def _load_result(path: Path):
     if not path.is_file():
         raise InputError(f"result file '{path}' not found; pass the result.json written by 'spikeattn run'")
     try:
-        doc = json.loads(path.read_text())
+        # numbers no count can hold (1e400 -> inf, NaN/Infinity literals, ints past Python's
+        # 4300-digit limit) become an infinite float here, and are refused below by their field
+        doc = json.loads(path.read_text(), parse_constant=lambda _: math.inf,
+                         parse_int=lambda s: int(s) if len(s.lstrip("-")) <= 4000 else math.inf)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"result file '{path}' is not valid JSON ({exc.__class__.__name__}: {exc})") from None
     except RecursionError:
         raise InputError(f"result file '{path}': its JSON is nested too deeply to be a result.json; pass the "
                          "result.json written by 'spikeattn run'") from None
+    bad = _first_non_finite(doc)
+    if bad is not None:
+        raise InputError(f"result file '{path}', field '{bad}': is not a finite number (an overflowing literal "
+                         "such as 1e400, NaN, Infinity, or an integer of more than 4000 digits); pass the "
+                         "result.json written by 'spikeattn run'.")
     if not isinstance(doc, dict) or "counts" not in doc:
         raise InputError(f"result file '{path}' has no 'counts' block; pass the result.json of 'spikeattn run'")
     circuit = None
@@ -195,6 +204,20 @@ def _load_result(path: Path):
                 circuit = spikeattn.load(cand)
                 break
     return doc, circuit
+
+
+def _first_non_finite(doc, where: str = "") -> str | None:
+    """The JSON path of the first non-finite number in ``doc`` (iterative: no recursion limit)."""
+    stack = [(where, doc)]
+    while stack:
+        at, v = stack.pop()
+        if isinstance(v, float) and not math.isfinite(v):
+            return at or "top level"
+        if isinstance(v, dict):
+            stack.extend((f"{at}.{k}" if at else str(k), x) for k, x in reversed(list(v.items())))
+        elif isinstance(v, list):
+            stack.extend((f"{at}[{i}]", x) for i, x in reversed(list(enumerate(v))))
+    return None
 
 
 def _sanafe_from_files(path: Path, circuit) -> dict:

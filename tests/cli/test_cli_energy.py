@@ -165,6 +165,10 @@ def test_energy_block_with_the_sanafe_engine():
 @pytest.mark.parametrize("content,needle", [
     ('{"counts": {}, "circuit_file": 5}', "field 'circuit_file'"),
     ("[" * 100000 + "]" * 100000, "nested too deeply"),
+    ('{"counts": {}, "steps": 1e400}', "field 'steps': is not a finite number"),
+    ('{"counts": {"h": {"spikes": [NaN]}}}', "field 'counts.h.spikes[0]': is not a finite number"),
+    ('{"counts": {}, "batch": ' + "9" * 5000 + "}", "field 'batch': is not a finite number"),
+    ('{"counts": {}, "x": -Infinity}', "field 'x'"),
 ])
 def test_energy_command_hostile_result_files_give_one_line(tmp_path, content, needle):
     path = tmp_path / "result.json"
