@@ -11,6 +11,16 @@ weights with per-projection exponents, integer neurons, a pipeline of delay-1 st
 
 ``input_scale`` is the value of one input count: inputs are presented as ``x / input_scale``
 (integers for ``digits``: pixels 0..16, so ``input_scale=1`` gives count messages).
+
+``structured=True`` (accumulate mode) walks the same prepared graph into a *structured*
+circuit (:mod:`.structured_program`: shared per-token weights, products as product
+projections, explicit residual sums with stream relays beyond ``max_terms`` terms) and
+returns a :class:`~.structured_model.StructuredModel`, run with
+:func:`~.structured_model.run`.  Before anything is prepared or calibrated the memory the
+conversion needs is estimated from the exported graph's shapes
+(:func:`~.structured_model.estimate_convert_bytes`); above ``max_bytes`` (default: the
+memory available now) a :class:`~spikeattn.errors.MemoryLimitError` names the estimate and
+the fix.
 """
 from __future__ import annotations
 
@@ -29,7 +39,8 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
             train=None, epochs: int = 30, lr: float = 2e-3, input_scale: float = 1.0,
             input_kind: str | None = None, name: str = "converted", seed: int = 0,
             cache_key: str | None = None, prune=None, quantise: str | None = None,
-            loihi_threshold: int = 1 << 12, bias_correction: bool = True) -> SpikingModel:
+            loihi_threshold: int = 1 << 12, bias_correction: bool = True, structured: bool = False,
+            max_terms: int | None = 4, max_bytes: int | None = None):
     torch = require("torch", "torch", "spikeattn.convert")
     if mode not in MODES:
         raise ParameterError("convert()", "mode", f"is {mode!r}.", f"use one of {list(MODES)}.")
@@ -43,9 +54,21 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
             raise ParameterError("convert()", "quantise", f"'{quantise}' with mode={mode!r}: the softmax and "
                                  "LayerNorm host stages of that mode stay floating point, which a chip cannot run.",
                                  "use mode='accumulate'.")
+    if structured and mode != "accumulate":
+        raise ParameterError("convert()", "structured", f"with mode={mode!r}: the structured path builds one "
+                             "accumulate-mode segment (no floating-point softmax / LayerNorm host stages).",
+                             "use mode='accumulate', or structured=False for the exact and rate modes.")
+    if structured and quantise is not None:
+        raise ParameterError("convert()", "quantise", f"'{quantise}' with structured=True: Loihi fixed point needs "
+                             "flat projections.", "use structured=False for quantise='loihi8'.")
+    if max_terms is not None and (not isinstance(max_terms, int) or isinstance(max_terms, bool) or max_terms < 1):
+        raise ParameterError("convert()", "max_terms", f"is {max_terms!r}; must be an int >= 1 or None.")
     torch.manual_seed(seed)
     example = torch.as_tensor(example_input)
     ep = cap.capture(model, example[:2] if len(example) > 1 else example)
+    from .structured_model import check_convert_memory
+    n_calib = len(calib) if calib is not None else len(example)
+    mem = check_convert_memory(ep, n_calib, structured, max_bytes, max_terms)
     ph = [n for n in ep.graph.nodes if n.op == "placeholder" and n.name not in ep.graph_signature.parameters
           and n.name not in ep.graph_signature.buffers]
     val = ph[-1].meta.get("val") if ph else None
@@ -75,13 +98,27 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
     gm64 = copy.deepcopy(gm).double()
     one = example[:1].double() if example.is_floating_point() else example[:1]
     ep1 = torch.export.export(gm64, (one,))
-    program = Program(name)
     kind = input_kind or ("count" if example.is_floating_point() and bool(
         torch.all(torch.as_tensor(np.asarray(calib, np.float64)) / input_scale % 1 == 0)) else "graded")
-    ctx = cap.Context(program, ep1.module(), mode)
     from .quantiser import QuantModule
-    ctx.attention_modules = {n for n, m in gm.named_modules() if isinstance(m, QuantModule)
-                             and m.role in ("relu_attention", "softmax")}
+    attention_modules = {n for n, m in gm.named_modules() if isinstance(m, QuantModule)
+                         and m.role in ("relu_attention", "softmax")}
+    if structured:
+        from .structured_model import StructuredModel
+        from .structured_ops import walk as structured_walk
+        from .structured_program import StructuredProgram
+        sprog = StructuredProgram(name, max_terms=max_terms)
+        ctx = cap.Context(sprog, ep1.module(), mode)
+        ctx.attention_modules = attention_modules
+        out = structured_walk(ep1.module(), one, sprog, ctx, input_kind=kind, input_scale=input_scale)
+        sprog.finish(out)
+        meta = {"steps": int(steps), "input_kind": kind, "name": name, "max_terms": max_terms,
+                "memory_estimate": {k: int(v) for k, v in mem.items()}}
+        return StructuredModel(sprog.circuit, sprog.inputs, sprog.output, levels, meta, sprog.quant_views,
+                               sprog.attention, quantised=gm64, dense=dense)
+    program = Program(name)
+    ctx = cap.Context(program, ep1.module(), mode)
+    ctx.attention_modules = attention_modules
     out = cap.walk(ep1.module(), one, program, ctx, input_kind=kind, input_scale=input_scale)
     program.finish(out)
     meta = {"steps": steps, "input_kind": kind, "example": one, "pruned": pruned, "quantise": quantise}

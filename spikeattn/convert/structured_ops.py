@@ -1,0 +1,727 @@
+"""Op converters of the structured path and its graph walk (see :mod:`.structured_program`).
+
+Registered beside the flat converters (:mod:`.registry`), keyed by the same op names, in
+``STRUCTURED_OPS``.  An op with a flat converter but no structured one runs the flat
+converter on a flat copy of its arguments (:func:`~.structured_affine.to_affine`, size
+checked against :data:`~.structured_affine.MAX_FLAT_NNZ`), so every op the flat path
+converts also converts here; the factored converters cover what a transformer is made of
+(linear, LayerNorm folded to ``(x - mean) * g + b``, residual adds, head split/merge,
+products, patch and token embeddings, CLS tokens, pooling).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import require
+from . import registry
+from .capture import IntInput, where
+from .ops.shape import _CASTS, SHAPE_OPS, SPLIT_OPS
+from .structured_affine import (Flat, FlatTooLarge, Kron, Prod, SValue, from_affine, kron_flat, mm, one_per_row,
+                                strided_axes, to_affine)
+
+STRUCTURED_OPS: dict[str, object] = {}
+_BUILTINS = {operator.mul, operator.add, operator.sub, operator.floordiv, operator.truediv, operator.neg,
+             operator.getitem}
+
+
+def register_structured(*targets):
+    def deco(fn):
+        for t in targets:
+            STRUCTURED_OPS[registry.op_key(t)] = fn
+        return fn
+    return deco
+
+
+def _torch():
+    return require("torch", "torch", "spikeattn.convert")
+
+
+def _is_var(v) -> bool:
+    return isinstance(v, (SValue, IntInput))
+
+
+def _any_var(x) -> bool:
+    if isinstance(x, (list, tuple)):
+        return any(_any_var(e) for e in x)
+    return _is_var(x)
+
+
+def _shape(v):
+    return v.shape if isinstance(v, (SValue, IntInput)) else np.shape(v)
+
+
+# --------------------------------------------------------------------------- term algebra
+def scaled(t, c: float):
+    if isinstance(t, Kron):
+        return Kron(t.node, t.n_in, t.W, t.A, t.coef * c)
+    if isinstance(t, Flat):
+        return Flat(t.node, sp.csr_matrix(t.M * c))
+    return Prod(t.a, t.b, t.sa, t.sb, t.out, t.sizes, t.weight * c)
+
+
+def _add_mats(x, y):
+    if sp.issparse(x) and sp.issparse(y):
+        return sp.csr_matrix(x + y)
+    x = x.toarray() if sp.issparse(x) else x
+    y = y.toarray() if sp.issparse(y) else y
+    return x + y
+
+
+def merge_terms(terms: list) -> list:
+    """Sum the terms of one node that have the same grouping and no token map (one matrix
+    each); the ratio of their coefficients keys a memo so that relay pairs keep sharing."""
+    out, memo, where_ = [], {}, {}
+    for t in terms:
+        if isinstance(t, Kron):
+            key = (t.node, t.n_in, None if t.A is None else (t.A.shape, t.A.nnz))
+            k = where_.get(key)
+            if k is not None and t.A is not None and (out[k].A != t.A).nnz:
+                k = None
+            if k is not None:
+                u = out[k]
+                r = t.coef / u.coef
+                mk = (id(u.W), id(t.W), r)
+                if mk not in memo:
+                    memo[mk] = (_add_mats(u.W, t.W * r if not sp.issparse(t.W) else sp.csr_matrix(t.W * r)), u.W, t.W)
+                out[k] = Kron(u.node, u.n_in, memo[mk][0], u.A, u.coef)
+                continue
+            where_.setdefault(key, len(out))
+        elif isinstance(t, Flat):
+            key = ("flat", t.node)
+            if key in where_:
+                k = where_[key]
+                out[k] = Flat(t.node, sp.csr_matrix(out[k].M + t.M))
+                continue
+            where_[key] = len(out)
+        out.append(t)
+    return out
+
+
+def map_W(terms: list, fn_W, fn_M) -> list:
+    """Apply ``fn_W`` to every Kron ``W`` (memoised per object) and ``fn_M`` to every Flat ``M``."""
+    memo, out = {}, []
+    for t in terms:
+        if isinstance(t, Kron):
+            if id(t.W) not in memo:
+                memo[id(t.W)] = (fn_W(t.W), t.W)
+            out.append(Kron(t.node, t.n_in, memo[id(t.W)][0], t.A, t.coef))
+        else:
+            out.append(Flat(t.node, fn_M(t.M)))
+    return out
+
+
+def with_terms(v: SValue, terms, shape=None, G=None, F=None, index="keep", bias=None) -> SValue:
+    return SValue(v.shape if shape is None else shape, v.G if G is None else G, v.F if F is None else F,
+                  list(terms), v.index if isinstance(index, str) else index, v.bias if bias is None else bias)
+
+
+# --------------------------------------------------------------------------- views
+def apply_view(v: SValue, fn) -> SValue:
+    """A shape op: ``fn`` applied to the index tensor and to the bias."""
+    torch = _torch()
+    idx = fn(torch.from_numpy(v.idx().reshape(v.shape)))
+    bias = fn(torch.from_numpy(np.ascontiguousarray(v.bias)))
+    new = idx.contiguous().numpy().reshape(-1).astype(np.int64)
+    shape = tuple(idx.shape)
+    if new.size == v.G * v.F and np.array_equal(new, np.arange(new.size)):
+        new = None
+    return SValue(shape, v.G, v.F, list(v.terms), new, bias.contiguous().numpy().copy())
+
+
+def broadcast(v, shape):
+    """``v`` (SValue or constant) broadcast to ``shape``."""
+    shape = tuple(shape)
+    if isinstance(v, SValue):
+        if v.shape == shape:
+            return v
+        torch = _torch()
+        return apply_view(v, lambda t: t.reshape((1,) * (len(shape) - t.dim()) + tuple(t.shape)).expand(shape))
+    return np.broadcast_to(np.asarray(v, np.float64), shape)
+
+
+def gather_view(v: SValue):
+    """If ``v`` is ``c * out_node[pos]`` (one node, no bias): ``(node, pos, c)`` with ``pos``
+    the node element of every tensor element (``-1``: zero); else None."""
+    if len(v.terms) != 1 or not isinstance(v.terms[0], Kron) or np.any(v.bias != 0):
+        return None
+    t = v.terms[0]
+    sel = one_per_row(t.W)
+    if sel is None:
+        return None
+    cols, wv = sel
+    if t.A is not None:
+        asel = one_per_row(t.A)
+        if asel is None:
+            return None
+        arow, av = asel
+    else:
+        arow, av = np.arange(v.G, dtype=np.int64), np.ones(v.G)
+    idx = v.idx()
+    g, f = idx // v.F, idx % v.F
+    hole = (idx < 0)
+    g, f = np.where(hole, 0, g), np.where(hole, 0, f)
+    node_g, node_f = arow[g], cols[f]
+    scale = av[g] * wv[f] * t.coef
+    bad = hole | (node_g < 0) | (node_f < 0) | (scale == 0)
+    live = scale[~bad]
+    if live.size == 0 or np.any(live != live[0]):
+        return None
+    pos = np.where(bad, -1, node_g * t.n_in + node_f)
+    return t.node, pos.astype(np.int64), float(live[0])
+
+
+# --------------------------------------------------------------------------- flat fallback
+def _flat_args(ctx, a):
+    if isinstance(a, SValue):
+        ctx.program.canonical(a) if a.product is not None else None
+        return to_affine(a)
+    if isinstance(a, (list, tuple)):
+        return type(a)(_flat_args(ctx, e) for e in a)
+    return a
+
+
+def _from_flat(r):
+    from .affine import Affine
+    if isinstance(r, Affine):
+        return from_affine(r)
+    if isinstance(r, (list, tuple)):
+        return type(r)(_from_flat(e) for e in r)
+    return r
+
+
+def flat_fallback(ctx, node, fn, args, kwargs):
+    try:
+        fargs = _flat_args(ctx, list(args))
+        fkw = {k: _flat_args(ctx, v) for k, v in kwargs.items()}
+        return _from_flat(fn(ctx, node, *fargs, **fkw))
+    except FlatTooLarge as exc:
+        ctx.fail(f"this op has no factored (structured) converter for these arguments, and {exc}.",
+                 "rewrite that part of the model with per-token linear maps, or register a structured converter "
+                 "with spikeattn.convert.structured_ops.register_structured.")
+
+
+# --------------------------------------------------------------------------- shape ops
+def _torchify(a):
+    torch = _torch()
+    if isinstance(a, np.ndarray):
+        return torch.from_numpy(a)
+    if isinstance(a, (SValue, IntInput)):
+        return torch.zeros(a.shape, dtype=torch.float64)
+    if isinstance(a, (list, tuple)):
+        return type(a)(_torchify(e) for e in a)
+    return a
+
+
+@register_structured(*SHAPE_OPS)
+def shape_op(ctx, node, x, *args, **kwargs):
+    if not isinstance(x, SValue):
+        ctx.fail(f"expected a tensor first argument, got {type(x).__name__}.")
+    if str(node.target) in _CASTS:
+        return x
+    args = [_torchify(a) for a in args]
+    kwargs = {k: v for k, v in kwargs.items() if k not in ("dtype", "memory_format", "layout", "device",
+                                                            "pin_memory", "non_blocking", "copy")}
+    return apply_view(x, lambda t: node.target(t, *args, **kwargs))
+
+
+@register_structured(*SPLIT_OPS)
+def split_op(ctx, node, x, *args, **kwargs):
+    torch = _torch()
+    n = len(node.target(torch.zeros(x.shape), *args, **kwargs))
+    return [apply_view(x, lambda t, i=i: node.target(t, *args, **kwargs)[i]) for i in range(n)]
+
+
+def pool(ctx, values):
+    """Values (SValue or constants) on one base grid: ``(pooled value, [index tensor of each])``.
+
+    Needs one column width ``F`` (canonical forms; true for a concatenation along any but the
+    last axis); returns None otherwise."""
+    torch = _torch()
+    vals = []
+    for v in values:
+        if isinstance(v, SValue):
+            if v.product is not None:
+                ctx.program.relay_product(v)
+            vals.append(v)
+        else:
+            vals.append(np.asarray(v, np.float64))
+    var = [v for v in vals if isinstance(v, SValue) and v.terms]
+    Fs = {v.F for v in var}
+    if len(Fs) > 1:
+        for v in var:
+            ctx.program.canonical(v)
+        Fs = {v.F for v in var}
+        if len(Fs) > 1:
+            return None
+    F = Fs.pop() if Fs else 1
+    G = sum(v.G for v in var)
+    terms, idxs, biases, off = [], [], [], 0
+    for v in vals:
+        if isinstance(v, SValue) and v.terms:
+            sel_rows = np.arange(v.G) + off
+            S = sp.csr_matrix((np.ones(v.G), (sel_rows, np.arange(v.G))), shape=(G, v.G))
+            for t in v.terms:
+                if isinstance(t, Kron):
+                    A = S if t.A is None else sp.csr_matrix(S @ t.A)
+                    if A.shape[0] == A.shape[1] and G == v.G:
+                        A = None if t.A is None else t.A
+                    terms.append(Kron(t.node, t.n_in, t.W, A, t.coef))
+                else:
+                    R = sp.kron(S, sp.identity(F, format="csr"), format="csr")
+                    terms.append(Flat(t.node, sp.csr_matrix(R @ t.M)))
+            i = v.idx()
+            idxs.append(torch.from_numpy(np.where(i >= 0, i + off * F, -1).reshape(v.shape)))
+            biases.append(torch.from_numpy(np.ascontiguousarray(v.bias)))
+            off += v.G
+        else:
+            b = v.bias if isinstance(v, SValue) else v
+            idxs.append(torch.full(b.shape, -1, dtype=torch.int64))
+            biases.append(torch.from_numpy(np.ascontiguousarray(b, dtype=np.float64)))
+    return SValue((G * F,), G, F, terms, None, np.zeros(G * F)), idxs, biases
+
+
+def _pooled(ctx, node, values, fn):
+    r = pool(ctx, values)
+    if r is None:
+        return None
+    base, idxs, biases = r
+    idx, bias = fn(idxs), fn(biases)
+    new = idx.contiguous().numpy().reshape(-1).astype(np.int64)
+    if new.size == base.G * base.F and np.array_equal(new, np.arange(new.size)):
+        new = None
+    return SValue(tuple(idx.shape), base.G, base.F, base.terms, new, bias.contiguous().numpy().copy())
+
+
+@register_structured("aten.cat.default", "aten.concat.default", "aten.stack.default")
+def cat_op(ctx, node, tensors, dim=0):
+    out = _pooled(ctx, node, tensors, lambda ts: node.target(list(ts), dim))
+    if out is None:
+        return flat_fallback(ctx, node, registry.lookup(node.target), (tensors, dim), {})
+    return out
+
+
+@register_structured("aten.where.self")
+def where_op(ctx, node, cond, a, b):
+    if not isinstance(cond, np.ndarray):
+        ctx.fail("only a constant condition converts.")
+    torch = _torch()
+    c = torch.from_numpy(cond)
+    out = _pooled(ctx, node, [a, b], lambda ts: torch.where(c, *torch.broadcast_tensors(*ts)))
+    if out is None:
+        return flat_fallback(ctx, node, registry.lookup(node.target), (cond, a, b), {})
+    return out
+
+
+# --------------------------------------------------------------------------- elementwise
+def combine(ctx, a, b, cb: float):
+    """``a + cb * b`` (SValues or constants)."""
+    shape = tuple(np.broadcast_shapes(_shape(a), _shape(b)))
+    a, b = broadcast(a, shape), broadcast(b, shape)
+    if not isinstance(b, SValue):
+        return with_terms(a, a.terms, bias=a.bias + cb * b)
+    if not isinstance(a, SValue):
+        return with_terms(b, [scaled(t, cb) for t in b.terms], bias=cb * b.bias + a)
+    if b.is_constant:
+        return with_terms(a, a.terms, bias=a.bias + cb * b.bias)
+    if a.is_constant:
+        return with_terms(b, [scaled(t, cb) for t in b.terms], bias=cb * b.bias + a.bias)
+    p = ctx.program
+    p.canonical(a)
+    p.canonical(b)
+    terms = merge_terms(list(a.terms) + [scaled(t, cb) for t in b.terms])
+    return SValue(shape, a.G, a.F, terms, None, a.bias + cb * b.bias)
+
+
+@register_structured("aten.add.Tensor", "aten.add.Scalar", "aten.sub.Tensor", "aten.sub.Scalar",
+                     "aten.rsub.Scalar", "aten.rsub.Tensor")
+def add_op(ctx, node, a, b, alpha=1):
+    name = str(node.target)
+    if "rsub" in name:
+        return combine(ctx, b, a, -float(alpha))
+    return combine(ctx, a, b, (-1.0 if "sub" in name else 1.0) * float(alpha))
+
+
+@register_structured("aten.neg.default")
+def neg_op(ctx, node, a):
+    return with_terms(a, [scaled(t, -1.0) for t in a.terms], bias=-a.bias)
+
+
+def scale_value(ctx, v: SValue, c: np.ndarray) -> SValue:
+    """``v * c`` for a constant ``c`` broadcast to ``v.shape``."""
+    c = np.asarray(c, np.float64)
+    flat = c.reshape(-1)
+    if flat.size and np.all(flat == flat[0]):
+        s = float(flat[0])
+        return with_terms(v, [scaled(t, s) for t in v.terms], bias=v.bias * c)
+    p = ctx.program
+    p.compose_ready(v)
+    C = v.F
+    R = v.numel // C
+    cm = c.reshape(R, C)
+    bias = v.bias * c
+    if np.all(cm == cm[:1]):              # per feature: W' = diag(c) W
+        col = cm[0]
+        D = sp.diags(col)
+        terms = map_W(v.terms, lambda W: (col[:, None] * W) if not sp.issparse(W) else sp.csr_matrix(D @ W),
+                      lambda M: sp.csr_matrix(sp.diags(np.tile(col, R)) @ M))
+        return with_terms(v, terms, bias=bias)
+    if np.all(cm == cm[:, :1]):           # per token: A' = diag(c) A
+        row = cm[:, 0]
+        terms = []
+        for t in v.terms:
+            if isinstance(t, Kron):
+                A = sp.diags(row, format="csr") if t.A is None else sp.csr_matrix(sp.diags(row) @ t.A)
+                terms.append(Kron(t.node, t.n_in, t.W, A, t.coef))
+            else:
+                terms.append(Flat(t.node, sp.csr_matrix(sp.diags(np.repeat(row, C)) @ t.M)))
+        return with_terms(v, terms, bias=bias)
+    a = to_affine(v).scale_rows(c.reshape(-1))
+    return from_affine(a)
+
+
+@register_structured("aten.mul.Tensor", "aten.mul.Scalar", "aten.div.Tensor", "aten.div.Scalar")
+def mul_op(ctx, node, a, b):
+    div = "div" in str(node.target)
+    shape = tuple(np.broadcast_shapes(_shape(a), _shape(b)))
+    if isinstance(a, SValue) and isinstance(b, SValue):
+        if div:
+            ctx.fail("division by a variable tensor has no spiking form.",
+                     "divide by constants only (mode='accumulate' removes softmax and LayerNorm).")
+        return product(ctx, node, broadcast(a, shape), broadcast(b, shape), "elementwise")
+    if not isinstance(a, SValue):
+        a, b = b, a
+    c = np.broadcast_to(np.asarray(b, np.float64), shape)
+    c = 1.0 / c if div else c
+    try:
+        return scale_value(ctx, broadcast(a, shape), c)
+    except FlatTooLarge as exc:
+        ctx.fail(f"an elementwise scale that is neither per feature nor per token, and {exc}.")
+
+
+def _reduce(ctx, node, x: SValue, dims, keepdim, mean):
+    nd = len(x.shape)
+    dims = sorted({d % nd for d in ([dims] if isinstance(dims, numbers.Integral) else (dims or range(nd)))})
+    live = [d for d in dims if x.shape[d] > 1]
+    keep_shape = tuple(1 if d in dims else x.shape[d] for d in range(nd))
+    out_shape = keep_shape if keepdim else tuple(x.shape[d] for d in range(nd) if d not in dims)
+    if not live:
+        return apply_view(x, lambda t: t.reshape(out_shape))
+    p = ctx.program
+    if live == [nd - 1]:                         # over features: W' = (1/F) 1ᵀ W
+        p.compose_ready(x)
+        F = x.F
+        w = np.full((1, F), 1.0 / F if mean else 1.0)
+        terms = map_W(x.terms, lambda W: mm(w, W), lambda M: sp.csr_matrix(sp.kron(sp.identity(x.G), sp.csr_matrix(w)) @ M))
+        bias = x.bias.reshape(x.G, F) @ w.T
+        return SValue(out_shape, x.G, 1, terms, None, bias.reshape(out_shape))
+    if nd - 1 not in live and all(x.shape[d] == 1 or d in dims for d in range(nd - 1)):   # over all tokens
+        p.canonical(x)
+        R, F = x.G, x.F
+        r = sp.csr_matrix(np.full((1, R), 1.0 / R if mean else 1.0))
+        terms = []
+        for t in x.terms:
+            if isinstance(t, Kron):
+                terms.append(Kron(t.node, t.n_in, t.W, r if t.A is None else sp.csr_matrix(r @ t.A), t.coef))
+            else:
+                terms.append(Flat(t.node, sp.csr_matrix(sp.kron(r, sp.identity(F)) @ t.M)))
+        bias = np.asarray(r @ x.bias.reshape(R, F)).reshape(out_shape)
+        return SValue(out_shape, 1, F, terms, None, bias)
+    return flat_fallback(ctx, node, registry.lookup(node.target), (x, dims, keepdim), {})
+
+
+@register_structured("aten.mean.dim", "aten.mean.default")
+def mean_op(ctx, node, x, dims=None, keepdim=False, dtype=None):
+    return _reduce(ctx, node, x, dims, keepdim, True)
+
+
+@register_structured("aten.sum.dim_IntList", "aten.sum.default")
+def sum_op(ctx, node, x, dims=None, keepdim=False, dtype=None):
+    return _reduce(ctx, node, x, dims, keepdim, False)
+
+
+@register_structured("aten.dropout.default", "aten.feature_dropout.default", "aten.alpha_dropout.default")
+def dropout_op(ctx, node, x, *args):
+    return x
+
+
+# --------------------------------------------------------------------------- linear maps
+def linear_map(ctx, x: SValue, W_lin: np.ndarray, b=None) -> SValue:
+    """``x @ W_linᵀ + b`` over the last axis."""
+    p = ctx.program
+    p.compose_ready(x)
+    G, F = x.G, x.F
+    out = W_lin.shape[0]
+
+    def fM(M):
+        K = sp.kron(sp.identity(G, format="csr"), sp.csr_matrix(W_lin), format="csr")
+        return sp.csr_matrix(K @ M)
+    for t in x.terms:
+        if isinstance(t, Flat) and G * out * max(t.M.nnz // max(G * F, 1), 1) > 20_000_000:
+            ctx.fail("a linear map on a value held as a flat matrix would need a flat copy per token.")
+    terms = map_W(x.terms, lambda W: mm(W_lin, W), fM)
+    bias = x.bias.reshape(G, F) @ W_lin.T
+    if b is not None:
+        bias = bias + np.asarray(b, np.float64)
+    shape = x.shape[:-1] + (out,)
+    return SValue(shape, G, out, terms, None, bias.reshape(shape))
+
+
+@register_structured("aten.linear.default")
+def linear_op(ctx, node, x, w, b=None):
+    if not isinstance(x, SValue) or isinstance(w, SValue):
+        ctx.fail("linear with variable weights.", "use a constant weight (a parameter).")
+    return linear_map(ctx, x, np.asarray(w, np.float64), b)
+
+
+@register_structured("aten.matmul.default", "aten.bmm.default", "aten.mm.default")
+def matmul_op(ctx, node, a, b):
+    if isinstance(a, SValue) and isinstance(b, SValue):
+        return product(ctx, node, a, b, "matmul")
+    if isinstance(a, SValue):
+        c = np.asarray(b, np.float64)
+        if c.ndim == 2 and len(a.shape) >= 1:
+            return linear_map(ctx, a, c.T)
+    else:
+        c = np.asarray(a, np.float64)
+        x = b
+        if c.ndim == 2 and len(x.shape) >= 2 and all(s == 1 for s in x.shape[:-2]):
+            ctx.program.canonical(x)
+            n, d = x.shape[-2], x.shape[-1]
+            Cm = sp.csr_matrix(c)
+            terms = []
+            for t in x.terms:
+                if isinstance(t, Kron):
+                    terms.append(Kron(t.node, t.n_in, t.W, Cm if t.A is None else sp.csr_matrix(Cm @ t.A), t.coef))
+                else:
+                    terms.append(Flat(t.node, sp.csr_matrix(sp.kron(Cm, sp.identity(d)) @ t.M)))
+            shape = x.shape[:-2] + (c.shape[0], d)
+            bias = (c @ x.bias.reshape(n, d)).reshape(shape)
+            return SValue(shape, c.shape[0], d, terms, None, bias)
+    return flat_fallback(ctx, node, registry.lookup(node.target), (a, b), {})
+
+
+# --------------------------------------------------------------------------- products
+def _operand(ctx, v: SValue, what: str):
+    """``(node, pos, scale)`` of a product operand: a view of one quantiser population."""
+    if v.product is not None:
+        ctx.fail(f"the {what} operand of a product is itself an unquantised product.", "quantise it first.")
+    g = gather_view(v)
+    if g is None or g[0] not in ctx.program.levels or np.any(g[1] < 0):
+        ctx.fail(f"the {what} operand of a product is not a quantised tensor.",
+                 "convert() quantises matmul operands; register a converter for the op producing them.")
+    return g
+
+
+def product(ctx, node, a: SValue, b: SValue, kind: str) -> SValue:
+    """A lazy product value (a :class:`Prod` term): ``matmul`` (numpy broadcasting) or an
+    elementwise product of two quantised tensors, as an einsum over population axes."""
+    p = ctx.program
+    na, pa, ca = _operand(ctx, a, "first")
+    nb, pb, cb = _operand(ctx, b, "second")
+    sa_pop, sb_pop = p.circuit.node(na).shape, p.circuit.node(nb).shape
+    letters = iter("abcdefghijklmnopqrstuvwxyz")
+    if kind == "matmul":
+        A_shape, B_shape = a.shape, b.shape
+        if len(A_shape) < 2 or len(B_shape) < 2:
+            ctx.fail("matmul of a vector operand has no structured converter.", "use 2-D or batched operands.")
+        batch = np.broadcast_shapes(A_shape[:-2], B_shape[:-2])
+        nb_ax = len(batch)
+        bl = [next(letters) for _ in batch]
+        i, k, j = next(letters), next(letters), next(letters)
+        a_axes = bl[nb_ax - (len(A_shape) - 2):] + [i, k]
+        b_axes = bl[nb_ax - (len(B_shape) - 2):] + [k, j]
+        out_shape = tuple(batch) + (A_shape[-2], B_shape[-1])
+        out_axes = bl + [i, j]
+    else:
+        out_shape = a.shape
+        a_axes = b_axes = out_axes = [next(letters) for _ in out_shape]
+    sizes = {}
+    for ax, shp in ((a_axes, a.shape), (b_axes, b.shape), (out_axes, out_shape)):
+        for ch, s in zip(ax, shp):
+            if s > 1:
+                if sizes.setdefault(ch, s) != s:
+                    ctx.fail(f"operand shapes {a.shape} and {b.shape} do not broadcast.")
+    subs = []
+    for (nname, pos, pshape, axes, shp) in ((na, pa, sa_pop, a_axes, a.shape), (nb, pb, sb_pop, b_axes, b.shape)):
+        m = strided_axes(pos, shp, pshape)
+        if m is None:
+            ctx.fail(f"a {kind} operand is a view of population '{nname}' {pshape} that is not an axis permutation "
+                     "of it (e.g. heads split after the quantiser).", "quantise the operand after the head split "
+                     "(convert() does this for matmul operands).")
+        inv = {j: k for k, j in m.items()}
+        subs.append("".join(axes[inv[jx]] for jx in range(len(pshape)) if pshape[jx] > 1))
+        if any(s == 1 for s in pshape) and len(pshape) > 1:
+            ctx.fail(f"population '{nname}' has unit axes {pshape}.")
+    out = "".join(ch for ch, s in zip(out_axes, out_shape) if s > 1)
+    term = Prod(na, nb, subs[0], subs[1], out, {ch: sizes[ch] for ch in out}, ca * cb)
+    # contraction letters keep their sizes too (for bounds)
+    term.sizes.update({ch: s for ch, s in sizes.items()})
+    grid = tuple(sizes[ch] for ch in out)
+    N = math.prod(grid)
+    Fn = grid[-1] if grid else 1
+    return SValue(out_shape, N // Fn, Fn, [term], None, np.zeros(out_shape))
+
+
+# --------------------------------------------------------------------------- embeddings
+@register_structured("aten.conv2d.default", "aten.convolution.default")
+def conv2d_op(ctx, node, x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *rest):
+    torch = _torch()
+    if "convolution" in str(node.target) and (stride is True or (rest and rest[0])):
+        ctx.fail("transposed convolution has no converter.")
+    if groups != 1:
+        ctx.fail(f"groups={groups}; only groups=1 converts.")
+    if isinstance(padding, str):
+        ctx.fail("string padding; give integers.")
+    if len(x.shape) != 4:
+        ctx.fail(f"input of shape {x.shape}; expected (1, C, H, W).")
+    wv = np.asarray(w, np.float64)
+    O, C, kh, kw = wv.shape
+    p = ctx.program
+    src_view = None
+    if len(x.terms) == 1 and isinstance(x.terms[0], Kron):
+        xb = SValue(x.shape, x.G, x.F, x.terms, x.index, np.zeros(x.shape))
+        g = gather_view(xb)
+        if g is not None and g[0] in p.inputs and not p.inputs[g[0]]["vocab"]:
+            src_view = g
+    if src_view is None:
+        return flat_fallback(ctx, node, registry.lookup(node.target), (x, w, b, stride, padding, dilation, groups), {})
+    src, pos, c = src_view
+    pos_t = torch.from_numpy((pos + 1).astype(np.float64).reshape(x.shape))
+    cols = torch.nn.functional.unfold(pos_t, (kh, kw), dilation=dilation, padding=padding, stride=stride)[0]
+    cols = cols.numpy().astype(np.int64) - 1               # (C*kh*kw, L), -1 = padding or a hole
+    K, L = cols.shape
+    new = p.relayout(src, np.ascontiguousarray(cols.T).reshape(-1), hint="patches")
+    bias = torch.nn.functional.conv2d(torch.from_numpy(np.ascontiguousarray(x.bias)), torch.from_numpy(wv),
+                                      None if b is None else torch.from_numpy(np.asarray(b, np.float64)),
+                                      stride, padding, dilation).numpy()
+    Ho, Wo = bias.shape[2], bias.shape[3]
+    index = (np.arange(L, dtype=np.int64)[None, :] * O + np.arange(O, dtype=np.int64)[:, None]).reshape(-1)
+    term = Kron(new, K, wv.reshape(O, K), None, c)
+    return SValue((1, O, Ho, Wo), L, O, [term], index, bias.copy())
+
+
+@register_structured("aten.embedding.default")
+def embedding_op(ctx, node, w, ids, *rest):
+    if not isinstance(ids, IntInput):
+        ctx.fail("embedding of a computed index.", "look up the model input directly.")
+    w = np.asarray(w, np.float64)
+    vocab, dim = w.shape
+    pos = int(np.prod(ids.shape))
+    src = ctx.program.add_input(ids.shape, kind="count", vocab=vocab, hint="tokens")
+    return SValue(ids.shape + (dim,), pos, dim, [Kron(src, vocab, np.ascontiguousarray(w.T), None, 1.0)], None,
+                  np.zeros(ids.shape + (dim,)))
+
+
+# --------------------------------------------------------------------------- quantisers and host ops
+@register_structured("spikeattn.quant.default")
+def quant_op(ctx, node, x, vth, levels, signed, v0):
+    vth = float(np.asarray(vth))
+    if not isinstance(x, SValue):
+        ctx.fail("a quantiser of a constant.")
+    out = ctx.program.quantiser(f"q_{node.name}", x, vth, int(levels), bool(signed), float(v0) * vth,
+                                graph_name=node.name)
+    stack = node.meta.get("nn_module_stack") or {}
+    paths = [v[0] for v in stack.values()]
+    if any(pth in getattr(ctx, "attention_modules", set()) for pth in paths):
+        ctx.program.attention.append((out.terms[0].node, x.shape, vth))
+    return out
+
+
+@register_structured("aten.softmax.int", "aten._softmax.default", "aten.layer_norm.default",
+                     "aten.relu.default", "aten.gelu.default", "aten.scaled_dot_product_attention.default")
+def host_op(ctx, node, *args, **kwargs):
+    ctx.fail("a floating-point host stage (softmax / LayerNorm) or an unprepared op in a structured conversion.",
+             "use convert(mode='accumulate', structured=True) (it folds LayerNorm and replaces softmax), or "
+             "structured=False for the exact and rate modes.")
+
+
+# --------------------------------------------------------------------------- the walk
+def walk(gm, example, program, ctx, input_kind: str = "graded", input_scale: float = 1.0):
+    """Convert ``gm`` (one sample) into the structured ``program``; returns the output value."""
+    torch = _torch()
+    from . import ops  # noqa: F401  (registers the flat converters, used as fallbacks)
+    env: dict = {}
+
+    def load(a):
+        if isinstance(a, torch.fx.Node):
+            return env[a.name]
+        if isinstance(a, (list, tuple)):
+            return type(a)(load(e) for e in a)
+        return a
+
+    def to_torch(a):
+        if isinstance(a, np.ndarray):
+            return torch.from_numpy(a)
+        if isinstance(a, (list, tuple)):
+            return type(a)(to_torch(e) for e in a)
+        return a
+
+    def to_np(r):
+        if isinstance(r, torch.Tensor):
+            return r.detach().cpu().numpy().copy() if r.dtype != torch.bfloat16 else r.float().numpy()
+        if isinstance(r, (list, tuple)):
+            return type(r)(to_np(e) for e in r)
+        return r
+
+    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+    for node in gm.graph.nodes:
+        ctx.node = node
+        if node.op == "placeholder":
+            if node is not placeholders[0]:
+                raise registry.ConversionError(f"input '{node.name}': models with more than one input do not "
+                                               "convert. Fix: wrap the model so that it takes one tensor.")
+            shape = tuple(example.shape)
+            if example.dtype in (torch.int64, torch.int32, torch.long):
+                env[node.name] = IntInput(shape)
+            else:
+                src = program.add_input(shape, kind=input_kind, scale=input_scale)
+                env[node.name] = SValue.node(src, shape, max(shape[-1], 1) if shape else 1, scale=input_scale)
+        elif node.op == "get_attr":
+            obj = gm
+            for part in str(node.target).split("."):
+                obj = getattr(obj, part)
+            env[node.name] = to_np(obj) if isinstance(obj, torch.Tensor) else obj
+        elif node.op == "call_module":
+            if str(node.target).startswith("_guards"):
+                env[node.name] = None
+                continue
+            raise registry.ConversionError(f"call_module '{node.target}' at {where(node)}: unexpected module "
+                                           "call in the exported graph. Fix: export the model first.")
+        elif node.op == "call_function":
+            args, kwargs = load(node.args), {k: load(v) for k, v in node.kwargs.items()}
+            t = node.target
+            if t in _BUILTINS and not _any_var(args):
+                env[node.name] = t(*args)
+                continue
+            key = registry.op_key(t)
+            if key.startswith("aten._assert") or key.startswith("aten.sym_constrain"):
+                env[node.name] = None
+                continue
+            if key == "aten.sym_size.int":
+                env[node.name] = int(args[0].shape[args[1]])
+                continue
+            if not _any_var(args) and not _any_var(list(kwargs.values())):
+                env[node.name] = to_np(t(*to_torch(args), **to_torch(kwargs)))
+                continue
+            fn = STRUCTURED_OPS.get(key)
+            if fn is None:
+                flat = registry.lookup(t)
+                if flat is None:
+                    raise registry.UnsupportedOpError(
+                        f"op '{key}' at {where(node)} has no spiking converter. Supported ops: "
+                        f"{', '.join(sorted(set(registry.supported_ops()) | set(STRUCTURED_OPS)))}. Fix: register "
+                        "one with spikeattn.convert.register_op, or rewrite that part of the model.")
+                env[node.name] = flat_fallback(ctx, node, flat, args, kwargs)
+            else:
+                env[node.name] = fn(ctx, node, *args, **kwargs)
+        elif node.op == "output":
+            out = load(node.args[0])
+            while isinstance(out, (list, tuple)):
+                out = out[0]
+            return out
+    raise registry.ConversionError("the graph has no output.")
