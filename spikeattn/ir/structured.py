@@ -191,6 +191,9 @@ class SharedProjection(StructuredProjection):
         where = self._check_common()
         _message(where, self.message)
         self.weights = _matrix(where, "weights", self.weights, 2)
+        if 0 in self.weights.shape:
+            raise ShapeMismatchError(where, "weights", f"has shape {self.weights.shape}; a shared matrix needs at "
+                                     "least one row (n_out) and one column (n_in).")
         if self.scale is not None:
             self.scale = _matrix(where, "scale", np.reshape(np.asarray(self.scale), (-1, 1)), 2).reshape(-1)
             if np.any(self.scale == 0):
@@ -337,6 +340,9 @@ class ConvProjection(StructuredProjection):
         where = self._check_common()
         _message(where, self.message)
         self.weights = _matrix(where, "weights", self.weights, 4)
+        if 0 in self.weights.shape:
+            raise ShapeMismatchError(where, "weights", f"has shape {self.weights.shape}; every axis of a kernel "
+                                     "(C_out, C_in, k_h, k_w) needs at least one entry.")
         for f, lo in (("input_hw", 1), ("stride", 1), ("padding", 0)):
             v = getattr(self, f)
             v = (v, v) if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else v

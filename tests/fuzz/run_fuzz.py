@@ -37,15 +37,17 @@ GOOD = ("success", "SpikeattnError naming the field")
 BAD = ("invalid input accepted", "valid input refused", "SpikeattnError not naming the field",
        "non-SpikeattnError exception", "CLI traceback or not one line", "silent overflow",
        "round trip differs or files left behind", "interpreter killed")
-PROFILES = {"ci": 120, "full": 1300}   # examples per family (x 9 families: ~1,100 in CI, ~11,700 full)
-FAMILY_NAMES = ["ir-construct", "ir-mutate", "csr", "simulate", "load", "save", "counts", "cli", "overflow"]
+PROFILES = {"ci": 120, "full": 1300}   # examples per family (x 15 families: ~1,800 in CI, ~19,500 full)
+FAMILY_NAMES = ["ir-construct", "ir-mutate", "csr", "simulate", "load", "save", "counts", "cli", "overflow",
+                "batch0", "names", "memory", "result-numbers", "meta-scalars", "structured"]
 
 
 def families():
     import fuzz_cli
     import fuzz_io
     import fuzz_ir
-    return {**fuzz_ir.FAMILIES, **fuzz_io.FAMILIES, **fuzz_cli.FAMILIES}
+    import fuzz_remnants
+    return {**fuzz_ir.FAMILIES, **fuzz_io.FAMILIES, **fuzz_cli.FAMILIES, **fuzz_remnants.FAMILIES}
 
 
 def judge(expect, tokens, fn) -> tuple[str, str]:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-FAMILIES = ["ir-construct", "ir-mutate", "csr", "simulate", "load", "save", "counts", "cli", "overflow"]
+FAMILIES = ["ir-construct", "ir-mutate", "csr", "simulate", "load", "save", "counts", "cli", "overflow",
+            "batch0", "names", "memory", "result-numbers", "meta-scalars", "structured"]
 
 
 @pytest.mark.parametrize("family", FAMILIES)
