@@ -16,6 +16,9 @@ estimator inside the range and LSQ's gradient for ``vth``.
 
 from ..errors import require
 
+#: scores at or below this are masked positions (``prepare`` adds -1e4 for a causal or padding mask)
+MASKED = -1e3
+
 _torch = None
 QuantModule = None
 
@@ -72,7 +75,11 @@ def _setup():
 
         def forward(self, x):
             if self.state == "observe":
-                self.samples.append(x.detach().abs().reshape(-1)[:20000].double())
+                v = x.detach()
+                if self.role == "relu_attention":   # masked scores (prepare adds -1e4) are not scores:
+                    v = v[v > MASKED]                # calibrating on them zeroed every causal attention map,
+                    x = torch.where(x > MASKED, x, torch.zeros_like(x))   # here and in the next quantiser
+                self.samples.append(v.abs().reshape(-1)[:20000].double())
                 return x
             if self.state == "float":
                 return x if self.signed else torch.relu(x)
