@@ -61,6 +61,7 @@ class Placement:
         self.cores_used = max(core_of_slice) + 1 if core_of_slice else 0
         self.chips_used = max(1, math.ceil(self.cores_used / limits.cores_per_chip))
         self.spikes_per_neuron = spikes_per_neuron
+        self._dest_cache: dict = {}
         self.neuron_core = {n: np.zeros(p.size, np.int64) for n, p in circuit.populations.items()}
         for s, k in zip(slices, core_of_slice):
             self.neuron_core[s.pop][s.start:s.stop] = k
@@ -88,10 +89,31 @@ class Placement:
             hits = np.zeros((src.size, k))             # per source neuron: destination cores it reaches
             for p in self.circuit.projections.values():
                 if p.pre == n:
-                    d = dest_cores(p.weights, self.neuron_core[p.post], self.cores_used)
+                    d = self.dest(p)
                     np.add.at(hits, (d.row, d.col), 1.0)
             out[n] = hits.argmax(axis=1).astype(np.int64)
         return out
+
+    # ------------------------------------------------------------------ synapses
+    def dest(self, p) -> sp.coo_matrix:
+        """Distinct (pre neuron, destination core) pairs of projection ``p`` (computed once)."""
+        if p.name not in self._dest_cache:
+            self._dest_cache[p.name] = dest_cores(p.weights, self.neuron_core[p.post], self.cores_used)
+        return self._dest_cache[p.name]
+
+    def synapses_in(self, p, start: int, stop: int) -> int:
+        """Synapses of ``p`` onto post neurons ``start:stop``."""
+        ptr = self._indptr(p)
+        return int(ptr[stop] - ptr[start])
+
+    def synapse_total(self, p) -> int:
+        return int(self._indptr(p)[-1])
+
+    def _indptr(self, p):
+        key = ("indptr", p.name)
+        if key not in self._dest_cache:
+            self._dest_cache[key] = sp.csr_matrix(p.weights).indptr
+        return self._dest_cache[key]
 
     # ------------------------------------------------------------------ geometry
     def core_xy(self, k):
@@ -125,7 +147,7 @@ class Placement:
         for p in self.circuit.projections.values():
             pre = self.circuit.node(p.pre)
             s = self._spikes(p.pre, pre.size, view)
-            dest = dest_cores(p.weights, self.neuron_core[p.post], self.cores_used)  # (pre, cores) coo
+            dest = self.dest(p)                          # (pre, cores) coo
             w = s[dest.row]
             if p.pre in self.neuron_core:
                 src = self.neuron_core[p.pre][dest.row]
@@ -147,19 +169,17 @@ class Placement:
         core, one per spike and destination core (as :meth:`traffic`)."""
         from .workload import as_view
         view = as_view(view)
-        loads = [dict(acs=0.0, macs=0.0, active=0.0, idle=0.0, spikes=0.0, msgs_out=0.0, msgs_in=0.0)
-                 for _ in range(self.cores_used)]
+        k_n = self.cores_used
+        msgs_in, msgs_out = np.zeros(k_n), np.zeros(k_n)
         for p in self.circuit.projections.values():      # one message per (spike, destination core)
             pre = self.circuit.node(p.pre)
-            dest = dest_cores(p.weights, self.neuron_core[p.post], self.cores_used)
+            dest = self.dest(p)
             w = self._spikes(p.pre, pre.size, view)[dest.row]
-            n_in = np.bincount(dest.col, weights=w, minlength=self.cores_used)
-            for k in range(self.cores_used):
-                loads[k]["msgs_in"] += float(n_in[k])
+            msgs_in += np.bincount(dest.col, weights=w, minlength=k_n)[:k_n]
             if p.pre in self.neuron_core:                 # input sources are sent by the host
-                n_out = np.bincount(self.neuron_core[p.pre][dest.row], weights=w, minlength=self.cores_used)
-                for k in range(self.cores_used):
-                    loads[k]["msgs_out"] += float(n_out[k])
+                msgs_out += np.bincount(self.neuron_core[p.pre][dest.row], weights=w, minlength=k_n)[:k_n]
+        loads = [dict(acs=0.0, macs=0.0, active=0.0, idle=0.0, spikes=0.0, msgs_out=float(msgs_out[k]),
+                      msgs_in=float(msgs_in[k])) for k in range(k_n)]
         incoming: dict[str, list] = {}
         for p in self.circuit.projections.values():
             incoming.setdefault(p.post, []).append(p)
@@ -173,9 +193,7 @@ class Placement:
                 loads[k]["spikes"] += el.totals.get("spikes", 0) * f
             for p in incoming.get(s.pop, []):
                 pe = view.elements.get(p.name)
-                w = sp.csr_matrix(p.weights)
-                nnz = max(w.nnz, 1)
-                share = w[s.start:s.stop].nnz / nnz
+                share = self.synapses_in(p, s.start, s.stop) / max(self.synapse_total(p), 1)
                 if pe is not None:
                     loads[k]["acs"] += pe.totals.get("synaptic_acs", 0) * share
                     loads[k]["macs"] += pe.totals.get("synaptic_macs", 0) * share
@@ -250,20 +268,27 @@ def place(circuit, chip, result=None, *, limits: CoreLimits | None = None, max_c
 def _check_fan_out(pl: Placement, circuit, lim: CoreLimits) -> None:
     if lim.fan_out is None:
         return
-    dests: dict[int, set] = {}
+    k_n = max(pl.cores_used, 1)
+    src_all, dst_all = [], []
     for p in circuit.projections.values():
         if p.pre not in pl.neuron_core:
             continue
-        d = dest_cores(p.weights, pl.neuron_core[p.post], pl.cores_used)
-        src = pl.neuron_core[p.pre][d.row]
-        for a, b in zip(src, d.col):
-            dests.setdefault(int(a), set()).add(int(b))
-    for k, ds in dests.items():
-        if len(ds) > lim.fan_out:
-            pops = sorted({s.pop for s, c in zip(pl.slices, pl.core_of_slice) if c == k})
-            raise PlacementError("fan-out (destination cores) per core", f"core {k} holding {pops}",
-                                 f"its neurons reach {len(ds)} cores > {lim.fan_out}.",
-                                 "use a chip with larger cores or reduce the projection's spread.")
+        d = pl.dest(p)
+        src_all.append(pl.neuron_core[p.pre][d.row])
+        dst_all.append(np.asarray(d.col, np.int64))
+    if not src_all:
+        return
+    src, dst = np.concatenate(src_all), np.concatenate(dst_all)
+    pairs = np.unique(src * k_n + dst)
+    n_dest = np.bincount(pairs // k_n, minlength=k_n)
+    over = np.flatnonzero(n_dest > lim.fan_out)
+    if over.size:
+        firsts, first_at = np.unique(src, return_index=True)   # report the core met first, as a dict would
+        k = int(min(over, key=lambda c: first_at[np.searchsorted(firsts, c)]))
+        pops = sorted({s.pop for s, c in zip(pl.slices, pl.core_of_slice) if c == k})
+        raise PlacementError("fan-out (destination cores) per core", f"core {k} holding {pops}",
+                             f"its neurons reach {int(n_dest[k])} cores > {lim.fan_out}.",
+                             "use a chip with larger cores or reduce the projection's spread.")
 
 
 def with_limits(chip, **overrides) -> CoreLimits:

@@ -33,7 +33,6 @@ import scipy.sparse as sp
 
 from .errors import PlacementError
 from .model import HardwareModel
-from .partition import dest_cores
 from .registry import get
 
 ENERGY_REF = ("Intel Loihi 2 technology brief (2021): 128 cores, up to 1M neurons and 120M synapses; "
@@ -214,42 +213,44 @@ def _per_core(circuit, pl, lim) -> list[dict]:
     k_n = pl.cores_used
     neurons = np.zeros(k_n, np.int64)
     state = np.zeros(k_n)
+    synapses = np.zeros(k_n, np.int64)
+    incoming: dict[str, list] = {}
+    for p in circuit.projections.values():
+        incoming.setdefault(p.post, []).append(p)
     for s, k in zip(pl.slices, pl.core_of_slice):
         neurons[k] += s.size
         if lim.state_in_core_memory:
             state[k] += s.size * circuit.node(s.pop).model.state_bytes
-    synapses = np.zeros(k_n, np.int64)
-    axons_in = [set() for _ in range(k_n)]
-    axons_out = np.zeros(k_n, np.int64)
-    fan_in = [set() for _ in range(k_n)]
-    fan_out = [set() for _ in range(k_n)]
+        for p in incoming.get(s.pop, []):
+            synapses[k] += pl.synapses_in(p, s.start, s.stop)
     offsets, off = {}, 0
     for n, obj in circuit.nodes().items():
         offsets[n] = off
         off += obj.size
+    n_ids = max(off, 1)
+    ax_keys, out_src, edges, host = [], [], [], np.zeros(k_n, bool)
     for p in circuit.projections.values():
-        w = sp.csr_matrix(p.weights) != 0                       # (post, pre)
-        post_core = pl.neuron_core[p.post]
-        synapses += np.bincount(post_core[w.tocoo().row], minlength=k_n)[:k_n]
-        d = dest_cores(p.weights, post_core, k_n)               # (pre, core)
-        for i, k in zip(d.row, d.col):
-            axons_in[k].add(offsets[p.pre] + int(i))
+        d = pl.dest(p)                                          # (pre, core)
+        col = np.asarray(d.col, np.int64)
+        ax_keys.append(col * n_ids + offsets[p.pre] + np.asarray(d.row, np.int64))
         if p.pre in pl.neuron_core:
             src = pl.neuron_core[p.pre][d.row]
-            np.add.at(axons_out, src, 1)
-            for a, b in zip(src, d.col):
-                if a != b:
-                    fan_out[int(a)].add(int(b))
-                    fan_in[int(b)].add(int(a))
+            out_src.append(src)
+            edges.append(src[src != col] * max(k_n, 1) + col[src != col])
         else:
-            for b in set(d.col.tolist()):
-                fan_in[int(b)].add("host")
+            host[np.unique(col)] = True
+    cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))  # noqa: E731
+    axons_in = np.bincount(np.unique(cat(ax_keys)) // n_ids, minlength=k_n)[:k_n]
+    axons_out = np.bincount(cat(out_src), minlength=k_n)[:k_n]
+    e = np.unique(cat(edges))
+    fan_out = np.bincount(e // max(k_n, 1), minlength=k_n)[:k_n]
+    fan_in = np.bincount(e % max(k_n, 1), minlength=k_n)[:k_n] + host
     out = []
     for k in range(k_n):
         c = {"core": k, "chip": k // lim.cores_per_chip, "neurons": int(neurons[k]), "synapses": int(synapses[k]),
              "weight_memory_bytes": float(synapses[k] * lim.bytes_per_synapse + state[k]),
-             "axons_in": len(axons_in[k]), "axons_out": int(axons_out[k]), "fan_in_cores": len(fan_in[k]),
-             "fan_out_cores": len(fan_out[k])}
+             "axons_in": int(axons_in[k]), "axons_out": int(axons_out[k]), "fan_in_cores": int(fan_in[k]),
+             "fan_out_cores": int(fan_out[k])}
         for r in RESOURCES:
             limit = getattr(lim, LIMIT_OF[r])
             if limit:
