@@ -1,10 +1,13 @@
-"""Dynamics of the conversion neurons (:mod:`spikeattn.ir.neurons_convert`)."""
+"""Dynamics of the conversion neurons (:mod:`spikeattn.ir.neurons_convert`).
+
+``step`` and ``carries`` run on numpy arrays or torch tensors (:mod:`.xp`)."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..ir.neurons_convert import MultiThresholdIF, TernaryIF
 from .registry import Dynamics, register_dynamics
+from .xp import is_nonzero, namespace
 
 
 def _per(x, n):
@@ -21,11 +24,12 @@ class TernaryIFDynamics(Dynamics):
 
     def step(self, params, state, a_in):
         v = state["v"] + a_in + params["bias"]
-        s = np.where(v > params["vth"], 1.0, np.where(v < -params["vth"], -1.0, 0.0))
+        xp = namespace(v)
+        s = xp.where(v > params["vth"], 1.0, xp.where(v < -params["vth"], -1.0, xp.zeros_like(v)))
         return s, {"v": v - s * params["vth"]}
 
     def carries(self, params, state):
-        return (state["v"] != 0) | (params["bias"] != 0)
+        return is_nonzero(state["v"]) | (params["bias"] != 0)
 
 
 @register_dynamics(MultiThresholdIF)
@@ -41,10 +45,11 @@ class MultiThresholdIFDynamics(Dynamics):
     def step(self, params, state, a_in):
         v = state["v"] + a_in + params["bias"]
         vth, levels = params["vth"], params["levels"]
-        up = np.clip(np.ceil(v / vth) - 1, 0, levels)
-        down = np.where(params["signed"], np.clip(np.ceil(-v / vth) - 1, 0, levels), 0)
-        n = np.where(v >= 0, up, -down)
+        xp = namespace(v)
+        up = xp.clip(xp.ceil(v / vth) - 1, 0, levels)
+        down = xp.where(params["signed"], xp.clip(xp.ceil(-v / vth) - 1, 0, levels), 0)
+        n = xp.where(v >= 0, up, -down)
         return n, {"v": v - n * vth}
 
     def carries(self, params, state):
-        return (state["v"] != 0) | (params["bias"] != 0)
+        return is_nonzero(state["v"]) | (params["bias"] != 0)

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..ir import LIF
 from .registry import Dynamics, register_dynamics
+from .xp import is_nonzero, namespace
 
 
 @register_dynamics(LIF)
@@ -21,6 +22,7 @@ class LIFDynamics(Dynamics):
         ref' = refractory                                              where s
 
     One rounding per binary operation, in this order (Brian2 is given the same statements).
+    ``step`` and ``carries`` run on numpy arrays or torch tensors (:mod:`.xp`).
     Resting before an update: ``u * ku == 0`` and ``v * kv == 0`` and ``bias == 0``.
     """
 
@@ -44,21 +46,41 @@ class LIFDynamics(Dynamics):
             del state["ref"]
         return state
 
-    def step(self, params, state, a_in):
-        u = state["u"] * params["ku"] + a_in
-        v = state["v"] * params["kv"] + u + params["bias"]
+    @staticmethod
+    def _decayed(params, state):
+        return state["u"] * params["ku"], state["v"] * params["kv"]
+
+    @staticmethod
+    def _carries(params, uk, vk):
+        return is_nonzero(uk) | is_nonzero(vk) | (params["bias"] != 0)
+
+    def _step(self, params, state, a_in, uk, vk):
+        xp = namespace(a_in)
+        u = uk + a_in
+        v = vk + u + params["bias"]
         new = {"u": u}
         if "ref" in state:
             held = state["ref"] > 0
-            v = np.where(held, params["v_reset"], v)
-            ref = np.maximum(state["ref"] - 1, 0)
+            v = xp.where(held, params["v_reset"], v)
+            ref = xp.maximum(state["ref"] - 1, 0)
         s = v > params["vth"]
-        v = np.where(s, np.where(params["subtract"], v - params["vth"], params["v_reset"]), v)
+        v = xp.where(s, xp.where(params["subtract"], v - params["vth"], params["v_reset"]), v)
         new["v"] = v
         if "ref" in state:
-            new["ref"] = np.where(s, params["refractory"], ref)
+            new["ref"] = xp.where(s, params["refractory"], ref)
         return s, new
 
+    def step(self, params, state, a_in):
+        return self._step(params, state, a_in, *self._decayed(params, state))
+
     def carries(self, params, state):
-        return ((state["u"] * params["ku"] != 0) | (state["v"] * params["kv"] != 0)
-                | (params["bias"] != 0))
+        return self._carries(params, *self._decayed(params, state))
+
+    def step_carries(self, params, state, a_in):
+        """:meth:`step` and :meth:`carries` sharing the decayed ``u * ku`` and ``v * kv``
+        (a subclass that overrides either gets the plain pair instead)."""
+        cls = type(self)
+        if cls.step is not LIFDynamics.step or cls.carries is not LIFDynamics.carries:
+            return super().step_carries(params, state, a_in)
+        uk, vk = self._decayed(params, state)
+        return (*self._step(params, state, a_in, uk, vk), self._carries(params, uk, vk))

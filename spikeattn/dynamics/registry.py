@@ -18,6 +18,7 @@ from typing import ClassVar, Mapping
 import numpy as np
 
 from ..errors import UnsupportedFeatureError
+from .xp import is_floating, namespace
 
 DYNAMICS: dict[type, "Dynamics"] = {}
 
@@ -43,7 +44,7 @@ def dynamics_for(model) -> "Dynamics":
 
 
 class Dynamics:
-    """Behaviour of one neuron model, as pure functions on numpy arrays.
+    """Behaviour of one neuron model, as pure functions on arrays.
 
     ``params(pop)``: per-neuron parameter arrays ``(size,)``; ``init_state(pop, batch)``:
     state arrays ``(batch, size)`` (the model's probe-able variables plus internal ones);
@@ -56,6 +57,11 @@ class Dynamics:
     ``check(params, state, a_in, new_state)`` (optional) returns diagnostics of one step:
     a dict of ``(batch, size)`` bool arrays, e.g. ``overflow`` and ``saturation`` for fixed
     point, ``nonfinite`` for float state that became inf/NaN.
+
+    ``params`` and ``init_state`` build numpy arrays.  The float models write ``step``,
+    ``carries`` and ``check`` against the array namespace of their input
+    (:func:`spikeattn.dynamics.xp.namespace`), so the same functions run on numpy arrays and,
+    in the torch engine, on torch tensors; the fixed-point models are numpy only.
     """
 
     model_type: ClassVar[type]
@@ -93,11 +99,17 @@ class Dynamics:
     def carries(self, params: Mapping, state: Mapping) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def step_carries(self, params: Mapping, state: Mapping, a_in):
+        """``(*step(params, state, a_in), carries(params, state))`` in one call; a model
+        overrides it to share work between the two (same values)."""
+        return (*self.step(params, state, a_in), self.carries(params, state))
+
     def check(self, params: Mapping, state: Mapping, a_in: np.ndarray, new_state: Mapping) -> dict:
         """Diagnostics of one step (default: ``nonfinite:<var>``, float state that was finite
         before the step and is inf or NaN after it)."""
-        return {f"nonfinite:{var}": np.isfinite(state[var]) & ~np.isfinite(new_state[var]) for var in new_state
-                if var in state and np.issubdtype(np.asarray(new_state[var]).dtype, np.floating)}
+        xp = namespace(*new_state.values())
+        return {f"nonfinite:{var}": xp.isfinite(state[var]) & ~xp.isfinite(new_state[var]) for var in new_state
+                if var in state and is_floating(new_state[var])}
 
     def bias(self, params: Mapping) -> np.ndarray:
         """Per-neuron effective bias ``(size,)`` (what the active rule tests against zero)."""

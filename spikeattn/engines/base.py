@@ -23,6 +23,7 @@ ENGINES: dict[str, str] = {
     "brian2": "spikeattn.engines.brian2.engine:Brian2Engine",
     "lava": "spikeattn.engines.lava.engine:LavaEngine",
     "compiled": "spikeattn.engines.compiled.engine:CompiledEngine",
+    "torch": "spikeattn.engines.torch.engine:TorchEngine",
 }
 
 

@@ -1,0 +1,150 @@
+"""Event counting on the device, step by step, from the spike tensors.
+
+The counts are those of :mod:`spikeattn.counts` (the numpy engine's, field by field):
+
+* a node's ``spikes[t]`` = its non-zero outputs;
+* a projection's ``messages[t]`` = non-zero pre outputs whose neuron has ``fan_out > 0``,
+  its ops (``synaptic_acs``, or ``synaptic_macs`` for graded messages) = the sum over the
+  pre outputs of ``fan_out`` (``trunc(|s|) * fan_out`` for count messages);
+* a population's ``neuron_updates_active[t]`` = neurons that carry state or receive an event;
+  ``idle = size - active``, ``state_bytes_* = active * state_bytes``.
+
+For every node, spikes, ops and messages of all its outgoing projections are the rows of
+``M`` (a column of ones, then ``fan_out`` and ``[fan_out > 0]`` per projection; ``F``:
+``fan_out`` of count projections, times ``trunc(|s|)``) summed over the node's non-zero
+outputs, in float64 (exact: every sum is an integer far below 2**53).  The sum runs once per
+block of steps, over the non-zero entries of the block's outputs ``(block * batch, size)``
+(one ``nonzero`` and one ``index_add_``: the work is one byte read per output plus the
+spikes); a node's outputs are read where the run keeps them anyway on the device (a
+source's inputs; a recorded population's record on the CPU), else copied into a block
+buffer, one copy per step.  The per-step results stay on the device,
+``(steps, batch, k)``, and go to numpy once, in :meth:`DeviceCounts.finish`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+#: bytes of temporaries one block sum may take (the block length follows)
+BLOCK_BYTES = 32 << 20
+MAX_BLOCK = 64
+
+
+def block_steps(size: int, batch: int, k: int) -> int:
+    """Steps per block: at most MAX_BLOCK, and temporaries (indices and gathered rows of
+    ``M`` for every output, in the worst case that all are non-zero) within BLOCK_BYTES."""
+    return max(1, min(MAX_BLOCK, BLOCK_BYTES // ((24 + 8 * k) * size * batch)))
+
+
+class NodeCounter:
+    """Spikes of one node and the ops/messages of its outgoing fan-out projections.
+
+    ``history``: a ``(steps, batch, size)`` tensor on the device that holds the node's output
+    of every step once the step has run, or None (the counter keeps a block buffer)."""
+
+    def __init__(self, torch, device, name: str, size: int, outgoing: list, steps: int, batch: int,
+                 history=None):
+        self.torch, self.device, self.name, self.steps, self.size = torch, device, name, steps, size
+        cols, abs_cols = [np.ones(size)], []
+        self.ops_col, self.msg_col = {}, {}        # projection -> ("plain" | "abs", column)
+        for lw in outgoing:
+            fo = lw.fan_out
+            if fo is None:
+                continue
+            if lw.message == "count":
+                self.ops_col[lw.name] = ("abs", len(abs_cols))
+                abs_cols.append(fo)
+            else:
+                self.ops_col[lw.name] = ("plain", len(cols))
+                cols.append(fo)
+            self.msg_col[lw.name] = len(cols)
+            cols.append(fo > 0)
+        f64 = torch.float64
+        self.m = torch.as_tensor(np.stack(cols, 1).astype(np.float64), dtype=f64, device=device)
+        self.buf = torch.zeros((steps, batch, len(cols)), dtype=f64, device=device)
+        self.m_abs = self.abs_buf = None
+        if abs_cols:
+            self.m_abs = torch.as_tensor(np.stack(abs_cols, 1).astype(np.float64), dtype=f64, device=device)
+            self.abs_buf = torch.zeros((steps, batch, len(abs_cols)), dtype=f64, device=device)
+        self.history, self.block = history, block_steps(size, batch, len(cols) + len(abs_cols))
+        self.blk, self.t0 = None, 0
+
+    @staticmethod
+    def estimate(size: int, outgoing: list, steps: int, batch: int, item: int = 8) -> int:
+        """Device bytes: count buffers, the block buffer and the block product's temporaries."""
+        k = 1 + sum(2 for lw in outgoing if lw.fan_out is not None)
+        b = block_steps(size, batch, k)
+        return 8 * k * (size + steps * batch) + b * batch * size * (item + 24 + 8 * k)
+
+    def step(self, t: int, out) -> None:
+        """Step ``t``'s output ``out`` ``(batch, size)`` (or None: kept in ``history``)."""
+        if self.history is None:
+            if self.blk is None:
+                self.blk = self.torch.empty((self.block,) + tuple(out.shape), dtype=out.dtype, device=self.device)
+            self.blk[t - self.t0].copy_(out)
+        if t + 1 - self.t0 == self.block or t + 1 == self.steps:
+            self._flush(t + 1)
+
+    def _flush(self, t1: int) -> None:
+        torch, t0 = self.torch, self.t0
+        x = self.history[t0:t1] if self.history is not None else self.blk[:t1 - t0]
+        flat = x.reshape(-1, self.size)
+        rows, cols = (flat if flat.dtype is torch.bool else flat != 0).nonzero(as_tuple=True)
+        self.buf[t0:t1].view(flat.shape[0], -1).index_add_(0, rows, self.m[cols])
+        if self.m_abs is not None:
+            level = flat[rows, cols].to(torch.float64).abs().trunc()
+            self.abs_buf[t0:t1].view(flat.shape[0], -1).index_add_(0, rows, self.m_abs[cols] * level[:, None])
+        self.t0 = t1
+
+
+class DeviceCounts:
+    """Per-step count buffers of a run on the device; :meth:`finish` fills an EventCounts."""
+
+    def __init__(self, torch, device, steps: int, batch: int):
+        self.torch, self.device, self.steps, self.batch = torch, device, steps, batch
+        self.nodes: dict[str, NodeCounter] = {}
+        self.active: dict[str, object] = {}       # population -> (steps, batch) int32
+        self.own: dict[str, tuple] = {}           # projection counted by itself -> (ops, msgs) buffers
+
+    def add_node(self, name: str, size: int, outgoing: list, history=None) -> NodeCounter:
+        self.nodes[name] = NodeCounter(self.torch, self.device, name, size, outgoing, self.steps, self.batch, history)
+        return self.nodes[name]
+
+    def add_population(self, name: str):
+        self.active[name] = self.torch.zeros((self.steps, self.batch), dtype=self.torch.int32, device=self.device)
+        return self.active[name]
+
+    def add_own(self, name: str):
+        z = self.torch.zeros((2, self.steps, self.batch), dtype=self.torch.float64, device=self.device)
+        self.own[name] = z
+        return z
+
+    def finish(self, counts, circuit, lowered: dict) -> None:
+        """Copy every buffer to numpy once and fill ``counts`` (an EventCounts from new_counts)."""
+        def host(x):
+            return np.rint(x.cpu().numpy()).astype(np.int64)
+
+        el = counts.elements
+        for name, nc in self.nodes.items():
+            plain = host(nc.buf)
+            absb = host(nc.abs_buf) if nc.abs_buf is not None else None
+            el[name].fields["spikes"][:] = plain[:, :, 0]
+            for pname, (kind, col) in nc.ops_col.items():
+                ops = (plain if kind == "plain" else absb)[:, :, col]
+                self._projection(el[pname].fields, ops, plain[:, :, nc.msg_col[pname]], lowered[pname])
+        for pname, buf in self.own.items():
+            both = host(buf)
+            self._projection(el[pname].fields, both[0], both[1], lowered[pname])
+        for name, buf in self.active.items():
+            f = el[name].fields
+            n_active = buf.cpu().numpy().astype(np.int64)
+            size, sb = circuit.populations[name].size, circuit.populations[name].model.state_bytes
+            f["neuron_updates_active"][:] = n_active
+            f["neuron_updates_idle"][:] = size - n_active
+            f["state_bytes_read"][:] = f["state_bytes_written"][:] = n_active * sb
+
+    @staticmethod
+    def _projection(fields: dict, ops, msgs, lw) -> None:
+        fields["synaptic_macs" if lw.graded else "synaptic_acs"][:] = ops
+        fields["messages"][:] = msgs
+        fields["weight_bytes_read"][:] = ops * lw.weight_bytes

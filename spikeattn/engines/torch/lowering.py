@@ -1,0 +1,218 @@
+"""Projections as torch operations: one lowering per projection type (Nengo's builder style).
+
+A lowered projection turns the outputs of its pre node(s) at one step into
+
+* ``deliver(outs, nzs, cols)``: the input it adds to its post, ``(batch, n_post)`` in the
+  engine's dtype: ``W @ m(s)`` with the message value ``m`` of
+  :mod:`spikeattn.dynamics.synapses` (binary ``[s != 0]``, or ``sign(s)`` from a
+  signed-output model; graded and count ``s``);
+* ``received(nzs, cols)``: ``(batch, n_post)`` bool, the post neurons that get at least one
+  event over an existing synapse (``nzs``: the pre outputs ``!= 0``), for the active-update
+  rule of :mod:`spikeattn.counts`;
+* its synaptic ops and messages: for projections with a per-pre-neuron ``fan_out`` the
+  engine counts them for all projections of a pre node at once
+  (:class:`~spikeattn.engines.torch.counters.NodeCounter`); a lowering without ``fan_out``
+  counts itself with ``count(outs)``.
+
+``outs`` (the outputs), ``nzs`` (``outs != 0``) and ``cols`` hold one entry per pre node;
+``cols[k]`` is, on the CPU, the indices of the pre neurons that are non-zero in some sample
+(a lowering may then touch only their rows, as the numpy engine touches only the rows of
+spiking neurons), and None on a GPU (where finding them would cost a host sync per step).
+
+:func:`lower` dispatches on the projection's class hierarchy (:func:`register_lowering`);
+a projection type without a lowering is refused up front by the engine's feature check.
+Every lowering states ``device_bytes(batch)``, the memory it holds on the device, so the
+engine can refuse a run before allocating it.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ...dynamics.synapses import SynapseTable
+from ...errors import UnsupportedFeatureError
+from ...ir import Projection
+
+LOWERINGS: dict[type, type] = {}
+
+#: A flat projection runs as a dense matmul unless it is large and sparse: more than
+#: DENSE_MAX_ENTRIES matrix entries with a density below DENSE_MIN_DENSITY (then torch CSR).
+DENSE_MAX_ENTRIES = 1 << 16
+DENSE_MIN_DENSITY = 0.1
+#: On the CPU a dense product uses only the rows of the active pre neurons when they are
+#: fewer than this fraction of the pre neurons (gathering them costs less than the product).
+COMPACT_MAX_FRACTION = 0.5
+#: ... and a CSR product gathers the synapses of the active rows (batch x synapses entries)
+#: up to this many entries.
+GATHER_MAX_ENTRIES = 1 << 21
+
+
+def register_lowering(proj_type: type):
+    """Class decorator: ``@register_lowering(Projection) class FlatLowering: ...``."""
+    def deco(cls):
+        LOWERINGS[proj_type] = cls
+        return cls
+    return deco
+
+
+def lowering_class(proj) -> type:
+    for k in type(proj).__mro__:
+        if k in LOWERINGS:
+            return LOWERINGS[k]
+    raise UnsupportedFeatureError(f"engine 'torch' has no lowering for projection '{proj.name}' "
+                                  f"({type(proj).__name__}).")
+
+
+class Context:
+    """What every lowering needs: ``torch``, ``device``, ``dtype`` (float of the run),
+    ``batch`` and ``signed`` (node -> whether its outputs carry a sign)."""
+
+    def __init__(self, torch, device, dtype, batch: int, signed: dict):
+        self.torch, self.device, self.dtype, self.batch, self.signed = torch, device, dtype, batch, signed
+        self.itemsize = torch.empty((), dtype=dtype).element_size()
+
+    def tensor(self, arr, dtype=None):
+        return self.torch.as_tensor(np.ascontiguousarray(arr), dtype=dtype or self.dtype, device=self.device)
+
+
+class Lowered:
+    """Base class.  ``pres``: pre node names; ``post``; ``delay``; ``message``; ``graded``
+    (ops are multiply-accumulates); ``n_post``; ``fan_out``: existing synapses per pre
+    neuron (numpy int64), or None when :meth:`count` counts the projection itself."""
+
+    fan_out: np.ndarray | None = None
+    weight_bytes: int = 4          # float32 weights on the modelled hardware
+
+    def message_value(self, s, nz, pre: str):
+        """``m(s)`` in the run's dtype (``nz = s != 0``, already computed)."""
+        ctx = self.ctx
+        if self.message == "binary":
+            return ctx.torch.sign(s).to(ctx.dtype) if ctx.signed[pre] else nz.to(ctx.dtype)
+        return s.to(ctx.dtype)
+
+
+def _full(nnz: int, n_pre: int, n_post: int) -> bool:
+    return nnz == n_pre * n_post
+
+
+@register_lowering(Projection)
+class FlatLowering(Lowered):
+    """A flat :class:`~spikeattn.ir.Projection` from its :class:`SynapseTable`.
+
+    Dense ``(n_pre, n_post)`` weights and ``m @ W_t`` when the matrix is small or dense (on the
+    CPU only the rows of the active pre neurons when they are few); else torch CSR
+    ``(n_post, n_pre)`` and ``(W @ m^T)^T``, and on the CPU, when the active rows hold few
+    synapses, a gather of those rows of ``W_t`` and one ``index_add_`` (the numpy engine's
+    event-driven propagation).  ``received``: the same product with the synapse pattern (ones)
+    ``> 0``; a full matrix needs none: every post neuron of a sample receives an event iff any
+    pre neuron of the sample spiked."""
+
+    def __init__(self, proj, ctx: Context, table: SynapseTable):
+        self.ctx, self.name, self.pres, self.post = ctx, proj.name, (proj.pre,), proj.post
+        self.delay, self.message, self.graded = int(proj.delay), proj.message, proj.message == "graded"
+        self.table = table
+        self.n_pre, self.n_post = table.n_pre, table.n_post
+        self.fan_out, self.weight_bytes = table.fan_out, table.weight_bytes
+        nnz = table.synapses
+        entries = self.n_pre * self.n_post
+        self.dense = entries <= DENSE_MAX_ENTRIES or nnz >= DENSE_MIN_DENSITY * entries
+        self.full = _full(nnz, self.n_pre, self.n_post)
+        self.cpu = ctx.device.type == "cpu"
+        self.w = self.pattern = self.rows = None
+
+    def device_bytes(self, batch: int) -> int:
+        nnz, item = self.table.synapses, self.ctx.itemsize
+        if self.dense:
+            return self.n_pre * self.n_post * item * (1 if self.full else 2)
+        csr = nnz * (item + 8) + (self.n_post + 1) * 8
+        rows = nnz * (item + 8) + (self.n_pre + 1) * 8 + GATHER_MAX_ENTRIES * (item + 24) if self.cpu else 0
+        return csr * (1 if self.full else 2) + rows
+
+    def build(self) -> None:
+        """Move the weights (and the synapse pattern) to the device."""
+        ctx, torch = self.ctx, self.ctx.torch
+        w_t = self.table.w_t
+        if self.dense:
+            self.w = ctx.tensor(w_t.toarray())
+            if not self.full:
+                self.pattern = ctx.tensor(w_t.toarray() != 0)
+            return
+        w = w_t.T.tocsr()
+        w.sort_indices()
+
+        def csr(data):   # indices from a canonical scipy CSR: torch's invariant check is not needed
+            return torch.sparse_csr_tensor(ctx.tensor(w.indptr, torch.int64), ctx.tensor(w.indices, torch.int64),
+                                           ctx.tensor(data), size=w.shape, check_invariants=False)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
+            self.w = csr(w.data)
+            if not self.full:
+                self.pattern = csr(np.ones_like(w.data))
+        if self.cpu:   # the rows of W_t (pre -> its synapses), for the event-driven gather
+            self.rows = (ctx.tensor(w_t.indptr, torch.int64), ctx.tensor(w_t.indices, torch.int64),
+                         ctx.tensor(w_t.data))
+
+    def describe(self) -> str:
+        return ("dense" if self.dense else "csr") + (", full" if self.full else "")
+
+    def _mode(self, cols) -> str:
+        """"rows" (dense, CPU, few active pre neurons), "gather" (CSR, CPU, the active rows
+        hold few synapses) or "all"."""
+        if cols is None or cols.numel() >= COMPACT_MAX_FRACTION * self.n_pre:
+            return "all"
+        if self.dense:
+            return "rows"
+        total = int(self.fan_out[cols.numpy()].sum())
+        return "gather" if total * self.ctx.batch <= GATHER_MAX_ENTRIES else "all"
+
+    def _gather(self, m_c, cols, values: bool):
+        """``m_c @ W_t[cols]`` (``values``: the weights, else the pattern) by gathering the
+        synapses of the active rows: ``(batch, n_post)``."""
+        torch = self.ctx.torch
+        indptr, indices, data = self.rows
+        starts = indptr[cols]
+        lengths = indptr[cols + 1] - starts
+        owner = torch.repeat_interleave(torch.arange(cols.numel()), lengths)
+        idx = torch.repeat_interleave(starts - (torch.cumsum(lengths, 0) - lengths), lengths) + \
+            torch.arange(owner.numel())
+        contrib = m_c[:, owner] * data[idx] if values else m_c[:, owner]
+        out = torch.zeros((m_c.shape[0], self.n_post), dtype=self.ctx.dtype)
+        return out.index_add_(1, indices[idx], contrib)
+
+    def _product(self, cols, values: bool, m_of):
+        """``m @ W_t`` (``values``) or ``m @ pattern``, ``m = m_of(sel)`` the message values of
+        the pre columns ``sel`` (None: all)."""
+        mode = self._mode(cols)
+        mat = self.w if values else self.pattern
+        if mode == "rows":
+            return m_of(cols) @ mat.index_select(0, cols)
+        if mode == "gather":
+            return self._gather(m_of(cols), cols, values)
+        m = m_of(None)
+        return m @ mat if self.dense else self.ctx.torch.sparse.mm(mat, m.T).T
+
+    def deliver(self, outs, nzs, cols):
+        s, nz = outs[0], nzs[0]
+
+        def m_of(sel):
+            return self.message_value(s, nz, self.pres[0]) if sel is None else \
+                self.message_value(s.index_select(1, sel), nz.index_select(1, sel), self.pres[0])
+        return self._product(cols[0], True, m_of)
+
+    def received(self, nzs, cols):
+        nz = nzs[0]
+        if self.full:
+            return nz.any(dim=1, keepdim=True).expand(-1, self.n_post)
+        dtype = self.ctx.dtype
+        return self._product(cols[0], False,
+                             lambda sel: (nz if sel is None else nz.index_select(1, sel)).to(dtype)) > 0
+
+
+def lower(circuit, ctx: Context, tables: dict) -> dict[str, Lowered]:
+    """Every projection of ``circuit`` lowered (nothing on the device yet: call ``build()``)."""
+    out = {}
+    for name, proj in circuit.projections.items():
+        cls = lowering_class(proj)
+        out[name] = cls(proj, ctx, tables.get(name))
+    return out
