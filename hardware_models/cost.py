@@ -74,7 +74,7 @@ def cost(counts, hardware, circuit=None, placement=None) -> EnergyReport:
         raise HardwareKindError(f"'{hw.name}' is an ANN accelerator: it costs the dense workload, not spike events. "
                                 "Use hardware_models.baselines.cost_eyeriss(workload).")
     view = as_view(counts)
-    placement, traffic, loads, notes = prepare(hw, view, circuit, placement)
+    placement, traffic, loads, notes, view = prepare(hw, view, circuit, placement)
     picks = {w: _evaluate(hw, view, w, traffic, loads, placement) for w in ("value", "low", "high")}
     notes += [f"{hw.name}: {term.replace('_', ' ')} included in the per-event figure (not added separately)."
               for term in hw.included_in_ops]
@@ -95,14 +95,25 @@ def cost(counts, hardware, circuit=None, placement=None) -> EnergyReport:
 
 
 def prepare(hw: HardwareModel, view: CountsView, circuit=None, placement=None):
-    """Placement, traffic and per-core loads of ``view`` on ``hw`` (None where not placed), and
-    the notes that go with them: the part of :func:`cost` that does not depend on constants."""
+    """Placement, traffic and per-core loads of ``view`` on ``hw`` (None where not placed), the
+    notes that go with them and the view to cost: the part of :func:`cost` that does not
+    depend on constants.
+
+    A structured circuit is placed from its shapes (:mod:`hardware_models.structured`, never
+    expanded); on a neuromorphic chip its products run as their accumulate-only gate
+    realisation, whose events are added to the view at lower bounds when the counts lack them
+    (:func:`~hardware_models.structured.with_realisation`)."""
     notes = list(hw.notes)
     traffic = loads = None
     if hw.kind == "neuromorphic" and hw.limits is not None and not hw.all_in:
         if placement is None and circuit is not None:
             from .placement import place
             placement = place(circuit, hw)
+        vc = getattr(placement, "virtual", None)
+        if vc is not None and vc.terms:
+            from .structured import with_realisation
+            view, more = with_realisation(view, vc)
+            notes += more
         if placement is not None:
             traffic = placement.traffic(view)
             loads = placement.core_loads(view)
@@ -110,7 +121,11 @@ def prepare(hw: HardwareModel, view: CountsView, circuit=None, placement=None):
             notes.append("No circuit or placement given: every spike message is costed as within one core "
                           "(routing between cores left out - a lower bound) and the work is assumed spread "
                           "evenly over the cores that the neuron count needs.")
-    return placement, traffic, loads, notes
+            if any(e.meta.get("structured") == "product" for e in view.elements.values()):
+                notes.append("The counts come from a structured circuit with products: without the circuit their "
+                             "accumulate-only gate realisation (line and gate neurons, their synapses and events) "
+                             "is not placed or costed; pass circuit= to include it.")
+    return placement, traffic, loads, notes, view
 
 
 def _dedupe(notes):

@@ -63,6 +63,14 @@ class CoreLimits:
     ``state_in_core_memory``: neuron state shares the core's memory with the synapses
     (software cores such as SpiNNaker 2's PEs), so a slice needs ``synapses x
     bytes_per_synapse + neurons x state_bytes`` of it.
+
+    ``weight_sharing``: a core stores a weight used by several of its synapses once (a shared
+    ``(n_out, n_in)`` matrix applied to every token, a convolution kernel applied at every
+    position): a structured ``shared`` projection then needs, per core, the non-zeros of the
+    rows of ``W`` the core holds, once however many tokens' copies it holds, and a ``conv`` the
+    kernels of its output channels.  Without it every synapse has its own entry (``G x
+    nnz(W)`` for G tokens).  ``weight_sharing_source`` states the evidence.  Structured
+    placement only (:mod:`hardware_models.structured`); flat circuits have no shared weights.
     """
 
     neurons: int | None
@@ -75,6 +83,8 @@ class CoreLimits:
     source: str = ""
     max_cores_per_chip: int | None = None
     state_in_core_memory: bool = False
+    weight_sharing: bool = False
+    weight_sharing_source: str = ""
 
     @property
     def tiles_per_chip(self) -> int:
@@ -91,6 +101,7 @@ class CoreLimits:
                 "fan_out": self.fan_out, "cores_per_tile": self.cores_per_tile,
                 "tile_mesh": list(self.tile_mesh), "cores_per_chip": self.cores_per_chip,
                 "state_in_core_memory": self.state_in_core_memory,
+                "weight_sharing": self.weight_sharing, "weight_sharing_source": self.weight_sharing_source,
                 "source": self.source}
 
 

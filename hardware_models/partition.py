@@ -136,21 +136,20 @@ def split_by_range(parts: list[tuple[np.ndarray, np.ndarray]], n: int) -> list[n
     return np.split(gid, cuts)
 
 
-def slice_population(name: str, size: int, state_bytes: int, counter, lim: CoreLimits,
-                     keep_axons: bool = True) -> list[Slice]:
+def slice_ranges(name: str, size: int, state_bytes: int, counter, lim: CoreLimits):
     """Cut population ``name`` into equal contiguous slices, as few as possible, each fitting one
-    core alone (neurons, synaptic memory, fan-in); the slice count doubles until they fit.  A
-    single neuron that breaks a limit raises :class:`PlacementError` (attributes ``need`` and
-    ``limit`` hold the numbers).  ``keep_axons``: store each slice's axon ids (needed to merge
-    slices under a fan-in limit); otherwise only their number."""
+    core alone (neurons, synaptic memory, fan-in); the slice count doubles until they fit.
+    Returns ``(edges, synapses, memory_bytes, axons)`` per slice (``axons`` None without a fan-in
+    limit).  A single neuron that breaks a limit raises :class:`PlacementError` (attributes
+    ``need`` and ``limit`` hold the numbers)."""
     n = 1 if lim.neurons is None else math.ceil(size / lim.neurons)
     while True:
         edges = np.unique(np.linspace(0, size, n + 1).round().astype(np.int64))
         sizes = np.diff(edges)
-        syn = counter.synapses(edges)
+        syn = np.asarray(counter.synapses(edges), np.int64)
         state = sizes * state_bytes if lim.state_in_core_memory else np.zeros(len(sizes), np.int64)
         mem = syn * float(lim.bytes_per_synapse) + state
-        ax = counter.axon_counts(edges) if lim.fan_in is not None else None
+        ax = np.asarray(counter.axon_counts(edges), np.int64) if lim.fan_in is not None else None
         fail = np.zeros(len(sizes), np.int8)           # 1 neurons, 2 memory, 3 fan-in (first that fails)
         if lim.fan_in is not None:
             fail[ax > lim.fan_in] = 3
@@ -159,7 +158,7 @@ def slice_population(name: str, size: int, state_bytes: int, counter, lim: CoreL
         if lim.neurons is not None:
             fail[sizes > lim.neurons] = 1
         if not fail.any():
-            break
+            return edges, syn, mem, ax
         if n >= size:
             i = int(np.flatnonzero(fail)[0])
             why, need, limit, detail = {
@@ -174,9 +173,17 @@ def slice_population(name: str, size: int, state_bytes: int, counter, lim: CoreL
             exc.need, exc.limit = float(need), float(limit)
             raise exc
         n = min(size, n * 2)
+
+
+def slice_population(name: str, size: int, state_bytes: int, counter, lim: CoreLimits,
+                     keep_axons: bool = True) -> list[Slice]:
+    """:func:`slice_ranges` as :class:`Slice` objects; ``keep_axons``: store each slice's axon ids
+    (``counter.axon_lists``, needed to merge slices under a fan-in limit), else their number."""
+    edges, syn, mem, ax = slice_ranges(name, size, state_bytes, counter, lim)
+    state = np.diff(edges) * state_bytes if lim.state_in_core_memory else np.zeros(len(syn), np.int64)
     lists = counter.axon_lists(edges) if (keep_axons and lim.fan_in is not None) else None
     out = []
-    for i in range(len(sizes)):
+    for i in range(len(syn)):
         s = Slice(name, int(edges[i]), int(edges[i + 1]), float(int(syn[i]) * lim.bytes_per_synapse + int(state[i])),
                   synapses=int(syn[i]))
         if lists is not None:

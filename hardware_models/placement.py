@@ -214,13 +214,18 @@ class Placement:
 
 
 def place(circuit, chip, result=None, *, limits: CoreLimits | None = None, max_chips: int | None = None,
-          seed: int = 0) -> Placement:
+          seed: int = 0, exact: bool | None = None) -> Placement:
     """Map ``circuit``'s populations onto ``chip``'s cores (see the module docstring).
 
     ``chip``: registry name or HardwareModel with ``limits``; ``result``: optional SimResult
     (its spike trains weight the partition and the traffic) or EventCounts / counts dict
     (element spike totals); ``limits``: override the chip's core limits (e.g. for studies);
     ``max_chips``: raise PlacementError if more chips would be needed.
+
+    A structured circuit is placed from its shapes (:mod:`hardware_models.structured`, never
+    expanded): exactly as its expansion would be when small (``exact=None``: at most
+    ``EXACT_MAX_SLICES`` slices and ``EXACT_MAX_SYNAPSES`` synapses; True / False force
+    either way), else as an :class:`~hardware_models.structured.AggregatePlacement`.
     """
     hw = chip if isinstance(chip, HardwareModel) else get(chip)
     lim = limits or hw.limits
@@ -247,6 +252,10 @@ def place(circuit, chip, result=None, *, limits: CoreLimits | None = None, max_c
                 return np.full(size, v.elements[name].totals.get("spikes", 0) / size)
         return np.ones(size)
 
+    if circuit.structured:              # placed from the shapes, never expanded (hardware_models.structured)
+        from .structured import place_structured
+        pl = place_structured(circuit, hw, lim, spikes, spikes_per_neuron, seed=seed, exact=exact)
+        return _finish(pl, circuit, lim, max_chips)
     slices = make_slices(circuit, lim)
     g = slice_graph(circuit, slices, spikes)
     parts: list[list[int]] = []
@@ -257,11 +266,20 @@ def place(circuit, chip, result=None, *, limits: CoreLimits | None = None, max_c
         for i in part:
             core_of_slice[i] = k
     pl = Placement(circuit, hw, lim, slices, core_of_slice, spikes_per_neuron)
+    return _finish(pl, circuit, lim, max_chips)
+
+
+def _finish(pl, circuit, lim: CoreLimits, max_chips: int | None):
     if max_chips is not None and pl.chips_used > max_chips:
         raise PlacementError("cores per chip", f"circuit '{circuit.name}'", f"needs {pl.cores_used} cores = "
                              f"{pl.chips_used} chips of {lim.cores_per_chip} cores, more than max_chips="
                              f"{max_chips}.", "allow more chips or shrink the circuit.")
-    _check_fan_out(pl, circuit, lim)
+    if getattr(pl, "exact", True):
+        _check_fan_out(pl, pl.circuit, lim)
+    elif lim.fan_out is not None and pl.fan_out_estimate() > lim.fan_out:
+        raise PlacementError("fan-out (destination cores) per core", "a sampled core",
+                             f"its neurons reach {pl.fan_out_estimate()} cores > {lim.fan_out}.",
+                             "use a chip with larger cores or reduce the projection's spread.")
     return pl
 
 

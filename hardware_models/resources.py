@@ -77,12 +77,16 @@ class ResourceReport:
     partition: dict = field(default_factory=dict)
     binding: dict | None = None
     histograms: dict = field(default_factory=dict)
+    structured: dict | None = None     # structured circuits: method, totals, weight storage, products' gates
 
     def to_dict(self) -> dict:
-        return {"chip": self.chip, "circuit": self.circuit, "fits": self.fits, "cores": self.cores,
-                "chips": self.chips, "cores_per_chip": self.cores_per_chip, "per_core": self.per_core,
-                "limits": self.limits, "assumptions": self.assumptions, "partition": self.partition,
-                "binding": self.binding, "histograms": self.histograms}
+        out = {"chip": self.chip, "circuit": self.circuit, "fits": self.fits, "cores": self.cores,
+               "chips": self.chips, "cores_per_chip": self.cores_per_chip, "per_core": self.per_core,
+               "limits": self.limits, "assumptions": self.assumptions, "partition": self.partition,
+               "binding": self.binding, "histograms": self.histograms}
+        if self.structured is not None:
+            out["structured"] = self.structured
+        return out
 
     # ------------------------------------------------------------------ output
     def table(self) -> str:
@@ -144,12 +148,21 @@ def _binding(constraint: str, element: str, need: float, limit: float) -> dict:
 
 def _worst_neuron(circuit, lim) -> dict | None:
     """The single-neuron requirement that breaks a limit (which no slicing can fix)."""
-    worst = None
-    for name, pop in circuit.populations.items():
+    def synapses(name, pop):
         syn = np.zeros(pop.size)
-        pre_ids = [sp.csr_matrix(p.weights) != 0 for p in circuit.projections.values() if p.post == name]
-        for m in pre_ids:
-            syn += np.asarray(m.sum(axis=1)).ravel()
+        for p in circuit.projections.values():
+            if p.post == name:
+                syn += np.asarray((sp.csr_matrix(p.weights) != 0).sum(axis=1)).ravel()
+        return syn
+    return worst_neuron(circuit.populations, synapses, lim)
+
+
+def worst_neuron(populations: dict, synapses, lim) -> dict | None:
+    """The worst single-neuron requirement over ``populations``; ``synapses(name, pop)`` gives
+    the synapses onto each neuron (input axons are taken as that many)."""
+    worst = None
+    for name, pop in populations.items():
+        syn = synapses(name, pop)
         state = pop.model.state_bytes if lim.state_in_core_memory else 0
         need = {"weight_memory_bytes": syn * lim.bytes_per_synapse + state, "axons_in": syn}
         for res, arr in need.items():
@@ -162,12 +175,16 @@ def _worst_neuron(circuit, lim) -> dict | None:
     return worst
 
 
-def resources(circuit, chip="loihi2", result=None, *, max_chips: int | None = None, seed: int = 0) -> ResourceReport:
+def resources(circuit, chip="loihi2", result=None, *, max_chips: int | None = None, seed: int = 0,
+              exact: bool | None = None) -> ResourceReport:
     """Cores, chips and per-core use of ``circuit`` on ``chip`` (see the module docstring).
 
     ``result``: optional SimResult / EventCounts / counts dict weighting the partition by spike
     traffic (as :func:`~hardware_models.placement.place`); ``max_chips``: the circuit must fit on
-    at most that many chips (else ``fits`` is False with ``cores per chip`` binding)."""
+    at most that many chips (else ``fits`` is False with ``cores per chip`` binding).  A
+    structured circuit is reported from its shapes (:func:`hardware_models.structured.
+    resources_structured`; ``exact`` as in ``place``): a large one lists per-core rows up to
+    ``PER_CORE_ROWS`` cores, and its fan-out comes from sampled cores."""
     from .placement import place
     hw = chip if isinstance(chip, HardwareModel) else get(chip)
     lim = hw.limits
@@ -176,14 +193,26 @@ def resources(circuit, chip="loihi2", result=None, *, max_chips: int | None = No
                              "ask for a neuromorphic chip: loihi2 or loihi.")
     base = ResourceReport(chip=hw.name, circuit=circuit.name, fits=True, cores_per_chip=lim.cores_per_chip,
                           limits=lim.to_dict(), assumptions=dict(ASSUMPTIONS.get(hw.name, {})))
+    if circuit.structured:
+        from .structured import resources_structured
+        circuit.validate()
+        return resources_structured(circuit, hw, result, base, max_chips, seed, exact)
     try:
         pl = place(circuit, hw, result, limits=replace(lim, fan_out=None), seed=seed)
     except PlacementError as exc:
         base.fits = False
-        base.binding = _worst_neuron(circuit, lim) or {"constraint": exc.constraint, "element": exc.element,
-                                                       "need": math.nan, "limit": math.nan, "over_by": math.nan,
-                                                       "over_ratio": math.nan, "message": str(exc)}
+        base.binding = _worst_neuron(circuit, lim) or _error_binding(exc)
         return base
+    return _report(base, circuit, pl, lim, seed, max_chips)
+
+
+def _error_binding(exc: PlacementError) -> dict:
+    return {"constraint": exc.constraint, "element": exc.element, "need": math.nan, "limit": math.nan,
+            "over_by": math.nan, "over_ratio": math.nan, "message": str(exc)}
+
+
+def _report(base: ResourceReport, circuit, pl, lim, seed: int, max_chips: int | None) -> ResourceReport:
+    """Fill ``base`` from placement ``pl``: the per-core table, histograms and what binds."""
     per_core = _per_core(circuit, pl, lim)
     base.cores, base.chips, base.per_core = pl.cores_used, pl.chips_used, per_core
     base.partition = {"method": "hardware_models.placement.place: slices under the core limits, networkx "
@@ -214,6 +243,7 @@ def _per_core(circuit, pl, lim) -> list[dict]:
     neurons = np.zeros(k_n, np.int64)
     state = np.zeros(k_n)
     synapses = np.zeros(k_n, np.int64)
+    stored = np.zeros(k_n, np.int64)        # synaptic-memory entries (the synapses unless weights are shared)
     incoming: dict[str, list] = {}
     for p in circuit.projections.values():
         incoming.setdefault(p.post, []).append(p)
@@ -223,6 +253,7 @@ def _per_core(circuit, pl, lim) -> list[dict]:
             state[k] += s.size * circuit.node(s.pop).model.state_bytes
         for p in incoming.get(s.pop, []):
             synapses[k] += pl.synapses_in(p, s.start, s.stop)
+        stored[k] += s.synapses
     offsets, off = {}, 0
     for n, obj in circuit.nodes().items():
         offsets[n] = off
@@ -248,7 +279,7 @@ def _per_core(circuit, pl, lim) -> list[dict]:
     out = []
     for k in range(k_n):
         c = {"core": k, "chip": k // lim.cores_per_chip, "neurons": int(neurons[k]), "synapses": int(synapses[k]),
-             "weight_memory_bytes": float(synapses[k] * lim.bytes_per_synapse + state[k]),
+             "weight_memory_bytes": float(stored[k] * lim.bytes_per_synapse + state[k]),
              "axons_in": int(axons_in[k]), "axons_out": int(axons_out[k]), "fan_in_cores": int(fan_in[k]),
              "fan_out_cores": int(fan_out[k])}
         for r in RESOURCES:

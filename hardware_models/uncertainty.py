@@ -73,7 +73,7 @@ def monte_carlo(counts, hardware, circuit=None, placement=None, n: int = N_DRAWS
     "per_inference_j", "per_inference_dynamic_j", "n", "seed", "method"}``."""
     hw = get(hardware)
     view = as_view(counts)
-    placement, traffic, loads, _ = prepare(hw, view, circuit, placement)
+    placement, traffic, loads, _, view = prepare(hw, view, circuit, placement)
     d = _Draws(hw, n, seed)
     b, lat, _ = _evaluate(hw, view, "value", traffic, loads, placement, getc=d)
     zero = np.zeros(n)

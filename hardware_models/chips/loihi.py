@@ -24,6 +24,11 @@ DAVIES = "Davies et al. 2018, IEEE Micro 38(1), Table 2 (pre-silicon, 0.75 V)"
 SANAFE = ("SANA-FE 2.2.9 sanafe/examples/loihi.yaml (Boyle et al., IEEE TCAD 2025; calibrated on Loihi "
           "silicon)")
 BLOUW = "Blouw et al. 2019, 'Benchmarking keyword spotting efficiency on neuromorphic hardware', NICE 2019 (arXiv:1812.01739)"
+NXTF_SHARING = ("not modelled (every synapse stored, so structured layouts give an upper bound on cores): Loihi's "
+                "population connectivity lets a core share synapse lists, which Rueckauer et al. 2022 ('NxTF: An "
+                "API and Compiler for Deep Spiking Neural Networks on Intel Loihi', ACM JETC; arXiv:2101.04261, "
+                "abstract [P]) use to compress convolutions; no published Loihi format shares a per-token dense "
+                "matrix, so every token's copy of a shared W is counted")
 FRADY = "Frady et al. 2020, 'Neuromorphic nearest-neighbor search using Intel's Pohoiki Springs', NICE 2020"
 
 CONSTANTS = {
@@ -64,7 +69,8 @@ CONSTANTS = {
 }
 
 LIMITS = CoreLimits(neurons=1024, synaptic_memory_bytes=128 * 1024, bytes_per_synapse=1.0, fan_in=4096,
-                    fan_out=4096, cores_per_tile=4, tile_mesh=(8, 4),
+                    fan_out=4096, cores_per_tile=4, tile_mesh=(8, 4), weight_sharing=False,
+                    weight_sharing_source=NXTF_SHARING,
                     source=f"{DAVIES}: 128 cores, 1,024 compartments, 128 KB synaptic memory, 4,096 axon lists "
                            f"in / core-to-core edges out per core; 8x4 tiles of 4 cores from {SANAFE}")
 

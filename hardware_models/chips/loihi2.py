@@ -12,6 +12,10 @@ from ..constants import ranged
 from ..model import CoreLimits, HardwareModel
 from . import loihi
 
+LAVA_DL_SHARING = ("not modelled (every synapse stored, so structured layouts give an upper bound on cores): "
+                   "lava-dl 0.3.0's release notes (lava-nc/lava-dl, 2022 [P]) use 'Loihi 2's convolutional network "
+                   "compression'; no published Loihi 2 format shares a per-token dense matrix, so every token's "
+                   "copy of a shared W is counted")
 ENERGY_SCALE = ranged(0.5, 0.25, 1.0, "1", "assumption: Loihi 2 per-op energy = Loihi 1 x 0.25-1.0 "
                       "(no Loihi 2 per-op figures are published)", "D")
 TIME_SCALE = ranged(0.5, 0.1, 1.0, "1", "assumption: Loihi 2 per-op time = Loihi 1 x 0.1-1.0 (Intel: "
@@ -32,7 +36,8 @@ CONSTANTS["e_mac"] = CONSTANTS["e_ac"].scaled(GRADED_FACTOR, "Loihi 2 e_ac x gra
 CONSTANTS["t_mac"] = CONSTANTS["t_ac"].scaled(GRADED_FACTOR, "Loihi 2 t_ac x graded factor 1-2 (assumption)")
 
 LIMITS = CoreLimits(neurons=8192, synaptic_memory_bytes=128 * 1024, bytes_per_synapse=1.0, fan_in=4096,
-                    fan_out=4096, cores_per_tile=4, tile_mesh=(8, 4),
+                    fan_out=4096, cores_per_tile=4, tile_mesh=(8, 4), weight_sharing=False,
+                    weight_sharing_source=LAVA_DL_SHARING,
                     source="128 neuromorphic cores [S]; ~8,192 neurons per core [S, unverified]; 128 KB "
                            "synaptic memory per core (the smaller of the unverified 128/192 KB); fan-in/out and "
                            "the 8x4 tile mesh assumed equal to Loihi 1")

@@ -10,6 +10,11 @@ is assumed 0.5 W, range 0.25-1 W.  Operating mode: fixed step (1 ms timer tick, 
 from ..constants import exact, ranged
 from ..model import CoreLimits, HardwareModel
 
+SPYNNAKER_SHARING = ("sPyNNaker's local-only ConvolutionConnector stores one kernel per core, shared by the "
+                     "core's neurons (SpiNNakerManchester/sPyNNaker, spynnaker/pyNN/models/neural_projections/"
+                     "connectors/convolution_connector.py: 'kernel_weights: the synaptic strengths, shared by neurons "
+                     "in the post population', local_only_n_bytes counts the kernel once) [P code]; a shared "
+                     "per-token matrix is assumed stored the same way, once per core")
 KS = "KerasSpiking model_energy.py (nengo/keras-spiking), device 'spinnaker'"
 
 CONSTANTS = {
@@ -26,7 +31,8 @@ CONSTANTS = {
 }
 
 LIMITS = CoreLimits(neurons=256, synaptic_memory_bytes=8 * 1024 * 1024, bytes_per_synapse=4.0, fan_in=None,
-                    fan_out=None, cores_per_tile=16, tile_mesh=(1, 1),
+                    fan_out=None, cores_per_tile=16, tile_mesh=(1, 1), weight_sharing=True,
+                    weight_sharing_source=SPYNNAKER_SHARING,
                     source="Furber et al. 2014 [S]: 18 ARM cores per chip (16 for applications), 128 MB SDRAM "
                            "per chip; 256 neurons per core is sPyNNaker's usual LIF default [S, unverified]; "
                            "synaptic rows in SDRAM: 8 MiB per core = 128 MB / 16 [D]; 4 B per synaptic word")

@@ -32,7 +32,11 @@ CONSTANTS = {
 
 LIMITS = CoreLimits(neurons=None, synaptic_memory_bytes=128 * 1024, bytes_per_synapse=4.0, fan_in=None,
                     fan_out=None, cores_per_tile=4, tile_mesh=(8, 5), max_cores_per_chip=152,
-                    state_in_core_memory=True,
+                    state_in_core_memory=True, weight_sharing=True,
+                    weight_sharing_source="assumption: SpiNNaker 2's processing elements are software cores like "
+                                          "SpiNNaker 1's, whose sPyNNaker local-only connectors store one kernel "
+                                          "per core (hardware_models.chips.spinnaker1); not checked on SpiNNaker "
+                                          "2's own software",
                     source="Höppner et al. 2021, arXiv:2103.08392 [S]: 152 processing elements (38 quad-PEs) per "
                            "chip with 128 KB SRAM each, shared by synapses and neuron state; neurons per PE not "
                            "published as a limit (memory bound); quad-PE layout approximated as an 8x5 mesh "

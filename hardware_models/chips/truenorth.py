@@ -34,7 +34,9 @@ CONSTANTS = {
 }
 
 LIMITS = CoreLimits(neurons=256, synaptic_memory_bytes=256 * 256 // 8, bytes_per_synapse=1 / 8, fan_in=256,
-                    fan_out=256, cores_per_tile=1, tile_mesh=(64, 64),
+                    fan_out=256, cores_per_tile=1, tile_mesh=(64, 64), weight_sharing=False,
+                    weight_sharing_source=f"{MEROLLA} [P]: every core has its own 256x256 binary crossbar; a "
+                                          "weight is not shared between cores (within a core, 4 axon types).",
                     source=f"{MEROLLA} [P]: 4,096 cores, 1M neurons, 256M synapses -> 256 neurons, 256 axons and a "
                            "256x256 binary crossbar per core; a neuron targets one axon of one core")
 
