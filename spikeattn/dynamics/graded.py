@@ -5,7 +5,7 @@ import numpy as np
 
 from ..ir.neurons_extra import GradedReLU
 from .registry import Dynamics, register_dynamics
-from .xp import float_copy, namespace
+from .xp import as_float, namespace
 
 
 @register_dynamics(GradedReLU)
@@ -21,7 +21,7 @@ class GradedReLUDynamics(Dynamics):
                 "bias": np.zeros(pop.size)}
 
     def step(self, params, state, a_in):
-        v = float_copy(a_in)
+        v = as_float(a_in)
         return namespace(v).where(v > params["vth"], v - params["vth"], 0.0), {"v": v}
 
     def carries(self, params, state):

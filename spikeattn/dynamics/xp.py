@@ -8,7 +8,7 @@ with numpy's meaning — ``where``, ``maximum``, ``clip``, ``ceil``, ``isfinite`
     xp = namespace(v)
     s = xp.where(v > vth, 1.0, xp.zeros_like(v))
 
-:func:`is_nonzero`, :func:`is_floating` and :func:`float_copy` dispatch on their argument
+:func:`is_nonzero`, :func:`is_floating` and :func:`as_float` dispatch on their argument
 themselves.  For numpy arrays (and anything that is not a torch tensor) ``namespace`` returns the numpy
 module itself, so the numpy, compiled-fallback and counting paths run exactly the numpy
 calls they always ran.  For torch tensors it returns :data:`TORCH`, a shim that maps each
@@ -75,11 +75,12 @@ def is_floating(x) -> bool:
     return bool(np.issubdtype(np.asarray(x).dtype, np.floating))
 
 
-def float_copy(x):
-    """A new floating array equal to ``x``: numpy float64; a torch tensor keeps its float dtype."""
+def as_float(x):
+    """``x`` as floating values, never to be written in place: numpy a float64 copy; a torch
+    tensor itself when it is floating (else float64)."""
     is_fp = getattr(x, "is_floating_point", None)
     if callable(is_fp):
-        return x.clone() if is_fp() else x.double()
+        return x if is_fp() else x.double()
     return np.array(x, np.float64)
 
 

@@ -9,31 +9,38 @@ The counts are those of :mod:`spikeattn.counts` (the numpy engine's, field by fi
 * a population's ``neuron_updates_active[t]`` = neurons that carry state or receive an event;
   ``idle = size - active``, ``state_bytes_* = active * state_bytes``.
 
-For every node, spikes, ops and messages of all its outgoing projections are the rows of
-``M`` (a column of ones, then ``fan_out`` and ``[fan_out > 0]`` per projection; ``F``:
-``fan_out`` of count projections, times ``trunc(|s|)``) summed over the node's non-zero
-outputs, in float64 (exact: every sum is an integer far below 2**53).  The sum runs once per
-block of steps, over the non-zero entries of the block's outputs ``(block * batch, size)``
-(one ``nonzero`` and one ``index_add_``: the work is one byte read per output plus the
-spikes); a node's outputs are read where the run keeps them anyway on the device (a
-source's inputs; a recorded population's record on the CPU), else copied into a block
-buffer, one copy per step.  The per-step results stay on the device,
-``(steps, batch, k)``, and go to numpy once, in :meth:`DeviceCounts.finish`.
+A node's spikes are counted every step (one byte sum of ``s != 0``).  The ops and messages of
+all its outgoing fan-out projections are the rows of ``M`` (``fan_out`` and ``[fan_out > 0]``
+per projection; for count messages ``fan_out`` times ``trunc(|s|)``) summed over its
+non-zero outputs, in float64 (exact: every sum is an integer far below 2**53), once per block
+of steps: over the block's non-zero entries (``nonzero`` and ``index_add_``: one byte read per
+output plus work per spike) when the outputs are sparse, as one product ``[s != 0] @ M`` when
+they are dense (the spike counts of the block tell which).  A node's outputs are read where
+the run keeps them anyway on the device (a source's inputs; a recorded population's record
+on the CPU), else copied into a block buffer, one copy per step.  The per-step results stay
+on the device and go to numpy once, in :meth:`DeviceCounts.finish`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-
 #: bytes of temporaries one block sum may take (the block length follows)
 BLOCK_BYTES = 32 << 20
 MAX_BLOCK = 64
+#: above this fraction of non-zero outputs a block is summed as one dense product
+DENSE_BLOCK = 0.25
 
 
 def block_steps(size: int, batch: int, k: int) -> int:
     """Steps per block: at most MAX_BLOCK, and temporaries (indices and gathered rows of
     ``M`` for every output, in the worst case that all are non-zero) within BLOCK_BYTES."""
     return max(1, min(MAX_BLOCK, BLOCK_BYTES // ((24 + 8 * k) * size * batch)))
+
+
+def count_true(torch, mask, out) -> None:
+    """``out[b] = mask[b].sum()`` for a (batch, size) bool mask: an int32 sum of its bytes
+    (on the CPU several times faster than a bool sum)."""
+    torch.sum(mask.view(torch.uint8), dim=1, dtype=torch.int32, out=out)
 
 
 class NodeCounter:
@@ -45,7 +52,8 @@ class NodeCounter:
     def __init__(self, torch, device, name: str, size: int, outgoing: list, steps: int, batch: int,
                  history=None):
         self.torch, self.device, self.name, self.steps, self.size = torch, device, name, steps, size
-        cols, abs_cols = [np.ones(size)], []
+        self.spikes = torch.zeros((steps, batch), dtype=torch.int32, device=device)
+        cols, abs_cols = [], []
         self.ops_col, self.msg_col = {}, {}        # projection -> ("plain" | "abs", column)
         for lw in outgoing:
             fo = lw.fan_out
@@ -60,9 +68,10 @@ class NodeCounter:
             self.msg_col[lw.name] = len(cols)
             cols.append(fo > 0)
         f64 = torch.float64
-        self.m = torch.as_tensor(np.stack(cols, 1).astype(np.float64), dtype=f64, device=device)
-        self.buf = torch.zeros((steps, batch, len(cols)), dtype=f64, device=device)
-        self.m_abs = self.abs_buf = None
+        self.m = self.buf = self.m_abs = self.abs_buf = None
+        if cols:
+            self.m = torch.as_tensor(np.stack(cols, 1).astype(np.float64), dtype=f64, device=device)
+            self.buf = torch.zeros((steps, batch, len(cols)), dtype=f64, device=device)
         if abs_cols:
             self.m_abs = torch.as_tensor(np.stack(abs_cols, 1).astype(np.float64), dtype=f64, device=device)
             self.abs_buf = torch.zeros((steps, batch, len(abs_cols)), dtype=f64, device=device)
@@ -71,13 +80,16 @@ class NodeCounter:
 
     @staticmethod
     def estimate(size: int, outgoing: list, steps: int, batch: int, item: int = 8) -> int:
-        """Device bytes: count buffers, the block buffer and the block product's temporaries."""
-        k = 1 + sum(2 for lw in outgoing if lw.fan_out is not None)
-        b = block_steps(size, batch, k)
-        return 8 * k * (size + steps * batch) + b * batch * size * (item + 24 + 8 * k)
+        """Device bytes: count buffers, the block buffer and the block sum's temporaries."""
+        k = sum(2 for lw in outgoing if lw.fan_out is not None)
+        extra = block_steps(size, batch, k) * batch * size * (item + 24 + 8 * k) if k else 0
+        return 4 * steps * batch + 8 * k * (size + steps * batch) + extra
 
-    def step(self, t: int, out) -> None:
-        """Step ``t``'s output ``out`` ``(batch, size)`` (or None: kept in ``history``)."""
+    def step(self, t: int, out, nz) -> None:
+        """Step ``t``'s output ``out`` ``(batch, size)`` and ``nz = out != 0``."""
+        count_true(self.torch, nz, self.spikes[t])
+        if self.m is None and self.m_abs is None:
+            return
         if self.history is None:
             if self.blk is None:
                 self.blk = self.torch.empty((self.block,) + tuple(out.shape), dtype=out.dtype, device=self.device)
@@ -87,14 +99,25 @@ class NodeCounter:
 
     def _flush(self, t1: int) -> None:
         torch, t0 = self.torch, self.t0
+        self.t0 = t1
         x = self.history[t0:t1] if self.history is not None else self.blk[:t1 - t0]
         flat = x.reshape(-1, self.size)
-        rows, cols = (flat if flat.dtype is torch.bool else flat != 0).nonzero(as_tuple=True)
-        self.buf[t0:t1].view(flat.shape[0], -1).index_add_(0, rows, self.m[cols])
-        if self.m_abs is not None:
-            level = flat[rows, cols].to(torch.float64).abs().trunc()
-            self.abs_buf[t0:t1].view(flat.shape[0], -1).index_add_(0, rows, self.m_abs[cols] * level[:, None])
-        self.t0 = t1
+        nz = flat if flat.dtype is torch.bool else flat != 0
+        spikes = int(self.spikes[t0:t1].sum())
+        if not spikes:
+            return
+        targets = [(self.m, self.buf, None), (self.m_abs, self.abs_buf, "abs")]
+        if spikes > DENSE_BLOCK * flat.numel():
+            for m, buf, kind in targets:
+                if m is not None:
+                    v = nz.to(torch.float64) if kind is None else flat.to(torch.float64).abs().trunc()
+                    torch.mm(v, m, out=buf[t0:t1].view(flat.shape[0], -1))
+            return
+        rows, cols = nz.nonzero(as_tuple=True)
+        for m, buf, kind in targets:
+            if m is not None:
+                rows_m = m[cols] if kind is None else m[cols] * flat[rows, cols].to(torch.float64).abs().trunc()[:, None]
+                buf[t0:t1].view(flat.shape[0], -1).index_add_(0, rows, rows_m)
 
 
 class DeviceCounts:
@@ -122,13 +145,12 @@ class DeviceCounts:
     def finish(self, counts, circuit, lowered: dict) -> None:
         """Copy every buffer to numpy once and fill ``counts`` (an EventCounts from new_counts)."""
         def host(x):
-            return np.rint(x.cpu().numpy()).astype(np.int64)
+            return None if x is None else np.rint(x.cpu().numpy()).astype(np.int64)
 
         el = counts.elements
         for name, nc in self.nodes.items():
-            plain = host(nc.buf)
-            absb = host(nc.abs_buf) if nc.abs_buf is not None else None
-            el[name].fields["spikes"][:] = plain[:, :, 0]
+            el[name].fields["spikes"][:] = nc.spikes.cpu().numpy()
+            plain, absb = host(nc.buf), host(nc.abs_buf)
             for pname, (kind, col) in nc.ops_col.items():
                 ops = (plain if kind == "plain" else absb)[:, :, col]
                 self._projection(el[pname].fields, ops, plain[:, :, nc.msg_col[pname]], lowered[pname])

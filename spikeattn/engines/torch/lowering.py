@@ -1,27 +1,30 @@
 """Projections as torch operations: one lowering per projection type (Nengo's builder style).
 
-A lowered projection turns the outputs of its pre node(s) at one step into
+At each step, once all its pre nodes have emitted, a lowered projection turns their
+outputs into
 
-* ``deliver(outs, nzs, cols)``: the input it adds to its post, ``(batch, n_post)`` in the
-  engine's dtype: ``W @ m(s)`` with the message value ``m`` of
+* ``emit(t, outs, nzs, cols) -> (value, event)``: ``value`` is the input it adds to its post,
+  ``(batch, n_post)`` in the run's dtype, ``W @ m(s)`` with the message value ``m`` of
   :mod:`spikeattn.dynamics.synapses` (binary ``[s != 0]``, or ``sign(s)`` from a
-  signed-output model; graded and count ``s``);
-* ``received(nzs, cols)``: ``(batch, n_post)`` bool, the post neurons that get at least one
-  event over an existing synapse (``nzs``: the pre outputs ``!= 0``), for the active-update
-  rule of :mod:`spikeattn.counts`;
+  signed-output model; graded and count ``s``); ``event`` is kept in the delay ring with it;
+* ``received(event)``: ``(batch, n_post)`` bool, the post neurons that get at least one event
+  over an existing synapse, for the active-update rule of :mod:`spikeattn.counts` (asked only
+  where a post neuron does not carry state anyway);
 * its synaptic ops and messages: for projections with a per-pre-neuron ``fan_out`` the
   engine counts them for all projections of a pre node at once
   (:class:`~spikeattn.engines.torch.counters.NodeCounter`); a lowering without ``fan_out``
-  counts itself with ``count(outs)``.
+  (a product) writes them itself in ``emit``, into ``counts`` (``(2, steps, batch)``: ops,
+  messages), which the engine gives it.
 
 ``outs`` (the outputs), ``nzs`` (``outs != 0``) and ``cols`` hold one entry per pre node;
 ``cols[k]`` is, on the CPU, the indices of the pre neurons that are non-zero in some sample
 (a lowering may then touch only their rows, as the numpy engine touches only the rows of
 spiking neurons), and None on a GPU (where finding them would cost a host sync per step).
 
-:func:`lower` dispatches on the projection's class hierarchy (:func:`register_lowering`);
-a projection type without a lowering is refused up front by the engine's feature check.
-Every lowering states ``device_bytes(batch)``, the memory it holds on the device, so the
+:func:`lower` dispatches on the projection's class hierarchy (:func:`register_lowering`;
+:mod:`.structured` registers the structured kinds); a projection type without a lowering is
+refused up front by the engine's feature check.  Every lowering states ``device_bytes(batch)``
+and ``event_bytes(batch)``, the memory it holds on the device and per delay slot, so the
 engine can refuse a run before allocating it.
 """
 from __future__ import annotations
@@ -30,7 +33,7 @@ import warnings
 
 import numpy as np
 
-from ...dynamics.synapses import SynapseTable
+from ...dynamics.synapses import SynapseTable, signed_output
 from ...errors import UnsupportedFeatureError
 from ...ir import Projection
 
@@ -66,23 +69,42 @@ def lowering_class(proj) -> type:
 
 class Context:
     """What every lowering needs: ``torch``, ``device``, ``dtype`` (float of the run),
-    ``batch`` and ``signed`` (node -> whether its outputs carry a sign)."""
+    ``batch``, the ``circuit``, ``signed`` (node -> whether its outputs carry a sign) and
+    ``bool_inputs`` (source -> whether its encoded input is bool)."""
 
-    def __init__(self, torch, device, dtype, batch: int, signed: dict):
-        self.torch, self.device, self.dtype, self.batch, self.signed = torch, device, dtype, batch, signed
+    def __init__(self, torch, device, dtype, batch: int, circuit, inputs: dict):
+        self.torch, self.device, self.dtype, self.batch, self.circuit = torch, device, dtype, batch, circuit
+        self.signed = {n: signed_output(circuit, n) for n in circuit.nodes()}
+        self.bool_inputs = {n: np.asarray(x).dtype == bool for n, x in inputs.items()}
         self.itemsize = torch.empty((), dtype=dtype).element_size()
 
     def tensor(self, arr, dtype=None):
-        return self.torch.as_tensor(np.ascontiguousarray(arr), dtype=dtype or self.dtype, device=self.device)
+        return self.torch.as_tensor(np.require(arr, requirements=("C", "W")), dtype=dtype or self.dtype,
+                                    device=self.device)
 
 
 class Lowered:
     """Base class.  ``pres``: pre node names; ``post``; ``delay``; ``message``; ``graded``
-    (ops are multiply-accumulates); ``n_post``; ``fan_out``: existing synapses per pre
-    neuron (numpy int64), or None when :meth:`count` counts the projection itself."""
+    (ops are multiply-accumulates); ``n_pre`` (all pre nodes), ``n_post``; ``fan_out``:
+    existing synapses per pre neuron (numpy int64), or None when ``emit`` counts the
+    projection itself (into ``counts``)."""
 
     fan_out: np.ndarray | None = None
     weight_bytes: int = 4          # float32 weights on the modelled hardware
+    counts = None
+    uses_cols = False              # whether emit / received read ``cols`` (CPU)
+
+    def _common(self, proj, ctx: Context, n_pre: int, n_post: int) -> None:
+        self.ctx, self.name, self.pres, self.post = ctx, proj.name, tuple(getattr(proj, "pres", (proj.pre,))), proj.post
+        self.delay, self.message, self.graded = int(proj.delay), proj.message, proj.message == "graded"
+        self.n_pre, self.n_post = n_pre, n_post
+
+    def event_bytes(self, batch: int) -> int:
+        """Device bytes of one delay slot's event (default: the pre spikes, one byte each)."""
+        return batch * self.n_pre
+
+    def describe(self) -> str:
+        return type(self).__name__
 
     def message_value(self, s, nz, pre: str):
         """``m(s)`` in the run's dtype (``nz = s != 0``, already computed)."""
@@ -108,11 +130,11 @@ class FlatLowering(Lowered):
     ``> 0``; a full matrix needs none: every post neuron of a sample receives an event iff any
     pre neuron of the sample spiked."""
 
+    uses_cols = True
+
     def __init__(self, proj, ctx: Context, table: SynapseTable):
-        self.ctx, self.name, self.pres, self.post = ctx, proj.name, (proj.pre,), proj.post
-        self.delay, self.message, self.graded = int(proj.delay), proj.message, proj.message == "graded"
+        self._common(proj, ctx, table.n_pre, table.n_post)
         self.table = table
-        self.n_pre, self.n_post = table.n_pre, table.n_post
         self.fan_out, self.weight_bytes = table.fan_out, table.weight_bytes
         nnz = table.synapses
         entries = self.n_pre * self.n_post
@@ -192,27 +214,23 @@ class FlatLowering(Lowered):
         m = m_of(None)
         return m @ mat if self.dense else self.ctx.torch.sparse.mm(mat, m.T).T
 
-    def deliver(self, outs, nzs, cols):
+    def emit(self, t, outs, nzs, cols):
         s, nz = outs[0], nzs[0]
 
         def m_of(sel):
             return self.message_value(s, nz, self.pres[0]) if sel is None else \
                 self.message_value(s.index_select(1, sel), nz.index_select(1, sel), self.pres[0])
-        return self._product(cols[0], True, m_of)
+        return self._product(cols[0], True, m_of), (nz, cols[0])
 
-    def received(self, nzs, cols):
-        nz = nzs[0]
+    def received(self, event):
+        nz, cols = event
         if self.full:
             return nz.any(dim=1, keepdim=True).expand(-1, self.n_post)
         dtype = self.ctx.dtype
-        return self._product(cols[0], False,
-                             lambda sel: (nz if sel is None else nz.index_select(1, sel)).to(dtype)) > 0
+        return self._product(cols, False, lambda sel: (nz if sel is None else nz.index_select(1, sel)).to(dtype)) > 0
 
 
 def lower(circuit, ctx: Context, tables: dict) -> dict[str, Lowered]:
-    """Every projection of ``circuit`` lowered (nothing on the device yet: call ``build()``)."""
-    out = {}
-    for name, proj in circuit.projections.items():
-        cls = lowering_class(proj)
-        out[name] = cls(proj, ctx, tables.get(name))
-    return out
+    """Every projection of ``circuit`` lowered (nothing on the device yet: call ``build()``);
+    ``tables``: the SynapseTables of the flat projections."""
+    return {name: lowering_class(proj)(proj, ctx, tables.get(name)) for name, proj in circuit.projections.items()}

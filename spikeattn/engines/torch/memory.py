@@ -9,9 +9,9 @@ Parts (bytes; ``item`` = 8 for float64, 4 for float32):
 * ``inputs``: the encoded source inputs copied to the device (none on the CPU when the
   dtype already matches);
 * ``state``: every state variable plus a few step temporaries, ``batch * size`` each;
-* ``rings``: per projection ``(delay + 1)`` slots of its input ``(batch, n_post)`` and of the
-  pre spikes ``(batch, n_pre)`` (for the active-update rule);
-* ``weights``: each lowering's ``device_bytes`` (dense or CSR weights, synapse pattern);
+* ``rings``: per projection ``(delay + 1)`` slots of its input ``(batch, n_post)`` and of its
+  event (``event_bytes``: the pre spikes, for the active-update rule);
+* ``weights``: each lowering's ``device_bytes`` (weights, synapse pattern, temporaries);
 * ``counts``: the per-step count buffers on the device and the EventCounts on the host.
 
 On the CPU everything is compared with :func:`spikeattn.validation.available_bytes`; on CUDA
@@ -43,9 +43,10 @@ def estimate(circuit, steps: int, batch: int, item: int, record: set, lowered: d
         if not (cpu_float64 and x.dtype.kind in "bf" and (x.dtype.kind == "b" or x.itemsize == 8)):
             parts["inputs"] += x.size * (1 if x.dtype.kind == "b" else item)
     for lw in lowered.values():
-        n_pre = sum(circuit.node(p).size for p in dict.fromkeys(lw.pres))
-        parts["rings"] += (lw.delay + 1) * batch * (lw.n_post * item + n_pre)
+        parts["rings"] += (lw.delay + 1) * (batch * lw.n_post * item + lw.event_bytes(batch))
         parts["weights"] += lw.device_bytes(batch)
+        if lw.fan_out is None:
+            parts["counts"] += 2 * 8 * steps * batch
     for n, node in circuit.nodes().items():
         parts["counts"] += NodeCounter.estimate(node.size, outgoing[n], steps, batch, item)
     fields = sum(len(KIND_FIELDS[k]) * c for k, c in (("population", len(pops)), ("source", len(circuit.sources)),

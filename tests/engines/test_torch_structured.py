@@ -1,0 +1,218 @@
+"""engine="torch" on structured circuits against the numpy engine on ``circuit.expand()``.
+
+The torch engine runs shared, index, conv and product projections as they are stored
+(matmul, gather, conv2d, einsum); the numpy engine runs their neuron-level expansion.  With
+dyadic weights and inputs every sum is exact, so both give the same spikes and probes, and
+every count field of every element of the structured circuit is equal (the expansion's extra
+line and gate populations exist only there).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import spikeattn as sa
+from spikeattn.errors import MemoryLimitError, SpikeattnWarning
+from spikeattn.ir import MultiThresholdIF, TernaryIF
+from spikeattn.ir.neurons_extra import GradedReLU
+from spikeattn.ir.structured import ConvProjection
+
+torch = pytest.importorskip("torch")
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+
+D8 = np.arange(-8, 9) / 8.0           # dyadic weights -1 .. 1
+Q4 = np.arange(-4, 9) / 4.0           # graded inputs -1 .. 2
+
+
+def _w(rng, shape, zeros=0.3):
+    w = rng.choice(D8[D8 != 0], shape)
+    w[rng.random(shape) < zeros] = 0.0
+    return w
+
+
+def random_structured(seed: int, steps: int = 12, batch: int = 2):
+    """Every structured kind and message, every float model, a flat projection, delays 0-3,
+    a recurrent index projection, products of signed and unsigned levels, binary spikes and
+    one node with itself, with and without masks."""
+    rng = np.random.default_rng(seed)
+    G, n_in, n_h = (int(rng.integers(2, 4)) for _ in range(3))
+    C, H, W = int(rng.integers(1, 3)), int(rng.integers(3, 5)), int(rng.integers(3, 5))
+    c = sa.Circuit(f"torch_structured_{seed}")
+    c.add_source("x", (G, n_in), encoder="graded")
+    c.add_source("img", (C, H, W))
+    c.add_population("m", (G, n_h), MultiThresholdIF(vth=0.5, levels=int(rng.integers(1, 4)),
+                                                     signed=bool(rng.random() < 0.5)))
+    c.add_population("t", (G, n_h), TernaryIF(vth=0.5))
+    c.add_population("l", (G, n_h), sa.LIF(du=0.5, dv=0.25, vth=0.5, bias=float(rng.choice([0.0, 0.0625]))))
+    c.add_population("g", (G, n_h), GradedReLU(vth=0.25))
+    c.add_population("att", (G, G), MultiThresholdIF(vth=0.25, levels=2))
+    c.add_population("self", (G, G), sa.IF(vth=0.75))
+    c.add_population("out", (G, n_h), sa.LIF(du=1.0, dv=0.5, vth=0.75))
+    k = _w(rng, (2, C, 2, 2))
+    stride, pad = int(rng.integers(1, 3)), int(rng.integers(0, 2))
+    fmap = ConvProjection("tmp", "img", "fm", k, (H, W), (stride, stride), (pad, pad))
+    c.add_population("fm", (2, *fmap.output_hw), sa.IF(vth=0.5))
+    d = lambda: int(rng.integers(0, 4))            # noqa: E731
+    dense = rng.random() < 0.5                      # a shared matrix without zeros: no pattern product
+    c.connect_shared("x", "m", _w(rng, (n_h, n_in), 0.0 if dense else 0.3), message="graded", delay=d(),
+                     scale=rng.choice([0.5, 1.0, 2.0], G) if rng.random() < 0.5 else None)
+    c.connect_shared("x", "t", _w(rng, (n_h, n_in)), message="graded", delay=d())
+    c.connect_index("x", "l", rng.permutation(G * n_in)[: G * n_h] if n_in >= n_h else
+                    np.where(rng.random(G * n_h) < 0.8, rng.integers(0, G * n_in, G * n_h), -1),
+                    rng.choice(D8, G * n_h) if rng.random() < 0.5 else 0.75, message="graded", delay=d())
+    c.connect("x", "g", sp.csr_matrix(_w(rng, (G * n_h, G * n_in), 0.6)), name="x->g flat", message="graded",
+              delay=d())
+    c.connect_conv("img", "fm", k, (H, W), (stride, stride), (pad, pad), delay=d())
+    mask = rng.random((G, G)) < 0.7 if rng.random() < 0.7 else None
+    c.connect_product("m", "t", "att", "ik,jk->ij", weight=float(rng.choice([0.125, -0.25, 0.5])), mask=mask,
+                      delay=d())
+    c.connect_product("l", "l", "self", "ik,jk->ij", weight=0.25, mask=np.tril(np.ones((G, G), bool)), delay=d())
+    c.connect_product("att", "m", "out", "ij,jk->ik", weight=0.125, delay=int(rng.integers(1, 4)))
+    c.connect_shared("g", "out", _w(rng, (n_h, n_h)), message="graded", delay=d())
+    c.connect_shared("self", "out", _w(rng, (n_h, G)), message="count", delay=d())
+    c.connect_index("t", "out", rng.permutation(G * n_h), rng.choice(D8, G * n_h), delay=d())
+    c.connect_index("out", "m", rng.permutation(G * n_h), 0.5, name="out->m", message="count",
+                    delay=int(rng.integers(1, 4)))
+    c.connect_shared("fm", "out", _w(rng, (G * n_h, c.node("fm").size)), delay=d())
+    for pop in ("m", "out", "att"):
+        c.probe(pop, tuple(c.node(pop).model.state))
+    inputs = {"x": rng.choice(Q4, (steps, batch, G * n_in)), "img": rng.random((steps, batch, C * H * W)) < 0.4}
+    return c, inputs, steps
+
+
+def _run(engine, c, inputs, steps, **options):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SpikeattnWarning)
+        return sa.simulate(c, inputs, steps=steps, engine=engine, **options)
+
+
+def assert_same_as_expansion(c, inputs, steps, **options):
+    ref = _run("numpy", c.expand(), inputs, steps)
+    got = _run("torch", c, inputs, steps, **options)
+    for n in c.nodes():
+        assert np.array_equal(ref.spikes[n], got.spikes[n]), f"spikes of '{n}'"
+    for p, vs in got.probes.items():
+        for v, arr in vs.items():
+            assert np.array_equal(arr, ref.probes[p][v]), f"probe {p}.{v}"
+    own = list(c.nodes()) + list(c.projections)
+    assert set(got.counts.elements) == set(own)
+    for el in own:
+        for f, arr in got.counts.elements[el].fields.items():
+            assert np.array_equal(arr, ref.counts.elements[el].fields[f]), f"count {el}.{f}"
+    return ref, got
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_structured_circuits_equal_the_expansion_on_numpy(seed):
+    c, inputs, steps = random_structured(seed)
+    ref, got = assert_same_as_expansion(c, inputs, steps)
+    kinds = {p.kind for p in c.projections.values() if getattr(p, "structured", False)}
+    assert kinds == {"shared", "index", "conv", "product"}
+    assert got.counts.total("synaptic_acs", elements=[p for p in c.projections if "product" in
+                                                      got.meta["lowering"][p]]) > 0
+
+
+def test_dense_shared_matrix_receives_without_a_pattern_product():
+    """W without zeros: a post neuron of group g receives an event iff a pre neuron of group
+    g spiked (the lowering keeps no synapse pattern)."""
+    rng = np.random.default_rng(3)
+    c = sa.Circuit("dense_shared")
+    c.add_source("x", (5, 3))
+    c.add_population("h", (5, 4), GradedReLU(vth=10.0))     # never fires: active only by received events
+    c.connect_shared("x", "h", rng.choice(D8[D8 != 0], (4, 3)))
+    inputs = {"x": rng.random((8, 3, 15)) < 0.2}
+    ref, got = assert_same_as_expansion(c, inputs, 8)
+    assert got.meta["lowering"]["x->h"].endswith("full")
+    x = inputs["x"].reshape(8, 3, 5, 3)
+    assert np.array_equal(got.counts.elements["h"].fields["neuron_updates_active"][1:],
+                          4 * x.any(axis=3).sum(axis=2)[:-1])
+
+
+def test_product_of_unsigned_levels_and_of_signed_levels():
+    """The value's einsum is the ops' einsum for non-negative levels; signed levels (and
+    levels > 1 in b) take their own |a| |b| and |a| [b != 0] einsums."""
+    rng = np.random.default_rng(5)
+    for signed in (False, True):
+        c = sa.Circuit(f"product_{signed}")
+        c.add_source("x", (3, 2, 4), encoder="graded")
+        c.add_population("a", (3, 2, 4), MultiThresholdIF(vth=0.25, levels=3, signed=signed))
+        c.add_population("b", (3, 2, 4), MultiThresholdIF(vth=0.5, levels=2, signed=signed))
+        c.add_population("p", (2, 3, 3), sa.IF(vth=100.0))
+        c.connect_index("x", "a", np.arange(24), message="graded", delay=0)
+        c.connect_index("x", "b", np.arange(24)[::-1], message="graded", delay=0)
+        c.connect_product("a", "b", "p", "thd,shd->hts", weight=0.5, mask=np.tril(np.ones((3, 3), bool)), delay=0)
+        c.probe("p", ("v",))
+        inputs = {"x": rng.choice(Q4, (6, 2, 24))}
+        ref, got = assert_same_as_expansion(c, inputs, 6)
+        counts = got.counts.elements["a*b->p"].fields
+        assert counts["synaptic_acs"].sum() > counts["messages"].sum() > 0
+
+
+def test_product_of_graded_values_counts_truncated_levels():
+    """A product of graded (non-integer) outputs, which has no expansion: the value is
+    ``weight * einsum(a, b)``; the ops count ``trunc|a| trunc|b|`` and the messages
+    ``trunc|a| [b != 0]`` (count-message convention), the events are where a != 0 and b != 0."""
+    rng = np.random.default_rng(9)
+    c = sa.Circuit("graded_product")
+    c.add_source("x", (3, 2), encoder="graded")
+    c.add_population("a", (3, 2), GradedReLU(vth=0.0))
+    c.add_population("b", (3, 2), GradedReLU(vth=0.0))
+    c.add_population("p", (3, 3), GradedReLU(vth=100.0))       # never fires: active = received
+    c.add_population("acc", (3, 3), sa.IF(vth=1e9))
+    c.connect_index("x", "a", np.arange(6), message="graded", delay=0)
+    c.connect_index("x", "b", np.arange(6)[::-1], 1.5, message="graded", delay=0)
+    c.connect_product("a", "b", "p", "ik,jk->ij", weight=0.5, delay=0)
+    c.connect_product("a", "b", "acc", "ik,jk->ij", weight=0.5, name="a*b->acc", delay=0)
+    c.probe("acc", ("v",))
+    x = rng.choice(Q4, (5, 2, 6))
+    r = _run("torch", c, {"x": x}, 5)
+    a, b = r.spikes["a"].reshape(5, 2, 3, 2), r.spikes["b"].reshape(5, 2, 3, 2)
+    assert (a % 1 != 0).any() and (b % 1 != 0).any()
+    assert np.array_equal(r.probes["acc"]["v"], np.cumsum(0.5 * np.einsum("tzik,tzjk->tzij", a, b), 0).reshape(5, 2, 9))
+    f = r.counts.elements["a*b->p"].fields
+    ta, tb = np.trunc(np.abs(a)), np.trunc(np.abs(b))
+    assert np.array_equal(f["synaptic_acs"], np.einsum("tzik,tzjk->tz", ta, tb).astype(np.int64))
+    assert np.array_equal(f["messages"], np.einsum("tzik,tzjk->tz", ta, (b != 0) * 1.0).astype(np.int64))
+    events = np.einsum("tzik,tzjk->tzij", (a != 0) * 1.0, (b != 0) * 1.0) > 0
+    assert np.array_equal(r.counts.elements["p"].fields["neuron_updates_active"], events.sum(axis=(2, 3)))
+
+
+def test_structured_run_refused_before_allocating(monkeypatch):
+    import spikeattn.engines.torch.memory as mem
+    c, inputs, steps = random_structured(0)
+    monkeypatch.setattr(mem, "available_bytes", lambda: 4096)
+    with pytest.raises(MemoryLimitError, match=r"engine 'torch'.*weights.*Fix: a smaller batch"):
+        _run("torch", c, inputs, steps)
+
+
+def test_structured_circuit_too_large_to_expand_runs_on_torch():
+    """512 tokens x (128 x 128) shared: the expansion would hold 8.4 M synapses; the torch
+    engine holds one matrix."""
+    rng = np.random.default_rng(0)
+    c = sa.Circuit("wide")
+    c.add_source("x", (512, 128))
+    c.add_population("h", (512, 128), sa.IF(vth=1.0))
+    c.connect_shared("x", "h", rng.choice(D8[D8 != 0], (128, 128)))
+    with pytest.raises(MemoryLimitError, match="engine='torch'"):
+        c.expand(max_bytes=100 << 20)
+    r = _run("torch", c, {"x": rng.random((3, 1, 512 * 128)) < 0.05}, 3)
+    x = r.spikes["x"].sum(axis=2)
+    assert r.counts.elements["x->h"].fields["synaptic_acs"][:, 0].tolist() == (128 * x[:, 0]).tolist()
+
+
+def test_float32_structured_circuit():
+    c, inputs, steps = random_structured(1)
+    ref = _run("numpy", c.expand(), inputs, steps)
+    got = _run("torch", c, inputs, steps, dtype="float32")
+    # levels, ternary spikes and integrate-and-fire sums of few dyadic terms are exact in float32
+    for n in ("m", "t", "att", "fm"):
+        assert np.array_equal(ref.spikes[n], got.spikes[n]), n
+
+
+@needs_cuda
+def test_cuda_structured_equals_the_expansion():
+    c, inputs, steps = random_structured(2)
+    assert_same_as_expansion(c, inputs, steps, device="cuda")
