@@ -3,7 +3,9 @@
 The whole simulation loop — every step, every node, event-driven CSR propagation, the model
 kernels and the event counting — runs as one numba-compiled function (:mod:`.loop`), cached
 on disk so that only the first run on a machine pays the JIT compile (12-35 s measured on a
-busy 2-core machine; later runs load it in about 0.5 s).  It
+busy 2-core machine; later runs load it in about 0.5 s; ``make demo`` / ``make test`` compile
+it once at set-up, :mod:`.warm`, and a stale cache is dropped when this package's sources
+change, :func:`_drop_stale_cache`).  It
 gives spikes, probes, ``EventCounts`` and diagnostics identical to the numpy engine
 (``np.array_equal`` / ``==``): the same float64 / int64 arithmetic in the same order (float
 sums in the order of :mod:`spikeattn.dynamics.synapses`), so fixed-point runs are bit-exact
@@ -24,6 +26,7 @@ Models are run only by a kernel registered for their exact Dynamics class
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import time
 import warnings
@@ -56,6 +59,46 @@ def _numba_cache_dir() -> None:
     if not os.access(here, os.W_OK):
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
         os.environ["NUMBA_CACHE_DIR"] = str(base / "spikeattn" / "numba")
+
+
+_CACHE_CHECKED: set[str] = set()
+
+
+def _drop_stale_cache() -> None:
+    """Remove this package's numba cache when its sources changed since it was written.
+
+    numba keys a cached function on its own file's modification time and size only, but the
+    loop (:mod:`.loop`) inlines the kernels of :mod:`.kernels` and the constants of
+    :mod:`.pack`: after an edit of those (or an upgrade that leaves ``loop.py`` as it was)
+    numba would load the old compiled loop.  A stamp (sha256 of every source of this
+    package) is kept beside the cache; when it differs, the cached entries (``*.nbi``,
+    ``*.nbc``; the folder holds only this package's) are removed, so the next run compiles.
+    """
+    from .loop import run_float_serial
+
+    path = Path(run_float_serial._cache._cache_path)
+    if str(path) in _CACHE_CHECKED:
+        return
+    digest = hashlib.sha256()
+    for src in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        digest.update(src.name.encode() + b"\0" + src.read_bytes())
+    stamp = digest.hexdigest()
+    stamp_file = path / "spikeattn-sources.sha256"
+    try:
+        current = stamp_file.read_text().strip()
+    except OSError:
+        current = None
+    if current != stamp:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            for f in list(path.glob("*.nbi")) + list(path.glob("*.nbc")):
+                f.unlink(missing_ok=True)
+            tmp = stamp_file.with_name(f"{stamp_file.name}.{os.getpid()}.tmp")
+            tmp.write_text(stamp + "\n")
+            os.replace(tmp, stamp_file)
+        except OSError:    # read-only cache: numba then compiles in memory, never loading a stale entry
+            pass
+    _CACHE_CHECKED.add(str(path))
 
 
 @contextlib.contextmanager
@@ -152,6 +195,7 @@ class CompiledEngine(Engine):
         from .loop import DRIVERS
         from .pack import pack
 
+        _drop_stale_cache()
         t_start = time.perf_counter()
         pk = pack(circuit, inputs, steps, batch)
         dtype = np.int64 if pk.fixed else np.float64

@@ -64,30 +64,74 @@ def scan_nonzero(flags, m, idx):
 
 
 @njit(cache=True, inline="always")
-def _lif_update(u_, v_, a_in, got, spk, m, ku_, kv_, vth_, vr_, bias_, subtract, stride):
-    """The branch-free LIF pass over m neurons; parameters are read at ``k * stride``
-    (stride 0: one value for the whole population).  Returns (active, bad_u, bad_v)."""
+def finite(x):
+    """``x`` is finite: ``x - x`` is 0.0 for finite x and NaN for inf / NaN (two vector ops)."""
+    return (x - x) == 0.0
+
+
+@njit(cache=True, inline="always")
+def lif_integrate(u0, v0, a, ku, kv, bias):
+    """The LIF integration of one neuron for one step (the one place the compiled engine
+    writes it): ``(u, v, carries)`` with ``carries`` of the state before the step."""
+    uk = u0 * ku
+    vk = v0 * kv
+    carries = (uk != 0.0) | (vk != 0.0) | (bias != 0.0)
+    u = uk + a
+    v = vk + u
+    v = v + bias
+    return u, v, carries
+
+
+@njit(cache=True, inline="always")
+def lif_fire(v, vth, v_reset, subtract):
+    """Threshold and reset of one neuron: ``(v after the reset, spiked)``."""
+    s = v > vth
+    vs = (v - vth) if subtract else v_reset
+    return (vs if s else v), s
+
+
+@njit(cache=True, inline="always")
+def lif_neuron(u0, v0, a, ku, kv, bias, vth, v_reset, subtract):
+    """:func:`lif_integrate` then :func:`lif_fire`: ``(u, v, spiked, carries)``."""
+    u, v, carries = lif_integrate(u0, v0, a, ku, kv, bias)
+    v, s = lif_fire(v, vth, v_reset, subtract)
+    return u, v, s, carries
+
+
+@njit(cache=True, inline="always")
+def _lif_uniform(u_, v_, a_in, got, spk, m, ku, kv, vth, v_reset, bias, subtract):
+    """The branch-free LIF pass over m neurons sharing one set of parameters (scalars: no
+    per-neuron loads).  Returns (active, bad_u, bad_v)."""
     active = 0
     bad_u = 0
     bad_v = 0
     for k in range(m):
-        p = k * stride
         u0 = u_[k]
         v0 = v_[k]
-        a = a_in[k]
-        bias = bias_[p]
-        uk = u0 * ku_[p]
-        vk = v0 * kv_[p]
-        active += (uk != 0.0) | (vk != 0.0) | (bias != 0.0) | (got[k] != 0)
-        u = uk + a
-        v = vk + u
-        v = v + bias
-        vth = vth_[p]
-        s = v > vth
-        vs = (v - vth) if subtract else vr_[p]
-        v = vs if s else v
-        bad_u += (np.abs(u0) < np.inf) & ~(np.abs(u) < np.inf)
-        bad_v += (np.abs(v0) < np.inf) & ~(np.abs(v) < np.inf)
+        u, v, s, carries = lif_neuron(u0, v0, a_in[k], ku, kv, bias, vth, v_reset, subtract)
+        active += carries | (got[k] != 0)
+        bad_u += finite(u0) & ~finite(u)
+        bad_v += finite(v0) & ~finite(v)
+        spk[k] = s
+        u_[k] = u
+        v_[k] = v
+    return active, bad_u, bad_v
+
+
+@njit(cache=True, inline="always")
+def _lif_per_neuron(u_, v_, a_in, got, spk, m, ku_, kv_, vth_, vr_, bias_, subtract):
+    """:func:`_lif_uniform` with per-neuron parameter arrays (indexed by k, as the state:
+    an index computed as ``k * stride`` kept LLVM from vectorising, 4-10x slower)."""
+    active = 0
+    bad_u = 0
+    bad_v = 0
+    for k in range(m):
+        u0 = u_[k]
+        v0 = v_[k]
+        u, v, s, carries = lif_neuron(u0, v0, a_in[k], ku_[k], kv_[k], bias_[k], vth_[k], vr_[k], subtract)
+        active += carries | (got[k] != 0)
+        bad_u += finite(u0) & ~finite(u)
+        bad_v += finite(v0) & ~finite(v)
         spk[k] = s
         u_[k] = u
         v_[k] = v
@@ -114,12 +158,12 @@ def lif_step(U, V, REF, FP, b, lo, hi, a_in, got, subtract, refractory, uniform,
     m = hi - lo
     # 1-D views indexed by k in range(m): LLVM sees k >= 0 and vectorises the loop
     u_, v_ = U[b, lo:hi], V[b, lo:hi]
-    ku_, kv_, vth_, vr_, bias_ = FP[F_KU, lo:hi], FP[F_KV, lo:hi], FP[F_VTH, lo:hi], FP[F_VRESET, lo:hi], \
-        FP[F_BIAS, lo:hi]
     if uniform:
-        active, bad_u, bad_v = _lif_update(u_, v_, a_in, got, spk, m, ku_, kv_, vth_, vr_, bias_, subtract, 0)
+        active, bad_u, bad_v = _lif_uniform(u_, v_, a_in, got, spk, m, FP[F_KU, lo], FP[F_KV, lo], FP[F_VTH, lo],
+                                            FP[F_VRESET, lo], FP[F_BIAS, lo], subtract)
     else:
-        active, bad_u, bad_v = _lif_update(u_, v_, a_in, got, spk, m, ku_, kv_, vth_, vr_, bias_, subtract, 1)
+        active, bad_u, bad_v = _lif_per_neuron(u_, v_, a_in, got, spk, m, FP[F_KU, lo:hi], FP[F_KV, lo:hi],
+                                               FP[F_VTH, lo:hi], FP[F_VRESET, lo:hi], FP[F_BIAS, lo:hi], subtract)
     n = scan_nonzero(spk, m, idx)
     for e in range(n):
         val[e] = 1.0
@@ -139,24 +183,17 @@ def lif_step_refractory(U, V, REF, FP, b, lo, hi, a_in, got, refractory, idx, va
     bad_v = 0
     for j in range(lo, hi):
         k = j - lo
-        ku = FP[F_KU, j]
-        kv = FP[F_KV, j]
-        bias = FP[F_BIAS, j]
         u0 = U[b, j]
         v0 = V[b, j]
-        uk = u0 * ku
-        vk = v0 * kv
-        if uk != 0.0 or vk != 0.0 or bias != 0.0 or got[k] != 0:
+        u, v, carries = lif_integrate(u0, v0, a_in[k], FP[F_KU, j], FP[F_KV, j], FP[F_BIAS, j])
+        if carries or got[k] != 0:
             active += 1
-        u = uk + a_in[k]
-        v = vk + u
-        v = v + bias
         r = REF[b, j]
         if r > 0:
             v = FP[F_VRESET, j]
             r -= 1
-        if v > FP[F_VTH, j]:
-            v = FP[F_VRESET, j]
+        v, s = lif_fire(v, FP[F_VTH, j], FP[F_VRESET, j], False)
+        if s:
             r = refractory
             idx[n] = k
             val[n] = 1.0

@@ -1,19 +1,21 @@
 """The whole simulation loop, compiled with numba (``@njit(cache=True)``, cached on disk).
 
-For each step ``t`` in ``[t0, t1)``, for each sample (independent: the parallel driver gives
-each thread one block of consecutive samples with ``prange``; a thread runs its samples in
-lockstep, step-major), for each node in ``circuit.update_order()``:
+For each sample (independent: the parallel driver gives each thread one block of
+consecutive samples with ``prange``; a thread runs its samples one after the other), for
+each step ``t`` in ``[t0, t1)``, for each node in ``circuit.update_order()``:
 
 * a source emits the non-zero entries of its input for step t (binary: value 1);
-* a population reads and clears its arrival flags for t, sums its input
-  ``a_in = 0.0 + acc[p1][t] + acc[p2][t] + ...`` over its incoming projections in name
-  order (fixed point: each exact integer sum wrapped to int32 where Lava wraps, then shifted
-  by ``weight_exp``), clears those slots, runs its kernel (:mod:`.kernels`), which also
-  applies the active-update rule, and records its outputs and probes;
+* a population sums its input ``a_in = 0.0 + acc[p1][t] + acc[p2][t] + ...`` over its
+  incoming projections in name order (fixed point: each exact integer sum wrapped to int32
+  where Lava wraps, then shifted by ``weight_exp``) and reads "received an event" (its
+  arrival flag or a non-zero slot, see :func:`deliver`), clears those slots and flags,
+  runs its kernel (:mod:`.kernels`), which also applies the active-update rule, and
+  records its outputs and probes;
 * each outgoing projection touches only the CSR rows of the non-zero outputs, in ascending
   pre index then synapse order, adding ``w`` (binary; ``w * sign(s)`` from signed-output
   models) or ``w * s`` (graded, count) into its own
-  ring slot ``(t + delay) % (delay + 1)`` and setting the post neuron's arrival flag.
+  ring slot ``(t + delay) % (delay + 1)`` (setting the post neuron's arrival flag where the
+  sum becomes exactly zero).
 
 Counts, written in the same loop (definitions in :mod:`spikeattn.counts`):
 ``CPOP[pop, 0/1, t, b]`` = active updates / non-zero outputs; ``CSRC[src, t, b]`` = non-zero
@@ -72,37 +74,48 @@ def emit_source(b, t, s, SRC, SB, SB64, SV, idx, val):
 
 
 @njit(cache=True, inline="always")
-def take_arrivals(b, t, q, POP, ARR, got):
-    """Copy and clear population q's arrival flags for step t."""
+def gather_float(b, t, q, POP, PROJ, INL, ACC, ARR, a_in, got):
+    """``a_in = 0.0 + acc[p][slot] + ...`` over q's incoming projections in name order, and
+    ``got`` = "received >= 1 event for step t" = its arrival flag or a non-zero sum (see
+    :func:`deliver`); clears the slots and the flags.  One pass per projection."""
+    size = POP[q, P_HI] - POP[q, P_LO]
+    base = POP[q, P_ARR_LO] + (t % POP[q, P_ARR_LEN]) * size
+    flags = ARR[b, base:base + size]
+    e0, e1 = POP[q, P_IN0], POP[q, P_IN1]
+    if e1 == e0:        # no incoming projection: nothing ever arrives
+        for i in range(size):
+            a_in[i] = 0.0
+            got[i] = 0
+    for e in range(e0, e1):
+        p = INL[e]
+        base = PROJ[p, J_ACC] + (t % (PROJ[p, J_DELAY] + 1)) * size
+        acc = ACC[b, base:base + size]
+        if e == e0:
+            for i in range(size):
+                x = acc[i]
+                a_in[i] = 0.0 + x
+                got[i] = flags[i] | (x != 0.0)
+                flags[i] = 0
+                acc[i] = 0.0
+        else:
+            for i in range(size):
+                x = acc[i]
+                a_in[i] = a_in[i] + x
+                got[i] |= x != 0.0
+                acc[i] = 0.0
+
+
+@njit(cache=True, inline="always")
+def gather_fixed(b, t, q, POP, PROJ, INL, ACC, ARR, a_in, got):
+    """Fixed point: per projection exact sum, int32 wrap where Lava wraps, weight_exp shift;
+    ``got`` as in :func:`gather_float`."""
     size = POP[q, P_HI] - POP[q, P_LO]
     base = POP[q, P_ARR_LO] + (t % POP[q, P_ARR_LEN]) * size
     flags = ARR[b, base:base + size]
     for i in range(size):
+        a_in[i] = 0
         got[i] = flags[i]
         flags[i] = 0
-
-
-@njit(cache=True, inline="always")
-def gather_float(b, t, q, POP, PROJ, INL, ACC, a_in):
-    """``a_in = 0.0 + acc[p][slot]`` over q's incoming projections in name order; clears them."""
-    size = POP[q, P_HI] - POP[q, P_LO]
-    for i in range(size):
-        a_in[i] = 0.0
-    for e in range(POP[q, P_IN0], POP[q, P_IN1]):
-        p = INL[e]
-        base = PROJ[p, J_ACC] + (t % (PROJ[p, J_DELAY] + 1)) * size
-        acc = ACC[b, base:base + size]
-        for i in range(size):
-            a_in[i] = a_in[i] + acc[i]
-            acc[i] = 0.0
-
-
-@njit(cache=True, inline="always")
-def gather_fixed(b, t, q, POP, PROJ, INL, ACC, a_in):
-    """Fixed point: per projection exact sum, int32 wrap where Lava wraps, weight_exp shift."""
-    size = POP[q, P_HI] - POP[q, P_LO]
-    for i in range(size):
-        a_in[i] = 0
     for e in range(POP[q, P_IN0], POP[q, P_IN1]):
         p = INL[e]
         base = PROJ[p, J_ACC] + (t % (PROJ[p, J_DELAY] + 1)) * size
@@ -111,6 +124,7 @@ def gather_fixed(b, t, q, POP, PROJ, INL, ACC, a_in):
         acc = ACC[b, base:base + size]
         for i in range(size):
             x = acc[i]
+            got[i] |= x != 0
             if w32:
                 x = wrap32(x)
             a_in[i] += shift(x, wexp)
@@ -144,7 +158,12 @@ def deliver(b, t, p, PROJ, POP, INDPTR, INDICES, W, ACC, ARR, idx, val, n, CPROJ
     """Event-driven propagation of the n non-zero outputs over projection p (rows of
     spiking pre neurons only, ascending), counting ops and messages.  Contribution per
     synapse: ``w`` (binary), ``w * sign(s)`` (binary from a signed-output model), ``w * s``
-    (graded; count, which also counts ``|s|`` ops per synapse)."""
+    (graded; count, which also counts ``|s|`` ops per synapse).
+
+    "Received >= 1 event" (the active-update rule) is the post neuron's arrival flag OR a
+    non-zero accumulator: the flag is set only where an addition gives exactly zero (0, -0.0:
+    events that cancel), so a synapse costs no store beyond its accumulator in general; if
+    any event arrived, either the final sum is non-zero or the last addition gave zero."""
     post = PROJ[p, J_POST]
     d = PROJ[p, J_DELAY]
     npost = PROJ[p, J_NPOST]
@@ -166,8 +185,10 @@ def deliver(b, t, p, PROJ, POP, INDPTR, INDICES, W, ACC, ARR, idx, val, n, CPROJ
                 ops += r1 - r0
                 for s in range(r0, r1):
                     j = INDICES[s]
-                    acc[j] += W[s]
-                    got[j] = 1
+                    x = acc[j] + W[s]
+                    acc[j] = x
+                    if x == 0:
+                        got[j] = 1
             else:
                 x = val[e]
                 if mode == M_COUNT:
@@ -178,8 +199,10 @@ def deliver(b, t, p, PROJ, POP, INDPTR, INDICES, W, ACC, ARR, idx, val, n, CPROJ
                     x = (x > 0) - (x < 0)
                 for s in range(r0, r1):
                     j = INDICES[s]
-                    acc[j] += W[s] * x
-                    got[j] = 1
+                    y = acc[j] + W[s] * x
+                    acc[j] = y
+                    if y == 0:
+                        got[j] = 1
     CPROJ[p, 0, t, b] = ops
     CPROJ[p, 1, t, b] = msgs
 
@@ -187,24 +210,23 @@ def deliver(b, t, p, PROJ, POP, INDPTR, INDICES, W, ACC, ARR, idx, val, n, CPROJ
 @njit(cache=True)
 def run_block_float(b0, b1, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP, INDPTR, INDICES, W, SB, SB64, SV,
                     U, V, REF, ACC, ARR, OB, OG, PO, CPOP, CSRC, CPROJ, DIAG, max_n):
-    """Steps t0 .. t1-1 of samples b0 .. b1-1 in lockstep (step-major, so the inputs and
-    outputs of consecutive samples are read and written contiguously), float64 circuits
-    (LIF / IF, GradedReLU)."""
+    """Steps t0 .. t1-1 of samples b0 .. b1-1, one sample after the other (sample-major: a
+    sample's state, accumulators and arrival flags stay in the core's caches for all its
+    steps), float64 circuits (LIF / IF, GradedReLU, TernaryIF, MultiThresholdIF)."""
     idx = np.empty(max_n, np.int64)
     val = np.empty(max_n, np.float64)
     a_in = np.empty(max_n, np.float64)
     got = np.empty(max_n, np.uint8)
     spk = np.zeros((max_n + 7) // 8 * 8, np.uint8)
-    for t in range(t0, t1):
-        for b in range(b0, b1):
+    for b in range(b0, b1):
+        for t in range(t0, t1):
             for k in range(NODE.shape[0]):
                 q = NODE[k, N_REF]
                 if NODE[k, N_KIND] == KIND_SOURCE:
                     n = emit_source(b, t, q, SRC, SB, SB64, SV, idx, val)
                     CSRC[q, t, b] = n
                 else:
-                    take_arrivals(b, t, q, POP, ARR, got)
-                    gather_float(b, t, q, POP, PROJ, INL, ACC, a_in)
+                    gather_float(b, t, q, POP, PROJ, INL, ACC, ARR, a_in, got)
                     lo = POP[q, P_LO]
                     hi = POP[q, P_HI]
                     if POP[q, P_KERNEL] == K_LIF:
@@ -234,16 +256,15 @@ def run_block_fixed(b0, b1, t0, t1, NODE, POP, SRC, PROJ, OUTL, INL, PRB, FP, IP
     a_in = np.empty(max_n, np.int64)
     got = np.empty(max_n, np.uint8)
     spk = np.zeros((max_n + 7) // 8 * 8, np.uint8)
-    for t in range(t0, t1):
-        for b in range(b0, b1):
+    for b in range(b0, b1):
+        for t in range(t0, t1):
             for k in range(NODE.shape[0]):
                 q = NODE[k, N_REF]
                 if NODE[k, N_KIND] == KIND_SOURCE:
                     n = emit_source(b, t, q, SRC, SB, SB64, SV, idx, val)
                     CSRC[q, t, b] = n
                 else:
-                    take_arrivals(b, t, q, POP, ARR, got)
-                    gather_fixed(b, t, q, POP, PROJ, INL, ACC, a_in)
+                    gather_fixed(b, t, q, POP, PROJ, INL, ACC, ARR, a_in, got)
                     lo = POP[q, P_LO]
                     hi = POP[q, P_HI]
                     if POP[q, P_KERNEL] == K_LOIHI_MULTI_THRESHOLD_IF:

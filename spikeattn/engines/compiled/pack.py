@@ -11,7 +11,8 @@ do the accumulator rings, the arrival-flag rings, the outputs and the probes.
   :func:`spikeattn.dynamics.synapses.incoming_order` (sorted by name): the order in which
   their accumulators are added (float summation order, defined once there).
 * Each projection has its own accumulator ring of ``delay + 1`` slots (slot ``t % (delay+1)``)
-  and its transposed weights as CSR rows (``INDPTR`` offsets into ``INDICES`` / ``W``) from
+  and its transposed weights as CSR rows (``INDPTR`` offsets into ``INDICES`` (int32, post
+  index) / ``W``) from
   the shared :class:`~spikeattn.dynamics.synapses.SynapseTable` (quantised for fixed point).
 * A population has one arrival-flag ring of ``max(delay) + 1`` slots ("received >= 1 event
   for step t", the active-update rule).
@@ -211,7 +212,7 @@ def pack(circuit, inputs: dict, steps: int, batch: int) -> Packed:
         w_t = tab.w_t
         indptr.append(w_t.indptr[:-1].astype(np.int64) + syn)
         indptr.append(np.array([syn + w_t.nnz], np.int64))
-        indices.append(w_t.indices.astype(np.int64))
+        indices.append(w_t.indices.astype(np.int32))   # post index < n_post: 4 bytes a synapse
         weights.append(w_t.data.astype(dtype))
         mode = (M_GRADED if tab.graded else M_COUNT if getattr(tab, "count", False)
                 else M_SIGNED if getattr(tab, "signed_pre", False) else M_BINARY)
@@ -239,7 +240,7 @@ def pack(circuit, inputs: dict, steps: int, batch: int) -> Packed:
     return Packed(
         fixed=fixed, NODE=NODE, POP=POP, SRC=SRC, PROJ=PROJ, OUTL=np.array(outl, np.int64),
         INL=np.array(inl, np.int64), PRB=PRB, FP=FP, IP=IP, INDPTR=cat(indptr, np.int64),
-        INDICES=cat(indices, np.int64), W=cat(weights, dtype), SB=SB, SB64=SB64, SV=SV, U=U, V=V, REF=REF,
+        INDICES=cat(indices, np.int32), W=cat(weights, dtype), SB=SB, SB64=SB64, SV=SV, U=U, V=V, REF=REF,
         ACC=np.zeros((batch, acc), dtype), ARR=np.zeros((batch, arr_lo), np.uint8), max_n=max(sizes),
         n_bin_out=nb_out, n_grd_out=ng_out, n_probe=n_probe, pop_names=pop_names, src_names=src_names,
         proj_names=proj_names, spike_slices=spike_slices, probe_slices=probe_slices, flags=packed_flags,
