@@ -10,10 +10,10 @@ PIP_FLAGS := -q --disable-pip-version-check
 .PHONY: demo test test-main test-lava bench bench-quick clean venv venv-lava browser fuzz
 
 # The default scenario (energy-vs-gpu): under 2 min on a warm cache; on a cold one it says that it trains first.
-demo: $(VENV)/.done
+demo: $(VENV)/.done $(VENV)/.numba-warm
 	$(VENV)/bin/spikeattn run
 
-test: $(VENV)/.done $(VENV_LAVA)/.done browser
+test: $(VENV)/.done $(VENV)/.numba-warm $(VENV_LAVA)/.done browser
 	$(VENV)/bin/python -m pytest tests --ignore=tests/lava_native -p no:cacheprovider
 	@if [ -f $(VENV_LAVA)/.done ]; then \
 	  echo "== Python 3.10 venv (lava-nc 0.10, numpy 1.26, networkx 2.8): core, conformance (numpy, Lava) + Lava tests"; \
@@ -25,10 +25,10 @@ fuzz: $(VENV)/.done
 	SPIKEATTN_FUZZ_PROFILE=full $(VENV)/bin/python tests/fuzz/run_fuzz.py
 
 # Every peer in one run (about 15-25 min on 2 cores); bench-quick: a smoke version (a few minutes).
-bench: $(VENV)/.done $(VENV_LAVA)/.done
+bench: $(VENV)/.done $(VENV)/.numba-warm $(VENV_LAVA)/.done
 	$(VENV)/bin/python benchmarks/run_all.py
 
-bench-quick: $(VENV)/.done $(VENV_LAVA)/.done
+bench-quick: $(VENV)/.done $(VENV)/.numba-warm $(VENV_LAVA)/.done
 	$(VENV)/bin/python benchmarks/run_all.py --quick
 
 # The report.html test drives the system Chromium (Debian's packages; selenium is in the browser extra).
@@ -51,6 +51,12 @@ $(VENV)/.done: pyproject.toml
 	$(VENV)/bin/pip install $(PIP_FLAGS) 'numpy>=2,<2.4' snntorch==1.0.0 brian2==2.9.0 'networkx>=3' sanafe==2.2.9
 	$(VENV)/bin/pip install $(PIP_FLAGS) -e '.[all,dev]'
 	$(VENV)/bin/pip install $(PIP_FLAGS) --no-deps neurobench==2.3.0
+	touch $@
+
+# The compiled engine's loop, compiled once into numba's on-disk cache (1-2 min on 2 cores, once;
+# again after an edit of the engine), so that a first simulation loads it instead of compiling.
+$(VENV)/.numba-warm: $(VENV)/.done $(wildcard spikeattn/engines/compiled/*.py)
+	$(VENV)/bin/python -m spikeattn.engines.compiled.warm
 	touch $@
 
 # Lava venv, Python 3.10 (lava-nc 0.10 does not import on 3.11): the core without torch.
