@@ -167,10 +167,33 @@ def format_targets(targets: list[dict]) -> str:
                                   ("required", "required", ""), ("verdict", "verdict", ""), ("note", "note", "")])
 
 
+def _cpuinfo(key: str) -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.split(":", 1)[0].strip() == key:
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
 def host_info() -> dict:
+    """The machine a table was measured on: CPU model, cores, SIMD flags, load average (figures
+    from different machines, or one machine under different load, are not comparable)."""
     import numpy as np
+    simd = [f for f in _cpuinfo("flags").split() if f.startswith(("avx", "fma", "sse4"))]
     return {"python": platform.python_version(), "platform": platform.platform(), "machine": platform.machine(),
-            "cpus": os.cpu_count(), "numpy": np.__version__, "load_avg_1min": os.getloadavg()[0]}
+            "cpu_model": _cpuinfo("model name") or platform.processor() or "unknown", "cpus": os.cpu_count(),
+            "simd": " ".join(simd), "numpy": np.__version__, "load_avg_1min": os.getloadavg()[0],
+            "load_avg": [round(x, 2) for x in os.getloadavg()]}
+
+
+def host_line(host: dict | None = None) -> str:
+    """One line for beside a table: CPU model, cores, SIMD flags, load average (1/5/15 min)."""
+    h = host or host_info()
+    return (f"CPU: {h['cpu_model']}, {h['cpus']} cores, SIMD {h['simd'] or 'unknown'}; "
+            f"load average {' / '.join(f'{x:.2f}' for x in h['load_avg'])} (1/5/15 min)")
 
 
 def write_results(stem: str, doc: dict, rows: list[dict], columns: Sequence[str], out_dir: Path = RESULTS) -> list[Path]:
