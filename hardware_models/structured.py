@@ -39,7 +39,7 @@ import numpy as np
 
 from .errors import PlacementError
 from .model import CoreLimits, HardwareModel
-from .partition import FlatCounter, Slice, bisect, merge, slice_graph, slice_ranges
+from .partition import FlatCounter, Slice, bisect, first_in_run, merge, slice_graph, slice_ranges
 from .virtual import VirtualCircuit
 
 EXACT_MAX_SLICES = 2000
@@ -185,6 +185,7 @@ class AggregatePlacement:
         self._xy, self.tiles_used, self.mesh_diameter = mesh_geometry(self.cores_used, lim)
         self._samples = None
         self._conn_stats = None
+        self._axons_per_core: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------------ packing
     def pack(self, ranges: dict) -> None:
@@ -290,13 +291,13 @@ class AggregatePlacement:
             dests, per_conn = set(), {}
             for name, lo, hi in self._neurons_on(k):
                 for c in out_by_pre.get(name, []):
-                    pre, post = c.targets(lo, hi)
+                    pre, post = c.targets(lo, hi)          # pre-major, post increasing: cores too
                     if not len(pre):
                         continue
                     dc = self.core_of(c.post, post)
-                    pairs = np.unique(pre * max(self.cores_used, 1) + dc)
-                    d = pairs % max(self.cores_used, 1)
+                    d = dc[first_in_run(pre, dc)]           # one per (neuron, destination core)
                     dests.update(np.unique(d).tolist())
+                    pairs = d
                     st = per_conn.setdefault(c.name, np.zeros(5))
                     st += (len(pairs), (d == k).sum(), self.hops(np.full(len(d), k), d).sum(),
                            (d // cpc != k // cpc).sum(), hi - lo)
@@ -330,9 +331,12 @@ class AggregatePlacement:
         return view.elements[name].totals.get("spikes", 0) / node.size
 
     def _messages_per_core(self, conn, view) -> np.ndarray:
+        """Mean spikes of the pre neuron x distinct pre neurons with a synapse into each core."""
         p = self.pops[conn.post]
-        ax = conn.axon_counts(p["core_edges"])
-        return np.bincount(p["core_ids"], ax * self._mean_spikes(conn.pre, view), minlength=self.cores_used)
+        if conn.name not in self._axons_per_core:
+            self._axons_per_core[conn.name] = np.bincount(p["core_ids"], conn.axon_counts(p["core_edges"]),
+                                                          minlength=self.cores_used)
+        return self._axons_per_core[conn.name] * self._mean_spikes(conn.pre, view)
 
     def traffic(self, view=None):
         from .placement import Traffic
@@ -386,8 +390,7 @@ class AggregatePlacement:
                 f["msgs_out"] += np.bincount(p["core"], np.diff(p["edges"]) / self.virtual.node(c.pre).size
                                              * m_core.sum(), minlength=k_n)
         keys = list(f)
-        table = np.stack([f[x] for x in keys], axis=1)
-        rows, counts = np.unique(table, axis=0, return_counts=True)
+        rows, counts = distinct_rows(np.stack([f[x] for x in keys], axis=1))
         return [dict(zip(keys, map(float, r)), count=int(n)) for r, n in zip(rows, counts)]
 
     def summary(self) -> dict:
@@ -402,6 +405,20 @@ class AggregatePlacement:
                 "limits": self.limits.to_dict(), "assignment": assign,
                 "method": "structured, aggregate: slices from the shapes, packed in order; traffic split and "
                           "fan-out from sampled cores"}
+
+
+def distinct_rows(table: np.ndarray):
+    """The distinct rows of ``table`` and how many times each occurs: grouped by a random linear
+    hash (one 1-D sort), checked row by row against the group's first row (falls back to a
+    full lexicographic unique on a collision)."""
+    if not len(table):
+        return table, np.zeros(0, np.int64)
+    h = table @ (np.random.default_rng(0).random(table.shape[1]) + 0.5)
+    _, first, inv, counts = np.unique(h, return_index=True, return_inverse=True, return_counts=True)
+    rows = table[first]
+    if np.array_equal(rows[inv.reshape(-1)], table):
+        return rows, counts
+    return np.unique(table, axis=0, return_counts=True)
 
 
 # --------------------------------------------------------------------------- counts

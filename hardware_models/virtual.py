@@ -14,7 +14,8 @@ projection's parameters
   uses (for a shared projection the rows of ``W`` it holds, once however many groups; for a
   convolution the kernels of the output channels it holds);
 * ``axon_counts(edges)``: distinct pre neurons with a synapse into each range;
-* ``targets(lo, hi)``: the (pre, post) pairs of pre neurons ``lo:hi`` (their synapses).
+* ``targets(lo, hi)``: the (pre, post) pairs of pre neurons ``lo:hi`` (their synapses),
+  pre-major with post increasing within each pre neuron.
 
 Formulas, per kind (G groups, W ``(n_out, n_in)``; ranges of post neurons ``k = g n_out + o``):
 
@@ -339,20 +340,30 @@ class Terms:
             self._arrays = self.decode(np.arange(self.P, dtype=np.int64))
         return self._arrays
 
-    def terms_with(self, sub: str, shape, idx: int) -> np.ndarray:
-        """Kept term numbers whose operand ``sub`` is element ``idx`` (sorted)."""
-        fixed = dict(zip(sub, np.unravel_index(idx, shape))) if sub else {}
-        free = [q for q, ch in enumerate(self.letters) if ch not in fixed]
-        grids = np.indices([self.radices[q] for q in free]).reshape(len(free), -1) if free else np.zeros((0, 1), int)
-        digits = np.zeros((len(self.letters), grids.shape[1]), np.int64)
-        for q, ch in enumerate(self.letters):
-            digits[q] = fixed[ch] if ch in fixed else grids[free.index(q)]
-        full = np.ravel_multi_index(list(digits), self.radices) if len(self.letters) else np.zeros(1, np.int64)
+    def terms_of(self, sub: str, shape, idx: np.ndarray):
+        """Kept term numbers whose operand ``sub`` is element ``idx[i]``, for every i at once:
+        ``(row, t)`` arrays, row-major, ``t`` increasing within a row."""
+        idx = np.asarray(idx, np.int64)
+        strides = [1] * len(self.radices)
+        for q in range(len(self.radices) - 2, -1, -1):
+            strides[q] = strides[q + 1] * self.radices[q + 1]
+        base = np.zeros(len(idx), np.int64)
+        if sub:
+            for ch, d in zip(sub, np.unravel_index(idx, shape)):
+                base += d.astype(np.int64) * strides[self.letters.index(ch)]
+        free = [q for q, ch in enumerate(self.letters) if ch not in sub]
+        off = np.zeros(1, np.int64)
+        for q in free:
+            off = (off[:, None] + np.arange(self.radices[q], dtype=np.int64)[None, :] * strides[q]).reshape(-1)
+        off = np.sort(off)
+        full = base[:, None] + off[None, :]
+        rows = np.repeat(np.arange(len(idx), dtype=np.int64), len(off))
+        full = full.reshape(-1)
         o, r = full // self.K, full % self.K
         if self.mask is not None:
             keep = self.mask[o]
-            o, r = o[keep], r[keep]
-        return np.sort(self.kept_before[o] * self.K + r)
+            rows, o, r = rows[keep], o[keep], r[keep]
+        return rows, self.kept_before[o] * self.K + r
 
 
 class LinesConn(Conn):
@@ -373,7 +384,7 @@ class LinesConn(Conn):
     def targets(self, lo, hi):
         k = np.arange(lo, hi, dtype=np.int64)
         blocks = self.n_post // max(self.n_pre, 1)
-        return np.tile(k, blocks), (np.arange(blocks, dtype=np.int64)[:, None] * self.n_pre + k[None, :]).reshape(-1)
+        return np.repeat(k, blocks), (k[:, None] + np.arange(blocks, dtype=np.int64)[None, :] * self.n_pre).reshape(-1)
 
 
 class _GatesIn(Conn):
@@ -415,13 +426,9 @@ class _GatesIn(Conn):
         return self._pattern
 
     def targets(self, lo, hi):
-        pre, post = [], []
-        for x in range(lo, hi):
-            g = self._gates_of(x)
-            pre.append(np.full(len(g), x, np.int64))
-            post.append(g)
-        cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64)  # noqa: E731
-        return cat(pre), cat(post)
+        """Pre-major (pre, gate) pairs, gates increasing within each pre neuron."""
+        rows, gates = self._gates_of_range(lo, hi)
+        return lo + rows, gates
 
 
 class LinesGatesConn(_GatesIn):
@@ -438,12 +445,12 @@ class LinesGatesConn(_GatesIn):
         c, t = g // tm.P, g % tm.P
         return (c // tm.signs_b) * tm.n_a + tm.arrays()[0][t]
 
-    def _gates_of(self, line):
+    def _gates_of_range(self, lo, hi):
         tm = self.tm
-        block, k = divmod(line, tm.n_a)
-        t = tm.terms_with(tm.a, tm.p.pre_shape, k)
-        cs = block * tm.signs_b + np.arange(tm.signs_b)
-        return (cs[:, None] * tm.P + t[None, :]).reshape(-1)
+        line = np.arange(lo, hi, dtype=np.int64)
+        block, k = line // tm.n_a, line % tm.n_a
+        rows, t = tm.terms_of(tm.a, tm.p.pre_shape, k)
+        return _spread(rows, t, block[rows] * tm.signs_b * tm.P, tm.signs_b, tm.P, hi - lo)
 
 
 class BGatesConn(_GatesIn):
@@ -458,10 +465,25 @@ class BGatesConn(_GatesIn):
     def _ids(self, g):
         return self.tm.arrays()[1][g % self.tm.P]
 
-    def _gates_of(self, j):
+    def _gates_of_range(self, lo, hi):
         tm = self.tm
-        t = tm.terms_with(tm.b, tm.p.pre_b_shape, j)
-        return (np.arange(tm.C)[:, None] * tm.P + t[None, :]).reshape(-1)
+        rows, t = tm.terms_of(tm.b, tm.p.pre_b_shape, np.arange(lo, hi, dtype=np.int64))
+        return _spread(rows, t, np.zeros(len(t), np.int64), tm.C, tm.P, hi - lo)
+
+
+def _spread(rows, t, base, n_c, P, n_rows):
+    """Gates ``base + c P + t`` for ``c < n_c`` of every (row, t) pair, row-major and increasing
+    within each row (``rows`` non-decreasing, ``t`` increasing within a row)."""
+    per_row = np.bincount(rows, minlength=n_rows)
+    c = np.arange(n_c, dtype=np.int64)
+    if n_rows and np.all(per_row == per_row[0]):          # unmasked: the same number of terms per row
+        m = int(per_row[0])
+        g = (base.reshape(n_rows, 1, m) + c[None, :, None] * P + t.reshape(n_rows, 1, m)).reshape(-1)
+        return np.repeat(np.arange(n_rows, dtype=np.int64), n_c * m), g
+    g = (base[None, :] + c[:, None] * P + t[None, :]).reshape(-1)           # combination-major blocks
+    r = np.tile(rows, n_c)
+    order = np.argsort(r, kind="stable")                   # rows in order, each row's blocks c = 0, 1, ...
+    return r[order], g[order]
 
 
 class GatesPostConn(Conn):

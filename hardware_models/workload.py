@@ -114,12 +114,13 @@ def check_cost_args(hardware, circuit=None, placement=None) -> None:
 
     from .model import HardwareModel
     from .placement import Placement
+    from .structured import AggregatePlacement
     if not isinstance(hardware, (str, HardwareModel)):
         raise InputError(f"cost(), field 'hardware': is {type(hardware).__name__}; pass a hardware name "
                                 "(str, see 'spikeattn hardware') or a HardwareModel.")
     if circuit is not None and not isinstance(circuit, Circuit):
         raise InputError(f"cost(), field 'circuit': is {type(circuit).__name__}; pass a spikeattn.Circuit "
                                 "or None.")
-    if placement is not None and not isinstance(placement, Placement):
+    if placement is not None and not isinstance(placement, (Placement, AggregatePlacement)):
         raise InputError(f"cost(), field 'placement': is {type(placement).__name__}; pass a "
                                 "hardware_models.placement.Placement (from place()) or None.")

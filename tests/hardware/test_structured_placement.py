@@ -352,3 +352,24 @@ def test_large_structured_circuit_is_placed_in_aggregate_without_expanding(monke
         counts.elements[n].fields["messages"][:] = 1
     r = cost(counts, "loihi2", circuit=c)
     assert r.total_j > 0 and r.latency_s > 0 and r.placement["cores_used"] > 0
+
+
+def test_the_benchmarks_vit_shape_places_as_its_expansion_when_tiny():
+    """benchmarks/structured_placement.py's hand-built ViT (quantisers before every linear layer
+    and on both operands of QKᵀ and A·V, shared layers, residual sums, products) at a tiny size."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from structured_placement import report, vit_structured
+    c = vit_structured(tokens=3, width=4, heads=2, layers=1, mlp=6, patch_dim=5, classes=3, levels=2)
+    kinds = sorted(getattr(p, "kind", "flat") for p in c.projections.values())
+    assert kinds.count("product") == 2 and kinds.count("shared") == 8 and kinds.count("index") == 3
+    chip = on("loihi", neurons=64, fan_in=80, synaptic_memory_bytes=600)
+    e = c.expand()
+    rf, rs = resources(e, chip).to_dict(), resources(c, chip, exact=True).to_dict()
+    info = rs.pop("structured")
+    assert rs == rf
+    assert info["neurons"] == sum(p.size for p in e.populations.values())
+    assert info["synapses"] == sum(nnz(p.weights) for p in e.projections.values())
+    row = report(c, "loihi")
+    assert row["cores"] == resources(c, "loihi").cores and row["neurons"] == info["neurons"]
