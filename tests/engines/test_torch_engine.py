@@ -146,11 +146,32 @@ def test_random_float_circuits_equal_numpy(seed):
     assert sum(int(got.counts.total(f)) for f in ("synaptic_acs", "synaptic_macs")) > 0
 
 
+@pytest.mark.parametrize("seed", [1, 6])
+def test_sync_free_path_equals_numpy(seed, monkeypatch):
+    """The path a GPU takes (no host syncs: no empty-step skips, received events asked of
+    every arrival, every diagnostic checked element-wise), run on the CPU."""
+    from spikeattn.engines.torch.loop import TorchRun
+    monkeypatch.setattr(TorchRun, "host_syncs", False)
+    c, inputs, steps = random_circuit(seed)
+    assert_same(_run("numpy", c, inputs, steps), _run("torch", c, inputs, steps))
+
+
+@pytest.mark.parametrize("host_syncs", [True, False])
+def test_nonfinite_on_both_paths(host_syncs, monkeypatch):
+    from spikeattn.engines.torch.loop import TorchRun
+    monkeypatch.setattr(TorchRun, "host_syncs", host_syncs)
+    c, inputs, steps = _nonfinite_circuit()
+    assert_same(_run("numpy", c, inputs, steps), _run("torch", c, inputs, steps))
+
+
+@pytest.mark.parametrize("host_syncs", [True, False])
 @pytest.mark.parametrize("p_spike", [0.1, 0.9])
-def test_large_sparse_projection_runs_as_csr_and_full_matrix_without_pattern(p_spike):
+def test_large_sparse_projection_runs_as_csr_and_full_matrix_without_pattern(p_spike, host_syncs, monkeypatch):
     """A 5 % dense 300 x 400 matrix is lowered to torch CSR (on the CPU, few active pre
     neurons: their synapses gathered; many: the CSR product); a matrix without zeros needs no
     synapse pattern (every post neuron receives an event when any pre neuron spiked)."""
+    from spikeattn.engines.torch.loop import TorchRun
+    monkeypatch.setattr(TorchRun, "host_syncs", host_syncs)
     rng = np.random.default_rng(7)
     c = sa.Circuit("csr")
     c.add_source("x", 400)

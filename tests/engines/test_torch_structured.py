@@ -115,6 +115,15 @@ def test_random_structured_circuits_equal_the_expansion_on_numpy(seed):
                                                       got.meta["lowering"][p]]) > 0
 
 
+@pytest.mark.parametrize("seed", [0, 3])
+def test_sync_free_path_equals_the_expansion(seed, monkeypatch):
+    """The GPU's path (no host syncs) on the CPU."""
+    from spikeattn.engines.torch.loop import TorchRun
+    monkeypatch.setattr(TorchRun, "host_syncs", False)
+    c, inputs, steps = random_structured(seed)
+    assert_same_as_expansion(c, inputs, steps)
+
+
 def test_dense_shared_matrix_receives_without_a_pattern_product():
     """W without zeros: a post neuron of group g receives an event iff a pre neuron of group
     g spiked (the lowering keeps no synapse pattern)."""

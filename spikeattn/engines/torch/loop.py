@@ -31,11 +31,15 @@ from . import structured  # noqa: F401  (registers the structured lowerings)
 
 
 class TorchRun:
+    #: False runs the GPU's sync-free path on the CPU too (tests of that path without a GPU)
+    host_syncs: bool = True
+
     def __init__(self, engine, circuit, inputs, steps: int, batch: int, record: set):
         torch, device = engine.torch, engine.device
         self.torch, self.device, self.dtype = torch, device, engine.dtype
         self.circuit, self.steps, self.batch, self.record = circuit, steps, batch, record
-        self.cpu = device.type == "cpu"     # host syncs (skipping empty work) only where they are free
+        self.cpu = device.type == "cpu"
+        self.syncs = self.cpu and self.host_syncs   # skipping empty work costs a host sync: CPU only
         self.counting = engine.count_events
         nodes, pops = circuit.nodes(), circuit.populations
         self.pops, self.order = pops, circuit.update_order()
@@ -111,7 +115,7 @@ class TorchRun:
 
     # ------------------------------------------------------------------ one step
     def step(self, t: int) -> None:
-        torch, cpu = self.torch, self.cpu
+        torch, syncs = self.torch, self.syncs
         emitted = {}
         for name in self.order:
             out = self._update(name, t) if name in self.pops else self.src_in[name][t]
@@ -123,7 +127,7 @@ class TorchRun:
             if name not in self.is_pre:
                 continue
             cols, empty = None, False
-            if cpu:     # the neurons that emitted in some sample, where a lowering uses them
+            if syncs:   # the neurons that emitted in some sample, where a lowering uses them
                 if self.uses_cols[name]:
                     cols = nz.view(torch.uint8).amax(dim=0).nonzero()[:, 0]
                     empty = not cols.numel()
@@ -158,13 +162,13 @@ class TorchRun:
             n_active = self.active[name][t]
             count_true(torch, active, n_active)
             # received events matter only where a neuron does not carry
-            if arrived and not (self.cpu and bool((n_active == self.size[name]).all())):
+            if arrived and not (self.syncs and bool((n_active == self.size[name]).all())):
                 for lw, event in arrived:
                     active = active | lw.received(event)
                 count_true(torch, active, n_active)
         else:
             s, after = d.step(pr, before, a_in)
-        if not (self.cpu and self.default_check[name] and self._all_finite(after)):
+        if not (self.syncs and self.default_check[name] and self._all_finite(after)):
             self._diagnostics(name, t, d.check(pr, before, a_in, after))
         self.state[name] = after
         copy_async = not self.cpu
