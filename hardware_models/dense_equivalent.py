@@ -2,7 +2,10 @@
 
 ``dense_model(circuit)``: every population becomes ``ReLU(sum_p W_p x_pre + bias)`` with the
 circuit's own weights (each projection an ``nn.Linear``, no bias unless the population has
-one); sources are the model's inputs.  Populations are evaluated in the circuit's update
+one); sources are the model's inputs.  Structured projections stay structured: ``shared`` a
+batched matmul of the one ``W`` over the groups (times ``scale``), ``index`` a gather,
+``conv`` ``conv2d``, ``product`` an ``einsum`` of the two activations (times its weight and
+mask), so a transformer's dense equivalent holds each weight once, as the ANN does.  Populations are evaluated in the circuit's update
 order; a projection from a population not yet evaluated in this pass (a recurrent or
 backward edge) reads that population's output of the previous pass (zero at first).
 
@@ -89,12 +92,16 @@ def dense_model(circuit: Circuit):
             self.links = nn.ModuleDict()
             self.edges = []                                   # (key, pre, post)
             for i, (name, p) in enumerate(sorted(circuit.projections.items())):
+                key = f"p{i}"
+                if getattr(p, "structured", False):
+                    self.links[key] = _structured_module(torch, p)
+                    self.edges.append((key, tuple(p.pres), p.post))
+                    continue
                 lin = nn.Linear(p.shape[1], p.shape[0], bias=False)
                 with torch.no_grad():
                     lin.weight.copy_(torch.as_tensor(p.dense_weights(), dtype=torch.float32))
-                key = f"p{i}"
                 self.links[key] = lin
-                self.edges.append((key, p.pre, p.post))
+                self.edges.append((key, (p.pre,), p.post))
             self.bias = nn.ParameterDict()
             for n in order:
                 b = np.broadcast_to(np.asarray(getattr(circuit.node(n).model, "bias", 0.0), float),
@@ -108,13 +115,16 @@ def dense_model(circuit: Circuit):
             ref = next(iter(inputs.values()))
             for n in self.order:
                 total = None
-                for key, pre, post in self.edges:
+                for key, pres, post in self.edges:
                     if post != n:
                         continue
-                    x = acts.get(pre)
-                    if x is None:                              # backward edge: previous pass
-                        x = self.state.get(pre, ref.new_zeros(ref.shape[0], self.sizes[pre]))
-                    y = self.links[key](x)
+                    xs = []
+                    for pre in pres:
+                        x = acts.get(pre)
+                        if x is None:                          # backward edge: previous pass
+                            x = self.state.get(pre, ref.new_zeros(ref.shape[0], self.sizes[pre]))
+                        xs.append(x)
+                    y = self.links[key](*xs)
                     total = y if total is None else total + y
                 if total is None:
                     total = ref.new_zeros(ref.shape[0], self.sizes[n])
@@ -162,6 +172,58 @@ def dense_attention_model(n_tokens: int, dim: int, heads: int = 1, n_keys: int |
             return self.proj[3](out) if self.proj is not None else out
 
     return DenseAttention()
+
+
+def _structured_module(torch, p):
+    """The dense form of a structured projection (see the module docstring), input and output
+    flat ``(batch, size)`` like ``nn.Linear``'s."""
+    nn = torch.nn
+    f32 = lambda a: torch.as_tensor(np.asarray(a, np.float64), dtype=torch.float32)  # noqa: E731
+
+    class Shared(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = nn.Parameter(f32(p.weights))
+            self.scale = None if p.scale is None else nn.Parameter(f32(p.scale).reshape(-1, 1))
+
+        def forward(self, x):
+            y = x.reshape(x.shape[0], -1, self.weight.shape[1]) @ self.weight.t()
+            return (y if self.scale is None else y * self.scale).reshape(x.shape[0], -1)
+
+    class Index(nn.Module):
+        def __init__(self):
+            super().__init__()
+            w = np.broadcast_to(np.asarray(p.weights, np.float64), p.index.shape) * (p.index >= 0)
+            self.register_buffer("idx", torch.as_tensor(np.maximum(p.index, 0), dtype=torch.long))
+            self.weight = nn.Parameter(f32(w))
+
+        def forward(self, x):
+            return x[:, self.idx] * self.weight
+
+    class Conv(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = nn.Parameter(f32(p.weights))
+
+        def forward(self, x):
+            y = torch.nn.functional.conv2d(x.reshape(x.shape[0], -1, *p.input_hw), self.weight,
+                                           stride=p.stride, padding=p.padding)
+            return y.reshape(x.shape[0], -1)
+
+    class Product(nn.Module):
+        def __init__(self):
+            super().__init__()
+            a, b, o = p.subscripts
+            self.eq = f"z{a},z{b}->z{o}"
+            m = p.full_mask().reshape(-1) if p.mask is not None else None
+            self.register_buffer("mask", None if m is None else f32(m * p.weight))
+
+        def forward(self, xa, xb):
+            y = torch.einsum(self.eq, xa.reshape(xa.shape[0], *p.pre_shape),
+                             xb.reshape(xb.shape[0], *p.pre_b_shape)).reshape(xa.shape[0], -1)
+            return y * self.mask if self.mask is not None else y * p.weight
+
+    return {"shared": Shared, "index": Index, "conv": Conv, "product": Product}[p.kind]()
 
 
 # ----------------------------------------------------------------------------- counting

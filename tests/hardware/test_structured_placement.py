@@ -373,3 +373,39 @@ def test_the_benchmarks_vit_shape_places_as_its_expansion_when_tiny():
     assert info["synapses"] == sum(nnz(p.weights) for p in e.projections.values())
     row = report(c, "loihi")
     assert row["cores"] == resources(c, "loihi").cores and row["neurons"] == info["neurons"]
+
+
+@pytest.mark.parametrize("kind", ["shared", "index", "conv"])
+def test_dense_equivalent_of_a_structured_circuit_computes_its_expansions(kind):
+    torch = pytest.importorskip("torch")
+    from hardware_models.dense_equivalent import dense_model
+    c = build(kind)
+    rng = np.random.default_rng(3)
+    x = {n: torch.as_tensor(rng.random((2, s.size)), dtype=torch.float32) for n, s in c.sources.items()}
+    with torch.no_grad():
+        a, b = dense_model(c)(**x), dense_model(c.expand())(**x)
+    assert a.keys() == b.keys()
+    for n in a:
+        assert torch.allclose(a[n], b[n], atol=1e-5), n
+
+
+def test_dense_equivalent_product_is_the_einsum_of_the_activations():
+    torch = pytest.importorskip("torch")
+    from hardware_models.dense_equivalent import dense_model
+    c = build("product_masked")
+    x = {"x": torch.rand(2, c.node("x").size)}
+    with torch.no_grad():
+        out = dense_model(c)(**x)
+    q, k = out["q"].reshape(2, 4, 2, 3).numpy(), out["k"].reshape(2, 4, 2, 3).numpy()
+    s = 0.5 * np.einsum("zihd,zjhd->zhij", q, k) * np.tril(np.ones((4, 4)))
+    assert np.allclose(out["s"].numpy().reshape(2, 2, 4, 4), np.maximum(s, 0), atol=1e-5)
+
+
+def test_energy_block_of_structured_counts_runs_every_kind_of_model():
+    pytest.importorskip("torch")
+    from hardware_models.cli import energy_block
+    c = build("mixed")
+    only = structured_only_counts(c, simulate(c, inputs(c, 3), 3, engine="numpy").counts)
+    block = energy_block(c, only, ["loihi", "truenorth", "spinnaker2", "asic45nm", "h100"], batches=(1, 8), draws=20)
+    assert {"loihi", "truenorth", "spinnaker2", "asic45nm", "h100", "batch_study"} <= set(block)
+    assert block["loihi"]["placement"]["cores_used"] > 0
