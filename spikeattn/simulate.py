@@ -8,7 +8,7 @@ from .engines.base import ENGINES, engine_class
 from .errors import InputError
 from .ir import Circuit
 from .result import SimResult
-from .validation import check_int, check_run_memory
+from .validation import check_input_memory, check_int, check_run_memory
 
 ON_OVERFLOW = ("warn", "wrap", "raise")
 MAX_STEPS = 2**40
@@ -56,12 +56,13 @@ def simulate(circuit: Circuit, inputs: Mapping[str, object] | None = None, steps
     _check_options(engine, cls, options)
     if circuit.structured and not cls.runs_structured:
         circuit = circuit.expand()   # memory estimated first: MemoryLimitError instead of the OOM killer
-    check_run_memory(circuit, steps, batch or _guess_batch(circuit, inputs))
+    generic = not cls.estimates_memory    # an engine that estimates its own memory does it in run()
+    (check_run_memory if generic else check_input_memory)(circuit, steps, batch or _guess_batch(circuit, inputs))
     eng = cls(**options)
     eng.check(circuit)
     encoded, b = encode_inputs(circuit, inputs, steps, batch, seed)
     if batch is None and b > 1:
-        check_run_memory(circuit, steps, b)
+        (check_run_memory if generic else check_input_memory)(circuit, steps, b)
     return eng.run(circuit, encoded, steps, b, seed, progress=progress)
 
 

@@ -254,6 +254,20 @@ def estimate_run_bytes(circuit, steps: int, batch: int) -> int:
     return total
 
 
+def check_input_memory(circuit, steps: int, batch: int) -> int:
+    """The encoded inputs alone (``8 * steps * batch * size`` per source, float64 at most),
+    for engines that estimate the rest of a run themselves: refused like
+    :func:`check_run_memory` before the inputs are encoded."""
+    from .errors import MemoryLimitError
+    need = sum(8 * steps * batch * s.size for s in circuit.sources.values())
+    avail = available_bytes()
+    if need > MAX_BYTES or (avail is not None and need > avail):
+        raise MemoryLimitError(f"simulate(): the inputs of circuit '{circuit.name}' with steps={steps}, "
+                               f"batch={batch} need {need:,} bytes ({need / 2**30:.3g} GiB) once encoded, more than "
+                               "is available. Fix: run fewer steps or a smaller batch (split the run).")
+    return need
+
+
 def check_run_memory(circuit, steps: int, batch: int) -> int:
     """Raise :class:`MemoryLimitError` if the run cannot fit: more than ``MAX_BYTES`` or
     more than the memory available now.  Returns the estimate."""
@@ -283,4 +297,5 @@ def _raise(error, where, field, problem, fix=None):
 
 __all__ = ["check_int", "check_real", "check_str", "check_mapping", "check_shape", "check_real_array",
            "check_finite", "check_csr", "csr_is_canonical", "check_json_value", "estimate_run_bytes", "check_run_memory",
+           "check_input_memory",
            "available_bytes", "MAX_SIZE", "MAX_BYTES", "InputError"]

@@ -44,6 +44,11 @@ class Engine:
     #: Whether the engine runs structured projections (shared, index, conv, product) as they
     #: are; ``simulate()`` gives every other engine the circuit's expansion (``Circuit.expand``).
     runs_structured: ClassVar[bool] = False
+    #: Whether the engine estimates the memory of a run itself, from what it will actually hold
+    #: (e.g. only the recorded nodes), and refuses before allocating; ``simulate()`` then skips
+    #: its generic estimate (:func:`spikeattn.validation.check_run_memory`), which assumes every
+    #: node is recorded.
+    estimates_memory: ClassVar[bool] = False
 
     def __init__(self, **options):
         unknown = sorted(set(options) - set(self.options_allowed))
@@ -94,7 +99,10 @@ def engine_class(name: str) -> type[Engine]:
 
 
 def engine_supports(name: str, circuit: Circuit) -> bool:
+    """Whether engine ``name`` can run ``circuit`` in this interpreter (installed and claiming
+    every feature the circuit uses)."""
     try:
-        return not engine_class(name).missing_features(circuit)
+        cls = engine_class(name)
+        return not cls.unavailable() and not cls.missing_features(circuit)
     except ImportError:
         return False

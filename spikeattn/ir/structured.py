@@ -497,21 +497,32 @@ class ProductProjection(StructuredProjection):
     @property
     def terms(self) -> int:
         """Number of (unmasked) product terms: the synapses of the gate realisation."""
-        return int(self._term_counts()[2].sum())
+        return int(self.term_counts("out").sum())
 
     def full_mask(self) -> np.ndarray:
         return np.ones(self.post_shape, bool) if self.mask is None else np.broadcast_to(self.mask, self.post_shape)
 
-    def _term_counts(self):
-        """Unmasked terms per a element, per b element and per output element (int64)."""
+    def term_counts(self, operand: str) -> np.ndarray:
+        """Unmasked terms per element of ``operand`` ("a", "b" or "out"), flat int64, in closed
+        form: the mask summed over the output letters the operand does not fix, times the sizes
+        of the summed letters that appear in neither the operand nor the output.  Work is
+        O(mask size + operand size), never O(terms)."""
         a, b, o = self.subscripts
-        ones_a, ones_b = np.ones(self.pre_shape, np.int64), np.ones(self.pre_b_shape, np.int64)
+        sub, shape = {"a": (a, self.pre_shape), "b": (b, self.pre_b_shape), "out": (o, self.post_shape)}[operand]
         m = self.full_mask().astype(np.int64)
-        return tuple(np.einsum(f"{a},{b},{o}->{x}", ones_a, ones_b, m, optimize=True).reshape(-1) for x in (a, b, o))
+        keep = "".join(ch for ch in o if ch in sub)
+        red = np.einsum(f"{o}->{keep}", m) if keep != o else m
+        free = [ch for ch in sorted(set(a + b)) if ch not in sub and ch not in o]
+        factor = math.prod(self.axis_sizes[ch] for ch in free)
+        # lay ``red`` (letters ``keep``) out along ``sub``: transpose to sub's order, size 1 elsewhere
+        order = [ch for ch in sub if ch in keep]
+        red = np.transpose(red, [keep.index(ch) for ch in order]) if keep else red
+        red = red.reshape([self.axis_sizes[ch] if ch in keep else 1 for ch in sub])
+        return (np.broadcast_to(red, shape) * factor).reshape(-1).astype(np.int64)
 
     def fan_out(self) -> np.ndarray:
         """Terms per element of ``a`` (the gated messages a unit spike of a sends)."""
-        return self._term_counts()[0]
+        return self.term_counts("a")
 
     def synapse_count(self) -> int:
         return self.terms

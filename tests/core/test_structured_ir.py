@@ -259,3 +259,19 @@ def test_structured_circuit_runs_through_its_expansion_on_numpy():
     for n in c.populations:
         assert np.array_equal(r.spikes[n], e.spikes[n])
     assert r.counts == e.counts
+
+
+@pytest.mark.parametrize("eq,sa_,sb,so", [("ik,kj->ij", (2, 3), (3, 4), (2, 4)), ("thd,shd->hts", (3, 2, 2), (3, 2, 2), (2, 3, 3)),
+                                          ("jd,jd->d", (4, 3), (4, 3), (3,)), ("id,d->id", (4, 3), (3,), (4, 3)),
+                                          ("ab,cd->ac", (2, 3), (4, 5), (2, 4)), ("hij,jhe->ihe", (2, 3, 4), (4, 2, 5), (3, 2, 5))])
+@pytest.mark.parametrize("masked", [False, True])
+def test_product_term_counts_closed_form_equals_the_enumeration(eq, sa_, sb, so, masked):
+    """The closed-form terms per a, b and output element equal a count over the enumerated
+    terms (term_indices: every letter assignment, masked ones dropped)."""
+    mask = np.random.default_rng(len(eq)).random(so) < 0.6 if masked else None
+    p = sa.ir.structured.ProductProjection("p", "a", "b", "o", eq, 1.0, mask)
+    p.bind((sa_, sb), so)
+    ia, ib, io = p.term_indices()
+    for key, idx, shape in (("a", ia, sa_), ("b", ib, sb), ("out", io, so)):
+        assert np.array_equal(p.term_counts(key), np.bincount(idx, minlength=int(np.prod(shape))))
+    assert p.terms == len(ia)

@@ -67,6 +67,7 @@ class TorchEngine(Engine):
     options_allowed = frozenset({"device", "dtype", "record", "on_overflow"})
     configurations = {"default": {}}
     reports_diagnostics = True
+    estimates_memory = True     # .memory: from the recorded nodes only, before anything is allocated
     #: False skips the event counting (the counts are then all zero): only for measuring
     #: what the counting costs (benchmarks); never set it for a result that is used.
     count_events: ClassVar[bool] = True
