@@ -16,11 +16,22 @@ weights with per-projection exponents, integer neurons, a pipeline of delay-1 st
 circuit (:mod:`.structured_program`: shared per-token weights, products as product
 projections, explicit residual sums with stream relays beyond ``max_terms`` terms) and
 returns a :class:`~.structured_model.StructuredModel`, run with
-:func:`~.structured_model.run`.  Before anything is prepared or calibrated the memory the
+:func:`~.structured_model.run`.  ``max_terms`` (``"auto"``: ``None`` for models of at most
+:data:`AUTO_DIRECT_PARAMS` parameters, else 2): a residual stream with more node terms than
+this is relayed before it is composed into a new linear map (``None``: never).
+``keep_torch=False`` keeps neither the dense nor the quantised torch module on the result
+(memory for large models).  Before anything is prepared or calibrated the memory the
 conversion needs is estimated from the exported graph's shapes
 (:func:`~.structured_model.estimate_convert_bytes`); above ``max_bytes`` (default: the
 memory available now) a :class:`~spikeattn.errors.MemoryLimitError` names the estimate and
 the fix.
+
+``grid=k`` rounds the prepared model's numbers -- weights, biases, folded LayerNorm factors,
+positions, CLS tokens, quantiser thresholds -- to multiples of ``2**-k`` (in the float64
+model that both the walk and the quantised-ANN oracle use), so that every sum the circuit
+forms is exact in float64 and no summation order (CSR, BLAS, einsum; flat or structured)
+can move a threshold tie.  The model's own constants (``1/sqrt(d_head)``, ``1/n_keys``, the
+``1/d`` of a LayerNorm mean, input scaling) are exact only where they are powers of two.
 """
 from __future__ import annotations
 
@@ -35,12 +46,18 @@ from .program import Program
 from .spiking import SpikingModel
 
 
+#: ``max_terms="auto"``: models with at most this many parameters keep every residual term
+#: (no stream relays: accumulate-only, the flat path's structure); larger ones relay a residual
+#: stream as soon as it holds more than two terms (linear in depth)
+AUTO_DIRECT_PARAMS = 1_000_000
+
+
 def convert(model, example_input, mode: str = "accumulate", steps: int = 4, calib=None, levels: int = 4,
             train=None, epochs: int = 30, lr: float = 2e-3, input_scale: float = 1.0,
             input_kind: str | None = None, name: str = "converted", seed: int = 0,
             cache_key: str | None = None, prune=None, quantise: str | None = None,
             loihi_threshold: int = 1 << 12, bias_correction: bool = True, structured: bool = False,
-            max_terms: int | None = 4, max_bytes: int | None = None):
+            max_terms="auto", max_bytes: int | None = None, grid: int | None = None, keep_torch: bool = True):
     torch = require("torch", "torch", "spikeattn.convert")
     if mode not in MODES:
         raise ParameterError("convert()", "mode", f"is {mode!r}.", f"use one of {list(MODES)}.")
@@ -61,8 +78,16 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
     if structured and quantise is not None:
         raise ParameterError("convert()", "quantise", f"'{quantise}' with structured=True: Loihi fixed point needs "
                              "flat projections.", "use structured=False for quantise='loihi8'.")
-    if max_terms is not None and (not isinstance(max_terms, int) or isinstance(max_terms, bool) or max_terms < 1):
-        raise ParameterError("convert()", "max_terms", f"is {max_terms!r}; must be an int >= 1 or None.")
+    if grid is not None and (not isinstance(grid, int) or isinstance(grid, bool) or not 0 <= grid <= 30):
+        raise ParameterError("convert()", "grid", f"is {grid!r}; must be an int in [0, 30] (bits after the binary "
+                             "point) or None.")
+    if max_terms != "auto" and max_terms is not None and (not isinstance(max_terms, int) or isinstance(max_terms, bool)
+                                                          or max_terms < 1):
+        raise ParameterError("convert()", "max_terms", f"is {max_terms!r}; must be 'auto', an int >= 1 or None.")
+    if max_terms == "auto":     # small models: the flat path's structure (accumulate-only, O(L^2) matrices)
+        n_params = sum(int(p.numel()) for p in (model.parameters() if hasattr(model, "parameters") else
+                                                 model.state_dict.values()))
+        max_terms = None if n_params <= AUTO_DIRECT_PARAMS else 2
     torch.manual_seed(seed)
     example = torch.as_tensor(example_input)
     ep = cap.capture(model, example[:2] if len(example) > 1 else example)
@@ -76,7 +101,7 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
         raise ParameterError("convert()", "model", f"the ExportedProgram has a static batch of {val.shape[0]}.",
                              "export with dynamic_shapes={'x': {0: torch.export.Dim('batch')}} (or batch 1).")
     dense = ep.module()
-    gm = prepare(copy.deepcopy(ep.module()), mode, levels)
+    gm = prepare(copy.deepcopy(dense), mode, levels)
     if calib is None:
         calib = example
     calib = torch.as_tensor(np.asarray(calib)) if not isinstance(calib, torch.Tensor) else calib
@@ -96,6 +121,8 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
         from .sparsify import apply_sparsification
         pruned = apply_sparsification(gm, prune, calib, train=train if mode != "rate" else None, seed=seed)
     gm64 = copy.deepcopy(gm).double()
+    if grid is not None:
+        round_to_grid(gm64, grid)
     one = example[:1].double() if example.is_floating_point() else example[:1]
     ep1 = torch.export.export(gm64, (one,))
     kind = input_kind or ("count" if example.is_floating_point() and bool(
@@ -104,18 +131,25 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
     attention_modules = {n for n, m in gm.named_modules() if isinstance(m, QuantModule)
                          and m.role in ("relu_attention", "softmax")}
     if structured:
+        del ep, gm                 # memory: only the float64 model and its export are walked
+        if not keep_torch:
+            dense = None
         from .structured_model import StructuredModel
         from .structured_ops import walk as structured_walk
         from .structured_program import StructuredProgram
         sprog = StructuredProgram(name, max_terms=max_terms)
         ctx = cap.Context(sprog, ep1.module(), mode)
         ctx.attention_modules = attention_modules
-        out = structured_walk(ep1.module(), one, sprog, ctx, input_kind=kind, input_scale=input_scale)
+        mod1 = ep1.module()
+        del ep1
+        out = structured_walk(mod1, one, sprog, ctx, input_kind=kind, input_scale=input_scale)
+        del mod1, ctx
         sprog.finish(out)
         meta = {"steps": int(steps), "input_kind": kind, "name": name, "max_terms": max_terms,
-                "memory_estimate": {k: int(v) for k, v in mem.items()}}
+                "memory_estimate": {k: int(v) for k, v in mem.items()},
+                "relays": [list(r) for r in sprog.relays]}
         return StructuredModel(sprog.circuit, sprog.inputs, sprog.output, levels, meta, sprog.quant_views,
-                               sprog.attention, quantised=gm64, dense=dense)
+                               sprog.attention, quantised=gm64 if keep_torch else None, dense=dense)
     program = Program(name)
     ctx = cap.Context(program, ep1.module(), mode)
     ctx.attention_modules = attention_modules
@@ -132,6 +166,31 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
         program = quantise_loihi8(program, threshold=loihi_threshold, calib_means=means)
     return SpikingModel(program, mode, 1 if mode == "rate" else levels,
                         quantised=None if mode == "rate" else gm64, dense=dense, meta=meta)
+
+
+def round_to_grid(gm, bits: int) -> None:
+    """Round every floating parameter and buffer of ``gm`` (float64) to multiples of
+    ``2**-bits``; a quantiser threshold ``vth`` is set so that the graph's ``|vth| + 1e-8``
+    is exactly such a multiple (at least ``2**-bits``)."""
+    import math
+
+    import torch
+
+    from .quantiser import QuantModule
+    q = float(2 ** bits)
+    vths = set()
+    with torch.no_grad():
+        for m in gm.modules():
+            if isinstance(m, QuantModule):
+                d = max(round(abs(float(m.vth)) * q) / q, 1.0 / q)
+                p = d - 1e-8
+                while p + 1e-8 != d:
+                    p = math.nextafter(p, d if p + 1e-8 < d else -math.inf)
+                m.vth.fill_(p)
+                vths.add(id(m.vth))
+        for t in list(gm.parameters()) + list(gm.buffers()):
+            if id(t) not in vths and t.is_floating_point():
+                t.copy_(torch.round(t * q) / q)
 
 
 def _cache_path(key, mode, levels, epochs, lr, seed):

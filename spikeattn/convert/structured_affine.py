@@ -93,6 +93,10 @@ class Prod:
 
 def mm(x, y):
     """``x @ y`` for dense/CSR operands: CSR only if both are CSR, dense otherwise."""
+    if sp.issparse(y) and _is_identity(y):
+        return x
+    if sp.issparse(x) and _is_identity(x):
+        return y
     if sp.issparse(x) and sp.issparse(y):
         return sp.csr_matrix(x @ y)
     if sp.issparse(x):
@@ -100,6 +104,15 @@ def mm(x, y):
     if sp.issparse(y):
         return np.asarray((y.T @ x.T).T)
     return x @ y
+
+
+def _is_identity(M) -> bool:
+    n = M.shape[0]
+    if M.shape != (n, n) or M.nnz != n:
+        return False
+    M = sp.csr_matrix(M)
+    return bool(np.array_equal(M.indices, np.arange(n)) and np.array_equal(M.indptr, np.arange(n + 1))
+                and np.all(M.data == 1))
 
 
 def rows_of(W, rows: np.ndarray):
@@ -281,9 +294,34 @@ def regrid(v: SValue, index: np.ndarray, rows, cols, R: int, C: int, node_sizes:
     return out
 
 
-def canonical_form(v: SValue, node_sizes: dict) -> SValue:
+def term_positions(t: Kron, G: int, F: int):
+    """If the Kron term is a gather, ``c * out_node[pos[b]]`` for every base element ``b`` of
+    the ``(G, F)`` grid: ``(pos, c)`` (``pos = -1``: zero); else None."""
+    sel = one_per_row(t.W)
+    if sel is None:
+        return None
+    cols, wv = sel
+    if t.A is not None:
+        asel = one_per_row(t.A)
+        if asel is None:
+            return None
+        arow, av = asel
+    else:
+        arow, av = np.arange(G, dtype=np.int64), np.ones(G)
+    scale = (av[:, None] * wv[None, :] * t.coef).reshape(-1)
+    pos = (arow[:, None] * t.n_in + cols[None, :]).reshape(-1)
+    bad = (np.repeat(arow < 0, F)) | np.tile(cols < 0, G) | (scale == 0)
+    live = scale[~bad]
+    if live.size and np.any(live != live[0]):
+        return None
+    return np.where(bad, -1, pos).astype(np.int64), float(live[0]) if live.size else 1.0
+
+
+def canonical_form(v: SValue, node_sizes: dict, relayout=None) -> SValue:
     """``v`` on its canonical grid ``(numel / shape[-1], shape[-1])`` (a new SValue; products
-    must have been relayed)."""
+    must have been relayed).  ``relayout(node, positions) -> node or None``: for a gather of a
+    source that is not separable, a source laid out as the value (a free view) instead of a
+    flat copy."""
     if v.is_canonical():
         return v
     C = v.shape[-1] if v.shape else 1
@@ -293,8 +331,19 @@ def canonical_form(v: SValue, node_sizes: dict) -> SValue:
     if not v.terms:
         return SValue(v.shape, R, C, [], None, v.bias)
     sep = separable(index, R, C, v.F)
-    rows, cols = sep if sep is not None else (None, None)
-    terms = regrid(v, index, rows, cols, R, C, node_sizes)
+    if sep is not None:
+        return SValue(v.shape, R, C, regrid(v, index, sep[0], sep[1], R, C, node_sizes), None, v.bias)
+    terms = []
+    for t in v.terms:
+        if relayout is not None and isinstance(t, Kron):
+            tp = term_positions(t, v.G, v.F)
+            if tp is not None:
+                pos, c = tp
+                new = relayout(t.node, np.where(index >= 0, pos[np.maximum(index, 0)], -1))
+                if new is not None:
+                    terms.append(Kron(new, C, sp.identity(C, format="csr"), None, c))
+                    continue
+        terms.extend(regrid(SValue(v.shape, v.G, v.F, [t], v.index, v.bias), index, None, None, R, C, node_sizes))
     return SValue(v.shape, R, C, terms, None, v.bias)
 
 

@@ -215,9 +215,11 @@ def estimate_run(model, steps: int, engine: str) -> tuple[int, int, str]:
             else:
                 stored += 2 * (int(p.weights.nnz) if p.sparse else int(p.weights.size))
         rec = sum(c.node(n).size for n in model.readout_nodes if n in c.populations)
+        rings = sum((p.delay + 1) * (8 * c.node(p.post).size + sum(c.node(q).size for q in dict.fromkeys(
+            p.pres if isinstance(p, StructuredProjection) else (p.pre,)))) for p in c.projections.values())
         fixed = 8 * stored
-        per = 8 * (steps * src + steps * (rec if "record" in (getattr(cls, "options_allowed", None) or ()) else neurons)
-                   + 12 * neurons + post_tmp)
+        per = rings + 8 * (steps * src + steps * (rec if "record" in (getattr(cls, "options_allowed", None) or ())
+                                                  else neurons) + 9 * neurons + post_tmp)
         return fixed, per, "structured run"
     from ..ir.expand import estimate_expand_bytes
     lines, gates = product_gates(c)
@@ -245,8 +247,9 @@ def choose_batch(model, n: int, steps: int, engine: str, batch: int | None, max_
         raise MemoryLimitError(
             f"run(): {b} sample(s) at steps={steps} on engine '{engine}' ({what}) need about {need:,} bytes "
             f"({need / 2**30:.3g} GiB: {fixed:,} fixed + {per:,} per sample), more than the limit of "
-            f"{limit / 2**30:.3g} GiB. Fix: a smaller batch, fewer steps, engine='torch' (runs the structured "
-            "circuit without expanding it), or a smaller model.")
+            f"{limit / 2**30:.3g} GiB. Fix: a smaller batch, fewer steps, "
+            + ("" if what == "structured run" else "engine='torch' (runs the structured circuit without expanding "
+               "it), ") + "or a smaller model.")
     return b, need
 
 
@@ -338,59 +341,72 @@ def _run_flat(model, x, steps, engine, batch, options) -> RunResult:
 
 
 # --------------------------------------------------------------------------- memory of a conversion
-def _numel_per_sample(val) -> int:
-    """Elements of a graph tensor for one sample: symbolic (batch) dimensions count as 1."""
+def _numel_per_sample(val, batch: int = 1) -> int:
+    """Elements of a graph tensor for one sample: symbolic (batch) dimensions count as 1, and
+    a graph exported with a static batch ``batch > 1`` is divided by it."""
     shape = getattr(val, "shape", None)
     if shape is None:
         return 0
-    n = 1
+    n, static = 1, []
     for s in shape:
         try:
-            n *= int(s)
+            s = int(s)
         except (TypeError, ValueError, RuntimeError):
-            pass
-    return n
+            continue
+        n *= s
+        static.append(s)
+    return n // batch if batch > 1 and batch in static else n
 
 
 def estimate_convert_bytes(ep, n_calib: int, structured: bool, max_terms: int | None = 4) -> dict:
     """Bytes a conversion will need, from the exported graph's shapes before anything is
-    prepared, calibrated or walked: ``{"torch", "calibration", "circuit", "total"}``.
+    prepared, calibrated or walked: ``{"torch", "calibration", "circuit", "total"}`` (and the
+    ``params`` and per-sample ``activations`` it read).
 
-    * torch: the parameters in the four copies convert() keeps (exported, dense, prepared,
-      float64 re-export): 28 bytes per parameter;
-    * calibration: float32 activations of a calibration batch (at most 256 samples), twice;
-    * circuit, structured: 8 bytes per number, ``8 x params`` (each weight matrix composed
-      into at most a few terms, relay pairs doubled, memo) plus ``32 x`` the activations per
-      sample (biases, views, masks); flat: a lower bound of the flat matrices, ``16 x tokens
-      x in x out`` bytes per linear layer (the per-token copies) and ``64`` bytes per product
-      gate."""
-    import torch
+    * torch: the parameters in the copies convert() keeps (exported, dense, prepared, float64
+      re-export): 28 bytes per parameter;
+    * calibration: a batch of at most 256 samples through the float32 model, about eight
+      tensors of the largest activation alive at once, plus the quantisers' observations;
+    * circuit, structured: 8 bytes per number: ``5 x params`` (each weight matrix composed
+      into a few terms, relay pairs, the walk's intermediate products; 2-3 x params are
+      stored for ViT-S and GPT-2 shapes) plus ``4 x`` the
+      activations of one sample (neuron biases, views, masks, the walk's live values);
+      flat: a lower bound of its matrices, ``16 x tokens x in x out`` bytes per linear layer
+      (the per-token copies) and ``64`` bytes per product gate."""
     P = sum(int(v.numel()) for v in ep.state_dict.values()) + sum(
-        int(getattr(v, "numel", lambda: 0)()) for v in getattr(ep, "constants", {}).values())
-    A = 0
-    lin = 0
-    prods = 0
+        int(v.numel()) for v in getattr(ep, "constants", {}).values() if hasattr(v, "numel"))
+    ph = [n for n in ep.graph.nodes if n.op == "placeholder" and n.name not in ep.graph_signature.parameters
+          and n.name not in ep.graph_signature.buffers and n.name not in getattr(ep.graph_signature, "lifted_tensor_constants", ())]
+    b0 = 1
+    if ph and hasattr(ph[-1].meta.get("val"), "shape") and len(ph[-1].meta["val"].shape):
+        try:
+            b0 = int(ph[-1].meta["val"].shape[0])
+        except (TypeError, ValueError, RuntimeError):
+            b0 = 1
+    A = big = lin = prods = quants = 0
+    live = {ph[-1].name} if ph else set()        # nodes that depend on the input (activations, not weights)
     for node in ep.graph.nodes:
+        if node.op == "placeholder" or not any(a.name in live for a in node.all_input_nodes):
+            continue
+        live.add(node.name)
         val = node.meta.get("val")
-        if isinstance(val, torch.Tensor) or hasattr(val, "shape"):
-            A += _numel_per_sample(val)
-        if node.op == "call_function" and "linear" in str(node.target):
-            w = node.args[1].meta.get("val") if len(node.args) > 1 and hasattr(node.args[1], "meta") else None
+        n = _numel_per_sample(val, b0) if hasattr(val, "shape") else 0
+        A += n
+        big = max(big, n)
+        t = str(node.target) if node.op == "call_function" else ""
+        if "linear" in t and len(node.args) > 1 and hasattr(node.args[1], "meta"):
+            w = node.args[1].meta.get("val")
             if w is not None and hasattr(w, "shape") and len(w.shape) == 2:
-                rest = max(_numel_per_sample(val) // max(int(w.shape[0]), 1), 1)
-                lin += rest * int(w.shape[0]) * int(w.shape[1])
-        if node.op == "call_function" and any(k in str(node.target) for k in ("matmul", "bmm",
-                                                                               "scaled_dot_product")):
-            a = node.args[0].meta.get("val") if hasattr(node.args[0], "meta") else None
-            if a is not None and hasattr(a, "shape") and len(a.shape) >= 2:
-                prods += _numel_per_sample(val) * int(a.shape[-1])
+                lin += max(n // max(int(w.shape[0]), 1), 1) * int(w.shape[0]) * int(w.shape[1])
+        if any(k in t for k in ("matmul", "bmm", "scaled_dot_product", "relu", "gelu", "softmax")):
+            quants += 1
+            a = node.args[0].meta.get("val") if node.args and hasattr(node.args[0], "meta") else None
+            if "relu" not in t and "gelu" not in t and "softmax" not in t and hasattr(a, "shape") and len(a.shape) >= 2:
+                prods += n * int(a.shape[-1])
     B = max(1, min(256, int(n_calib)))
-    parts = {"torch": 28 * P, "calibration": 2 * 4 * B * A}
-    if structured:
-        parts["circuit"] = 8 * (8 * P + 32 * A)
-    else:
-        parts["circuit"] = 16 * lin + 64 * prods
-    parts["total"] = sum(parts.values())
+    parts = {"torch": 28 * P, "calibration": 4 * B * 8 * big + 8 * 20000 * 2 * quants * max(1, -(-int(n_calib) // 256))}
+    parts["circuit"] = 8 * (5 * P + 4 * A) if structured else 16 * lin + 64 * prods
+    parts["total"] = parts["torch"] + parts["calibration"] + parts["circuit"]
     parts["params"], parts["activations"] = P, A
     return parts
 

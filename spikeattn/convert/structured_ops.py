@@ -613,7 +613,7 @@ def embedding_op(ctx, node, w, ids, *rest):
     vocab, dim = w.shape
     pos = int(np.prod(ids.shape))
     src = ctx.program.add_input(ids.shape, kind="count", vocab=vocab, hint="tokens")
-    return SValue(ids.shape + (dim,), pos, dim, [Kron(src, vocab, np.ascontiguousarray(w.T), None, 1.0)], None,
+    return SValue(ids.shape + (dim,), pos, dim, [Kron(src, vocab, w.T, None, 1.0)], None,
                   np.zeros(ids.shape + (dim,)))
 
 
@@ -669,8 +669,18 @@ def walk(gm, example, program, ctx, input_kind: str = "graded", input_scale: flo
         return r
 
     placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+    last_use: dict = {}
+    for node in gm.graph.nodes:
+        for a in node.all_input_nodes:
+            last_use[a.name] = node
+    prev = None
     for node in gm.graph.nodes:
         ctx.node = node
+        if prev is not None:                    # values nobody reads any more are dropped (memory)
+            for a in prev.all_input_nodes:
+                if last_use.get(a.name) is prev:
+                    env.pop(a.name, None)
+        prev = node
         if node.op == "placeholder":
             if node is not placeholders[0]:
                 raise registry.ConversionError(f"input '{node.name}': models with more than one input do not "

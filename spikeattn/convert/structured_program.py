@@ -249,7 +249,7 @@ class StructuredProgram:
                 if np.array_equal(pos, np.arange(v.numel)):
                     pos = None
             else:
-                cv = canonical_form(v, self.node_sizes)
+                cv = canonical_form(v, self.node_sizes, self._source_view)
                 G, F, terms, pos, bias = cv.G, cv.F, cv.terms, None, cv.bias.reshape(-1)
                 pop_shape = tuple(s for s in v.shape if s > 1) or (1,)
             model = MultiThresholdIF(vth=vth, levels=int(levels), signed=bool(signed),
@@ -323,8 +323,15 @@ class StructuredProgram:
         if v.product is not None:
             self.relay_product(v)
         if not v.is_canonical():
-            v.assign(canonical_form(v, self.node_sizes))
+            v.assign(canonical_form(v, self.node_sizes, self._source_view))
         return v
+
+    def _source_view(self, node: str, positions: np.ndarray) -> str | None:
+        """A source whose element k is element ``positions[k]`` of source ``node`` (None if
+        ``node`` is not a plain source)."""
+        if node not in self.inputs or self.inputs[node]["vocab"]:
+            return None
+        return self.relayout(node, positions)
 
     def compose_ready(self, v: SValue) -> SValue:
         """``v`` canonical and, if its term list is long or a term is much wider than the
