@@ -42,6 +42,26 @@ def test_ssa_structured_equals_the_formula(engine, heads, masked):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_ssa_structured_q_kv_order_equals_the_formula(engine):
+    """Q (K^T V): the same output spikes as the formula; K^T V costs one accumulate per
+    (key, a, e) coincidence of K and V."""
+    rng = np.random.default_rng(9)
+    T, B, N, D, H = 6, 2, 7, 4, 2
+    q, k, v = (_spikes(rng, T, B, N, D) for _ in range(3))
+    circ = ssa_structured(N, N, D, heads=H, scale=0.25, order="q_kv")
+    r = sa.simulate(circ, {"q": q.reshape(T, B, -1), "k": k.reshape(T, B, -1), "v": v.reshape(T, B, -1)},
+                    steps=T, engine=engine)
+    want = ssa_reference(q, k, v, heads=H, scale=0.25, latency=1)
+    assert want.any() and np.array_equal(r.spikes["y"].reshape(T, B, N, D), want)
+    kh = k.reshape(T, B, N, H, D // H).astype(int)
+    vh = v.reshape(T, B, N, H, D // H).astype(int)
+    assert np.array_equal(r.counts.elements["kv"].fields["synaptic_acs"],
+                          np.einsum("tbjha,tbjhe->tb", kh, vh))
+    with pytest.raises(sa.errors.ParameterError, match="field 'mask'"):
+        ssa_structured(N, N, D, order="q_kv", mask=np.ones((N, N), bool))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_sdsa_structured_equals_the_formula(engine):
     rng = np.random.default_rng(3)
     T, B, N, D = 7, 2, 6, 5
