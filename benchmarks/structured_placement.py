@@ -93,6 +93,9 @@ def report(circuit, chip: str, limits=None) -> dict:
     rep = resources(circuit, chip) if limits is None else _resources_with(circuit, chip, limits)
     wall = time.perf_counter() - t
     s = rep.structured or {}
+    if not rep.cores:
+        return {"chip": chip, "fits": False, "binding": rep.binding, "cores": 0, "chips": 0,
+                "wall_s": round(time.perf_counter() - t, 2)}
     products = s.get("products", {})
     gates = sum(v["gates"] for v in products.values())
     lines = sum(v["lines"] for v in products.values())
@@ -194,6 +197,10 @@ def main(argv=None) -> dict:
         r = report(c, chip.strip())
         rows.append(r)
         b = r["binding"]
+        if not r["cores"]:
+            print(f"{r['chip']:>10}: no placement: {b['constraint']} ({b['element']}): needs {b['need']:g}, limit "
+                  f"{b['limit']:g}; in {r['wall_s']} s")
+            continue
         print(f"{r['chip']:>10}: {r['cores']:,} cores = {r['chips']:,} chips of {r['cores_per_chip']} cores "
               f"({r['cores_for_gates_and_lines']:,} hold the products' {r['gate_neurons']:,} gate and "
               f"{r['line_neurons']:,} line neurons, {r['cores_for_product_outputs']:,} the product outputs "

@@ -4,7 +4,8 @@
 source, tag and range; :meth:`HardwareModel.accounting` states static power, operating mode
 and host/IO).  ``cost(counts, hardware, circuit=None, placement=None)`` -> :class:`EnergyReport`
 (``dynamic_j`` beside ``total_j``) for neuromorphic, ASIC, CPU and ``literature`` models;
-``placement.place(circuit, chip)`` maps populations onto cores; GPU baselines cost the dense
+``placement.place(circuit, chip)`` maps populations onto cores (a structured circuit from its
+shapes, never expanded: :mod:`hardware_models.structured`); GPU baselines cost the dense
 equivalent (``hardware_models.gpu``), algorithm-matched baselines are in
 ``hardware_models.baselines``; ``batching.batch_study`` gives energy per inference and latency
 against batch size with crossover batches and scenarios; ``uncertainty.monte_carlo`` the

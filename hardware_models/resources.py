@@ -113,6 +113,17 @@ class ResourceReport:
             lines += [fmt.format(*head)] + [fmt.format(*["" if x is None else x for x in r]) for r in rows]
             for res, h in self.histograms.items():
                 lines.append(f"utilisation of {res:<20} cores per 10% bin: {h['counts']}")
+        if self.structured:
+            st = self.structured
+            lines.append(f"structured circuit, placed from its shapes ({st['method']}): {st['neurons']:,} neurons and "
+                         f"{st['synapses']:,} synapses as neurons; {st['weight_storage']}")
+            for name, g in st.get("products", {}).items():
+                lines.append(f"product {name}: {g['lines']:,} line + {g['gates']:,} gate neurons, "
+                             f"{g['synapses']:,} synapses (accumulate-only realisation)")
+            if "fan_out_max_sampled" in self.partition:
+                lines.append(f"fan-out: {self.partition['fan_out_max_sampled']:,} destination cores, the most of "
+                             f"{self.partition['fan_out_sampled_cores']} sampled cores (a lower bound on the "
+                             "largest)")
         for k, v in self.assumptions.items():
             lines.append(f"assumption: {k}: {v}")
         return "\n".join(lines)

@@ -481,8 +481,8 @@ def _term_fanouts(tm):
 
 
 def structured_limits_note(lim: CoreLimits) -> str:
-    return ("weights shared per core (" + lim.weight_sharing_source + ")" if lim.weight_sharing else
-            "no weight sharing: every group's copy of a shared W is stored (" + lim.weight_sharing_source + ")")
+    return ("weight sharing: a shared W's rows stored once per core. " if lim.weight_sharing else
+            "no weight sharing: every group's copy of a shared W stored. ") + lim.weight_sharing_source
 
 
 def resources_structured(circuit, hw: HardwareModel, result, base, max_chips, seed, exact=None):
@@ -553,8 +553,8 @@ def resources_structured(circuit, hw: HardwareModel, result, base, max_chips, se
 
 
 def _in_degree(vc, name: str, pop) -> np.ndarray:
-    """Synapses onto each neuron of ``name`` (the whole array up to 10^7 neurons; beyond, the
-    maximum only, from the largest range of 10^6 neurons' worth at the start)."""
+    """Synapses onto each of the first 10^7 neurons of ``name`` (every neuron of all but a
+    product's gate populations, whose neurons all have the same two synapses)."""
     n = min(pop.size, 10_000_000)
     edges = np.arange(n + 1, dtype=np.int64)
     out = np.zeros(n)

@@ -409,3 +409,16 @@ def test_energy_block_of_structured_counts_runs_every_kind_of_model():
     block = energy_block(c, only, ["loihi", "truenorth", "spinnaker2", "asic45nm", "h100"], batches=(1, 8), draws=20)
     assert {"loihi", "truenorth", "spinnaker2", "asic45nm", "h100", "batch_study"} <= set(block)
     assert block["loihi"]["placement"]["cores_used"] > 0
+
+
+def test_torch_engine_counts_cost_like_the_structured_elements_of_the_expansions():
+    pytest.importorskip("torch")
+    c = build("mixed")
+    x = inputs(c, 3)
+    try:
+        tc = simulate(c, x, 3, engine="torch").counts
+    except Exception as exc:  # noqa: BLE001 - the engine is young: skip only if it cannot run this circuit
+        pytest.skip(f"engine='torch' cannot run this circuit here: {exc}")
+    only = structured_only_counts(c, simulate(c, x, 3, engine="numpy").counts)
+    a, b = cost(tc, "loihi2", circuit=c), cost(only, "loihi2", circuit=c)
+    assert a.breakdown == b.breakdown and a.latency_s == b.latency_s
