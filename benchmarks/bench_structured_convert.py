@@ -114,6 +114,7 @@ def bench(name: str, run_torch: bool, batch: int | None, max_gb: float = 6.0) ->
             return out
         xb = x[:batch].numpy()
         with torch.no_grad():
+            model(x[:batch])                     # warm-up
             t0 = time.perf_counter()
             model(x[:batch])
             dense = time.perf_counter() - t0
@@ -122,7 +123,7 @@ def bench(name: str, run_torch: bool, batch: int | None, max_gb: float = 6.0) ->
         wall = time.perf_counter() - t0
         t = r.counts.totals()
         print(f"  torch engine, batch {batch}, T = 4: {wall:.1f} s ({wall / (4 * batch) * 1e3:.0f} ms per sample-step; "
-              f"dense float32 forward {dense / batch * 1e3:.0f} ms per sample); peak RSS {_rss_gb():.2f} GB")
+              f"dense float32 forward, warm, {dense / batch * 1e3:.0f} ms per sample); peak RSS {_rss_gb():.2f} GB")
         print(f"  counts: spikes {t['spikes']:,}, synaptic ACs {t['synaptic_acs']:,}, MACs {t['synaptic_macs']:,}; "
               f"predictions {r.predictions.tolist()}")
         out.update(run_s=wall, dense_s=dense)
