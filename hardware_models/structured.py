@@ -18,7 +18,10 @@ neuron-level circuit it stands for, described by :class:`hardware_models.virtual
    its parameters): the same placement as :func:`~hardware_models.placement.place` on
    ``circuit.expand()``.  A larger one is packed in order (:class:`AggregatePlacement`):
    each slice its own core, consecutive slices sharing a core while the sum of their
-   neurons, memory and axons fits (the axon sum bounds their union from above).
+   neurons, memory and axons fits (the axon sum bounds their union from above).  The slices
+   are the same either way; the packing uses more cores than the exact partition where small
+   slices could share cores: on a converted 9-token, width-32 structured ViT layer, 178
+   against 165 cores on Loihi, 68 against 48 on Loihi 2, 22 against 23 on SpiNNaker 2.
 3. **Traffic** (aggregate): the messages into each core are exact for spikes spread evenly
    over a population (``mean spikes x distinct axons``); how they split into intra-core,
    hops and chip crossings, and the destination cores per core (fan-out), are measured
