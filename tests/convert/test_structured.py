@@ -251,6 +251,27 @@ def test_stream_relays_keep_predictions_and_cost_macs():
     assert macs == r.counts.totals()["synaptic_macs"]          # only stream relays multiply
 
 
+class Gated(nn.Module):
+    """An elementwise product of two quantised tensors (a gated linear unit with ReLUs)."""
+
+    def __init__(s):
+        super().__init__()
+        s.a, s.b, s.h = nn.Linear(8, 6), nn.Linear(8, 6), nn.Linear(6, 3)
+
+    def forward(s, x):
+        x = x.reshape(x.shape[0], 2, 8)
+        return s.h(nn.functional.relu(s.a(x)) * nn.functional.relu(s.b(x))).mean(1)
+
+
+def test_elementwise_product_of_two_quantised_tensors():
+    torch.manual_seed(0)
+    x = _ints((30, 16), 4)
+    sm, fm = _pair(Gated().eval(), x)
+    _check_equivalent(sm, fm, x.numpy())
+    eqs = [p.equation for p in sm.circuit.projections.values() if isinstance(p, ProductProjection)]
+    assert eqs == ["bc,bc->bc"] * 2                          # (token, feature), into the relay pair
+
+
 def _stored(layers, max_terms):
     torch.manual_seed(0)
     m = PreNormViT(conv=True, layers=layers).eval()
