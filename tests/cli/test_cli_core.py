@@ -36,7 +36,7 @@ def test_list_names_every_scenario_with_a_description():
 
 @pytest.mark.parametrize("args, needle", [
     (["run", "no-such-scenario"], "unknown scenario 'no-such-scenario'; choose from"),
-    (["run", "--engine", "nest"], "invalid choice: 'nest' (choose from 'brian2', 'compiled', 'lava', 'numpy')"),
+    (["run", "--engine", "nest"], "invalid choice: 'nest' (choose from 'brian2', 'compiled', 'lava', 'numpy', 'torch')"),
     (["run", "--steps", "0"], "0 must be >= 1"),
     (["run", "--steps", "many"], "'many' is not an integer"),
     (["run", "--seed", "-3"], "-3 must be >= 0"),
