@@ -51,12 +51,21 @@ and adds its input to the post population ``delay`` steps later, exactly as a fl
     and ``b != 0``.  ``mask``: bool, broadcastable to the post shape (e.g. a causal
     ``(T, T)`` mask for ``"hid,hjd->hij"``); ``None`` = no mask.
 
+    The counts are defined for integer levels (binary, ternary and multi-threshold outputs,
+    bool inputs, or inputs with declared ``levels``).  Where an input is graded but not an
+    integer level (a GradedReLU without declared ``levels``), ``|a|`` and ``|b|`` are
+    truncated, as a count message counts ``trunc(|s|)`` accumulates:
+    ``synaptic_acs = sum trunc(|a|) * trunc(|b|)``, ``messages = sum trunc(|a|) * [b != 0]``,
+    and a post neuron receives an event where an unmasked term has ``a != 0`` and ``b != 0``
+    (the torch engine's convention, :mod:`spikeattn.engines.torch.structured`).
+
 Every class has ``pres`` (the pre nodes), ``shape = (post.size, pre.size)`` once added to a
 circuit, ``synapse_count()``, ``fan_out()`` (existing synapses per pre neuron) and, except
 the product, ``expand_matrix()``: the ``(post, pre)`` CSR of the flat equivalent.
 """
 from __future__ import annotations
 
+import copy
 import math
 import string
 from dataclasses import MISSING, dataclass, fields
@@ -128,7 +137,6 @@ class StructuredProjection:
 
     def renamed(self, name: str, mapping: dict) -> "StructuredProjection":
         """A copy named ``name`` whose node names go through ``mapping`` (for Circuit.include)."""
-        import copy
         q = copy.copy(self)
         q.name = name
         for role in self._roles():
