@@ -27,7 +27,7 @@ from ..overflow import OverflowMonitor
 from . import memory
 from .counters import DeviceCounts, count_true
 from .lowering import Context, lower
-from . import structured  # noqa: F401  (registers the structured lowerings)
+from . import product, structured  # noqa: F401  (register the structured lowerings)
 
 
 class TorchRun:
