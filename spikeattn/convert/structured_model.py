@@ -207,19 +207,22 @@ def estimate_run(model, steps: int, engine: str) -> tuple[int, int, str]:
     if cls.runs_structured or not c.structured:
         from ..ir.structured import StructuredProjection
         stored = 0
-        post_tmp = 0
+        post_tmp = 0     # a projection's temporaries live while it emits: the largest one's
         for p in c.projections.values():
             if isinstance(p, StructuredProjection):
                 stored += sum(int(a.size) for a in p.arrays().values())
-                post_tmp += 4 * math.prod(p.post_shape)
+                post_tmp = max(post_tmp, 4 * math.prod(p.post_shape))
             else:
                 stored += 2 * (int(p.weights.nnz) if p.sparse else int(p.weights.size))
         rec = sum(c.node(n).size for n in model.readout_nodes if n in c.populations)
         rings = sum((p.delay + 1) * (8 * c.node(p.post).size + sum(c.node(q).size for q in dict.fromkeys(
             p.pres if isinstance(p, StructuredProjection) else (p.pre,)))) for p in c.projections.values())
         fixed = 8 * stored
+        # per neuron: its state and output (3 float64) and the output's mask; a population's
+        # step temporaries (6 state-sized) live while it updates: the largest population's
+        largest = max((p.size for p in c.populations.values()), default=0)
         per = rings + 8 * (steps * src + steps * (rec if "record" in (getattr(cls, "options_allowed", None) or ())
-                                                  else neurons) + 9 * neurons + post_tmp)
+                                                  else neurons) + 3 * neurons + 6 * largest + post_tmp) + neurons
         return fixed, per, "structured run"
     from ..ir.expand import estimate_expand_bytes
     lines, gates = product_gates(c)

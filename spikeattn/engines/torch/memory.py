@@ -8,7 +8,9 @@ Parts (bytes; ``item`` = 8 for float64, 4 for float32):
 * ``probes``: ``steps * batch * size * item`` per probed variable (host);
 * ``inputs``: the encoded source inputs copied to the device (none on the CPU when the
   dtype already matches);
-* ``state``: every state variable plus a few step temporaries, ``batch * size`` each;
+* ``state``: every state variable (``batch * size`` each), the outputs of a step and their
+  ``!= 0`` masks (kept until the step ends), and the step temporaries of the largest
+  population (a population's temporaries are freed once it has updated);
 * ``rings``: per projection ``(delay + 1)`` slots of its input ``(batch, n_post)`` and of its
   event (``event_bytes``: the pre spikes, for the active-update rule);
 * ``weights``: each lowering's ``device_bytes`` (weights, synapse pattern, temporaries);
@@ -34,9 +36,13 @@ def estimate(circuit, steps: int, batch: int, item: int, record: set, lowered: d
     pops = circuit.populations
     parts = dict.fromkeys(("spikes", "probes", "inputs", "state", "rings", "weights", "counts"), 0)
     for n, p in pops.items():
+        out = item if p.model.graded_output else 1
         if n in record:
-            parts["spikes"] += steps * batch * p.size * (item if p.model.graded_output else 1)
-        parts["state"] += (len(p.model.state) + 1 + STEP_TEMPORARIES) * batch * p.size * 8
+            parts["spikes"] += steps * batch * p.size * out
+        # the state, and the output and its ``!= 0`` mask, kept until the step ends
+        parts["state"] += (len(p.model.state) * 8 + out + 1) * batch * p.size
+    # a population's step temporaries live only while it updates: the largest one's
+    parts["state"] += STEP_TEMPORARIES * 8 * batch * max((p.size for p in pops.values()), default=0)
     for pr in circuit.probes:
         parts["probes"] += steps * batch * pops[pr.target].size * item * len(pr.variables)
     for n, x in inputs.items():
