@@ -1,15 +1,57 @@
-"""``spikeattn convert MODEL --data DATA --mode M --steps T --out DIR`` (CLI plug-in).
+"""``spikeattn convert`` and ``spikeattn predict`` (CLI plug-in).
 
-Registration imports neither torch nor the converter; the handler does.  ``MODEL`` is a
-built-in name (:data:`spikeattn.convert.models.MODELS`) or a ``.pt2`` file written by
-``torch.export.save``; ``DATA`` a built-in name or an ``.npz`` (see :mod:`.data`).  Writes
-``DIR/fidelity.json``, ``DIR/circuit.zip``, ``DIR/accuracy_vs_T.png`` and
-``DIR/accuracy_vs_energy.png``.
+``convert MODEL --data DATA --mode M --steps T --out DIR``: ``MODEL`` is a built-in name
+(:data:`spikeattn.convert.models.MODELS`) or a ``.pt2`` file written by
+``torch.export.save``; ``DATA`` a built-in name or an ``.npz`` (see :mod:`.data`).  Flat
+(default): writes ``DIR/fidelity.json``, ``DIR/circuit.zip``, ``DIR/accuracy_vs_T.png`` and
+``DIR/accuracy_vs_energy.png``.  ``--structured`` (accumulate mode only; default engine
+``torch``): writes ``DIR/model.spikeattn`` (the converted model as data:
+:func:`~.structured_model.save_model`, atomic, no pickle), ``DIR/fidelity.json``
+(:mod:`.structured_report`: accuracy, agreement and event counts per T, no energy) and
+``DIR/accuracy_vs_T.png``.
+
+``predict FILE --data DATA --steps T``: reads a converted model file, predicts the test split
+and writes ``--out`` (default ``predict.json`` beside the file): accuracy, predictions, event
+counts.
+
+``--max-bytes`` (e.g. ``4G``): the memory limit of the conversion's and the run's estimates
+(default: the memory available now); above it a one-line error names the estimate and the
+flag to change.  Registration imports neither torch nor the converter; the handlers do.
 """
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
+
+from ..errors import SpikeattnError
+
+MODEL_FILE = "model.spikeattn"
+_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
+def _int_at_least(minimum: int):
+    """argparse type: an integer >= ``minimum``, with a one-line message otherwise."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} must be >= {minimum}")
+        return value
+    return parse
+
+
+_positive_int, _non_negative_int = _int_at_least(1), _int_at_least(0)
+
+
+def parse_bytes(text: str) -> int:
+    """``4G``, ``512M``, ``2.5GiB``, ``1000000``: bytes (K/M/G/T are powers of 1024)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)(?:i?[bB])?\s*", text)
+    if not m or float(m.group(1)) * _UNITS[m.group(2).lower()] < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size in bytes (e.g. 4G, 512M, 1000000)")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
 def register(subparsers) -> None:
@@ -17,10 +59,17 @@ def register(subparsers) -> None:
     p.add_argument("model", help="built-in model (digits-vit, recall-transformer, mnist1d-attention) or a .pt2 file")
     p.add_argument("--data", required=True, help="built-in data (digits, recall, mnist1d) or an .npz file")
     p.add_argument("--mode", default="accumulate", choices=["exact", "accumulate", "rate"])
-    p.add_argument("--steps", type=int, default=4, help="largest T evaluated (1, 2, 4, ... up to it)")
-    p.add_argument("--levels", type=int, default=4, help="activation levels L (exact / accumulate)")
-    p.add_argument("--epochs", type=int, default=10, help="quantisation-aware fine-tune epochs")
-    p.add_argument("--engine", default="numpy")
+    p.add_argument("--steps", type=_positive_int, default=4, help="largest T evaluated (1, 2, 4, ... up to it)")
+    p.add_argument("--levels", type=_positive_int, default=4, help="activation levels L (exact / accumulate)")
+    p.add_argument("--epochs", type=_non_negative_int, default=10, help="quantisation-aware fine-tune epochs")
+    p.add_argument("--engine", default=None, help="engine of the evaluation (default: numpy; torch with --structured)")
+    p.add_argument("--structured", action="store_true",
+                   help=f"structured circuit (shared weights, product projections; accumulate mode): writes "
+                   f"DIR/{MODEL_FILE}, a model file for 'spikeattn predict'")
+    p.add_argument("--batch", type=_positive_int, default=None,
+                   help="samples run at once (--structured; default: what fits the memory limit, at most 64)")
+    p.add_argument("--max-bytes", type=parse_bytes, default=None,
+                   help="memory limit of the estimates, e.g. 4G (default: the memory available now)")
     p.add_argument("--quantise", default=None, choices=["loihi8"],
                    help="loihi8: Loihi fixed point (8-bit weights with per-projection exponents, integer "
                    "neurons, pipelined); accumulate mode only; runs bit-exactly on the numpy and lava engines")
@@ -29,6 +78,19 @@ def register(subparsers) -> None:
                    "the CLS token and the K most attended tokens from layer l on, chosen by a k-WTA spiking stage)")
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(handler=cmd_convert)
+
+    p = subparsers.add_parser("predict", help=f"predict a data set with a converted model file ({MODEL_FILE})")
+    p.add_argument("file", type=Path, help=f"a {MODEL_FILE} written by 'spikeattn convert ... --structured'")
+    p.add_argument("--data", required=True, help="built-in data (digits, recall, mnist1d) or an .npz file; "
+                   "its test split is predicted")
+    p.add_argument("--steps", type=_positive_int, default=4, help="time steps T")
+    p.add_argument("--engine", default="torch", help="engine (default torch)")
+    p.add_argument("--batch", type=_positive_int, default=None,
+                   help="samples run at once (default: what fits the memory limit, at most 64)")
+    p.add_argument("--max-bytes", type=parse_bytes, default=None,
+                   help="memory limit of the run's estimate, e.g. 4G (default: the memory available now)")
+    p.add_argument("--out", type=Path, default=None, help="JSON file (default: predict.json beside FILE)")
+    p.set_defaults(handler=cmd_predict)
 
 
 def load_pt2(path):
@@ -45,30 +107,76 @@ def load_pt2(path):
                         f"({type(exc).__name__}: {str(exc)[:200]}).") from None
 
 
-def cmd_convert(args) -> int:
-    import numpy as np
-    import torch
+RUN_FLAGS = "--batch B (a smaller batch), --steps T (fewer steps), --max-bytes N (another limit, e.g. 8G)"
+CONVERT_FLAGS = "--max-bytes N (another limit, e.g. 8G); a DATA.npz with a smaller x_calib"
 
-    from ..fileio import atomic_write_json
-    from ..ir import save
-    from .api import convert
+
+def _memory_hint(exc, flags: str) -> SpikeattnError:
+    """A MemoryLimitError with the command-line flags that act on it."""
+    from ..errors import MemoryLimitError
+    return MemoryLimitError(f"{exc} On the command line: {flags}.")
+
+
+def _check_structured_args(args) -> None:
+    from ..errors import ParameterError
+    if args.mode != "accumulate":
+        raise ParameterError("spikeattn convert --structured", "--mode", f"is '{args.mode}': the structured path "
+                             "builds accumulate-mode circuits only (no floating-point softmax / LayerNorm host "
+                             "stages).", "use --mode accumulate, or drop --structured for the exact and rate modes.")
+    if args.quantise:
+        raise ParameterError("spikeattn convert --structured", "--quantise", f"'{args.quantise}': Loihi fixed point "
+                             "needs flat projections.", "drop --quantise, or drop --structured.")
+    if args.prune:
+        raise ParameterError("spikeattn convert --structured", "--prune", "is not supported by the structured path "
+                             "(yet).", "drop --prune, or drop --structured.")
+
+
+def _load_inputs(args):
+    """(model, name, data) of ``convert``."""
     from .data import load_data
-    from .fidelity import fidelity_report
     from .models import MODELS, SPECS, load_model
-    from .sparsify import parse_prune
-    prune = parse_prune(args.prune)
     data = load_data(args.data)
     if args.model in MODELS:
-        model, name = load_model(args.model, data if SPECS[args.model]["data"] == args.data else None), args.model
-    else:
-        ep = load_pt2(args.model)
-        model, name = ep, Path(args.model).name
+        return load_model(args.model, data if SPECS[args.model]["data"] == args.data else None), args.model, data
+    return load_pt2(args.model), Path(args.model).name, data
+
+
+def cmd_convert(args) -> int:
+    from ..engines.base import engine_class
+    if args.structured:
+        _check_structured_args(args)
+    elif args.batch is not None:
+        from ..errors import ParameterError
+        raise ParameterError("spikeattn convert", "--batch", "applies to --structured only (the flat evaluation "
+                             "picks its batch).", "drop --batch, or add --structured.")
+    engine = args.engine or ("torch" if args.structured else "numpy")
+    engine_class(engine)                     # an unknown engine is refused before anything is converted
+    return (_convert_structured if args.structured else _convert_flat)(args, engine)
+
+
+def _converted(args, model, data, **kw):
+    """``convert()`` with the CLI's arguments; a memory refusal names the flags."""
+    import torch
+
+    from ..errors import MemoryLimitError
+    from .api import convert
     xtr = data["x_train"]
-    ex = torch.as_tensor(xtr[:2])
-    sm = convert(model, ex, mode=args.mode, steps=args.steps, calib=data["x_calib"], levels=args.levels,
-                 train=(xtr, data["y_train"]), epochs=args.epochs, prune=prune or None,
-                 quantise=args.quantise)
-    rep = fidelity_report(sm, name, data["x_test"], data["y_test"], args.steps, engine=args.engine)
+    try:
+        return convert(model, torch.as_tensor(xtr[:2]), steps=args.steps, calib=data["x_calib"], levels=args.levels,
+                       train=(xtr, data["y_train"]), epochs=args.epochs, max_bytes=args.max_bytes, **kw)
+    except MemoryLimitError as exc:
+        raise _memory_hint(exc, CONVERT_FLAGS) from None
+
+
+def _convert_flat(args, engine) -> int:
+    from ..fileio import atomic_write_json
+    from ..ir import save
+    from .fidelity import fidelity_report
+    from .sparsify import parse_prune
+    prune = parse_prune(args.prune)
+    model, name, data = _load_inputs(args)
+    sm = _converted(args, model, data, mode=args.mode, prune=prune or None, quantise=args.quantise)
+    rep = fidelity_report(sm, name, data["x_test"], data["y_test"], args.steps, engine=engine)
     if args.quantise:
         from .fidelity import quantisation_report
         rep["quantisation"] = quantisation_report(sm, data["x_test"], data["y_test"], args.steps, rep)
@@ -82,21 +190,115 @@ def cmd_convert(args) -> int:
     return 0
 
 
-def _figures(rep, out):
+def _convert_structured(args, engine) -> int:
+    from ..errors import MemoryLimitError
+    from ..fileio import atomic_write_json
+    from .fidelity import t_grid
+    from .structured_model import choose_batch, save_model
+    from .structured_report import fidelity
+    model, name, data = _load_inputs(args)
+    xte = data["x_test"]
+    sm = _converted(args, model, data, mode="accumulate", structured=True, name=Path(name).stem)
+    try:   # the largest T's run is estimated before anything is written or run
+        choose_batch(sm, len(xte), t_grid(args.steps)[-1], engine, args.batch, args.max_bytes)
+    except MemoryLimitError as exc:
+        raise _memory_hint(exc, RUN_FLAGS) from None
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = save_model(sm, args.out / MODEL_FILE)
+    rep = fidelity(sm, name, xte, data["y_test"], args.steps, engine=engine, batch=args.batch,
+                   max_bytes=args.max_bytes)
+    rep["model_file"] = MODEL_FILE
+    atomic_write_json(args.out / "fidelity.json", rep)
+    _accuracy_vs_T(rep, args.out)
+    T = str(t_grid(args.steps)[-1])
+    acc = ", ".join(f"T={k} {v:.4f}" for k, v in rep["spiking_accuracy"].items())
+    agree = rep["agreement_with_dense"][T] if rep["agreement_with_dense"] else float("nan")
+    print(f"{name} [structured, {engine}]: dense {rep['dense_accuracy']:.4f}, spiking {acc}; agreement with dense "
+          f"at T={T} {agree:.4f}; {rep['counts_per_sample'][T]['synaptic_ops']:.4g} synaptic ops per sample "
+          f"-> {path}, {args.out / 'fidelity.json'}")
+    return 0
+
+
+def read_model_file(path):
+    """:func:`~.structured_model.load_model`, its errors completed with the fix."""
+    from ..errors import FileFormatError
+    from .structured_model import load_model
     try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:  # pragma: no cover
+        return load_model(path)
+    except FileFormatError as exc:
+        msg = str(exc)
+        if "Fix:" not in msg:
+            msg += (f" Fix: give the {MODEL_FILE} that 'spikeattn convert MODEL --data DATA --structured --out DIR' "
+                    "writes (write it again if it was cut short).")
+        raise FileFormatError(msg) from None
+
+
+def cmd_predict(args) -> int:
+    import numpy as np
+
+    from ..engines.base import engine_class
+    from ..errors import InputError, MemoryLimitError
+    from ..fileio import atomic_write_json
+    from .data import load_data
+    from .structured_report import evaluate
+    engine_class(args.engine)
+    model = read_model_file(args.file)
+    data = load_data(args.data)
+    x, y = data["x_test"], data["y_test"]
+    for name, info in model.inputs.items():
+        if tuple(x.shape[1:]) != tuple(info["shape"][1:]):
+            raise InputError(f"--data {args.data}: x_test has sample shape {tuple(x.shape[1:])}; the model in "
+                             f"'{args.file}' takes {tuple(info['shape'][1:])} (input '{name}'). Fix: give the data "
+                             "the model was converted on.")
+    try:
+        row, r = evaluate(model, x, y, args.steps, args.engine, args.batch, args.max_bytes)
+    except MemoryLimitError as exc:
+        raise _memory_hint(exc, RUN_FLAGS) from None
+    out = args.out or args.file.parent / "predict.json"
+    doc = {"model_file": str(args.file), "model": model.meta.get("name"), "data": str(args.data),
+           "steps": args.steps, "engine": args.engine, "test_samples": int(len(x)), "accuracy": row["accuracy"],
+           "batch": row["batch"], "memory_estimate_bytes": row["estimate_bytes"], "wall_s": row["wall_s"],
+           "counts_per_sample": row["counts_per_sample"], "counts": r.counts.to_dict(),
+           "predictions": np.asarray(r.predictions).tolist()}
+    atomic_write_json(out, doc)
+    print(f"{args.file} on {args.data} ({len(x)} test samples), T={args.steps}, engine {args.engine}: accuracy "
+          f"{row['accuracy']:.4f} in {row['wall_s']:.2f} s -> {out}")
+    return 0
+
+
+def _accuracy_vs_T(rep, out):
+    plt = _pyplot()
+    if plt is None:  # pragma: no cover
         return
     from ..fileio import atomic_savefig
     Ts = [int(t) for t in rep["spiking_accuracy"]]
     acc = list(rep["spiking_accuracy"].values())
     fig, ax = plt.subplots(figsize=(4, 3))
     ax.plot(Ts, acc, "o-", label="spiking")
-    ax.axhline(rep["dense_accuracy"], color="k", ls="--", label="dense")
+    if rep.get("dense_accuracy") is not None:
+        ax.axhline(rep["dense_accuracy"], color="k", ls="--", label="dense")
     ax.set_xscale("log", base=2); ax.set_xlabel("T (steps)"); ax.set_ylabel("accuracy"); ax.legend()
     fig.tight_layout(); atomic_savefig(fig, out / "accuracy_vs_T.png"); plt.close(fig)
+
+
+def _pyplot():
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover
+        return None
+    return plt
+
+
+def _figures(rep, out):
+    plt = _pyplot()
+    if plt is None:  # pragma: no cover
+        return
+    from ..fileio import atomic_savefig
+    _accuracy_vs_T(rep, out)
+    Ts = [int(t) for t in rep["spiking_accuracy"]]
+    acc = list(rep["spiking_accuracy"].values())
     fig, ax = plt.subplots(figsize=(4, 3))
     for k, v in rep["energy"]["spiking"].items():
         if isinstance(v, float):
