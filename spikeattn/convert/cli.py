@@ -12,7 +12,7 @@
 
 ``predict FILE --data DATA --steps T``: reads a converted model file, predicts the test split
 and writes ``--out`` (default ``predict.json`` beside the file): accuracy, predictions, event
-counts.
+counts per sample and the ``workload`` block of :mod:`.structured_report`.
 
 ``--max-bytes`` (e.g. ``4G``): the memory limit of the conversion's and the run's estimates
 (default: the memory available now); above it a one-line error names the estimate and the
@@ -240,7 +240,7 @@ def cmd_predict(args) -> int:
     from ..errors import InputError, MemoryLimitError
     from ..fileio import atomic_write_json
     from .data import load_data
-    from .structured_report import evaluate
+    from .structured_report import evaluate, workload
     engine_class(args.engine)
     model = read_model_file(args.file)
     data = load_data(args.data)
@@ -258,7 +258,7 @@ def cmd_predict(args) -> int:
     doc = {"model_file": str(args.file), "model": model.meta.get("name"), "data": str(args.data),
            "steps": args.steps, "engine": args.engine, "test_samples": int(len(x)), "accuracy": row["accuracy"],
            "batch": row["batch"], "memory_estimate_bytes": row["estimate_bytes"], "wall_s": row["wall_s"],
-           "counts_per_sample": row["counts_per_sample"], "counts": r.counts.to_dict(),
+           "counts_per_sample": row["counts_per_sample"], "workload": workload(model, r),
            "predictions": np.asarray(r.predictions).tolist()}
     atomic_write_json(out, doc)
     print(f"{args.file} on {args.data} ({len(x)} test samples), T={args.steps}, engine {args.engine}: accuracy "

@@ -2,10 +2,11 @@
 
 What ``spikeattn convert --structured`` writes as ``fidelity.json`` and ``spikeattn predict``
 as its JSON; both are built from :func:`evaluate` (one T), which calls the pure
-:func:`~.structured_model.run`.  Nothing here costs energy: ``counts`` is the
-:meth:`~spikeattn.counts.EventCounts.to_dict` of the run at the largest T (every test sample:
-``batch`` = samples), which :func:`spikeattn.counts.validate_counts_dict` reads, so a cost
-model can price it later.
+:func:`~.structured_model.run`.  Nothing here costs energy: ``workload`` holds what a cost
+model reads later, in the form of the flat path's ``fidelity.json``: ``{"spiking": {"name",
+"samples", "steps", "segments": [{"circuit", "counts"}]}}`` where ``counts`` is the
+:meth:`~spikeattn.counts.EventCounts.to_dict` of the run at the largest T over every test
+sample (``batch`` = samples; :func:`spikeattn.counts.validate_counts_dict` reads it).
 
 :func:`fidelity` keys: ``model``, ``mode`` (``accumulate``), ``structured`` (true),
 ``levels``, ``engine``, ``test_samples``, ``dense_accuracy`` (the float32 dense model; null
@@ -15,7 +16,7 @@ quantised ANN in float64; null likewise), ``spiking_accuracy`` ({T: accuracy} fo
 fraction of samples predicted as that model}; null without it), ``macs_per_step`` and
 ``acs_per_step`` ({T: per sample per step}), ``counts_per_sample`` ({T: every
 :meth:`~spikeattn.counts.EventCounts.totals` field over the T steps, divided by the
-samples}), ``counts`` (see above), ``segments`` (per segment of the largest T: name, wall
+samples}), ``workload`` (see above), ``segments`` (per segment of the largest T: name, wall
 time, ``counts_per_sample``), ``batch`` ({T: samples run at once}), ``memory_estimate_bytes``
 ({T: run()'s estimate for that batch}), ``timing_s`` ({T: wall time}), ``circuit``
 (:meth:`~.structured_model.StructuredModel.summary`).
@@ -52,6 +53,12 @@ def evaluate(model, x, y, steps: int, engine: str = "torch", batch: int | None =
            "counts_per_sample": per_sample(r.counts), "batch": int(r.batch), "estimate_bytes": int(r.estimate_bytes),
            "wall_s": wall}
     return row, r
+
+
+def workload(model, result) -> dict:
+    """The ``workload`` block (module docstring) of one :class:`~.structured_model.RunResult`."""
+    return {"spiking": {"name": model.circuit.name, "samples": int(result.counts.batch), "steps": int(result.steps),
+                        "segments": [{"circuit": s.name, "counts": s.counts.to_dict()} for s in result.segments]}}
 
 
 def dense_predict(dense, x) -> np.ndarray | None:
@@ -95,7 +102,7 @@ def fidelity(model, name: str, x, y, steps: int, engine: str = "torch", batch: i
         rep["counts_per_sample"][k] = c
         rep["batch"][k], rep["memory_estimate_bytes"][k] = row["batch"], row["estimate_bytes"]
         rep["timing_s"][k] = row["wall_s"]
-    rep["counts"] = last.counts.to_dict()
+    rep["workload"] = workload(model, last)
     rep["segments"] = [{"name": s.name, "wall_s": s.wall_s, "counts_per_sample": per_sample(s.counts)}
                        for s in last.segments]
     rep["circuit"] = model.summary()

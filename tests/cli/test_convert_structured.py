@@ -111,7 +111,9 @@ def test_writes_a_model_file_that_round_trips_to_the_in_memory_model(setup):
         assert rep["counts_per_sample"][str(T)] == {k: v / len(x) for k, v in a.counts.totals().items()}
     assert len(np.unique(a.predictions)) > 3                     # a classifier, not a constant
     # the counts of the largest T, every test sample, in the form a cost model reads
-    c = validate_counts_dict(rep["counts"])
+    (seg,) = rep["workload"]["spiking"]["segments"]
+    assert rep["workload"]["spiking"]["samples"] == len(x) and rep["workload"]["spiking"]["steps"] == STEPS
+    c = validate_counts_dict(seg["counts"])
     assert (c["steps"], c["batch"]) == (STEPS, len(x))
     assert c["elements"].keys() == a.counts.elements.keys()
     assert sum(e["totals"].get("synaptic_acs", 0) for e in c["elements"].values()) == a.counts.totals()["synaptic_acs"]
@@ -149,7 +151,7 @@ def test_predict_gives_the_accuracy_of_fidelity_json(setup, capsys):
     assert doc["accuracy"] == rep["spiking_accuracy"][str(STEPS)] == float(np.mean(np.array(doc["predictions"]) == y))
     assert doc["batch"] == 32 and doc["engine"] == "torch" and doc["steps"] == STEPS
     assert doc["counts_per_sample"] == rep["counts_per_sample"][str(STEPS)]
-    assert validate_counts_dict(doc["counts"])["batch"] == len(y)
+    assert validate_counts_dict(doc["workload"]["spiking"]["segments"][0]["counts"])["batch"] == len(y)
 
 
 def test_predict_refuses_bad_files_naming_the_file_and_the_fix(setup, capsys, tmp_path):
