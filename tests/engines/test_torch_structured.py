@@ -225,3 +225,78 @@ def test_float32_structured_circuit():
 def test_cuda_structured_equals_the_expansion():
     c, inputs, steps = random_structured(2)
     assert_same_as_expansion(c, inputs, steps, device="cuda")
+
+
+@pytest.mark.parametrize("equation, mask", [("id,d->id", False), ("id,d->id", True), ("jd,jd->d", False),
+                                            ("jd,jd->d", True), ("id,id->id", True), ("ik,jk->ij", True)])
+def test_binary_products_take_the_bool_path_and_equal_the_expansion(equation, mask):
+    """Two binary populations: ``a & b`` (no letter summed, or the same letters in both) or a
+    float32 einsum; spikes and every count as the expansion on numpy."""
+    rng = np.random.default_rng(11)
+    a_sub, b_sub, o_sub = equation.replace("->", ",").split(",")
+    size = {"i": 5, "j": 4, "d": 3, "k": 3}
+    c = sa.Circuit("binary_product")
+    c.add_source("x", (10,), encoder="graded")
+    for name, sub in (("a", a_sub), ("b", b_sub)):
+        n = int(np.prod([size[ch] for ch in sub]))
+        c.add_population(name, tuple(size[ch] for ch in sub), sa.LIF(du=0.5, dv=0.25, vth=0.5))
+        c.connect("x", name, sp.csr_matrix(rng.choice(D8, (n, 10))), name=f"x->{name}", message="graded", delay=0)
+    post_shape = tuple(size[ch] for ch in o_sub)
+    c.add_population("p", post_shape, GradedReLU(vth=0.0))
+    c.add_population("q", post_shape, sa.IF(vth=2.5))
+    m = rng.random(post_shape) < 0.6 if mask else None
+    c.connect_product("a", "b", "p", equation, weight=1.0, mask=m, delay=0)
+    c.connect_product("a", "b", "q", equation, weight=0.5, mask=m, name="a*b->q", delay=1)
+    c.probe("q", ("v",))
+    ref, got = assert_same_as_expansion(c, {"x": rng.choice(Q4, (10, 3, 10))}, 10)
+    assert got.counts.elements["a*b->p"].fields["synaptic_acs"].sum() > 0
+    assert "float32" in got.meta["lowering"]["a*b->p"]
+
+
+@pytest.mark.parametrize("level, dtype", [(64, "float32"), (4096, "float64")])
+@pytest.mark.parametrize("masked", [False, True])
+def test_product_of_declared_levels_is_exact_in_float32_only_within_its_bound(level, dtype, masked):
+    """``L_a L_b S <= 2**24`` (64 * 64 * 1024) sums in float32, 4096 * 4096 * 1024 in float64;
+    both equal numpy's float64 einsum of the same integers (the oracle), and the ops and
+    messages are the closed forms ``sum |a| |b|`` and ``sum |a| [b != 0]``."""
+    rng = np.random.default_rng(4)
+    n, k, steps, batch = 3, 1024, 3, 2
+    c = sa.Circuit("levels_product")
+    c.add_source("a", (n, k), encoder="graded")
+    c.add_source("b", (n, k), encoder="graded")
+    c.add_population("acc", (n, n), sa.IF(vth=1e300))
+    mask = np.tril(np.ones((n, n), bool)) if masked else None
+    c.connect_product("a", "b", "acc", "ik,jk->ij", weight=0.25, mask=mask, delay=0, levels=(level, level))
+    c.probe("acc", ("v",))
+    x = {s: rng.integers(-level, level + 1, (steps, batch, n * k)).astype(np.float64) for s in ("a", "b")}
+    x["a"][rng.random(x["a"].shape) < 0.3] = 0.0
+    x["b"][:, :, :k] = level                     # sums far beyond 2**24 on the float64 path
+    r = _run("torch", c, x, steps)
+    assert dtype in r.meta["lowering"]["a*b->acc"]
+    a, b = x["a"].reshape(steps, batch, n, k), x["b"].reshape(steps, batch, n, k)
+    m = np.ones((n, n)) if mask is None else mask * 1.0
+    value = np.einsum("tzik,tzjk->tzij", a, b) * m
+    assert np.array_equal(r.probes["acc"]["v"], np.cumsum(0.25 * value, 0).reshape(steps, batch, n * n))
+    f = r.counts.elements["a*b->acc"].fields
+    assert np.array_equal(f["synaptic_acs"], np.einsum("tzik,tzjk,ij->tz", np.abs(a), np.abs(b), m).astype(np.int64))
+    assert np.array_equal(f["messages"], np.einsum("tzik,tzjk,ij->tz", np.abs(a), (b != 0) * 1.0, m).astype(np.int64))
+
+
+def test_two_products_of_the_same_outputs_share_their_sums():
+    """The relays of a signed product (weights +1 and -1, same equation and mask) read one
+    einsum per step (memo) and still count and receive each on its own."""
+    rng = np.random.default_rng(2)
+    c = sa.Circuit("relays")
+    c.add_source("x", (3, 4), encoder="graded")
+    c.add_population("a", (3, 4), MultiThresholdIF(vth=0.25, levels=2, signed=True))
+    c.add_population("b", (3, 4), TernaryIF(vth=0.5))
+    c.add_population("p", (3, 3), GradedReLU(vth=0.0))
+    c.add_population("m", (3, 3), GradedReLU(vth=0.0))
+    c.connect_index("x", "a", np.arange(12), message="graded", delay=0)
+    c.connect_index("x", "b", np.arange(12)[::-1], message="graded", delay=0)
+    c.connect_product("a", "b", "p", "ik,jk->ij", weight=1.0, name="ab+", delay=0)
+    c.connect_product("a", "b", "m", "ik,jk->ij", weight=-1.0, name="ab-", delay=0)
+    ref, got = assert_same_as_expansion(c, {"x": rng.choice(Q4, (8, 2, 12))}, 8)
+    plus, minus = (got.counts.elements[p].fields for p in ("ab+", "ab-"))
+    assert all(np.array_equal(plus[f], minus[f]) for f in plus)
+    assert (got.spikes["p"] > 0).any() and (got.spikes["m"] > 0).any()

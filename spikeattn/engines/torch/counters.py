@@ -9,7 +9,8 @@ The counts are those of :mod:`spikeattn.counts` (the numpy engine's, field by fi
 * a population's ``neuron_updates_active[t]`` = neurons that carry state or receive an event;
   ``idle = size - active``, ``state_bytes_* = active * state_bytes``.
 
-A node's spikes are counted every step (one byte sum of ``s != 0``).  The ops and messages of
+A node's spikes are counted every step (one byte sum of ``s != 0``; a source's bool inputs for
+all steps at once, before the run).  The ops and messages of
 all its outgoing fan-out projections are the rows of ``M`` (``fan_out`` and ``[fan_out > 0]``
 per projection; for count messages ``fan_out`` times ``trunc(|s|)``) summed over its
 non-zero outputs, in float64 (exact: every sum is an integer far below 2**53), once per block
@@ -47,10 +48,12 @@ class NodeCounter:
     """Spikes of one node and the ops/messages of its outgoing fan-out projections.
 
     ``history``: a ``(steps, batch, size)`` tensor on the device that holds the node's output
-    of every step once the step has run, or None (the counter keeps a block buffer)."""
+    of every step once the step has run, or None (the counter keeps a block buffer);
+    ``known``: it holds every step's output already (a source's inputs), so a bool history's
+    spikes are counted at once."""
 
     def __init__(self, torch, device, name: str, size: int, outgoing: list, steps: int, batch: int,
-                 history=None):
+                 history=None, known: bool = False):
         self.torch, self.device, self.name, self.steps, self.size = torch, device, name, steps, size
         self.spikes = torch.zeros((steps, batch), dtype=torch.int32, device=device)
         cols, abs_cols = [], []
@@ -77,6 +80,10 @@ class NodeCounter:
             self.abs_buf = torch.zeros((steps, batch, len(abs_cols)), dtype=f64, device=device)
         self.history, self.block = history, block_steps(size, batch, len(cols) + len(abs_cols))
         self.blk, self.t0 = None, 0
+        # outputs known before the run (a source's inputs): every step's spikes in one pass
+        self.counted = known and history.dtype is torch.bool
+        if self.counted:
+            torch.sum(history.view(torch.uint8), dim=2, dtype=torch.int32, out=self.spikes)
 
     @staticmethod
     def estimate(size: int, outgoing: list, steps: int, batch: int, item: int = 8) -> int:
@@ -87,7 +94,8 @@ class NodeCounter:
 
     def step(self, t: int, out, nz) -> None:
         """Step ``t``'s output ``out`` ``(batch, size)`` and ``nz = out != 0``."""
-        count_true(self.torch, nz, self.spikes[t])
+        if not self.counted:
+            count_true(self.torch, nz, self.spikes[t])
         if self.m is None and self.m_abs is None:
             return
         if self.history is None:
@@ -129,8 +137,9 @@ class DeviceCounts:
         self.active: dict[str, object] = {}       # population -> (steps, batch) int32
         self.own: dict[str, tuple] = {}           # projection counted by itself -> (ops, msgs) buffers
 
-    def add_node(self, name: str, size: int, outgoing: list, history=None) -> NodeCounter:
-        self.nodes[name] = NodeCounter(self.torch, self.device, name, size, outgoing, self.steps, self.batch, history)
+    def add_node(self, name: str, size: int, outgoing: list, history=None, known: bool = False) -> NodeCounter:
+        self.nodes[name] = NodeCounter(self.torch, self.device, name, size, outgoing, self.steps, self.batch, history,
+                                       known)
         return self.nodes[name]
 
     def add_population(self, name: str):

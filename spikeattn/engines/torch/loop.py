@@ -44,7 +44,7 @@ class TorchRun:
         nodes, pops = circuit.nodes(), circuit.populations
         self.pops, self.order = pops, circuit.update_order()
         self.tables = synapse_tables(circuit.flat_part() if circuit.structured else circuit)
-        ctx = Context(torch, device, self.dtype, batch, circuit, inputs)
+        ctx = self.ctx = Context(torch, device, self.dtype, batch, circuit, inputs)
         self.lowered = lower(circuit, ctx, self.tables)
         self.incoming = incoming_order(circuit)
         position = {n: k for k, n in enumerate(self.order)}
@@ -98,7 +98,7 @@ class TorchRun:
         self.dc = DeviceCounts(torch, device, steps, batch)
         # a node's outputs of every step, where the run keeps them on the device anyway
         history = {**self.src_in, **(self.rec if self.cpu else {})}
-        self.counters = {n: self.dc.add_node(n, node.size, outgoing[n], history.get(n))
+        self.counters = {n: self.dc.add_node(n, node.size, outgoing[n], history.get(n), n in self.src_in)
                          for n, node in self.circuit.nodes().items()}
         self.active = {n: self.dc.add_population(n) for n in pops}
         for name, lw in self.lowered.items():
@@ -116,12 +116,13 @@ class TorchRun:
     # ------------------------------------------------------------------ one step
     def step(self, t: int) -> None:
         torch, syncs = self.torch, self.syncs
+        self.ctx.new_step()
         emitted = {}
         for name in self.order:
             out = self._update(name, t) if name in self.pops else self.src_in[name][t]
             if not (self.counting or name in self.is_pre):
                 continue
-            nz = out if out.dtype is torch.bool else out != 0
+            nz = out if out.dtype is torch.bool else out.bool()     # != 0 (NaN included), one pass
             if self.counting:
                 self.counters[name].step(t, out, nz)
             if name not in self.is_pre:
@@ -159,13 +160,11 @@ class TorchRun:
         d, pr, before = self.dyn[name], self.params[name], self.state[name]
         if self.counting:
             s, after, active = d.step_carries(pr, before, a_in)
-            n_active = self.active[name][t]
-            count_true(torch, active, n_active)
             # received events matter only where a neuron does not carry
-            if arrived and not (self.syncs and bool((n_active == self.size[name]).all())):
+            if arrived and not (self.syncs and bool(active.all())):
                 for lw, event in arrived:
                     active = active | lw.received(event)
-                count_true(torch, active, n_active)
+            count_true(torch, active, self.active[name][t])
         else:
             s, after = d.step(pr, before, a_in)
         if not (self.syncs and self.default_check[name] and self._all_finite(after)):

@@ -70,13 +70,30 @@ def lowering_class(proj) -> type:
 class Context:
     """What every lowering needs: ``torch``, ``device``, ``dtype`` (float of the run),
     ``batch``, the ``circuit``, ``signed`` (node -> whether its outputs carry a sign) and
-    ``bool_inputs`` (source -> whether its encoded input is bool)."""
+    ``bool_inputs`` (source -> whether its encoded input is bool); :meth:`memo` shares a
+    result between lowerings within one step."""
 
     def __init__(self, torch, device, dtype, batch: int, circuit, inputs: dict):
         self.torch, self.device, self.dtype, self.batch, self.circuit = torch, device, dtype, batch, circuit
         self.signed = {n: signed_output(circuit, n) for n in circuit.nodes()}
         self.bool_inputs = {n: np.asarray(x).dtype == bool for n, x in inputs.items()}
         self.itemsize = torch.empty((), dtype=dtype).element_size()
+        self._memo: dict = {}
+
+    def new_step(self) -> None:
+        """Forget the results of the previous step (:meth:`memo`)."""
+        self._memo.clear()
+
+    def memo(self, key, tensors: tuple, compute):
+        """``compute()``, or its result from earlier in this step for the same ``key`` and the
+        very same ``tensors`` (e.g. the two relays of a signed product: one einsum).  The entry
+        holds the tensors, so none of them is freed and its id reused within the step."""
+        hit = self._memo.get(key)
+        if hit is not None and len(hit[0]) == len(tensors) and all(x is y for x, y in zip(hit[0], tensors)):
+            return hit[1]
+        value = compute()
+        self._memo[key] = (tensors, value)
+        return value
 
     def tensor(self, arr, dtype=None):
         return self.torch.as_tensor(np.require(arr, requirements=("C", "W")), dtype=dtype or self.dtype,

@@ -26,7 +26,10 @@ terms is positive iff one is), computed only when some post neuron does not carr
 """
 from __future__ import annotations
 
+import hashlib
 import math
+
+import numpy as np
 
 from ...ir.neurons_convert import MultiThresholdIF, TernaryIF
 from ...ir.neurons_extra import GradedReLU
@@ -110,6 +113,9 @@ class ProductLowering(Lowered):
         self.mask = None if p.mask is None else ctx.tensor(p.full_mask(), ctx.torch.bool).reshape(1, *p.post_shape)
         self._masks = {}
         self.weight = float(p.weight)
+        # products of the same outputs with the same equation and mask share their sums in a step
+        mask_key = None if p.mask is None else hashlib.sha1(np.ascontiguousarray(p.full_mask()).tobytes()).hexdigest()
+        self.key = (self.eq, self.shapes, mask_key)
 
     def describe(self) -> str:
         return f"product {self.proj.equation} ({str(self.cdtype).replace('torch.', '')})"
@@ -129,6 +135,9 @@ class ProductLowering(Lowered):
     def _sum(self, a, b, dtype):
         """``einsum(a, b) ⊙ mask`` ``(batch, *post_shape)``: bool or int32 for two bool
         operands (a & b), else in ``dtype``."""
+        return self.ctx.memo(("sum", dtype) + self.key, (a, b), lambda: self._sum_now(a, b, dtype))
+
+    def _sum_now(self, a, b, dtype):
         torch = self.ctx.torch
         (sa, sb, _), o = self.subs, self.subs[2]
         if a.dtype is torch.bool and b.dtype is torch.bool and (self.hadamard or not self.summed):
@@ -145,8 +154,8 @@ class ProductLowering(Lowered):
         """``|x|`` (bool stays bool), truncated where the outputs are not integer levels."""
         if x.dtype is self.ctx.torch.bool:
             return x
-        x = x.abs()
-        return x if self.kinds[k][2] else x.trunc()
+        integer = self.kinds[k][2]
+        return self.ctx.memo(("level", integer), (x,), lambda: x.abs() if integer else x.abs().trunc())
 
     def _marginal(self, x, k: int):
         """``x`` summed over the letters of operand ``k`` that the other lacks, with the
@@ -165,6 +174,9 @@ class ProductLowering(Lowered):
 
     def _total(self, la, lb, dtype):
         """``sum over the unmasked terms of la * lb`` per sample, float64 ``(batch,)``."""
+        return self.ctx.memo(("total", dtype) + self.key, (la, lb), lambda: self._total_now(la, lb, dtype))
+
+    def _total_now(self, la, lb, dtype):
         if self.mask is None:
             prod = self._marginal(la, 0) * self._marginal(lb, 1)
             return prod.reshape(prod.shape[0], -1).sum(dim=1)
