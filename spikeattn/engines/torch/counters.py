@@ -20,6 +20,12 @@ they are dense (the spike counts of the block tell which).  A node's outputs are
 the run keeps them anyway on the device (a source's inputs; a recorded population's record
 on the CPU), else copied into a block buffer, one copy per step.  The per-step results stay
 on the device and go to numpy once, in :meth:`DeviceCounts.finish`.
+
+Where every outgoing ``fan_out`` repeats every ``p`` neurons (a shared matrix's depends only
+on the input feature; a full one is constant), the outputs of each step are summed over the
+``size / p`` groups instead (one byte pass, which also gives the spikes), and one product
+with the ``p`` rows of ``M`` after the last step gives the ops and messages: no copy of the
+outputs and no float pass over them.
 """
 from __future__ import annotations
 
@@ -36,6 +42,19 @@ def block_steps(size: int, batch: int, k: int) -> int:
     """Steps per block: at most MAX_BLOCK, and temporaries (indices and gathered rows of
     ``M`` for every output, in the worst case that all are non-zero) within BLOCK_BYTES."""
     return max(1, min(MAX_BLOCK, BLOCK_BYTES // ((24 + 8 * k) * size * batch)))
+
+
+def fan_out_period(outgoing: list, size: int) -> int | None:
+    """The smallest ``p < size`` among the candidates (1 and the lowerings' ``period``) with
+    every outgoing ``fan_out`` repeating every ``p`` neurons (e.g. a shared matrix's fan-out
+    depends only on the input feature), or None."""
+    fos = [lw.fan_out for lw in outgoing if lw.fan_out is not None]
+    if not fos:
+        return None
+    for p in sorted({1, *(lw.period for lw in outgoing if lw.period)}):
+        if p < size and size % p == 0 and all((fo.reshape(-1, p) == fo[:p]).all() for fo in fos):
+            return p
+    return None
 
 
 def count_true(torch, mask, out) -> None:
@@ -72,6 +91,12 @@ class NodeCounter:
             cols.append(fo > 0)
         f64 = torch.float64
         self.m = self.buf = self.m_abs = self.abs_buf = None
+        # fan-outs that repeat every p neurons: per step, the outputs summed over the groups of p
+        self.period = p = fan_out_period(outgoing, size)
+        if p is not None:
+            cols, abs_cols = [c[:p] for c in cols], [c[:p] for c in abs_cols]
+            self.red = torch.zeros((steps, batch, p), dtype=f64, device=device)
+            self.abs_red = torch.zeros((steps, batch, p), dtype=f64, device=device) if abs_cols else None
         if cols:
             self.m = torch.as_tensor(np.stack(cols, 1).astype(np.float64), dtype=f64, device=device)
             self.buf = torch.zeros((steps, batch, len(cols)), dtype=f64, device=device)
@@ -87,13 +112,19 @@ class NodeCounter:
 
     @staticmethod
     def estimate(size: int, outgoing: list, steps: int, batch: int, item: int = 8) -> int:
-        """Device bytes: count buffers, the block buffer and the block sum's temporaries."""
+        """Device bytes: count buffers, the block buffer and the block sum's temporaries (or
+        the per-step group sums of a periodic fan-out)."""
         k = sum(2 for lw in outgoing if lw.fan_out is not None)
+        p = fan_out_period(outgoing, size)
+        if p is not None:
+            return 4 * steps * batch + 8 * k * (p + steps * batch) + 16 * steps * batch * p + 4 * batch * p
         extra = block_steps(size, batch, k) * batch * size * (item + 24 + 8 * k) if k else 0
         return 4 * steps * batch + 8 * k * (size + steps * batch) + extra
 
     def step(self, t: int, out, nz) -> None:
         """Step ``t``'s output ``out`` ``(batch, size)`` and ``nz = out != 0``."""
+        if self.period is not None:
+            return self._step_periodic(t, out, nz)
         if not self.counted:
             count_true(self.torch, nz, self.spikes[t])
         if self.m is None and self.m_abs is None:
@@ -104,6 +135,27 @@ class NodeCounter:
             self.blk[t - self.t0].copy_(out)
         if t + 1 - self.t0 == self.block or t + 1 == self.steps:
             self._flush(t + 1)
+
+    def _step_periodic(self, t: int, out, nz) -> None:
+        """Sum the outputs over the ``size / p`` groups (a byte sum; ``trunc|s|`` for count
+        messages) into ``red[t]``; the spikes are its sum; after the last step one product
+        with the ``p`` rows of ``M`` gives every step's ops and messages."""
+        torch, p = self.torch, self.period
+        grouped = torch.sum(nz.reshape(nz.shape[0], -1, p).view(torch.uint8), dim=1, dtype=torch.int32)
+        if not self.counted:
+            torch.sum(grouped, dim=1, dtype=torch.int32, out=self.spikes[t])
+        self.red[t].copy_(grouped)
+        if self.abs_red is not None:
+            if out.dtype is torch.bool:
+                self.abs_red[t].copy_(grouped)
+            else:
+                torch.sum(out.abs().trunc().reshape(out.shape[0], -1, p), dim=1, dtype=torch.float64,
+                          out=self.abs_red[t])
+        if t + 1 == self.steps:
+            rows = self.steps * self.red.shape[1]
+            for m, red, buf in ((self.m, self.red, self.buf), (self.m_abs, self.abs_red, self.abs_buf)):
+                if m is not None:
+                    torch.mm(red.view(rows, -1), m, out=buf.view(rows, -1))
 
     def _flush(self, t1: int) -> None:
         torch, t0 = self.torch, self.t0

@@ -110,6 +110,7 @@ class Lowered:
     weight_bytes: int = 4          # float32 weights on the modelled hardware
     counts = None
     uses_cols = False              # whether emit / received read ``cols`` (CPU)
+    period: int | None = None      # fan_out repeats every this many pre neurons (a hint for counting)
 
     def _common(self, proj, ctx: Context, n_pre: int, n_post: int) -> None:
         self.ctx, self.name, self.pres, self.post = ctx, proj.name, tuple(getattr(proj, "pres", (proj.pre,))), proj.post

@@ -35,6 +35,7 @@ class SharedLowering(Lowered):
         G, n_in, n_out = proj.groups, proj.n_in, proj.n_out
         self._common(proj, ctx, G * n_in, G * n_out)
         self.G, self.n_in, self.n_out = G, n_in, n_out
+        self.period = n_in
         self.proj, self.fan_out = proj, proj.fan_out()
         self.full = bool(np.all(proj.weights != 0))
 
