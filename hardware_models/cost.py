@@ -66,10 +66,10 @@ def cost(counts, hardware, circuit=None, placement=None) -> EnergyReport:
     check_cost_args(hardware, circuit, placement)
     hw = hardware if isinstance(hardware, HardwareModel) else get(hardware)
     if hw.kind == "gpu":
-        raise HardwareKindError(f"'{hw.name}' is a GPU model: it costs the dense equivalent, not spike "
-                                "events. Use hardware_models.gpu.cost_dense(hardware_models.dense_equivalent."
-                                "dense_workload(circuit, steps, batch), '" + hw.name + "'), or "
-                                "hardware_models.baseline.dense_gpu_report(circuit, counts, '" + hw.name + "').")
+        raise HardwareKindError(f"'{hw.name}' is a GPU model: it costs the dense model's workload, not spike "
+                                "events. Use hardware_models.estimate(workload, '" + hw.name + "') with a "
+                                "RunWorkload that has the dense workload (e.g. hardware_models.estimator."
+                                "run_workload(circuit, counts)).")
     if hw.kind == "ann":
         raise HardwareKindError(f"'{hw.name}' is an ANN accelerator: it costs the dense workload, not spike events. "
                                 "Use hardware_models.baselines.cost_eyeriss(workload).")

@@ -58,6 +58,23 @@ class Workload:
     notes: list = field(default_factory=list)
     factory: object = field(default=None, repr=False, compare=False)   # () -> (model, inputs) for measuring
     kernels: int = 0    # non-view aten ops of one eager forward pass (one GPU kernel launch each)
+    flops_by_layer: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_counts(cls, d: dict, name: str, steps: int = 1, batch: int | None = None) -> "Workload":
+        """From :func:`spikeattn.convert.dense_workload.count_dense`'s dict (a recorded dense workload)."""
+        keys = ("flops", "elementwise_ops", "weight_bytes", "activation_bytes", "attention_map_bytes", "io_bytes",
+                "dtype_bytes", "params", "kernels")
+        missing = [k for k in keys if not isinstance(d.get(k), int) or isinstance(d.get(k), bool) or d[k] < 0]
+        if missing:
+            raise ParameterError("dense workload", missing[0], f"is {d.get(missing[0])!r}; must be an integer >= 0.",
+                                 "record it with spikeattn.convert.dense_workload.count_dense.")
+        return cls(name=name, batch=int(d.get("batch", 1) if batch is None else batch), steps=int(steps),
+                   flops_by_op=dict(d.get("flops_by_op", {})), flops_by_layer=dict(d.get("flops_by_layer", {})),
+                   notes=["FLOPs by torch FlopCounterMode (matmul-class ops only); softmax, scaling and ReLU "
+                          "counted as element-wise ops, not FLOPs",
+                          "one dense forward pass per sample: the ANN needs no time steps"],
+                   **{k: int(d[k]) for k in keys})
 
     @property
     def bytes_high(self) -> int:
@@ -227,70 +244,13 @@ def _structured_module(torch, p):
 
 
 # ----------------------------------------------------------------------------- counting
-def _byte_counter(params: set, map_shape: tuple | None, dtype_bytes: int):
-    torch = _torch()
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    views = {"view", "_unsafe_view", "reshape", "transpose", "t", "expand", "permute", "unsqueeze", "squeeze",
-             "detach", "alias", "slice", "select", "as_strided", "clone_view"}
-
-    class ByteCounter(TorchDispatchMode):
-        def __init__(self):
-            super().__init__()
-            self.weight = self.act = self.map = self.elementwise = self.kernels = 0
-            self.keep = []                        # hold weight views alive so their ids stay unique
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            out = func(*args, **(kwargs or {}))
-            name = func.overloadpacket.__name__
-            ins = [a for a in torch.utils._pytree.tree_leaves((args, kwargs)) if isinstance(a, torch.Tensor)]
-            outs = [a for a in torch.utils._pytree.tree_leaves(out) if isinstance(a, torch.Tensor)]
-            from_param = any(id(t) in params for t in ins)
-            if name in views:                     # a view moves no data; remember views of weights
-                if from_param:
-                    params.update(id(t) for t in outs)
-                    self.keep.extend(outs)
-                return out
-            self.kernels += 1
-            for t in ins:
-                if id(t) in params:
-                    self.weight += t.numel() * dtype_bytes
-                else:
-                    self.act += t.numel() * dtype_bytes
-            for t in outs:
-                self.act += t.numel() * dtype_bytes
-                if map_shape and tuple(t.shape[-2:]) == map_shape:
-                    self.map += t.numel() * dtype_bytes
-            if name not in ("mm", "bmm", "addmm", "matmul", "baddbmm", "linear"):
-                self.elementwise += sum(t.numel() for t in outs)
-            return out
-
-    return ByteCounter()
-
-
 def count_workload(model, inputs: dict, name: str, batch: int, steps: int = 1, dtype_bytes: int = 2,
                    map_shape: tuple | None = None) -> Workload:
-    """Run ``model(**inputs)`` once under FlopCounterMode and the byte counter (on ``meta``)."""
-    torch = _torch()
-    from torch.utils.flop_counter import FlopCounterMode
-    model = model.to("meta")
-    inputs = {k: torch.as_tensor(v, dtype=torch.float32).to("meta") for k, v in inputs.items()}
-    param_ids = {id(p) for p in model.parameters()}
-    counter = _byte_counter(param_ids, map_shape, dtype_bytes)
-    flop_mode = FlopCounterMode(display=False)
-    with torch.no_grad(), flop_mode, counter:
-        out = model(**inputs)
-    outs = [t for t in torch.utils._pytree.tree_leaves(out) if isinstance(t, torch.Tensor)]
-    by_op = {str(k): int(v) for k, v in flop_mode.get_flop_counts().get("Global", {}).items()}
-    io = (sum(t.numel() for t in inputs.values()) + sum(t.numel() for t in outs)) * dtype_bytes
-    n_params = sum(p.numel() for p in model.parameters())
-    return Workload(name=name, batch=batch, steps=steps, flops=int(flop_mode.get_total_flops()), flops_by_op=by_op,
-                    elementwise_ops=int(counter.elementwise), weight_bytes=int(counter.weight),
-                    activation_bytes=int(counter.act), attention_map_bytes=int(counter.map), io_bytes=int(io),
-                    dtype_bytes=dtype_bytes, params=int(n_params), kernels=int(counter.kernels),
-                    notes=["FLOPs by torch FlopCounterMode (matmul-class ops only); softmax, scaling and ReLU "
-                           "counted as element-wise ops, not FLOPs",
-                           "one dense forward pass per sample: the ANN needs no time steps"])
+    """Run ``model(**inputs)`` once under FlopCounterMode and the byte counter (on ``meta``):
+    :func:`spikeattn.convert.dense_workload.count_dense`, the one counter, as a Workload."""
+    _torch()
+    from spikeattn.convert.dense_workload import count_dense
+    return Workload.from_counts(count_dense(model, inputs, dtype_bytes, map_shape), name, steps, batch=batch)
 
 
 def dense_workload(circuit: Circuit, steps: int = 1, batch: int = 1, dtype_bytes: int = 2,

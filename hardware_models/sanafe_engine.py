@@ -61,9 +61,10 @@ import numpy as np
 
 from spikeattn.engines.features import required_features
 from spikeattn.dynamics import fixed_point as fx
-from spikeattn.errors import InputError, ParameterError, UnsupportedFeatureError
+from spikeattn.errors import InputError, ParameterError, SpikeattnError, UnsupportedFeatureError
 from spikeattn.ir import LIF, Circuit, LoihiLIF
 
+from .placement import place
 from .sanafe_arch import ARCHS, ArchSpec, _sanafe, arch_costs, arch_spec, load_arch  # noqa: F401 (re-export)
 
 TERMS = ("synapse", "dendrite", "soma", "network")
@@ -362,3 +363,23 @@ def run_sanafe(circuit: Circuit, inputs=None, result=None, arch: str = "loihi", 
 
 from .sanafe_arch.compare import (TERM_MAP, compare_with_model, predict_from_counts,  # noqa: E402,F401
                                  sanafe_active_updates, write_comparison)
+
+
+def sanafe_block(circuit, result, archs=("loihi",)) -> dict:
+    """SANA-FE as a second cost engine: per arch, SANA-FE's energy terms and latency for the
+    run's own spike trains on spikeattn's placement, beside spikeattn's model term by term
+    (:func:`compare_with_model`).  Needs a SimResult (spike trains) and the circuit; a circuit
+    SANA-FE cannot lower gets ``{"refused": reason}``."""
+    out = {}
+    for arch in archs:
+        hw = "loihi" if arch.startswith("loihi") else "truenorth" if arch.startswith("truenorth") else arch
+        try:
+            pl = place(circuit, hw, result) if hw in ("loihi", "loihi2") else None
+            run = run_sanafe(circuit, result=result, arch=arch, placement=pl)
+            cmp = compare_with_model(run, circuit, result, hw, placement=pl)
+            out[arch] = {"sanafe": run.to_dict(), "comparison": {k: v for k, v in cmp.items()
+                                                                 if k not in ("explanation",)},
+                         "explanation": cmp.get("explanation")}
+        except (SpikeattnError, ImportError) as exc:
+            out[arch] = {"refused": f"{type(exc).__name__}: {exc}"}
+    return out

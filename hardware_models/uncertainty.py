@@ -66,11 +66,9 @@ class _Draws:
         return self.cache[key]
 
 
-def monte_carlo(counts, hardware, circuit=None, placement=None, n: int = N_DRAWS, seed: int = SEED) -> dict:
-    """Median and 5-95 % interval of a chip's total, dynamic energy and latency (whole batch).
-
-    Returns ``{"total_j", "dynamic_j", "static_j", "latency_s": {"median", "p5", "p95"},
-    "per_inference_j", "per_inference_dynamic_j", "n", "seed", "method"}``."""
+def chip_draws(counts, hardware, circuit=None, placement=None, n: int = N_DRAWS, seed: int = SEED) -> dict:
+    """The Monte Carlo draws themselves: ``{"total", "static": arrays of n, "latency": array or
+    None, "batch"}`` (whole batch), for summing over segments before summarising."""
     hw = get(hardware)
     view = as_view(counts)
     placement, traffic, loads, _, view = prepare(hw, view, circuit, placement)
@@ -79,11 +77,26 @@ def monte_carlo(counts, hardware, circuit=None, placement=None, n: int = N_DRAWS
     zero = np.zeros(n)
     total = sum((np.broadcast_to(v, (n,)) for v in b.values()), zero)
     static = sum((np.broadcast_to(v, (n,)) for k, v in b.items() if k in STATIC_KEYS), zero)
-    per = max(view.batch, 1)
+    return {"total": total, "static": static, "latency": None if lat is None else np.broadcast_to(lat, (n,)),
+            "batch": max(view.batch, 1)}
+
+
+def summarise_draws(dr: dict, n: int, seed: int, per: int | None = None) -> dict:
+    """:func:`monte_carlo`'s dict from :func:`chip_draws`' arrays (``per``: samples per inference)."""
+    total, static, lat = dr["total"], dr["static"], dr["latency"]
+    per = max(dr["batch"] if per is None else per, 1)
     return {"total_j": summary(total), "dynamic_j": summary(total - static), "static_j": summary(static),
-            "latency_s": None if lat is None else summary(np.broadcast_to(lat, (n,))),
+            "latency_s": None if lat is None else summary(lat),
             "per_inference_j": summary(total / per), "per_inference_dynamic_j": summary((total - static) / per),
             "n": n, "seed": seed, "method": "Monte Carlo, each constant two-piece uniform (median = value) over its range, independent"}
+
+
+def monte_carlo(counts, hardware, circuit=None, placement=None, n: int = N_DRAWS, seed: int = SEED) -> dict:
+    """Median and 5-95 % interval of a chip's total, dynamic energy and latency (whole batch).
+
+    Returns ``{"total_j", "dynamic_j", "static_j", "latency_s": {"median", "p5", "p95"},
+    "per_inference_j", "per_inference_dynamic_j", "n", "seed", "method"}``."""
+    return summarise_draws(chip_draws(counts, hardware, circuit, placement, n, seed), n, seed)
 
 
 def dense_samples(workload, gpu, precision: str = "fp16", n: int = N_DRAWS, seed: int = SEED) -> dict:

@@ -99,8 +99,9 @@ def test_hardware_command_lists_every_model_with_sources(capsys):
 def test_energy_block_for_spikeattn_run():
     c, res = small()
     block = energy_block(c, res, ["loihi", "h100"])
-    # issue 9: the block also carries the batch study (per inference at batch 1, 64, 1024)
-    assert set(block) == {"loihi", "h100", "sensitivity", "batch_study"}
+    # issue 9: the block also carries the batch study (per inference at batch 1, 64, 1024);
+    # issue 18: the headline (verdict per chip and GPU) and the workload it costed
+    assert set(block) == {"loihi", "h100", "sensitivity", "batch_study", "headline", "workload"}
     st = block["batch_study"]
     assert st["batches"] == [1, 64, 1024] and set(st["crossover_batch"]["loihi"]) == {"h100"}
     assert st["points"]["loihi"][0]["energy_j"] == pytest.approx(block["loihi"]["total_j"] / res.counts.batch)

@@ -159,7 +159,7 @@ def test_every_model_orders_its_bounds(name):
 
 
 def test_gpu_models_refuse_event_counts():
-    with pytest.raises(hm.HardwareKindError, match="cost_dense"):
+    with pytest.raises(hm.HardwareKindError, match="hardware_models.estimate"):   # issue 18: the one path
         hm.cost(tiny_counts(), "h100")
 
 

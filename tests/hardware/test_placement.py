@@ -230,6 +230,5 @@ def test_cost_with_a_circuit_that_does_not_fit_raises():
     counts = spike_counts(c, {"a": 1})
     with pytest.raises(hm.PlacementError, match="fan-in"):
         hm.cost(counts, "loihi", circuit=c)
-    from hardware_models.cli import reports_for
-    rep = reports_for(c, counts, ["loihi"])["loihi"]  # the CLI path notes it and goes on
+    rep = hm.estimate(hm.SpikingWorkload.of(counts, c), "loihi")  # the estimator notes it and goes on
     assert any("Placement on loihi failed" in n for n in rep.notes)
