@@ -40,29 +40,119 @@ class SharedLowering(Lowered):
         self.full = bool(np.all(proj.weights != 0))
 
     def device_bytes(self, batch: int) -> int:
-        return self.n_in * self.n_out * self.ctx.itemsize * (1 if self.full else 2) + self.G * self.ctx.itemsize
+        w, ctx = self.proj.weights, self.ctx
+        shared = (ctx.device.type == "cpu" and ctx.dtype is ctx.torch.float64 and w.dtype == np.float64
+                  and w.flags.c_contiguous and w.flags.writeable)    # build() makes no copy of W
+        return self.n_in * self.n_out * ctx.itemsize * ((0 if shared else 1) + (0 if self.full else 1)) \
+            + self.G * ctx.itemsize
 
     def build(self) -> None:
         w = self.proj.weights
-        self.w_t = self.ctx.tensor(w.T)
-        self.pattern = None if self.full else self.ctx.tensor(w.T != 0)
+        # a transposed view: on the CPU in float64 the tensor shares the projection's array
+        # (no second copy of the weights; BLAS reads W^T in place)
+        self.w_t = self.ctx.tensor(w).T
+        self.pattern = None if self.full else self.ctx.tensor(w != 0).T
         self.scale = None if self.proj.scale is None else self.ctx.tensor(self.proj.scale[:, None])
 
+    #: the lowering whose matrix this one's is, times ``sign`` (:func:`link_shared`)
+    leader, sign = None, 1
+
     def describe(self) -> str:
-        return f"shared ({self.G} x {self.n_out}x{self.n_in})" + (", full" if self.full else "")
+        shares = "" if self.leader is self else \
+            f", {'-' if self.sign < 0 else ''}W of '{self.leader.name}'"
+        return f"shared ({self.G} x {self.n_out}x{self.n_in})" + (", full" if self.full else "") + shares
 
     def emit(self, t, outs, nzs, cols):
-        m = self.message_value(outs[0], nzs[0], self.pres[0]).view(-1, self.G, self.n_in)
-        a = m @ self.w_t
-        if self.scale is not None:
-            a = a * self.scale
-        return a.reshape(-1, self.n_post), nzs[0]
+        m = self.ctx.memo(("message", self.message, self.ctx.signed[self.pres[0]]), (outs[0],),
+                          lambda: self.message_value(outs[0], nzs[0], self.pres[0]))
+        term = SharedTerm(self, m)
+        # delay 0: the post sums its terms of one matrix first (one product); else now
+        return (term if self.delay == 0 else shared_value(self.ctx, [term])), nzs[0]
 
     def received(self, nz):
         nz = nz.view(-1, self.G, self.n_in)
         if self.full:
             return nz.any(dim=2, keepdim=True).expand(-1, self.G, self.n_out).reshape(-1, self.n_post)
         return (nz.to(self.ctx.dtype) @ self.pattern > 0).reshape(-1, self.n_post)
+
+
+class SharedTerm:
+    """A shared projection's input to its post, not yet multiplied: ``m @ W^T`` is
+    ``sign * (m @ W_leader^T)``."""
+
+    __slots__ = ("lw", "m")
+
+    def __init__(self, lw: SharedLowering, m):
+        self.lw, self.m = lw, m
+
+
+def link_shared(lowered: dict) -> None:
+    """Give every shared lowering its ``leader``: the first lowering (in name order) whose
+    matrix equals its own or its negation (``sign``), without scales — the converter's
+    positive and negative streams read ``W`` and ``-W``.  Only the leader holds the matrix."""
+    groups: dict = {}
+    for name in sorted(lowered):
+        lw = lowered[name]
+        if not isinstance(lw, SharedLowering):
+            continue
+        lw.leader, lw.sign = lw, 1
+        w = lw.proj.weights
+        if lw.proj.scale is not None or not w.size:
+            continue
+        first = w.flat[np.flatnonzero(w)[:1]]
+        key = (w.shape, float(np.abs(w).sum()), float(abs(first[0])) if first.size else 0.0)
+        for other in groups.get(key, ()):
+            ow = other.proj.weights
+            if np.array_equal(ow, w) or np.array_equal(ow, -w):
+                lw.leader, lw.sign = other, (1 if np.array_equal(ow, w) else -1)
+                break
+        else:
+            groups.setdefault(key, []).append(lw)
+
+
+def shared_value(ctx: Context, terms: list):
+    """The summed input ``sum_k m_k @ W_k^T`` of shared terms that all have one leader
+    (``W_k = sign_k W``): ``(sum_k sign_k m_k) @ W^T``, one product, exact wherever the sums
+    are (the positive and negative streams never both hold a value at one neuron, so
+    ``p - m`` rounds nothing).  Terms in pre-name order with the first sign positive, so a
+    post that reads the negated sum gets it from the memo of this step."""
+    lead = terms[0].lw.leader
+    terms = sorted(terms, key=lambda tm: tm.lw.pres[0])
+    flip = terms[0].lw.sign
+    signs = tuple(tm.lw.sign * flip for tm in terms)
+
+    def product():
+        x = terms[0].m
+        for tm, sg in zip(terms[1:], signs[1:]):
+            x = x + tm.m if sg > 0 else x - tm.m
+        return (x.view(-1, lead.G, lead.n_in) @ lead.w_t).reshape(-1, lead.n_post)
+    a = ctx.memo(("shared", id(lead), signs), tuple(tm.m for tm in terms), product)
+    if flip < 0:
+        a = -a
+    scale = terms[0].lw.scale
+    if scale is not None:
+        a = (a.view(-1, lead.G, lead.n_out) * scale).reshape(-1, lead.n_post)
+    return a
+
+
+def arrived_sum(ctx: Context, vals: list):
+    """``vals[0] + vals[1] + ...`` (in order), where the :class:`SharedTerm` s of one leader
+    are summed first (:func:`shared_value`, at the place of the first)."""
+    groups: dict = {}
+    for v in vals:
+        if isinstance(v, SharedTerm):
+            key = id(v.lw.leader) if v.lw.scale is None else id(v)
+            groups.setdefault(key, []).append(v)
+    a_in, done = None, set()
+    for v in vals:
+        if isinstance(v, SharedTerm):
+            key = id(v.lw.leader) if v.lw.scale is None else id(v)
+            if key in done:
+                continue
+            done.add(key)
+            v = shared_value(ctx, groups[key])
+        a_in = v if a_in is None else a_in + v
+    return a_in
 
 
 @register_lowering(IndexProjection)
