@@ -14,9 +14,10 @@
 and writes ``--out`` (default ``predict.json`` beside the file): accuracy, predictions, event
 counts per sample and the ``workload`` block of :mod:`.structured_report`.
 
-``--max-bytes`` (e.g. ``4G``): the memory limit of the conversion's and the run's estimates
-(default: the memory available now); above it a one-line error names the estimate and the
-flag to change.  Registration imports neither torch nor the converter; the handlers do.
+``--max-bytes`` (e.g. ``4G``): the memory limit of the conversion's estimate and, with
+``--structured`` and in ``predict``, of the runs' (default: the memory available now); above
+it a one-line error names the estimate and the flags that change it.  Registration imports
+neither torch nor the converter; the handlers do.
 """
 from __future__ import annotations
 
@@ -69,7 +70,8 @@ def register(subparsers) -> None:
     p.add_argument("--batch", type=_positive_int, default=None,
                    help="samples run at once (--structured; default: what fits the memory limit, at most 64)")
     p.add_argument("--max-bytes", type=parse_bytes, default=None,
-                   help="memory limit of the estimates, e.g. 4G (default: the memory available now)")
+                   help="memory limit of the conversion's estimate (with --structured also of the runs'), e.g. 4G "
+                   "(default: the memory available now)")
     p.add_argument("--quantise", default=None, choices=["loihi8"],
                    help="loihi8: Loihi fixed point (8-bit weights with per-projection exponents, integer "
                    "neurons, pipelined); accumulate mode only; runs bit-exactly on the numpy and lava engines")
