@@ -300,3 +300,37 @@ def test_two_products_of_the_same_outputs_share_their_sums():
     plus, minus = (got.counts.elements[p].fields for p in ("ab+", "ab-"))
     assert all(np.array_equal(plus[f], minus[f]) for f in plus)
     assert (got.spikes["p"] > 0).any() and (got.spikes["m"] > 0).any()
+
+
+def test_shared_matrices_and_their_negations_share_one_product():
+    """The converter's positive and negative streams: ``p -> A`` (W), ``m -> A`` (-W),
+    ``p -> B`` (-W), ``m -> B`` (W) run as one ``(p - m) @ W^T`` per step (B reads its
+    negation); a negated pair from one pre with delay 2 and a scaled copy (kept apart)
+    too.  Spikes and every count as the expansion on numpy."""
+    rng = np.random.default_rng(8)
+    G, n_in, n_out = 3, 4, 5
+    w, w2 = _w(rng, (n_out, n_in), 0.2), _w(rng, (n_out, n_in), 0.0)
+    c = sa.Circuit("negated_streams")
+    c.add_source("x", (G, n_in), encoder="graded")
+    c.add_population("p", (G, n_in), GradedReLU(vth=0.0))
+    c.add_population("m", (G, n_in), GradedReLU(vth=0.0))
+    for post in ("A", "B", "C", "D", "E"):
+        c.add_population(post, (G, n_out), MultiThresholdIF(vth=0.25, levels=3, signed=True))
+    c.connect_index("x", "p", np.arange(G * n_in), message="graded", delay=0)
+    c.connect_index("x", "m", np.arange(G * n_in), -1.0, message="graded", delay=0)
+    c.connect_shared("p", "A", w, message="graded", delay=0)
+    c.connect_shared("m", "A", -w, message="graded", delay=0)
+    c.connect_shared("p", "B", -w, message="graded", delay=0)
+    c.connect_shared("m", "B", w, message="graded", delay=0)
+    c.connect_shared("x", "C", w2, message="graded", delay=2)
+    c.connect_shared("x", "D", -w2, message="graded", delay=2)
+    c.connect_shared("x", "E", w2, message="graded", delay=0, scale=np.array([0.5, 1.0, 2.0]))
+    c.probe("A", ("v",))
+    c.probe("B", ("v",))
+    ref, got = assert_same_as_expansion(c, {"x": rng.choice(Q4, (9, 2, G * n_in))}, 9)
+    low = got.meta["lowering"]
+    assert low["m->B"].endswith(", -W of 'm->A'") and low["p->A"].endswith(", -W of 'm->A'")
+    assert low["p->B"].endswith(", W of 'm->A'") and "of" not in low["m->A"]
+    assert low["x->D"].endswith("-W of 'x->C'") and "of" not in low["x->E"]
+    assert np.array_equal(got.probes["A"]["v"] != 0, got.probes["B"]["v"] != 0)
+    assert (got.spikes["A"] != 0).any() and (got.spikes["C"] != 0).any()

@@ -218,10 +218,11 @@ class DeviceCounts:
         for pname, buf in self.own.items():
             both = host(buf)
             self._projection(el[pname].fields, both[0], both[1], lowered[pname])
+        pops = circuit.populations
         for name, buf in self.active.items():
             f = el[name].fields
             n_active = buf.cpu().numpy().astype(np.int64)
-            size, sb = circuit.populations[name].size, circuit.populations[name].model.state_bytes
+            size, sb = pops[name].size, pops[name].model.state_bytes
             f["neuron_updates_active"][:] = n_active
             f["neuron_updates_idle"][:] = size - n_active
             f["state_bytes_read"][:] = f["state_bytes_written"][:] = n_active * sb

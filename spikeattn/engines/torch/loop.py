@@ -5,7 +5,9 @@ allocated), allocates it, and steps it.  Each step, in the circuit's update orde
 
 1. a source emits its encoded input; a population sums the input that arrived for this step
    over its incoming projections (each has a ring of ``delay + 1`` slots; the sum runs in
-   :func:`~spikeattn.dynamics.synapses.incoming_order`), steps its neurons with its
+   :func:`~spikeattn.dynamics.synapses.incoming_order`; the terms of shared projections
+   whose matrices are equal or negated are summed before one product,
+   :func:`~.structured.arrived_sum`), steps its neurons with its
    :class:`~spikeattn.dynamics.Dynamics` (``step_carries``: the numpy engine's functions, on
    tensors) and counts its active updates: neurons that carry state, or that receive an
    event (asked of the arrived projections only where some neuron does not carry);
@@ -27,7 +29,8 @@ from ..overflow import OverflowMonitor
 from . import memory
 from .counters import DeviceCounts, count_true
 from .lowering import Context, lower
-from . import product, structured  # noqa: F401  (register the structured lowerings)
+from . import product  # noqa: F401  (registers the product lowering)
+from .structured import arrived_sum, link_shared
 
 
 class TorchRun:
@@ -46,6 +49,7 @@ class TorchRun:
         self.tables = synapse_tables(circuit.flat_part() if circuit.structured else circuit)
         ctx = self.ctx = Context(torch, device, self.dtype, batch, circuit, inputs)
         self.lowered = lower(circuit, ctx, self.tables)
+        link_shared(self.lowered)
         self.incoming = incoming_order(circuit)
         position = {n: k for k, n in enumerate(self.order)}
         outgoing: dict[str, list] = {n: [] for n in nodes}
@@ -145,7 +149,7 @@ class TorchRun:
     def _update(self, name: str, t: int):
         """Sum the arrived input, step the population, count and record; its output."""
         torch = self.torch
-        a_in, arrived = None, []
+        vals, arrived = [], []
         for pname in self.incoming[name]:
             lw = self.lowered[pname]
             slot = t % (lw.delay + 1)
@@ -154,9 +158,9 @@ class TorchRun:
                 continue
             arrived.append((lw, self.events[pname][slot]))
             self.rings[pname][slot] = self.events[pname][slot] = None
-            a_in = val if a_in is None else a_in + val     # acc[p1] + acc[p2] + ...
-        if a_in is None:
-            a_in = self.zero_in[name]
+            vals.append(val)
+        # acc[p1] + acc[p2] + ..., the terms of one shared matrix summed first (one product)
+        a_in = arrived_sum(self.ctx, vals) if vals else self.zero_in[name]
         d, pr, before = self.dyn[name], self.params[name], self.state[name]
         if self.counting:
             s, after, active = d.step_carries(pr, before, a_in)

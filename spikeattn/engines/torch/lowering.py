@@ -6,7 +6,10 @@ outputs into
 * ``emit(t, outs, nzs, cols) -> (value, event)``: ``value`` is the input it adds to its post,
   ``(batch, n_post)`` in the run's dtype, ``W @ m(s)`` with the message value ``m`` of
   :mod:`spikeattn.dynamics.synapses` (binary ``[s != 0]``, or ``sign(s)`` from a
-  signed-output model; graded and count ``s``); ``event`` is kept in the delay ring with it;
+  signed-output model; graded and count ``s``) — or, from a shared projection with delay 0,
+  a :class:`~.structured.SharedTerm` that the post multiplies together with the other terms
+  of the same matrix (:func:`~.structured.arrived_sum`); ``event`` is kept in the delay ring
+  with it;
 * ``received(event)``: ``(batch, n_post)`` bool, the post neurons that get at least one event
   over an existing synapse, for the active-update rule of :mod:`spikeattn.counts` (asked only
   where a post neuron does not carry state anyway);

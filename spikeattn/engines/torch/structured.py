@@ -2,6 +2,10 @@
 
 * :class:`~spikeattn.ir.structured.SharedProjection`: the pre output viewed as ``(G, n_in)``,
   one ``(G, n_in) @ W^T`` per sample (a batched matmul over the last axis), times ``scale[g]``;
+  shared projections whose matrices are equal or negated (the converter's positive and
+  negative streams read ``W`` and ``-W``) hold one matrix (:func:`link_shared`), and a post
+  sums the message values of its terms of one matrix before a single product, which a post
+  that reads the negated sum takes from the step's memo (:func:`shared_value`);
 * :class:`~spikeattn.ir.structured.IndexProjection`: a gather, ``m[:, index] * w``;
 * :class:`~spikeattn.ir.structured.ConvProjection`: ``torch.nn.functional.conv2d``;
 * :class:`~spikeattn.ir.structured.ProductProjection`: ``weight * einsum(a, b)``, masked
@@ -48,10 +52,8 @@ class SharedLowering(Lowered):
 
     def build(self) -> None:
         w = self.proj.weights
-        # a transposed view: on the CPU in float64 the tensor shares the projection's array
-        # (no second copy of the weights; BLAS reads W^T in place)
-        self.w_t = self.ctx.tensor(w).T
-        self.pattern = None if self.full else self.ctx.tensor(w != 0).T
+        self.w_t = self.ctx.tensor(w.T)
+        self.pattern = None if self.full else self.ctx.tensor(w.T != 0)
         self.scale = None if self.proj.scale is None else self.ctx.tensor(self.proj.scale[:, None])
 
     #: the lowering whose matrix this one's is, times ``sign`` (:func:`link_shared`)
