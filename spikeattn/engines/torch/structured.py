@@ -52,8 +52,10 @@ class SharedLowering(Lowered):
 
     def build(self) -> None:
         w = self.proj.weights
-        self.w_t = self.ctx.tensor(w.T)
-        self.pattern = None if self.full else self.ctx.tensor(w.T != 0)
+        # a transposed view: on the CPU in float64 the tensor shares the projection's array
+        # (no second copy of the weights; BLAS reads W^T in place)
+        self.w_t = self.ctx.tensor(w).T
+        self.pattern = None if self.full else self.ctx.tensor(w != 0).T
         self.scale = None if self.proj.scale is None else self.ctx.tensor(self.proj.scale[:, None])
 
     #: the lowering whose matrix this one's is, times ``sign`` (:func:`link_shared`)
