@@ -57,7 +57,10 @@ class ScenarioOutcome:
     ``result``: the main simulation (its counts go to result.json); ``outcome``: the common
     layout of :class:`scenarios.outcome.Outcome` (``passed``, ``checks``, ``metrics``,
     ``per_sample``, ``details``); ``figures``: PNG paths (an SVG beside each);
-    ``circuit``: the main circuit; ``reduced`` and ``params`` are filled by the registry.
+    ``circuit``: the main circuit; ``reduced`` and ``params`` are filled by the registry;
+    ``energy``: an energy block the scenario already made
+    (:func:`hardware_models.energy_block` of its own workload), which result.json then carries
+    instead of costing ``result``'s counts again.
     """
 
     result: SimResult
@@ -66,6 +69,7 @@ class ScenarioOutcome:
     circuit: object = None
     reduced: dict = field(default_factory=dict)
     params: dict = field(default_factory=dict)
+    energy: dict | None = None
 
 
 @dataclass

@@ -190,10 +190,24 @@ def _print_summary(doc: dict, path: Path) -> None:
         print(f"  check {name}: {'ok' if c['passed'] else 'FAILED'}{thr}")
     for name, why in o.get("checks_not_run", {}).items():
         print(f"  check {name}: not run ({why})")
-    for hw, rep in (doc.get("energy") or {}).items():
+    energy = doc.get("energy") or {}
+    for hw, rep in energy.items():
         if isinstance(rep, dict) and "total_j" in rep:
-            print(f"  energy on {hw}: {rep['total_j']:.3e} J (range {rep.get('low_j', float('nan')):.3e} - "
+            print(f"  energy on {hw}: {rep['total_j']:.3e} J for {rep.get('batch', 1)} samples, "
+                  f"{rep['per_sample_j']:.3e} J per inference (range {rep.get('low_j', float('nan')):.3e} - "
                   f"{rep.get('high_j', float('nan')):.3e} J)")
+    head = energy.get("headline")
+    if head:
+        print(f"  energy per inference by batch (J, dynamic + static; 5-95 % interval; {head['baseline']}):")
+        by_hw = {}
+        for r in head["table"]:
+            by_hw.setdefault(r["hardware"], []).append(r)
+        for hw, rows in by_hw.items():
+            cells = [f"b={r['batch']} {r['energy_j']:.3e}" + ("" if not r["energy_interval"] else
+                     f" [{r['energy_interval']['p5']:.2e}, {r['energy_interval']['p95']:.2e}]") for r in rows]
+            print(f"    {hw:<12} " + "; ".join(cells))
+        for line in head["verdicts"]:
+            print(f"  verdict: {line}")
     for f in doc["figures"]:
         print(f"  figure: {f}")
     if doc.get("report"):

@@ -57,15 +57,24 @@ class ScenarioResult:
         return self.doc["reduced"]
 
     def add_energy(self, hardware=DEFAULT_HARDWARE) -> dict:
-        """Cost the run on ``hardware`` models (``hardware_models``; skipped when that
-        package is missing) and store the block under ``doc["energy"]``."""
-        if not hardware or self.outcome.circuit is None:
+        """Cost the run on ``hardware`` models and store the block under ``doc["energy"]``
+        (:func:`hardware_models.energy_block`; skipped when that package is missing).  A
+        scenario that made its own block (``outcome.energy``: its recorded workload, e.g. a
+        converted model's whole test split and dense model) is stored as it is, so result.json
+        carries the numbers the scenario printed; otherwise the main circuit's counts and its
+        dense equivalent are costed.  No ``hardware`` (``--hardware none``): nothing is stored."""
+        if not hardware:
+            return {}
+        if self.outcome.energy is not None:
+            self.doc["energy"] = self.outcome.energy
+            return self.doc["energy"]
+        if self.outcome.circuit is None:
             return {}
         try:
-            from hardware_models.cli import energy_block
+            from hardware_models.estimator import run_energy_block
         except ImportError:
             return {}
-        self.doc["energy"] = energy_block(self.outcome.circuit, self.result, list(hardware))
+        self.doc["energy"] = run_energy_block(self.outcome.circuit, self.result, list(hardware))
         return self.doc["energy"]
 
     def write(self, out_dir, circuit: bool = True, report: bool = True) -> Path:

@@ -122,10 +122,30 @@ def _energy(energy) -> str:
     rows = []
     for hw, rep in energy.items():
         if isinstance(rep, dict) and "total_j" in rep:
-            rows.append([_e(hw), _fmt(rep.get("total_j")), _fmt(rep.get("low_j")), _fmt(rep.get("high_j"))])
+            rows.append([_e(hw), f"{rep.get('batch', 1)}", _fmt(rep.get("total_j")), _fmt(rep.get("low_j")),
+                         _fmt(rep.get("high_j")), f"{rep['per_sample_j']:.3e}" if "per_sample_j" in rep else ""])
     if not rows:
         return f"<pre>{_e(json.dumps(energy, indent=1)[:4000])}</pre>"
-    return _table(["hardware", "energy (J)", "low (J)", "high (J)"], rows)
+    return _table(["hardware", "samples", "energy (J)", "low (J)", "high (J)", "per inference (J)"], rows) + \
+        _headline(energy.get("headline"))
+
+
+def _iv(iv) -> str:
+    return "" if not iv else f"[{iv['p5']:.2e}, {iv['p95']:.2e}]"
+
+
+def _headline(head) -> str:
+    """Energy per inference by batch (hardware_models.estimator.headline), printed as the
+    terminal prints it (3 significant digits), and the verdict lines."""
+    if not head:
+        return ""
+    rows = [[_e(r["hardware"]), f"{r['batch']}", f"{r['energy_j']:.3e}", _iv(r["energy_interval"]),
+             f"{r['dynamic_j']:.3e}", _iv(r["dynamic_interval"])] for r in head["table"]]
+    verdicts = "".join(f"<li>{_e(v)}</li>" for v in head["verdicts"])
+    return (f"<h3>Energy per inference by batch ({_e(head['baseline'])})</h3>"
+            + _table(["hardware", "batch", "dynamic + static (J)", "5-95 %", "dynamic (J)", "5-95 %"], rows)
+            + (f"<p>Verdict (chips run samples in sequence; GPUs one pass per batch):</p><ul>{verdicts}</ul>"
+               if verdicts else ""))
 
 
 def sweep_report(summary: dict, path, figures=()) -> Path:
