@@ -201,6 +201,8 @@ def print_headline(headline: dict) -> None:
     print("\nverdict (energy per inference, dynamic + static, central estimates):")
     for line in headline["verdicts"]:
         print(f"  {line}")
+    for be in headline.get("break_even", []):
+        print(f"  {be['line']}")
 
 
 def workload_of(doc: dict, circuit, baseline: str | None = None) -> RunWorkload:

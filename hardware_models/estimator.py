@@ -14,7 +14,8 @@ model (each chip placed once) and returns the JSON-ready block that ``spikeattn 
 ``spikeattn energy`` and the energy-vs-gpu scenario all write: per model
 ``EnergyReport.to_dict()`` for the samples counted, ``"batch_study"``
 (:func:`hardware_models.batching.batch_table`), ``"headline"`` (:func:`headline`),
-``"sensitivity"`` (single-circuit runs with spikes and a GPU) and ``"workload"`` (the
+``"sensitivity"`` (single-circuit runs with spikes and a GPU; the headline then also gives
+the break-even spike rate per chip and GPU, :func:`break_even`) and ``"workload"`` (the
 workload costed, so ``spikeattn energy result.json`` costs the same thing again).
 
 The headline per chip and GPU: energy per inference at each batch of the table, the ratio
@@ -27,6 +28,7 @@ from .batching import MAX_BATCH, SERVER_BOUND_S, batch_table
 from .costing import make
 from .registry import get
 from .report import EnergyReport
+from .sensitivity import YAN_RATE_T5, sensitivity
 from .uncertainty import SEED
 from .workloads import DenseWorkload, RunWorkload, SpikingWorkload, as_workload
 
@@ -95,8 +97,34 @@ def headline(study: dict) -> dict:
             "verdicts": verdicts, "baseline": study["baseline"]}
 
 
+def break_even(sens: dict, study: dict) -> list[dict]:
+    """Per chip with a sensitivity fit and per GPU of the batch table: the spike rate at which the
+    chip's energy per inference equals the GPU's at the smallest and the largest batch, beside the
+    measured rate and Yan et al. 2024's about 0.057 at T = 5.  From the fit's linear model
+    ``E(rate) = a + rate / rate0 * b`` (whole run at T0): ``rate* = rate0 (E_gpu(b) * samples - a) / b``
+    (None when the chip's rate-independent energy alone exceeds the GPU's)."""
+    out = []
+    curves = {g for per_gpu in study["crossover_batch"].values() for g in per_gpu}
+    gpus = {g: pts for g, pts in study["points"].items() if g in curves}
+    for chip, s in sens.items():
+        if chip not in study["points"]:
+            continue
+        for gpu, pts in gpus.items():
+            rates = {}
+            for p in (pts[0], pts[-1]):
+                head = p["energy_j"] * s["batch"] - s["a_j"]
+                rates[p["batch"]] = None if head <= 0 or s["b_j"] <= 0 else s["rate0"] * head / s["b_j"]
+            cells = ", ".join(("none" if r is None else f"{r:.3g}" + (" (> 1: every feasible rate)" if r > 1 else ""))
+                              + f" at batch {b}" for b, r in rates.items())
+            out.append({"chip": chip, "gpu": gpu, "measured_rate": s["rate0"], "steps": s["steps0"],
+                        "break_even_rate": {str(b): r for b, r in rates.items()},
+                        "line": f"{chip} vs {gpu}: break-even spike rate {cells} (spikes/neuron/step at T = "
+                                f"{s['steps0']}; measured {s['rate0']:.3g}; Yan et al. 2024: about "
+                                f"{YAN_RATE_T5[0]:.3g} at T = {YAN_RATE_T5[1]})"})
+    return out
+
+
 def _sensitivity(costs: dict, wl: RunWorkload) -> dict:
-    from .sensitivity import sensitivity
     gpus = [c for c in costs.values() if get(c.name).kind == "gpu"]
     sp = wl.spiking
     if not gpus or sp is None or len(sp.segments) != 1:
@@ -131,6 +159,8 @@ def energy_block(workload, hardware_names, batches=HEADLINE_BATCHES, draws: int 
         study = batch_table(costs, batches, server_bound_s, max_batch, label)
         block["batch_study"] = study
         block["headline"] = headline(study)
+        if block.get("sensitivity"):
+            block["headline"]["break_even"] = break_even(block["sensitivity"], study)
     block["workload"] = wl.to_dict()
     return block
 
@@ -152,5 +182,5 @@ def run_energy_block(circuit, result, hardware_names, batches=HEADLINE_BATCHES, 
     return block
 
 
-__all__ = ["estimate", "energy_block", "run_energy_block", "headline", "verdict", "run_workload", "HEADLINE_BATCHES",
+__all__ = ["estimate", "energy_block", "run_energy_block", "headline", "verdict", "break_even", "run_workload", "HEADLINE_BATCHES",
            "DEFAULT_DRAWS"]

@@ -208,6 +208,8 @@ def _print_summary(doc: dict, path: Path) -> None:
             print(f"    {hw:<12} " + "; ".join(cells))
         for line in head["verdicts"]:
             print(f"  verdict: {line}")
+        for be in head.get("break_even", []):
+            print(f"  {be['line']}")
     for f in doc["figures"]:
         print(f"  figure: {f}")
     if doc.get("report"):

@@ -141,7 +141,8 @@ def _headline(head) -> str:
         return ""
     rows = [[_e(r["hardware"]), f"{r['batch']}", f"{r['energy_j']:.3e}", _iv(r["energy_interval"]),
              f"{r['dynamic_j']:.3e}", _iv(r["dynamic_interval"])] for r in head["table"]]
-    verdicts = "".join(f"<li>{_e(v)}</li>" for v in head["verdicts"])
+    lines = head["verdicts"] + [b["line"] for b in head.get("break_even", [])]
+    verdicts = "".join(f"<li>{_e(v)}</li>" for v in lines)
     return (f"<h3>Energy per inference by batch ({_e(head['baseline'])})</h3>"
             + _table(["hardware", "batch", "dynamic + static (J)", "5-95 %", "dynamic (J)", "5-95 %"], rows)
             + (f"<p>Verdict (chips run samples in sequence; GPUs one pass per batch):</p><ul>{verdicts}</ul>"

@@ -9,7 +9,7 @@ import pytest
 
 import hardware_models as hm
 import spikeattn as sa
-from hardware_models.estimator import energy_block, run_workload, verdict
+from hardware_models.estimator import break_even, energy_block, run_workload, verdict
 from hardware_models.workloads import DenseWorkload, RunWorkload, SpikingWorkload
 from spikeattn import IF, Circuit
 from spikeattn.errors import SpikeattnError
@@ -93,6 +93,19 @@ def test_crossover_batch_of_a_two_term_model_by_hand():
         if got is not None and got > 1:
             assert hand_gpu_j(got, **w) <= c < hand_gpu_j(got - 1, **w)
         assert block["headline"]["comparisons"][0]["crossover_batch"] == expect
+
+
+def test_break_even_rate_by_hand():
+    """E_chip(rate) = a + rate / rate0 * b for the whole run of ``batch`` samples; the GPU's energy per
+    inference e_g makes rate* = rate0 (e_g * batch - a) / b."""
+    sens = {"loihi2": {"a_j": 2e-3, "b_j": 6e-3, "rate0": 0.1, "batch": 10, "steps0": 4}}
+    study = {"points": {"loihi2": [{"batch": 1, "energy_j": 8e-4}, {"batch": 64, "energy_j": 8e-4}],
+                        "h100": [{"batch": 1, "energy_j": 5e-4}, {"batch": 64, "energy_j": 1e-4}]},
+             "crossover_batch": {"loihi2": {"h100": {"total": None, "dynamic": None}}}}
+    (row,) = break_even(sens, study)
+    # batch 1: 0.1 x (5e-4 x 10 - 2e-3) / 6e-3 = 0.05; batch 64: 1e-4 x 10 = 1e-3 < a -> none
+    assert row["break_even_rate"]["1"] == pytest.approx(0.05, rel=1e-12) and row["break_even_rate"]["64"] is None
+    assert row["line"].startswith("loihi2 vs h100: break-even spike rate 0.05 at batch 1, none at batch 64")
 
 
 def test_verdict_lines():
