@@ -26,6 +26,12 @@ conversion needs is estimated from the exported graph's shapes
 memory available now) a :class:`~spikeattn.errors.MemoryLimitError` names the estimate and
 the fix.
 
+After calibration and fine-tune, :func:`~.modes.check_signal` refuses (``ConversionError``) a
+quantised model that lost the dense model's signal -- one predicted class for every
+calibration sample with a quantiser that rounds all its inputs to zero, or, with ``train``,
+accuracy at chance where the dense model's is not -- naming the quantisers' layers;
+``signal_check=False`` skips it (random weights for a cost study).
+
 ``grid=k`` rounds the prepared model's numbers -- weights, biases, folded LayerNorm factors,
 positions, CLS tokens, quantiser thresholds -- to multiples of ``2**-k`` (in the float64
 model that both the walk and the quantised-ANN oracle use), so that every sum the circuit
@@ -41,7 +47,7 @@ import numpy as np
 
 from ..errors import ParameterError, require
 from . import capture as cap
-from .modes import MODES, calibrate, finetune, prepare
+from .modes import MODES, calibrate, check_signal, finetune, prepare
 from .program import Program
 from .spiking import SpikingModel
 
@@ -57,7 +63,8 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
             input_kind: str | None = None, name: str = "converted", seed: int = 0,
             cache_key: str | None = None, prune=None, quantise: str | None = None,
             loihi_threshold: int = 1 << 12, bias_correction: bool = True, structured: bool = False,
-            max_terms="auto", max_bytes: int | None = None, grid: int | None = None, keep_torch: bool = True):
+            max_terms="auto", max_bytes: int | None = None, grid: int | None = None, keep_torch: bool = True,
+            signal_check: bool = True):
     torch = require("torch", "torch", "spikeattn.convert")
     if mode not in MODES:
         raise ParameterError("convert()", "mode", f"is {mode!r}.", f"use one of {list(MODES)}.")
@@ -105,17 +112,22 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
     if calib is None:
         calib = example
     calib = torch.as_tensor(np.asarray(calib)) if not isinstance(calib, torch.Tensor) else calib
+    labelled = None
+    if train is not None:
+        xt, yt = (torch.as_tensor(np.asarray(a)) for a in train)
+        labelled = (xt.float() if xt.is_floating_point() else xt, yt.long())
     cached = _cache_path(cache_key, mode, levels, epochs, lr, seed) if cache_key else None
     if cached is not None and cached.is_file():
         gm.load_state_dict(torch.load(cached, weights_only=True))
     else:
         calibrate(gm, calib.float() if calib.is_floating_point() else calib, mode)
-        if mode != "rate" and train is not None and epochs > 0:
-            xt, yt = (torch.as_tensor(np.asarray(a)) for a in train)
-            finetune(gm, xt.float() if xt.is_floating_point() else xt, yt.long(), epochs=epochs, lr=lr, seed=seed)
+        if mode != "rate" and labelled is not None and epochs > 0:
+            finetune(gm, *labelled, epochs=epochs, lr=lr, seed=seed)
         if cached is not None:
             _save_atomic(torch, gm.state_dict(), cached)
     gm.eval()
+    if signal_check and mode != "rate":   # rate mode's one-level quantised ANN is not what its many steps compute
+        check_signal(gm, dense, calib.float() if calib.is_floating_point() else calib, train=labelled)
     pruned = None
     if prune:
         from .sparsify import apply_sparsification

@@ -24,7 +24,9 @@ from __future__ import annotations
 import math
 
 from ..errors import ParameterError
-from .quantiser import _setup
+from .capture import where
+from .quantiser import MASKED, _setup
+from .registry import ConversionError
 
 MODES = ("exact", "accumulate", "rate")
 SHAPE_OPS = {"view", "reshape", "transpose", "permute", "select", "slice", "unsqueeze", "squeeze", "expand",
@@ -78,8 +80,13 @@ def prepare(gm, mode: str, levels: int = 4):
         gm.add_submodule(name, mod)
         return name
 
+    def new_quant(signed, role, node):
+        m = QuantModule(L, signed, 0.0 if signed else 0.5, role)
+        m.origin = where(node)
+        return m
+
     def quant_after(node, signed, role, replace_uses=True):
-        name = add_module(QuantModule(L, signed, 0.0 if signed else 0.5, role), "q")
+        name = add_module(new_quant(signed, role, node), "q")
         with g.inserting_after(node):
             q = g.call_module(name, (node,))
         if replace_uses:
@@ -118,6 +125,7 @@ def prepare(gm, mode: str, levels: int = 4):
                 mk = g.get_attr(buf)
                 s = g.call_function(aten.add.Tensor, (s, mk))
                 a = g.call_function(aten.softmax.int, (s, -1))
+                a.meta.update({k: node.meta[k] for k in ("nn_module_stack", "stack_trace") if k in node.meta})
                 a.meta["n_keys"] = int(ks[-2])
                 out = g.call_function(aten.matmul.default, (a, v))
             out.meta = dict(node.meta)
@@ -132,7 +140,7 @@ def prepare(gm, mode: str, levels: int = 4):
             node.replace_all_uses_with(node.args[0])
             g.erase_node(node)
         elif t in (aten.relu.default, aten.gelu.default, aten.relu_.default):
-            name = add_module(QuantModule(L, False, 0.5, _name(node)), "q")
+            name = add_module(new_quant(False, _name(node), node), "q")
             with g.inserting_after(node):
                 q = g.call_module(name, (node.args[0],))
             q.meta = dict(node.meta)
@@ -141,7 +149,7 @@ def prepare(gm, mode: str, levels: int = 4):
         elif t in (aten.softmax.int, aten._softmax.default):
             n_keys = node.meta.get("n_keys") or int(node.meta["val"].shape[-1])
             if mode == "accumulate":
-                name = add_module(QuantModule(L, False, 0.5, "relu_attention"), "q")
+                name = add_module(new_quant(False, "relu_attention", node), "q")
                 with g.inserting_after(node):
                     q = g.call_module(name, (node.args[0],))
                 with g.inserting_after(q):
@@ -168,7 +176,7 @@ def prepare(gm, mode: str, levels: int = 4):
             for arg in node.args[:2]:
                 if arg.op == "get_attr" or _from_quant(gm, arg):
                     continue
-                name = add_module(QuantModule(L, True, 0.0, "operand"), "q")
+                name = add_module(new_quant(True, "operand", node), "q")
                 with g.inserting_before(node):
                     q = g.call_module(name, (arg,))
                 node.replace_input_with(arg, q)
@@ -215,6 +223,68 @@ def calibrate(gm, x, mode: str, batch: int = 256) -> None:
             p = float(torch.quantile(a[:200000], pct / 100)) if a.numel() else 1.0
             m.vth.fill_(max(p, 1e-3) / m.levels)
             m.samples, m.state = [], "quant"
+
+
+def check_signal(gm, dense, x, train=None, batch: int = 256) -> None:
+    """Refuse a quantised model ``gm`` that has lost the signal of the dense model ``dense``.
+
+    A quantiser is dead when it rounds every one of its calibration inputs that carries
+    signal to zero (unsigned: inputs > 0; signed: inputs != 0; masked attention scores, at
+    or below ``quantiser.MASKED``, carry none).  The model is refused when on the calibration
+    set ``x`` it predicts one class (argmax of the last dimension) where the dense model
+    predicts several (none for more than 90 % of the samples) and some quantiser is dead (the issue's causal decoder at chance, whose
+    attention thresholds were set by the mask); or, with ``train = (x, y)``, when its
+    accuracy there is within 5 points of chance (the most frequent label) while the dense
+    model's is at least 20 points above it.  The error names the dead quantisers' layers
+    and the fix.  A model that keeps its predictions passes, even with a dead quantiser on
+    a residual branch; an untrained model whose few quantisation levels flip its
+    predictions, with no dead quantiser, passes too."""
+    torch = _setup()
+    from .quantiser import QuantModule
+    seen, hooks = {}, []
+
+    def hook(m, inp, out):
+        v = inp[0].detach()
+        live = (v > 0) if not m.signed else ((v != 0) & (v > MASKED) & torch.isfinite(v))
+        s = seen.setdefault(m, [0, 0, 0.0])
+        s[0] += int(live.sum())
+        s[1] += int(((out.detach() != 0) & live).sum())
+        if bool(live.any()):
+            s[2] = max(s[2], float(v[live].abs().max()))
+
+    def predict(model, data):
+        with torch.no_grad():
+            return torch.cat([model(data[i:i + batch]).argmax(-1).reshape(-1) for i in range(0, len(data), batch)])
+    for m in gm.modules():
+        if isinstance(m, QuantModule):
+            hooks.append(m.register_forward_hook(hook))
+    try:
+        pq = predict(gm, x)
+    finally:
+        for h in hooks:
+            h.remove()
+    pd = predict(dense, x)
+    lost = len(torch.unique(pq)) == 1 and int(torch.bincount(pd).max()) <= 0.9 * len(pd)
+    what = f"predicts class {int(pq[0])} for every calibration sample where the dense model predicts " \
+           f"{len(torch.unique(pd))} classes"
+    if not lost and train is not None:
+        xt, yt = train
+        yt = yt.reshape(-1)
+        chance = float(torch.bincount(yt).max()) / len(yt)
+        aq, ad = (float((predict(mod, xt) == yt).float().mean()) for mod in (gm, dense))
+        lost = ad >= chance + 0.2 and aq <= chance + 0.05
+        what = f"scores {aq:.1%} on the training data (chance {chance:.1%}) against the dense model's {ad:.1%}"
+    dead = [f"the {m.role} quantiser of {m.origin or 'an unnamed layer'} (threshold {float(m.vth.detach().abs()):.4g}, "
+            f"largest of its {n} non-zero inputs {peak:.4g})" for m, (n, kept, peak) in seen.items() if n and not kept]
+    if not lost or (not dead and train is None):   # unlabelled: a collapse with a cause, not a random model's noise
+        return
+    where_ = ("; ".join(dead) + (" rounds" if len(dead) == 1 else " round") + " every calibration input to zero"
+              if dead else "no single quantiser rounds every calibration input to zero")
+    raise ConversionError(
+        f"the quantised model lost the signal: it {what}; {where_}. Fix: calibrate on data the model was "
+        "trained on (calib=), let convert() see masked positions (attn_mask / is_causal, or masked_fill with a "
+        "constant mask and -inf), raise levels, or fine-tune (train=, epochs=); convert(signal_check=False) "
+        "converts a model whose predictions do not matter (random weights for a cost study).")
 
 
 def finetune(gm, x, y, epochs: int = 30, lr: float = 2e-3, batch: int = 64, seed: int = 0,

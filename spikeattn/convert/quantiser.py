@@ -69,6 +69,7 @@ def _setup():
         def __init__(self, levels: int, signed: bool, v0: float, role: str):
             super().__init__()
             self.levels, self.signed, self.v0, self.role = int(levels), bool(signed), float(v0), role
+            self.origin = ""        # the layer it quantises (module path, source line), for error messages
             self.vth = torch.nn.Parameter(torch.ones(()))
             self.state = "quant"
             self.samples = []

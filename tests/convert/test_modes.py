@@ -25,8 +25,9 @@ def tiny_vit():
 def test_identical_to_quantised_on_whole_test_split(tiny_vit, mode):
     m, d = tiny_vit
     x, y = d["x_test"], d["y_test"]
+    # (one epoch on 256 samples at 3 levels left accumulate mode at chance, which convert() now refuses)
     sm = convert(m, torch.tensor(d["x_train"][:2]), mode=mode, calib=d["x_calib"],
-                 train=(d["x_train"][:256], d["y_train"][:256]), epochs=1, levels=3)
+                 train=(d["x_train"][:512], d["y_train"][:512]), epochs=2, levels=4)
     q = sm.quantised_predict(x)
     p = sm.predict(x, steps=1, batch=360)
     assert len(np.unique(q)) > 3 and np.mean(q == y) > 0.15        # a model, not a constant
@@ -63,7 +64,7 @@ def test_torch_attention_modules_convert(norm_first, mode):
     torch.manual_seed(1)
     m = MHAClassifier(norm_first).eval()
     x = torch.as_tensor(np.random.default_rng(0).integers(0, 4, (40, 16)).astype(np.float32))
-    sm = convert(m, x, mode=mode, calib=x, epochs=0, levels=2)
+    sm = convert(m, x, mode=mode, calib=x, epochs=0, levels=4)   # at 2 or 3 levels every attention value rounds to 0
     logits = sm.run(x.numpy(), steps=1)[0]
     with torch.no_grad():
         want = sm.quantised(x.double()).numpy()
