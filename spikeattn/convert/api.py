@@ -97,16 +97,25 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
         max_terms = None if n_params <= AUTO_DIRECT_PARAMS else 2
     torch.manual_seed(seed)
     example = torch.as_tensor(example_input)
-    ep = cap.capture(model, example[:2] if len(example) > 1 else example)
+    ep = cap.capture(model, example)
+    batch = cap.static_batch(ep)
+    if batch is not None:       # calibration, fine-tune and the check run batches of other sizes
+        ep = cap.redynamise(ep, example)
+        if ep is None and isinstance(model, torch.export.ExportedProgram):
+            raise ParameterError(
+                "convert()", "model", f"the ExportedProgram has a static batch of {batch} and its graph fixes it "
+                "(a view, reshape or expand to that batch), so it cannot run the calibration batches.",
+                "pass the nn.Module itself (convert() exports it with a dynamic batch), or export with "
+                "torch.export.export(model, (x[:2],), dynamic_shapes=({0: torch.export.Dim('batch')},)) -- an example "
+                "of at least 2 samples: torch specialises a batch of 1.")
+        if ep is None:
+            raise ParameterError(
+                "convert()", "model", f"its forward fixes the batch size to {batch} (torch.export cannot give it a "
+                "dynamic batch), so it cannot run the calibration batches.",
+                "write batch-dependent shapes from the input (x.shape[0], or -1 in view/reshape) instead of constants.")
     from .structured_model import check_convert_memory
     n_calib = len(calib) if calib is not None else len(example)
     mem = check_convert_memory(ep, n_calib, structured, max_bytes, max_terms)
-    ph = [n for n in ep.graph.nodes if n.op == "placeholder" and n.name not in ep.graph_signature.parameters
-          and n.name not in ep.graph_signature.buffers]
-    val = ph[-1].meta.get("val") if ph else None
-    if val is not None and isinstance(val.shape[0], int) and val.shape[0] != 1:
-        raise ParameterError("convert()", "model", f"the ExportedProgram has a static batch of {val.shape[0]}.",
-                             "export with dynamic_shapes={'x': {0: torch.export.Dim('batch')}} (or batch 1).")
     dense = ep.module()
     gm = prepare(copy.deepcopy(dense), mode, levels)
     if calib is None:

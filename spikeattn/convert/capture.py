@@ -1,7 +1,9 @@
 """Graph capture with ``torch.export`` and the walk of the ATen graph into a Program.
 
 ``capture(model, example)`` exports ``model`` (eval mode) with a dynamic batch dimension
-(falling back to a static one) and returns the ``ExportedProgram``; functional code
+(falling back to a static one) and returns the ``ExportedProgram``; an ExportedProgram with
+a static batch is re-exported with a dynamic one where its graph allows
+(:func:`redynamise`); functional code
 (``F.scaled_dot_product_attention``, ``matmul``, residual ``+``, ``cat``, CLS tokens) is
 visible as ATen ops.  ``walk(gm, example, program, ctx)`` evaluates the graph of one
 sample: constants are folded by torch, every op that touches a circuit value goes to its
@@ -14,7 +16,7 @@ import operator
 
 import numpy as np
 
-from ..errors import require
+from ..errors import ParameterError, require
 from . import registry
 from .affine import Affine
 
@@ -30,16 +32,52 @@ class IntInput:
 
 
 def capture(model, example):
-    """``torch.export`` the model (or return an ExportedProgram unchanged)."""
+    """``torch.export`` the model with a dynamic batch (from ``example[:2]``), else with the
+    static batch of ``example``; an ExportedProgram is returned unchanged."""
     torch = require("torch", "torch", "spikeattn.convert")
     if isinstance(model, torch.export.ExportedProgram):
         return model
     model = model.eval()
     try:
-        return torch.export.export(model, (example,),
+        return torch.export.export(model, (example[:2],),
                                    dynamic_shapes=({0: torch.export.Dim("batch", max=1 << 20)},))
     except Exception:  # noqa: BLE001 - models whose code fixes the batch size export statically
+        pass
+    try:
         return torch.export.export(model, (example,))
+    except Exception as exc:  # noqa: BLE001 - torch's reason, with the element and the fix
+        raise ParameterError("convert()", "example_input", f"torch.export cannot export the model with an example "
+                             f"of shape {tuple(example.shape)}: {type(exc).__name__}: {str(exc)[:300]}",
+                             "give an example batch the model's forward accepts (the shape of its training "
+                             "inputs).") from exc
+
+
+def static_batch(ep):
+    """The static batch size of an ExportedProgram's (first) user input, or None if dynamic."""
+    sig = ep.graph_signature
+    ph = [n for n in ep.graph.nodes if n.op == "placeholder" and n.name not in sig.inputs_to_parameters
+          and n.name not in sig.inputs_to_buffers and n.name not in getattr(sig, "inputs_to_lifted_tensor_constants", {})]
+    val = ph[0].meta.get("val") if ph else None
+    if val is None or not getattr(val, "shape", None) or not isinstance(val.shape[0], int):
+        return None
+    return int(val.shape[0])
+
+
+def redynamise(ep, example):
+    """``ep`` (a static batch) re-exported with a dynamic batch dimension, or None when its
+    graph fixes the batch (a ``view`` to ``(B, T, C)``, an ``expand`` of a CLS token ...).
+    ``example`` is repeated to two samples: torch specialises a batch of one."""
+    torch = require("torch", "torch", "spikeattn.convert")
+    two = torch.cat([example[:1], example[:1]]) if len(example) < 2 else example[:2]
+    gm = ep.module()
+    for node in list(gm.graph.nodes):          # the static export's guard on the input's shape
+        if node.op == "call_module" and str(node.target).startswith("_guards"):
+            gm.graph.erase_node(node)
+    gm.recompile()
+    try:
+        return torch.export.export(gm, (two,), dynamic_shapes=({0: torch.export.Dim("batch", max=1 << 20)},))
+    except Exception:  # noqa: BLE001 - any export failure means: the graph fixes the batch
+        return None
 
 
 def where(node) -> str:

@@ -97,6 +97,7 @@ def prepare(gm, mode: str, levels: int = 4):
     for node in list(g.nodes):
         if node.op == "call_module" and str(node.target).startswith("_guards"):
             g.erase_node(node)
+    _normalise(g, aten)
     # 1. decompose scaled_dot_product_attention
     for node in list(g.nodes):
         if node.op == "call_function" and node.target is aten.scaled_dot_product_attention.default:
@@ -308,3 +309,41 @@ def finetune(gm, x, y, epochs: int = 30, lr: float = 2e-3, batch: int = 64, seed
                 after_step()
         if sched is not None:
             sched.step()
+
+
+def _val(node):
+    return node.meta.get("val") if hasattr(node, "meta") else None
+
+
+def _float_cast(node) -> bool:
+    """A dtype cast from one floating type to another (``x.float()``, ``type_as``, ``to``)."""
+    src, out = _val(node.args[0]), _val(node)
+    return src is not None and out is not None and hasattr(src, "dtype") and hasattr(out, "dtype") and \
+        src.dtype.is_floating_point and out.dtype.is_floating_point
+
+
+def _normalise(g, aten) -> None:
+    """What ``torch.export`` leaves in a graph that the float64 conversion must not keep:
+
+    * ``view`` becomes ``reshape``: export drops ``.contiguous()`` (nanoGPT's
+      ``y.transpose(1, 2).contiguous().view(B, T, C)``), and the decomposed attention's
+      outputs are not laid out as the original kernel's were;
+    * floating-point casts (``x.float()``, ``type_as``, ``to(dtype)``) and the dtype asserts
+      they leave are removed: the model is converted and checked in float64;
+    * a ``masked_fill`` with ``-inf`` (or any value at or below ``quantiser.MASKED``) fills
+      ``-1e4``, as ``prepare`` does for ``attn_mask`` and ``is_causal``, so masked scores stay
+      finite and calibration recognises them.
+    """
+    for node in list(g.nodes):
+        if node.op != "call_function":
+            continue
+        t = node.target
+        if t is aten._assert_tensor_metadata.default:
+            g.erase_node(node)
+        elif t in (aten.to.dtype, aten._to_copy.default, aten.type_as.default) and _float_cast(node):
+            node.replace_all_uses_with(node.args[0])
+            g.erase_node(node)
+        elif t is aten.view.default:
+            node.target = aten.reshape.default
+        elif t is aten.masked_fill.Scalar and float(node.args[2]) <= MASKED:
+            node.args = (node.args[0], node.args[1], -1e4)

@@ -236,6 +236,15 @@ def split_op(ctx, node, x, *args, **kwargs):
     return [apply_view(x, lambda t, i=i: node.target(t, *args, **kwargs)[i]) for i in range(n)]
 
 
+@register_structured(operator.getitem)
+def getitem_op(ctx, node, seq, i):
+    """An element of a converted ``split`` / ``chunk`` / ``unbind`` (or ``max(dim)``)."""
+    if not isinstance(seq, (list, tuple)):
+        ctx.fail(f"indexing a {type(seq).__name__}; only the results of split, chunk and unbind are indexed here.",
+                 "index tensors with slicing (x[:, 0]) instead.")
+    return seq[i]
+
+
 def pool(ctx, values):
     """Values (SValue or constants) on one base grid: ``(pooled value, [index tensor of each])``.
 

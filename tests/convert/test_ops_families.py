@@ -10,6 +10,8 @@ Oracle: the quantised model in float64 torch (``sm.quantised``), which computes 
 torch itself on quantised inputs; the converted circuit's step-1 readout must equal it, in
 the flat path (exact and accumulate mode) and in the structured path.
 """
+import math
+
 import numpy as np
 import pytest
 
@@ -17,10 +19,14 @@ torch = pytest.importorskip("torch", reason="the converter needs torch (extra 't
 nn, F = torch.nn, torch.nn.functional
 
 from spikeattn.convert import convert  # noqa: E402
+from spikeattn.convert.capture import capture  # noqa: E402
+from spikeattn.convert.modes import calibrate, prepare  # noqa: E402
+from spikeattn.convert.quantiser import quant_modules  # noqa: E402
 from spikeattn.convert.registry import ConversionError  # noqa: E402
 from spikeattn.convert.structured_model import run  # noqa: E402
+from spikeattn.errors import ParameterError  # noqa: E402
 
-C, T = 8, 5
+C, T, H = 8, 5, 2
 PATHS = [("exact", False), ("accumulate", False), ("accumulate", True)]
 
 
@@ -41,6 +47,62 @@ def _check(model, x, mode, structured, levels=3):
     if mode == "accumulate" and not structured:
         assert sm.host_stages == []
     return sm
+
+
+# --------------------------------------------------------------------------- GPT-style attention
+class GPT(nn.Module):
+    """nanoGPT's attention: q/k/v as three Linears or one fused Linear split in three, SDPA
+    with is_causal or hand-written softmax with a tril buffer and masked_fill(-inf), heads
+    merged with .transpose(1, 2).contiguous().view(B, T, C)."""
+
+    def __init__(s, fused=False, sdpa=True):
+        super().__init__()
+        s.fused, s.sdpa = fused, sdpa
+        s.c_attn = nn.Linear(C, 3 * C)
+        s.q, s.k, s.v = nn.Linear(C, C), nn.Linear(C, C), nn.Linear(C, C)
+        s.proj, s.head = nn.Linear(C, C), nn.Linear(C, 3)
+        s.register_buffer("bias", torch.tril(torch.ones(T, T)).view(1, 1, T, T))
+
+    def forward(s, x):
+        B, T_, _ = x.shape
+        q, k, v = s.c_attn(x).split(C, dim=2) if s.fused else (s.q(x), s.k(x), s.v(x))
+        q, k, v = (t.view(B, T_, H, C // H).transpose(1, 2) for t in (q, k, v))
+        if s.sdpa:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+            att = att.masked_fill(s.bias[:, :, :T_, :T_] == 0, float("-inf"))
+            y = F.softmax(att, dim=-1) @ v
+        y = y.transpose(1, 2).contiguous().view(B, T_, C)
+        return s.head(s.proj(y)[:, -1])
+
+
+@pytest.mark.parametrize("fused,sdpa", [(False, True), (True, False)])
+@pytest.mark.parametrize("mode,structured", PATHS)
+def test_gpt_attention_converts_and_equals_quantised_torch(fused, sdpa, mode, structured):
+    torch.manual_seed(0)
+    sm = _check(GPT(fused, sdpa), _ints((12, T, C)), mode, structured)
+    if mode == "accumulate":      # causal attention maps: real scores, not the -1e4 of masked ones
+        q = [m for m in quant_modules(sm.quantised) if m.role == "relu_attention"]
+        assert q and all(float(m.vth.abs()) * m.levels < 100 for m in q)
+
+
+def test_calibration_ignores_masked_scores():
+    """The relu-attention threshold is the 99th percentile of the unmasked scores / L
+    (closed form on the scores the quantiser sees), whatever the mask's fill value."""
+    torch.manual_seed(0)
+    x = _ints((16, T, C))
+    gm = prepare(capture(GPT(sdpa=False), x[:2]).module(), "accumulate", 3)
+    q, = [m for m in quant_modules(gm) if m.role == "relu_attention"]
+    seen = []
+    h = q.register_forward_pre_hook(lambda m, a: seen.append(a[0].detach().clone()))
+    calibrate(gm, x, "accumulate")
+    h.remove()
+    s = torch.cat([v.reshape(-1) for v in seen])
+    tril = torch.tril(torch.ones(T, T, dtype=torch.bool)).expand(16, H, T, T).reshape(-1)
+    assert bool((s[~tril] == -1e4).all())                  # masked_fill(-inf) became -1e4
+    want = float(torch.quantile(s[tril].abs().double(), 0.99)) / 3
+    assert float(q.vth) == pytest.approx(want, rel=1e-6)
 
 
 class BadMask(nn.Module):
@@ -83,3 +145,95 @@ def test_quantised_model_at_chance_is_refused_with_labels():
     with pytest.raises(ConversionError, match=r"scores \d+\.\d% on the training data \(chance"):
         convert(m, torch.tensor(d["x_train"][:2]), mode="accumulate", calib=d["x_calib"],
                 train=(d["x_train"][:256], d["y_train"][:256]), epochs=1, levels=3)
+
+
+# --------------------------------------------------------------------------- shape ops
+class Shapes(nn.Module):
+    def __init__(s):
+        super().__init__()
+        s.a, s.b = nn.Linear(C, C), nn.Linear(2 * C, 3)
+        s.cls = nn.Parameter(torch.randn(1, 1, 2 * C))
+
+    def forward(s, x):
+        h = s.a(x)                                            # (B, T, C)
+        u = h.unflatten(-1, (2, C // 2))                      # (B, T, 2, C/2)
+        first, second = u.unbind(2)
+        lo, hi = h.chunk(2, dim=-1)
+        h = torch.cat([second, first, hi, lo], -1).to(torch.float32).type_as(x)
+        h = torch.cat([s.cls.expand(x.shape[0], -1, -1), h], 1)
+        return s.b(torch.relu(h)).mean(1)
+
+
+@pytest.mark.parametrize("mode,structured", PATHS)
+def test_unflatten_unbind_chunk_expand_casts(mode, structured):
+    torch.manual_seed(0)
+    _check(Shapes(), _ints((12, T, C)) - 1.5, mode, structured)
+
+
+class Emb(nn.Module):
+    def __init__(s):
+        super().__init__()
+        s.tok, s.pos, s.head = nn.Embedding(7, C), nn.Embedding(T, C), nn.Linear(C, 3)
+
+    def forward(s, ids):
+        pos = torch.arange(ids.shape[1], device=ids.device)
+        return s.head(torch.relu(s.tok(ids) + s.pos(pos))).mean(1)
+
+
+@pytest.mark.parametrize("mode,structured", PATHS)
+def test_embedding_with_arange_positions(mode, structured):
+    torch.manual_seed(0)
+    ids = torch.as_tensor(np.random.default_rng(1).integers(0, 7, (12, T)))
+    _check(Emb(), ids, mode, structured)
+
+
+# --------------------------------------------------------------------------- static batch
+@pytest.mark.parametrize("batch", [1, 8])
+def test_static_batch_export_whose_graph_fixes_the_batch_is_refused_with_advice_that_works(batch):
+    torch.manual_seed(0)
+    m = GPT().eval()
+    x = _ints((12, T, C))
+    ep = torch.export.export(m, (x[:batch],))                 # static: view(B, T, H, D) with B a constant
+    with pytest.raises(ParameterError) as e:
+        convert(ep, x, mode="exact", epochs=0, calib=x)
+    msg = str(e.value)
+    assert f"static batch of {batch}" in msg and "dynamic_shapes=({0: torch.export.Dim('batch')},)" in msg
+    # the advice works: a dynamic batch from an example of 2 samples
+    ep = torch.export.export(m, (x[:2],), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    sm = convert(ep, x, mode="exact", epochs=0, calib=x, levels=3)
+    with torch.no_grad():
+        np.testing.assert_allclose(sm.run(x.numpy(), steps=1)[0], sm.quantised(x.double()).numpy(), atol=1e-9)
+
+
+class TokenMlp(nn.Module):
+    """No op depends on the batch size: a static export can be made dynamic."""
+
+    def __init__(s):
+        super().__init__()
+        s.a, s.b = nn.Linear(C, C), nn.Linear(C, 3)
+
+    def forward(s, x):
+        return s.b(torch.relu(s.a(x))).mean(1)
+
+
+@pytest.mark.parametrize("batch", [1, 8])
+def test_static_batch_export_of_a_batch_free_graph_is_re_exported(batch):
+    torch.manual_seed(0)
+    m = TokenMlp().eval()
+    x = _ints((12, T, C))
+    sm = convert(torch.export.export(m, (x[:batch],)), x, mode="accumulate", epochs=0, calib=x, levels=3)
+    with torch.no_grad():
+        np.testing.assert_allclose(sm.run(x.numpy(), steps=1)[0], sm.quantised(x.double()).numpy(), atol=1e-9)
+
+
+def test_module_whose_forward_fixes_the_batch_is_refused():
+    class Fixed(nn.Module):
+        def __init__(s):
+            super().__init__()
+            s.a = nn.Linear(C, 3)
+
+        def forward(s, x):
+            return s.a(x.reshape(4, T, C)).mean(1)
+    x = _ints((4, T, C))
+    with pytest.raises(ParameterError, match=r"fixes the batch size to 4.*x\.shape\[0\]"):
+        convert(Fixed(), x, mode="exact", epochs=0, calib=x)

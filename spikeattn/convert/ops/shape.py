@@ -1,10 +1,14 @@
-"""Shape ops (view, reshape, permute, transpose, select, slice, cat, flatten, expand, ...).
+"""Shape ops (view, reshape, permute, transpose, select, slice, cat, flatten, expand, ...),
+indexing the results of ``split``/``chunk``/``unbind`` (``getitem``), and ``where`` /
+``masked_fill`` with a constant condition.
 
 Each is applied by torch to an index tensor ``arange(numel).reshape(shape)``; the result
 says which element of the input each output element is, and the affine value is gathered
 accordingly (no neurons, no synapses).  ``cat``/``stack`` pool their inputs first.
 """
 from __future__ import annotations
+
+import operator
 
 import numpy as np
 
@@ -86,6 +90,15 @@ def pool(values) -> tuple[Affine, list]:
     return Affine((off,), terms, np.concatenate([a.bias for a in parts])), idx
 
 
+@register_op(operator.getitem)
+def getitem_op(ctx, node, seq, i):
+    """An element of a converted ``split`` / ``chunk`` / ``unbind`` (a list of values)."""
+    if not isinstance(seq, (list, tuple)):
+        ctx.fail(f"indexing a {type(seq).__name__}; only the results of split, chunk and unbind are indexed here.",
+                 "index tensors with slicing (x[:, 0]) instead.")
+    return seq[i]
+
+
 @register_op("aten.cat.default", "aten.concat.default", "aten.stack.default")
 def cat_op(ctx, node, tensors, dim=0):
     p, idx = pool(tensors)
@@ -99,3 +112,17 @@ def where_op(ctx, node, cond, a, b):
     torch = _torch()
     p, (ia, ib) = pool([a, b])
     return _gather(p, torch.where(torch.from_numpy(cond), *torch.broadcast_tensors(ia, ib)))
+
+
+@register_op("aten.masked_fill.Scalar")
+def masked_fill_op(ctx, node, x, mask, value):
+    """``x.masked_fill(mask, value)`` with a constant mask (a causal ``tril`` buffer): the
+    masked elements become the constant ``value`` (``prepare`` fills ``-1e4`` for ``-inf``)."""
+    if not isinstance(mask, np.ndarray):
+        ctx.fail("masked_fill with a mask computed from the input; only a constant mask converts.",
+                 "build the mask from constants (a buffer, torch.tril of ones) or pass attn_mask to the attention.")
+    shape = np.broadcast_shapes(x.shape, mask.shape)
+    if tuple(shape) != tuple(x.shape):
+        ctx.fail(f"a mask of shape {mask.shape} that broadcasts x of shape {x.shape} to {tuple(shape)}.",
+                 "give a mask that broadcasts to x.")
+    return where_op(ctx, node, np.ascontiguousarray(np.broadcast_to(mask, shape)), np.float64(value), x)
