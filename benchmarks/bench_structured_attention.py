@@ -12,8 +12,10 @@ in this process, on the CPU in float64 with the same torch thread count:
 
 Both must give identical output spikes (checked every row); ``ratio`` = formula time / engine
 time (the target is >= 1, i.e. the engine, counts included, is not slower than the formula).
-Medians of ``--repeats`` runs after one warm-up.  The CPU model and flags are recorded in
-the JSON (``host``).  Writes ``results/structured_attention.{json,csv}``.
+Medians of ``--repeats`` interleaved (engine, formula) rounds after one warm-up each;
+``cpu ratio`` is the same ratio of process CPU time, which on a machine shared with other
+work (and with ``--threads 1``) varies less than the wall time.  The CPU model and flags are
+recorded in the JSON (``host``).  Writes ``results/structured_attention.{json,csv}``.
 
 Usage: ``python benchmarks/bench_structured_attention.py [--quick] [--n 1024] [--batches 1,32]``
 """
@@ -106,14 +108,25 @@ def run_row(torch, sa, variant: str, n: int, d: int, steps: int, batch: int, rep
     def engine():
         return sa.simulate(circ, inputs, steps=steps, engine="torch", record=["y"])
 
-    t_eng, res = common.timed(engine, repeats=repeats, warmup=1)
-    t_for, ys = common.timed(formula, repeats=repeats, warmup=1)
+    # interleaved (engine, formula) rounds after one warm-up each: a shared machine's load
+    # drifts alike for both; wall and CPU (process) time of every call
+    times = {"engine": ([], []), "formula": ([], [])}
+    res, ys = engine(), formula()
+    for _ in range(repeats):
+        for key, fn in (("engine", engine), ("formula", formula)):
+            t0, c0 = time.perf_counter(), time.process_time()
+            got = fn()
+            times[key][0].append(time.perf_counter() - t0)
+            times[key][1].append(time.process_time() - c0)
+            res, ys = (got, ys) if key == "engine" else (res, got)
     same = bool(np.array_equal(res.spikes["y"].reshape(steps, batch, n, d), ys.numpy()))
     acs = int(sum(res.counts.elements[p].fields["synaptic_acs"].sum() for p in circ.projections))
+    (t_eng, c_eng), (t_for, c_for) = times["engine"], times["formula"]
     e, f = float(np.median(t_eng)), float(np.median(t_for))
     return {"variant": variant, "n": n, "d": d, "t": steps, "batch": batch, "engine_s": e, "formula_s": f,
-            "ratio": f / e, "identical_spikes": same, "synaptic_acs": acs, "repeats": repeats,
-            "engine_times_s": t_eng, "formula_times_s": t_for}
+            "ratio": f / e, "cpu_ratio": float(np.median(c_for) / np.median(c_eng)), "identical_spikes": same,
+            "synaptic_acs": acs, "repeats": repeats, "engine_times_s": t_eng, "formula_times_s": t_for,
+            "engine_cpu_s": c_eng, "formula_cpu_s": c_for}
 
 
 def main(argv=None) -> int:
@@ -155,11 +168,13 @@ def main(argv=None) -> int:
     print(f"CPU: {host['cpu_model']} ({host['cpu_flags']}), torch {host['torch']}, {host['torch_threads']} threads")
     print(common.format_table(rows, [("variant", "variant", ""), ("N", "n", "d"), ("B", "batch", "d"),
                                      ("engine s", "engine_s", ".3g"), ("formula s", "formula_s", ".3g"),
-                                     ("ratio", "ratio", ".3g"), ("identical", "identical_spikes", ""),
+                                     ("ratio", "ratio", ".3g"), ("cpu ratio", "cpu_ratio", ".3g"),
+                                     ("identical", "identical_spikes", ""),
                                      ("acs", "synaptic_acs", ".3g")]))
     print(common.format_targets(targets))
     common.write_results("structured_attention", {"host": host, "rows": rows, "targets": targets}, rows,
-                         ["variant", "n", "d", "t", "batch", "engine_s", "formula_s", "ratio", "identical_spikes"],
+                         ["variant", "n", "d", "t", "batch", "engine_s", "formula_s", "ratio", "cpu_ratio",
+                          "identical_spikes"],
                          Path(args.out))
     return 0 if all(r.get("identical_spikes", True) for r in rows) else 1
 

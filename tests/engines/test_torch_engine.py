@@ -289,3 +289,18 @@ def test_cuda_float32_integrate_and_fire_equals_numpy():
     inputs = {"x": rng.random((20, 4, 64)) < 0.3}
     ref, got = _run("numpy", c, inputs, 20), _run("torch", c, inputs, 20, device="cuda", dtype="float32")
     assert np.array_equal(ref.spikes["a"], got.spikes["a"]) and ref.counts == got.counts
+
+
+def test_torch_namespace_where_with_a_scalar_gives_numpy_values_and_torch_dtypes():
+    """xp.where wraps a Python scalar as a 0-d tensor (torch's scalar path is slower): the
+    values are numpy's and the dtype is the one torch.where gives the same pair."""
+    from spikeattn.dynamics.xp import TorchNamespace
+    xp = TorchNamespace()
+    x = np.array([1.5, -2.0, 0.25, -0.0])
+    c = x > 0
+    tx, tc, ti = torch.as_tensor(x), torch.as_tensor(c), torch.tensor([1, -2, 3, 0])
+    for a, b, na, nb in ((tx, 0.0, x, 0.0), (0.0, tx, 0.0, x), (tx, 0, x, 0), (ti, 0.5, ti.numpy(), 0.5),
+                         (-1.0, ti, -1.0, ti.numpy())):
+        got, ref = xp.where(tc, a, b), torch.where(tc, a, b)
+        assert got.dtype == ref.dtype and torch.equal(got, ref)
+        assert np.array_equal(got.numpy(), np.where(c, na, nb))

@@ -14,10 +14,10 @@ both outputs are integer levels.  The sum is formed in the cheapest exact way:
 
 Counts (module docstring of :mod:`.structured`): ``synaptic_acs = sum |a| |b|`` and
 ``messages = sum |a| [b != 0]`` over the unmasked terms (``trunc`` of non-integer values).
-For non-negative integer levels the ops are the sum of the value's own integers; without a
-mask they come in closed form from the marginals — ``sum_shared (sum_a-only |a|) (sum_b-only
-|b|)``, ``O(|a| + |b|)`` work, float64 (exact) — and only a masked product of signed levels
-takes its own einsums.  Where ``b`` is 0/±1 the messages are the ops.
+Without a mask they come in closed form from the marginals — ``sum_shared (sum_a-only |a|)
+(sum_b-only |b|)``, ``O(|a| + |b|)`` work, float64 (exact); with a mask, for non-negative
+integer levels, the ops are the sum of the value's own integers, and only a masked product of
+signed levels takes its own einsums.  Where ``b`` is 0/±1 the messages are the ops.
 
 Events (the active-update rule): a post neuron receives one where an unmasked term has
 ``a != 0`` and ``b != 0``; for non-negative integer levels that is where the value's
@@ -188,9 +188,9 @@ class ProductLowering(Lowered):
         torch, ctx = self.ctx.torch, self.ctx
         (a, b), (nz_a, nz_b) = outs, nzs
         raw = self._sum(a, b, self.cdtype)
-        if self.shared_value and self.raw_exact:
+        if self.shared_value and self.raw_exact and self.mask is not None:
             ops = raw.reshape(raw.shape[0], -1).sum(dim=1, dtype=torch.float64)
-        else:
+        else:       # closed form without a mask (marginals): no pass over the output
             la = self._level(a, 0)
             ops = self._total(la, self._level(b, 1), self.ops_dtype)
         self.counts[0, t] = ops
