@@ -4,8 +4,8 @@
 
 * ``scaled_dot_product_attention`` is decomposed: ``softmax(Q K^T * scale + mask) V``;
 * dropout is removed;
-* ``relu`` / ``gelu`` become unsigned quantisers (``gelu`` is approximated by a quantised
-  ReLU; the fine-tune absorbs the difference);
+* ``relu`` / ``gelu`` (either approximation) / ``silu`` become unsigned quantisers (``gelu``
+  and ``silu`` are approximated by a quantised ReLU; the fine-tune absorbs the difference);
 * both operands of every product of two variable tensors (``matmul``/``bmm``) get signed
   quantisers, so products become accumulate-only gates between integer levels;
 * ``softmax``: ``exact`` / ``rate`` keep it (a floating-point host stage per step) and
@@ -13,7 +13,11 @@
   ``quant(scores) / N_keys`` (no exponentials, no division by a variable);
 * ``layer_norm``: ``exact`` / ``rate`` keep it (host stage); ``accumulate`` folds it to the
   affine map ``(x - mean(x)) * w / sigma + b`` with ``sigma`` the mean standard deviation
-  on the calibration set (then a short fine-tune), so it joins the adjacent linear maps.
+  on the calibration set (then a short fine-tune), so it joins the adjacent linear maps;
+  ``rms_norm`` (``nn.RMSNorm`` or hand-written, see :func:`_normalise`) likewise: a host
+  stage in ``exact`` / ``rate``, ``x * w / rms`` with ``rms`` frozen in ``accumulate``;
+* max pooling (``max(dim)``, ``amax``) in ``accumulate`` mode gets a signed quantiser on its
+  input, so :mod:`.ops.pooling` computes it exactly with accumulate-only neurons.
 
 ``levels`` = L activation levels (``exact``/``accumulate``, after quantisation-aware
 fine-tuning); ``rate`` uses one level (binary IF neurons) with thresholds balanced to the
@@ -40,12 +44,13 @@ def _name(node):
 
 def _folded_ln_class(torch):
     class FoldedLayerNorm(torch.nn.Module):
-        """``(x - mean(x)) * g + b``: LayerNorm with its standard deviation frozen."""
+        """``(x - mean(x)) * g + b``: LayerNorm with its standard deviation frozen;
+        ``centre=False``: RMSNorm, ``x * g`` with its root mean square frozen."""
 
-        def __init__(self, shape, weight, bias, eps):
+        def __init__(self, shape, weight, bias, eps, centre=True):
             super().__init__()
             n = int(math.prod(shape))
-            self.shape, self.eps = tuple(shape), float(eps)
+            self.shape, self.eps, self.centre = tuple(shape), float(eps), bool(centre)
             self.w0 = weight.detach().clone() if weight is not None else torch.ones(n)
             self.g = torch.nn.Parameter(self.w0.clone())
             self.b = torch.nn.Parameter(bias.detach().clone() if bias is not None else torch.zeros(n))
@@ -53,7 +58,7 @@ def _folded_ln_class(torch):
 
         def forward(self, x):
             dims = tuple(range(-len(self.shape), 0))
-            c = x - x.mean(dims, keepdim=True)
+            c = x - x.mean(dims, keepdim=True) if self.centre else x
             if self.state == "observe":
                 sd = torch.sqrt((c * c).mean(dims, keepdim=True) + self.eps)
                 self.stds.append(sd.detach().reshape(-1).double())
@@ -140,7 +145,7 @@ def prepare(gm, mode: str, levels: int = 4):
         if t in (aten.dropout.default, aten.feature_dropout.default, aten.alpha_dropout.default):
             node.replace_all_uses_with(node.args[0])
             g.erase_node(node)
-        elif t in (aten.relu.default, aten.gelu.default, aten.relu_.default):
+        elif t in (aten.relu.default, aten.gelu.default, aten.relu_.default, aten.silu.default):
             name = add_module(new_quant(False, _name(node), node), "q")
             with g.inserting_after(node):
                 q = g.call_module(name, (node.args[0],))
@@ -172,6 +177,22 @@ def prepare(gm, mode: str, levels: int = 4):
             f.meta = dict(node.meta)
             node.replace_all_uses_with(f)
             g.erase_node(node)
+        elif t is aten.rms_norm.default and mode == "accumulate":
+            x, shape = node.args[:2]
+            w = node.args[2] if len(node.args) > 2 else None
+            eps = node.args[3] if len(node.args) > 3 and node.args[3] is not None else torch.finfo(torch.float32).eps
+            wt = _attr(gm, w.target) if w is not None else None
+            name = add_module(FoldedLN(shape, wt, None, eps, centre=False), "rms")
+            with g.inserting_after(node):
+                f = g.call_module(name, (x,))
+            f.meta = dict(node.meta)
+            node.replace_all_uses_with(f)
+            g.erase_node(node)
+        elif t in (aten.max.dim, aten.amax.default) and mode == "accumulate" and not _from_quant(gm, node.args[0]):
+            name = add_module(new_quant(True, "operand", node), "q")   # max of quantised values: exact gates
+            with g.inserting_before(node):
+                q = g.call_module(name, (node.args[0],))
+            node.replace_input_with(node.args[0], q)
     for node in list(g.nodes):
         if node.op == "call_function" and node.target in (aten.matmul.default, aten.bmm.default):
             for arg in node.args[:2]:
@@ -332,7 +353,9 @@ def _normalise(g, aten) -> None:
       they leave are removed: the model is converted and checked in float64;
     * a ``masked_fill`` with ``-inf`` (or any value at or below ``quantiser.MASKED``) fills
       ``-1e4``, as ``prepare`` does for ``attn_mask`` and ``is_causal``, so masked scores stay
-      finite and calibration recognises them.
+      finite and calibration recognises them;
+    * a hand-written RMSNorm, ``x * rsqrt(mean(x ** 2, -1, keepdim=True) + eps)`` (or
+      ``x / sqrt(...)``), becomes ``aten.rms_norm``.
     """
     for node in list(g.nodes):
         if node.op != "call_function":
@@ -347,3 +370,44 @@ def _normalise(g, aten) -> None:
             node.target = aten.reshape.default
         elif t is aten.masked_fill.Scalar and float(node.args[2]) <= MASKED:
             node.args = (node.args[0], node.args[1], -1e4)
+    for node in list(g.nodes):
+        if node.op == "call_function" and node.target in (aten.mul.Tensor, aten.div.Tensor):
+            _rms_pattern(g, aten, node)
+
+
+def _rms_pattern(g, aten, node) -> None:
+    """Replace ``node`` = ``x * rsqrt(mean(x^2) + eps)`` / ``x / sqrt(mean(x^2) + eps)`` by
+    ``aten.rms_norm(x, shape, None, eps)`` when it is one."""
+    import torch
+    want = aten.rsqrt.default if node.target is aten.mul.Tensor else aten.sqrt.default
+    a, b = node.args[:2]
+    pairs = [(a, b), (b, a)] if node.target is aten.mul.Tensor else [(a, b)]
+    for x, r in pairs:
+        if not (isinstance(x, torch.fx.Node) and isinstance(r, torch.fx.Node)) or r.target is not want:
+            continue
+        add = r.args[0]
+        if not isinstance(add, torch.fx.Node) or add.target not in (aten.add.Tensor, aten.add.Scalar) or \
+                not isinstance(add.args[1], (int, float)):
+            continue
+        mean = add.args[0]
+        if not isinstance(mean, torch.fx.Node) or mean.target is not aten.mean.dim or len(mean.args) < 3 or \
+                not mean.args[2]:
+            continue
+        sq = mean.args[0]
+        square = isinstance(sq, torch.fx.Node) and (
+            (sq.target is aten.pow.Tensor_Scalar and sq.args[0] is x and sq.args[1] == 2) or
+            (sq.target is aten.mul.Tensor and sq.args[0] is x and sq.args[1] is x))
+        xv = _val(x)
+        if not square or xv is None:
+            continue
+        nd = len(xv.shape)
+        dims = sorted(d % nd for d in mean.args[1])
+        if dims != list(range(nd - len(dims), nd)):
+            continue
+        shape = [int(xv.shape[d]) for d in dims]
+        with g.inserting_before(node):
+            rms = g.call_function(aten.rms_norm.default, (x, shape, None, float(add.args[1])))
+        rms.meta = dict(node.meta)
+        node.replace_all_uses_with(rms)
+        g.erase_node(node)
+        return

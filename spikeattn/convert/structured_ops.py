@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from ..errors import require
 from . import registry
 from .capture import IntInput, where
+from .ops.pooling import reduce_dims
 from .ops.shape import _CASTS, SHAPE_OPS, SPLIT_OPS
 from .structured_affine import (Flat, FlatTooLarge, Kron, Prod, SValue, from_affine, kron_flat, mm, one_per_row,
                                 strided_axes, to_affine)
@@ -624,6 +625,33 @@ def embedding_op(ctx, node, w, ids, *rest):
     src = ctx.program.add_input(ids.shape, kind="count", vocab=vocab, hint="tokens")
     return SValue(ids.shape + (dim,), pos, dim, [Kron(src, vocab, w.T, None, 1.0)], None,
                   np.zeros(ids.shape + (dim,)))
+
+
+@register_structured("aten.max.dim", "aten.amax.default")
+def max_op(ctx, node, x, dims=(), keepdim=False):
+    """Max pooling as in :mod:`.ops.pooling`: ``m <- m + relu(x_j - m)``, each ``relu`` a
+    ``MultiThresholdIF(vth, 2L)`` quantiser, exact on one quantiser's outputs."""
+    sel = gather_view(x) if isinstance(x, SValue) else None
+    if sel is None or sel[0] not in ctx.program.levels:
+        ctx.fail("max pooling over values that are not one quantiser's outputs.",
+                 "let convert(mode='accumulate') prepare the model (it quantises the input of max).")
+    for u in node.users:
+        if len(u.args) > 1 and u.args[1] == 1 and u.users:
+            ctx.fail("the indices of max (argmax) have no spiking form.", "use only max(...).values.")
+    nd, vth = len(x.shape), sel[2]
+    dims = reduce_dims(x, dims)
+    keep = [d for d in range(nd) if d not in dims]
+    red = math.prod(x.shape[d] for d in dims)
+    out_shape = tuple(1 if d in dims else x.shape[d] for d in range(nd)) if keepdim else \
+        tuple(x.shape[d] for d in keep)
+    rows = apply_view(x, lambda t: t.permute(keep + dims).reshape(tuple(x.shape[d] for d in keep) + (red,)))
+    m = apply_view(rows, lambda t: t[..., 0])
+    for j in range(1, red):
+        d = combine(ctx, apply_view(rows, lambda t, j=j: t[..., j]), m, -1.0)
+        m = combine(ctx, m, ctx.program.quantiser(f"max_{node.name}_{j}", d, vth, 2 * ctx.program.levels[sel[0]][0],
+                                                  False, 0.5 * vth), 1.0)
+    m = apply_view(m, lambda t: t.reshape(out_shape))
+    return (m, None) if registry.op_key(node.target) == "aten.max.dim" else m
 
 
 # --------------------------------------------------------------------------- quantisers and host ops

@@ -147,6 +147,97 @@ def test_quantised_model_at_chance_is_refused_with_labels():
                 train=(d["x_train"][:256], d["y_train"][:256]), epochs=1, levels=3)
 
 
+# --------------------------------------------------------------------------- norms and activations
+class Block(nn.Module):
+    def __init__(s, kind):
+        super().__init__()
+        s.kind = kind
+        s.a, s.b = nn.Linear(C, C), nn.Linear(C, 3)
+        s.rms = nn.RMSNorm(C)
+        s.ln = nn.LayerNorm(C, elementwise_affine=False)
+        s.w = nn.Parameter(torch.linspace(0.5, 1.5, C))
+        with torch.no_grad():
+            s.rms.weight.copy_(torch.linspace(1.5, 0.5, C))
+
+    def forward(s, x):
+        h = s.a(x)
+        if s.kind == "rms_norm":
+            h = s.rms(h)
+        elif s.kind == "rms_hand":              # Meta's LLaMA RMSNorm: x.float() ... type_as(x)
+            hf = h.float()
+            h = (hf * torch.rsqrt(hf.pow(2).mean(-1, keepdim=True) + 1e-6)).type_as(h) * s.w
+        elif s.kind == "layer_norm":
+            h = s.ln(h)
+        elif s.kind == "gelu_tanh":
+            h = F.gelu(h, approximate="tanh")
+        elif s.kind == "silu":
+            h = F.silu(h)
+        return s.b(h).mean(1)
+
+
+@pytest.mark.parametrize("kind", ["rms_norm", "rms_hand", "layer_norm", "gelu_tanh", "silu"])
+@pytest.mark.parametrize("mode,structured", PATHS)
+def test_norms_and_activations(kind, mode, structured):
+    torch.manual_seed(0)
+    m = Block(kind)
+    x = _ints((12, T, C)) - 1.5
+    sm = _check(m, x, mode, structured)
+    if mode == "exact" and kind.startswith("rms"):
+        assert sm.host_stages == ["rms_norm"]
+    if mode == "accumulate" and kind.startswith("rms"):   # folded: x * w / rms, rms frozen at its calibration mean
+        with torch.no_grad():
+            h = m.a(x)
+            rms = torch.sqrt(h.pow(2).mean(-1) + (1e-6 if kind == "rms_hand" else torch.finfo(torch.float32).eps))
+            w = torch.ones(C) if kind == "rms_hand" else m.rms.weight   # hand-written: * w is a separate mul
+        g, = [mod.g for mod in sm.quantised.modules() if hasattr(mod, "stds")] if not structured else \
+            [[mod.g for mod in sm.quantised.modules() if hasattr(mod, "stds")][0]]
+        np.testing.assert_allclose(g.detach().numpy(), (w / rms.mean()).detach().double().numpy(), rtol=1e-5)
+
+
+# --------------------------------------------------------------------------- pooling over tokens
+class Pool(nn.Module):
+    def __init__(s, kind):
+        super().__init__()
+        s.kind = kind
+        s.a, s.b = nn.Linear(C, C), nn.Linear(C, 3)
+
+    def forward(s, x):
+        h = s.a(x)
+        if s.kind == "max_relu":
+            return s.b(torch.relu(h).max(dim=1).values)
+        if s.kind == "max":
+            return s.b(h.max(dim=1).values)
+        if s.kind == "amax":
+            return s.b(h.amax(dim=1))
+        return s.b(h.mean(dim=1))
+
+
+@pytest.mark.parametrize("kind", ["max_relu", "max", "amax", "mean"])
+@pytest.mark.parametrize("mode,structured", PATHS)
+def test_pooling_over_tokens(kind, mode, structured):
+    torch.manual_seed(0)
+    sm = _check(Pool(kind), _ints((12, T, C)), mode, structured)
+    if mode == "exact" and kind != "mean":
+        assert sm.host_stages == ["max"]
+    if mode == "accumulate" and not structured:            # integer inputs: no multiplications at all
+        sm.run(_ints((4, T, C)).numpy(), steps=2)
+        assert sm.last_counts["totals"]["synaptic_macs"] == 0
+
+
+def test_max_indices_are_refused():
+    class ArgMax(nn.Module):
+        def __init__(s):
+            super().__init__()
+            s.a = nn.Linear(C, C)
+
+        def forward(s, x):
+            v, i = s.a(x).max(dim=1)
+            return v + i.float()
+    x = _ints((6, T, C))
+    with pytest.raises(ConversionError, match="indices of max"):
+        convert(ArgMax(), x, mode="exact", epochs=0, calib=x)
+
+
 # --------------------------------------------------------------------------- shape ops
 class Shapes(nn.Module):
     def __init__(s):

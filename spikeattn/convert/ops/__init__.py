@@ -1,2 +1,2 @@
 """Converters, one module per op family (importing this package registers them)."""
-from . import elementwise, host, linear, shape  # noqa: F401
+from . import elementwise, host, linear, pooling, shape  # noqa: F401

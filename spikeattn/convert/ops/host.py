@@ -1,7 +1,7 @@
-"""Quantisers (neurons) and the floating-point host stages (softmax, LayerNorm).
+"""Quantisers (neurons) and the floating-point host stages (softmax, LayerNorm, RMSNorm).
 
 ``spikeattn.quant`` becomes a ``MultiThresholdIF`` population (see
-:func:`spikeattn.convert.quantiser`); ``softmax`` and ``layer_norm`` are host stages in
+:func:`spikeattn.convert.quantiser`); ``softmax``, ``layer_norm`` and ``rms_norm`` are host stages in
 ``exact`` and ``rate`` mode (floating point per step, stated in ``fidelity.json``) and are
 refused in ``accumulate`` mode, where :func:`~spikeattn.convert.modes.prepare` replaces them.
 """
@@ -63,7 +63,23 @@ def layer_norm_op(ctx, node, x, normalized_shape, w=None, b=None, eps=1e-5, *res
     return ctx.program.host("layer_norm", fn, [x], shape)
 
 
-PREPARED = ["aten.relu.default", "aten.gelu.default", "aten.scaled_dot_product_attention.default"]
+@register_op("aten.rms_norm.default")
+def rms_norm_op(ctx, node, x, normalized_shape, w=None, eps=None):
+    _host_check(ctx, "RMSNorm")
+    shape, k = x.shape, len(normalized_shape)
+    w = None if w is None else np.asarray(w, np.float64)
+    eps = float(np.finfo(np.float64).eps) if eps is None else float(eps)   # torch: eps=None is finfo(dtype).eps
+
+    def fn(v):
+        v = v.reshape(v.shape[:-1] + shape)
+        ax = tuple(range(v.ndim - k, v.ndim))
+        y = v / np.sqrt((v * v).mean(axis=ax, keepdims=True) + eps)
+        y = y * w if w is not None else y
+        return y.reshape(v.shape[:-len(shape)] + (-1,))
+    return ctx.program.host("rms_norm", fn, [x], shape)
+
+
+PREPARED = ["aten.relu.default", "aten.gelu.default", "aten.silu.default", "aten.scaled_dot_product_attention.default"]
 
 
 @register_op(*PREPARED)
