@@ -40,6 +40,9 @@ def register(subparsers) -> None:
     p.add_argument("--baseline", default=None, choices=["softmax", "snn_dense", "quantised_ann"],
                    help="GPU baseline rebuilt from the circuit (default: the dense model recorded in the result, "
                         "else softmax; see hardware_models.baselines)")
+    p.add_argument("--quantised-ann", default="",
+                   help="comma-separated GPUs that also cost the dense model as a ceil(log2(T+1))-bit quantised ANN "
+                        "computed as INT8 (Yan et al. 2024), e.g. h100")
     p.add_argument("--linear", action="store_true", help="linear energy axes in the figures (default log)")
     p.add_argument("--draws", type=int, default=DEFAULT_DRAWS,
                    help=f"Monte Carlo draws for the intervals (default {DEFAULT_DRAWS})")
@@ -233,8 +236,9 @@ def cmd_energy(args) -> int:
     wl = workload_of(doc, circuit, args.baseline)
     if batches and wl.dense is None and any(get(n).kind in ("gpu", "ann") for n in hw_names):
         print("no circuit file or dense record: GPUs left out of the batch study (they cost the dense model)")
+    quantised = _parse_names(args.quantised_ann) if args.quantised_ann else ()
     block = est.energy_block(wl, hw_names, batches, args.draws, server_bound_s=args.server_bound_ms * 1e-3,
-                         baseline=args.baseline)
+                             baseline=args.baseline, quantised_ann=quantised)
     if sanafe is not None:
         block["sanafe"] = sanafe
     out = args.out or args.result.parent
@@ -243,7 +247,7 @@ def cmd_energy(args) -> int:
           f"{'' if circuit is not None else ', no circuit file: routing between cores not modelled'})")
     print(f"{'hardware':<12} {'dynamic J':>10} {'dyn+static J':>12} {'5-95 % total (MC)':>22} {'J/sample':>10} "
           f"{'latency s':>10} {'EDP Js':>10}  largest term")
-    for n in (get(h).name for h in hw_names):
+    for n in [get(h).name for h in hw_names] + [k for k in block if k.endswith("-int8")]:
         r = block[n]
         top = max(r["breakdown"].items(), key=lambda kv: kv[1])[0] if r["breakdown"] else "-"
         mc = r["meta"].get("uncertainty", {}).get("total_j")

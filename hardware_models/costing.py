@@ -139,10 +139,11 @@ class Costing:
         if draws and (isinstance(draws, bool) or not isinstance(draws, int) or draws < 0):
             raise ParameterError("estimate", "draws", f"is {draws!r}.", "give an integer >= 0 (0: no Monte Carlo).")
         self.hw, self.work, self.draws, self.seed = hw, workload, int(draws), seed
+        self.label = hw.name
 
     @property
     def name(self) -> str:
-        return self.hw.name
+        return self.label
 
     def batchable(self) -> bool:
         """Whether per-batch points can be given (GPUs need a dense workload)."""
@@ -186,7 +187,7 @@ class EventCosting(Costing):
 
     def report(self, batch: int | None = None) -> EnergyReport:
         b = self.samples if batch is None else int(batch)
-        rep = self.measured if b == self.samples else scaled(self.measured, b / self.samples, b)
+        rep = scaled(self.measured, b / self.samples, b)          # a copy (x 1.0 at the measured batch)
         if self.mc is not None:
             f = b / self.samples
             mc = {"total": self.mc["total"] * f, "static": self.mc["static"] * f, "batch": b,
@@ -214,9 +215,11 @@ class EventCosting(Costing):
 class GpuCosting(Costing):
     flat = False
 
-    def __init__(self, hw, workload: RunWorkload, draws: int = 0, seed: int = SEED, precision: str = "fp16"):
+    def __init__(self, hw, workload: RunWorkload, draws: int = 0, seed: int = SEED, precision: str = "fp16",
+                 label: str | None = None):
         super().__init__(hw, workload, draws, seed)
         self.dense, self.precision, self._reports, self._mc = workload.dense, precision, {}, {}
+        self.label = label or hw.name
 
     def batchable(self) -> bool:
         return self.dense is not None
@@ -259,7 +262,7 @@ class GpuCosting(Costing):
         if self.draws:
             mc = self._samples(b)
             iv, ivd, liv = mc["per_inference_j"], mc["per_inference_dynamic_j"], mc["latency_s"]
-        return Point(self.hw.name, "gpu", int(b), r.total_j / b, r.dynamic_j / b, iv, ivd, r.latency_s, liv)
+        return Point(self.label, "gpu", int(b), r.total_j / b, r.dynamic_j / b, iv, ivd, r.latency_s, liv)
 
 
 @costs("ann")
@@ -275,7 +278,7 @@ class AnnCosting(Costing):
 
     def report(self, batch: int | None = None) -> EnergyReport:
         b = self.work.samples if batch is None else int(batch)
-        rep = self.one if b == 1 else scaled(self.one, b, b)
+        rep = scaled(self.one, b, b)
         if self.draws:
             r = self.one
             rep.meta = {**rep.meta, "uncertainty": {

@@ -25,7 +25,8 @@ per inference than h100 (batch 1024 to 1), crossover never (searched up to 4096)
 from __future__ import annotations
 
 from .batching import MAX_BATCH, SERVER_BOUND_S, batch_table
-from .costing import make
+from .baselines import quant_bits
+from .costing import GpuCosting, make
 from .registry import get
 from .report import EnergyReport
 from .sensitivity import YAN_RATE_T5, sensitivity
@@ -125,7 +126,7 @@ def break_even(sens: dict, study: dict) -> list[dict]:
 
 
 def _sensitivity(costs: dict, wl: RunWorkload) -> dict:
-    gpus = [c for c in costs.values() if get(c.name).kind == "gpu"]
+    gpus = [c for c in costs.values() if c.hw.kind == "gpu"]
     sp = wl.spiking
     if not gpus or sp is None or len(sp.segments) != 1:
         return {}
@@ -135,7 +136,7 @@ def _sensitivity(costs: dict, wl: RunWorkload) -> dict:
     g = gpus[0].report()
     out = {}
     for name, c in costs.items():
-        if get(name).kind in ("gpu", "ann"):
+        if c.hw.kind in ("gpu", "ann"):
             continue
         s = sensitivity(view, name, gpu_j=g.total_j, gpu=g.hardware, placement=c.placements[0])
         out[s.hardware] = {**s.to_dict(), "crossover_rate_at_T0": s.crossover_rate(s.steps0)}
@@ -144,11 +145,19 @@ def _sensitivity(costs: dict, wl: RunWorkload) -> dict:
 
 def energy_block(workload, hardware_names, batches=HEADLINE_BATCHES, draws: int = DEFAULT_DRAWS, seed: int = SEED,
                  max_batch: int = MAX_BATCH, server_bound_s: float = SERVER_BOUND_S, sensitivity: bool = True,
-                 baseline: str | None = None) -> dict:
-    """The energy block (module docstring); ``batches=None`` leaves out the batch table and headline."""
+                 baseline: str | None = None, quantised_ann=()) -> dict:
+    """The energy block (module docstring); ``batches=None`` leaves out the batch table and headline.
+    ``quantised_ann``: GPU names that also cost the dense model as a ceil(log2(T + 1))-bit quantised
+    ANN computed as INT8 (:meth:`DenseWorkload.quantised`), under ``"<gpu>-q<bits>-int8"``."""
     wl = as_workload(workload)
     names = [get(n).name for n in hardware_names]
     costs = {n: make(wl, n, draws, seed) for n in names}
+    if quantised_ann and wl.dense is not None:
+        bits = quant_bits(wl.spiking.steps if wl.spiking is not None else 1)
+        qwl = RunWorkload(wl.spiking, wl.dense.quantised(bits))
+        for g in (get(n) for n in quantised_ann):
+            label = f"{g.name}-q{bits}-int8"
+            costs[label] = GpuCosting(g, qwl, draws, seed, precision="int8", label=label)
     block = {n: c.report().to_dict() for n, c in costs.items()}
     if sensitivity:
         sens = _sensitivity(costs, wl)
@@ -182,5 +191,6 @@ def run_energy_block(circuit, result, hardware_names, batches=HEADLINE_BATCHES, 
     return block
 
 
-__all__ = ["estimate", "energy_block", "run_energy_block", "headline", "verdict", "break_even", "run_workload", "HEADLINE_BATCHES",
+__all__ = ["estimate", "energy_block", "run_energy_block", "headline", "verdict", "break_even", "run_workload",
+           "HEADLINE_BATCHES",
            "DEFAULT_DRAWS"]

@@ -170,6 +170,21 @@ class DenseWorkload:
             return gpu_workload(circuit, steps, b, baseline)
         return cls(f"{circuit.name}: {baseline} baseline", {}, steps, count, f"circuit ({baseline})")
 
+    def quantised(self, bits: int) -> "DenseWorkload":
+        """The same model as a ``bits``-bit quantised ANN stored and computed as INT8 (no narrower dense
+        type on the GPUs modelled): every tensor at 1 byte per value, the same FLOPs and launches
+        (Yan et al. 2024: a T-step SNN carries at most T + 1 levels, ceil(log2(T + 1)) bits)."""
+        def q(w: Workload) -> Workload:
+            f = w.dtype_bytes
+            return replace(w, name=f"{w.name} as a {bits}-bit quantised ANN (INT8)", dtype_bytes=1, factory=None,
+                           weight_bytes=w.weight_bytes // f, activation_bytes=w.activation_bytes // f,
+                           attention_map_bytes=w.attention_map_bytes // f, io_bytes=w.io_bytes // f,
+                           notes=list(w.notes) + [f"{bits}-bit quantised ANN stored and computed as INT8"])
+        counter = None if self.counter is None else (lambda b: q(self.counter(b)))
+        return DenseWorkload(f"{self.name} as a {bits}-bit quantised ANN (INT8)",
+                             {b: q(w) for b, w in self.counted.items()}, self.steps, counter,
+                             f"{self.source}, {bits}-bit quantised ANN as INT8")
+
     def to_dict(self) -> dict:
         """The record layout (``{"name", "batches": {str(b): counts}}``) of the counted batches."""
         return {"name": self.name, "source": self.source,

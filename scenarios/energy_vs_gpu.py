@@ -42,6 +42,7 @@ FINETUNE_S_PER_EPOCH = 8.7
 CHIPS = ("loihi", "loihi2", "truenorth", "spinnaker2")
 GPUS = ("a100", "h100", "jetson_orin")
 HARDWARE = CHIPS + GPUS
+QUANTISED_ANN = ("h100",)     # also the dense model as a ceil(log2(T+1))-bit ANN in INT8 on these GPUs
 WHY_BRIAN2 = ("Brian2 has no MultiThresholdIF / LoihiMultiThresholdIF neurons or count messages (numpy, compiled "
               "and lava run them)")
 
@@ -158,7 +159,8 @@ def cost_workload(workload: dict, circuits: dict) -> dict:
     dense = wl.get("dense") or {}
     if "error" in dense:
         wl["dense"] = None
-    block = energy_block(RunWorkload.from_dict(wl, circuits), HARDWARE, HEADLINE_BATCHES)
+    block = energy_block(RunWorkload.from_dict(wl, circuits), HARDWARE, HEADLINE_BATCHES,
+                         quantised_ann=QUANTISED_ANN)
     if "error" in dense:
         block["workload"]["dense_error"] = dense["error"]
     return block
@@ -170,7 +172,8 @@ def fidelity_energy(block: dict, base: dict) -> dict:
     pts = block.get("batch_study", {}).get("points", {})
     e.update(spiking={c: block[c]["per_sample_j"] for c in CHIPS if c in block},
              dense_gpu={g: pts[g][0]["energy_j"] for g in GPUS if g in pts},
-             dense_gpu_by_batch={g: {str(p["batch"]): p["energy_j"] for p in pts[g]} for g in GPUS if g in pts},
+             dense_gpu_by_batch={g: {str(p["batch"]): p["energy_j"] for p in ps} for g, ps in pts.items()
+                                 if g not in CHIPS},
              unit="J per inference", note="chips: the spiking run over the whole test split; GPUs: the converted "
              "dense model's workload (torch counts) per batch", headline=block.get("headline"),
              verdicts=(block.get("headline") or {}).get("verdicts", []))

@@ -62,6 +62,14 @@ def test_batch_table_is_exact_against_a_hand_computed_workload():
         assert p["batch"] == b
         assert p["energy_j"] == pytest.approx(hand_gpu_j(b, **w), rel=1e-12)
         assert p["dynamic_j"] == pytest.approx(hand_gpu_j(b, **w, dynamic=True), rel=1e-12)
+    # the same model as a ceil(log2(4 + 1)) = 3-bit quantised ANN in INT8: 1 byte per value, INT8 rate
+    q = energy_block(wl, ["h100"], batches=(1, 64), draws=0, quantised_ann=["h100"])
+    g = hm.get("h100")
+    for p, b in zip(q["batch_study"]["points"]["h100-q3-int8"], (1, 64)):
+        flops, nbytes = w["flops1"] * b, (w["weight"] + w["io1"] * b) / 2
+        t = max(flops / (g.c("peak_flops_int8") * U), nbytes / (BW * U), w["kernels"] * T_LAUNCH)
+        assert p["energy_j"] == pytest.approx((flops * g.c("e_flop_int8") + nbytes * E_DRAM + P_IDLE * t) / b,
+                                              rel=1e-12)
     # batch 3 was never counted: derived from batch 1 and 2, and equal to the hand sum
     assert hm.estimate(wl, "h100", batch=3).total_j / 3 == pytest.approx(hand_gpu_j(3, **w), rel=1e-12)
     # the chip report is the measured counts; batch b = b / samples of it
