@@ -33,7 +33,7 @@ from spikeattn.convert.models import _spec_and_path  # noqa: E402
 from spikeattn.convert.structured_model import StructuredModel, load_model, run  # noqa: E402
 from spikeattn.counts import validate_counts_dict  # noqa: E402
 
-STEPS, LEVELS, EPOCHS = 2, 3, 1
+STEPS, LEVELS, EPOCHS = 2, 4, 1
 RTOL = 1e-9
 
 
