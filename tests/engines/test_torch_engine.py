@@ -304,3 +304,15 @@ def test_torch_namespace_where_with_a_scalar_gives_numpy_values_and_torch_dtypes
         got, ref = xp.where(tc, a, b), torch.where(tc, a, b)
         assert got.dtype == ref.dtype and torch.equal(got, ref)
         assert np.array_equal(got.numpy(), np.where(c, na, nb))
+
+
+@pytest.mark.parametrize("batch, size, p", [(2, 1 << 18, 0.3), (1, (1 << 19) + 8, 1.0), (3, 255 * 8 * 300 + 24, 0.5),
+                                            (2, 1000, 0.5), (1 << 6, 1 << 13, 0.9)])
+def test_count_true_counts_every_true_entry(batch, size, p):
+    """The SWAR count (int64 words, byte lanes of at most 255 words, the remainder words) and
+    the plain byte sum equal numpy's count, all-true masks (full lanes) included."""
+    from spikeattn.engines.torch.counters import count_true
+    mask = np.random.default_rng(size).random((batch, size)) < p
+    out = torch.zeros(batch, dtype=torch.int32)
+    count_true(torch, torch.as_tensor(mask), out)
+    assert out.tolist() == mask.sum(axis=1).tolist()

@@ -101,6 +101,11 @@ class ProductLowering(Lowered):
         self.msg_dtype = torch.float32 if a_int and la is not None and la * self.terms <= F32_EXACT else torch.float64
         # marginals: letters of a only, of b only, and shared (closed-form counts without a mask)
         self.shared = "".join(ch for ch in a if ch in b)
+        # the ops of non-negative levels: the sum of the value's integers where that reads fewer
+        # numbers than the marginals' product (or a mask rules the marginals out)
+        marginal_size = math.prod(proj.axis_sizes[ch] for ch in self.shared)
+        self.ops_from_value = self.shared_value and self.raw_exact and (
+            proj.mask is not None or self.n_post <= marginal_size)
 
     def device_bytes(self, batch: int) -> int:
         return self.n_post * (self.ctx.itemsize + 8) + 4 * batch * self.n_post * 8
@@ -188,9 +193,9 @@ class ProductLowering(Lowered):
         torch, ctx = self.ctx.torch, self.ctx
         (a, b), (nz_a, nz_b) = outs, nzs
         raw = self._sum(a, b, self.cdtype)
-        if self.shared_value and self.raw_exact and self.mask is not None:
+        if self.ops_from_value:
             ops = raw.reshape(raw.shape[0], -1).sum(dim=1, dtype=torch.float64)
-        else:       # closed form without a mask (marginals): no pass over the output
+        else:
             la = self._level(a, 0)
             ops = self._total(la, self._level(b, 1), self.ops_dtype)
         self.counts[0, t] = ops
