@@ -205,8 +205,9 @@ class ProductLowering(Lowered):
             la = self._level(a, 0) if self.shared_value and self.raw_exact else la
             self.counts[1, t] = self._total(la, nz_b, self.msg_dtype)
         value = raw.reshape(-1, self.n_post).to(ctx.dtype)
-        if self.weight != 1.0:
-            value = value * self.weight
+        if self.weight != 1.0:      # in place on a new tensor only (raw may be shared through the memo)
+            value = value * self.weight if value is raw or value.data_ptr() == raw.data_ptr() else \
+                value.mul_(self.weight)
         # a post neuron receives an event where an unmasked term has a != 0 and b != 0: for
         # non-negative integer levels where the value's integer is positive
         return value, (raw if self.shared_value else (nz_a, nz_b))
