@@ -16,7 +16,9 @@ never tokens² x width²), the synapses of its neuron-level equivalent, the proj
 the wall time of the conversion, the peak RSS of this process and the conversion's memory
 estimate.  With ``--run-torch`` and the torch engine registered (``engine="torch"``), a batch
 (default 8 for ViT-S, 4 for GPT-2; refused up front above ``--max-gb``, default 6) runs at T = 4 and its wall time is printed beside the dense
-float32 forward of the same batch (same threads).
+float32 forward of the same batch (same threads).  ``--save FILE`` writes the converted
+model; ``--load FILE`` runs a saved one in a fresh process (same seed, same inputs), so the
+peak RSS printed is that of loading and running alone.
 """
 from __future__ import annotations
 
@@ -78,7 +80,7 @@ def gpt2_small(torch, seq=128):
     return GPT().eval()
 
 
-def bench(name: str, run_torch: bool, batch: int | None, max_gb: float = 6.0) -> dict:
+def bench(name: str, run_torch: bool, batch: int | None, max_gb: float = 6.0, save=None, load=None) -> dict:
     import numpy as np
     import torch
 
@@ -96,13 +98,23 @@ def bench(name: str, run_torch: bool, batch: int | None, max_gb: float = 6.0) ->
     params = sum(p.numel() for p in model.parameters())
     print(f"{name}: {params / 1e6:.1f}M parameters; peak RSS before converting {_rss_gb():.2f} GB", flush=True)
     t0 = time.perf_counter()
-    sm = convert(model, x, mode="accumulate", levels=4, epochs=0, calib=x, structured=True, name=name.replace("-", "_"),
-                 keep_torch=False)
+    if load:     # a model converted (with the same seed) and saved by an earlier --save run
+        from spikeattn.convert.structured_model import load_model
+        sm = load_model(load)
+        print(f"  loaded {load} in {time.perf_counter() - t0:.1f} s; peak RSS {_rss_gb():.2f} GB")
+    else:
+        sm = convert(model, x, mode="accumulate", levels=4, epochs=0, calib=x, structured=True,
+                     name=name.replace("-", "_"), keep_torch=False)
     wall = time.perf_counter() - t0
     s = sm.summary()
-    est = sm.meta["memory_estimate"]
-    print(f"  converted in {wall:.1f} s; peak RSS {_rss_gb():.2f} GB (estimate before converting: "
-          f"{est['total'] / 2**30:.2f} GB)")
+    if not load:
+        est = sm.meta["memory_estimate"]
+        print(f"  converted in {wall:.1f} s; peak RSS {_rss_gb():.2f} GB (estimate before converting: "
+              f"{est['total'] / 2**30:.2f} GB)")
+    if save:
+        from spikeattn.convert.structured_model import save_model
+        save_model(sm, save)
+        print(f"  saved {save}; peak RSS {_rss_gb():.2f} GB")
     print(f"  neurons {s['neurons']:,}; stored weights {s['stored_weights']:,} ({s['stored_weights'] / params:.2f} x "
           f"params); stored numbers {s['stored_numbers']:,}; neuron-level synapses {s['synapses']:,}")
     print(f"  projections {s['projections']}; populations {s['populations']}; source elements {s['sources']:,}")
@@ -137,11 +149,16 @@ def main(argv=None) -> int:
     ap.add_argument("--run-torch", action="store_true")
     ap.add_argument("--batch", type=int, default=None)
     ap.add_argument("--max-gb", type=float, default=6.0, help="memory limit of the run (refused above it)")
+    ap.add_argument("--save", default=None, help="write the converted model here (one model only)")
+    ap.add_argument("--load", default=None, help="run a model saved by --save (same seed) instead of converting: "
+                    "the peak RSS is then that of loading and running alone")
     a = ap.parse_args(argv)
+    if (a.save or a.load) and len(a.models) != 1:
+        ap.error("--save / --load take one model")
     import torch
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     for m in a.models:
-        bench(m, a.run_torch, a.batch, a.max_gb)
+        bench(m, a.run_torch, a.batch, a.max_gb, a.save, a.load)
     return 0
 
 

@@ -71,7 +71,9 @@ class StructuredModel:
         return self.output.nodes()
 
     def encode(self, x) -> dict:
-        """Model inputs ``(n, ...)`` -> ``{source: (n, size)}`` (float64)."""
+        """Model inputs ``(n, ...)`` -> ``{source: (n, size)}``: float64 values, or a bool
+        one-hot of the token ids for a vocabulary input (the same messages, an eighth of the
+        bytes: GPT-2's (128 x 50257) per sample and step)."""
         x = np.asarray(x)
         out = {}
         for name, info in self.inputs.items():
@@ -85,10 +87,10 @@ class StructuredModel:
                 if perm is not None:
                     ids = np.where(perm[None] >= 0, ids[:, np.maximum(perm, 0)], -1)
                 n_pos, V = ids.shape[1], info["vocab"]
-                oh = np.zeros((len(x), n_pos, V))
+                oh = np.zeros((len(x), n_pos, V), bool)     # one byte per (position, word)
                 live = ids >= 0
                 b, p = np.nonzero(live)
-                oh[b, p, ids[b, p]] = 1.0
+                oh[b, p, ids[b, p]] = True
                 out[name] = oh.reshape(len(x), -1)
             else:
                 v = raw.astype(np.float64) / info["scale"]
@@ -204,6 +206,8 @@ def estimate_run(model, steps: int, engine: str) -> tuple[int, int, str]:
     cls = engine_class(engine)
     neurons = sum(p.size for p in c.populations.values())
     src = sum(s.size for s in c.sources.values())
+    # bytes of the encoded inputs per step: one per element of a token one-hot (bool), else eight
+    src_bytes = sum(s.size * (1 if model.inputs.get(n, {}).get("vocab") else 8) for n, s in c.sources.items())
     if cls.runs_structured or not c.structured:
         from ..ir.structured import StructuredProjection
         stored = 0
@@ -221,8 +225,8 @@ def estimate_run(model, steps: int, engine: str) -> tuple[int, int, str]:
         # per neuron: its state and output (3 float64) and the output's mask; a population's
         # step temporaries (6 state-sized) live while it updates: the largest population's
         largest = max((p.size for p in c.populations.values()), default=0)
-        per = rings + 8 * (steps * src + steps * (rec if "record" in (getattr(cls, "options_allowed", None) or ())
-                                                  else neurons) + 3 * neurons + 6 * largest + post_tmp) + neurons
+        kept = rec if "record" in (getattr(cls, "options_allowed", None) or ()) else neurons
+        per = rings + steps * src_bytes + 8 * (steps * kept + 3 * neurons + 6 * largest + post_tmp) + neurons
         return fixed, per, "structured run"
     from ..ir.expand import estimate_expand_bytes
     lines, gates = product_gates(c)
