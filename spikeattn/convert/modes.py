@@ -87,7 +87,7 @@ def prepare(gm, mode: str, levels: int = 4):
 
     def new_quant(signed, role, node):
         m = QuantModule(L, signed, 0.0 if signed else 0.5, role)
-        m.origin = where(node)
+        m.origin = node.meta.get("spikeattn_origin") or where(node)
         return m
 
     def quant_after(node, signed, role, replace_uses=True):
@@ -131,7 +131,7 @@ def prepare(gm, mode: str, levels: int = 4):
                 mk = g.get_attr(buf)
                 s = g.call_function(aten.add.Tensor, (s, mk))
                 a = g.call_function(aten.softmax.int, (s, -1))
-                a.meta.update({k: node.meta[k] for k in ("nn_module_stack", "stack_trace") if k in node.meta})
+                a.meta["spikeattn_origin"] = where(node)   # (not its nn_module_stack: the re-export reads that)
                 a.meta["n_keys"] = int(ks[-2])
                 out = g.call_function(aten.matmul.default, (a, v))
             out.meta = dict(node.meta)
