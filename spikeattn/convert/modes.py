@@ -6,8 +6,9 @@
 * dropout is removed;
 * ``relu`` / ``gelu`` (either approximation) / ``silu`` become unsigned quantisers (``gelu``
   and ``silu`` are approximated by a quantised ReLU; the fine-tune absorbs the difference);
-* both operands of every product of two variable tensors (``matmul``/``bmm``) get signed
-  quantisers, so products become accumulate-only gates between integer levels;
+* both operands of every product of two variable tensors (``matmul``/``bmm``, and an
+  elementwise ``mul`` such as SwiGLU's ``silu(x W1) * (x W3)``) get signed quantisers unless
+  they are quantiser outputs, so products become accumulate-only gates between integer levels;
 * ``softmax``: ``exact`` / ``rate`` keep it (a floating-point host stage per step) and
   quantise its output; ``accumulate`` replaces it by ReLU attention
   ``quant(scores) / N_keys`` (no exponentials, no division by a variable);
@@ -193,8 +194,11 @@ def prepare(gm, mode: str, levels: int = 4):
             with g.inserting_before(node):
                 q = g.call_module(name, (node.args[0],))
             node.replace_input_with(node.args[0], q)
+    varying = _input_dependent(g)
     for node in list(g.nodes):
-        if node.op == "call_function" and node.target in (aten.matmul.default, aten.bmm.default):
+        gating = node.op == "call_function" and node.target is aten.mul.Tensor and \
+            all(isinstance(a, torch.fx.Node) and a in varying for a in node.args[:2])   # SwiGLU / GeGLU
+        if gating or (node.op == "call_function" and node.target in (aten.matmul.default, aten.bmm.default)):
             for arg in node.args[:2]:
                 if arg.op == "get_attr" or _from_quant(gm, arg):
                     continue
@@ -206,6 +210,15 @@ def prepare(gm, mode: str, levels: int = 4):
     g.lint()
     gm.recompile()
     return gm
+
+
+def _input_dependent(g) -> set:
+    """The nodes of ``g`` whose value depends on a graph input (not constants only)."""
+    out = set()
+    for node in g.nodes:
+        if node.op == "placeholder" or any(a in out for a in node.all_input_nodes):
+            out.add(node)
+    return out
 
 
 def _attr(gm, target):

@@ -194,6 +194,31 @@ def test_norms_and_activations(kind, mode, structured):
         np.testing.assert_allclose(g.detach().numpy(), (w / rms.mean()).detach().double().numpy(), rtol=1e-5)
 
 
+class GLU(nn.Module):
+    """LLaMA's SwiGLU MLP ``w2(silu(w1 x) * w3 x)`` (bias-free) and GeGLU (``gelu``)."""
+
+    def __init__(s, act):
+        super().__init__()
+        s.act = act
+        s.w1, s.w3 = nn.Linear(C, 2 * C, bias=False), nn.Linear(C, 2 * C, bias=False)
+        s.w2, s.head = nn.Linear(2 * C, C, bias=False), nn.Linear(C, 3)
+
+    def forward(s, x):
+        return s.head(x + s.w2(s.act(s.w1(x)) * s.w3(x))).mean(1)
+
+
+@pytest.mark.parametrize("act", [F.silu, F.gelu], ids=["swiglu", "geglu"])
+@pytest.mark.parametrize("mode,structured", PATHS)
+def test_gated_mlp_is_a_product_of_two_quantised_tensors(act, mode, structured):
+    torch.manual_seed(0)
+    sm = _check(GLU(act), _ints((12, T, C)), mode, structured)
+    if mode == "accumulate" and not structured:            # the product runs on gates: no multiplications
+        sm.run(_ints((4, T, C)).numpy(), steps=1)
+        assert sm.last_counts["totals"]["synaptic_macs"] == 0
+    roles = sorted(m.role for m in quant_modules(sm.quantised))
+    assert roles.count("operand") == 1                     # w3 x; silu / gelu(w1 x) is already a quantiser
+
+
 # --------------------------------------------------------------------------- pooling over tokens
 class Pool(nn.Module):
     def __init__(s, kind):
