@@ -127,7 +127,20 @@ def _energy(energy) -> str:
     if not rows:
         return f"<pre>{_e(json.dumps(energy, indent=1)[:4000])}</pre>"
     return _table(["hardware", "samples", "energy (J)", "low (J)", "high (J)", "per inference (J)"], rows) + \
-        _headline(energy.get("headline"))
+        _headline(energy.get("headline")) + _scenarios((energy.get("batch_study") or {}).get("scenarios"))
+
+
+def _scenarios(scen) -> str:
+    """Single-stream, server and offline picks of the batch study, per model."""
+    if not scen:
+        return ""
+
+    def cell(pt):
+        return "n/a" if pt.get("batch") is None else f"batch {pt['batch']}: {pt['energy_j']:.3e} J"
+    rows = [[_e(n), cell(s["single-stream"]), cell(s["server"]), cell(s["offline"])] for n, s in scen.items()]
+    bound = next(iter(scen.values()))["server"].get("bound_s")
+    return (f"<h3>Scenarios (energy per inference; server: latency bound {_fmt(bound)} s)</h3>"
+            + _table(["hardware", "single-stream", "server", "offline"], rows))
 
 
 def _iv(iv) -> str:
