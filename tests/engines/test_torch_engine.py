@@ -316,3 +316,14 @@ def test_count_true_counts_every_true_entry(batch, size, p):
     out = torch.zeros(batch, dtype=torch.int32)
     count_true(torch, torch.as_tensor(mask), out)
     assert out.tolist() == mask.sum(axis=1).tolist()
+
+
+@pytest.mark.parametrize("batch, groups, p", [(2, 300, 16), (3, 1 << 14, 64), (4, 200, 1024), (2, 7, 12)])
+def test_group_count_sums_each_feature_over_the_groups(batch, groups, p):
+    """Byte lanes of int64 words over chunks of at most 255 groups (and the plain byte sum)
+    equal numpy's per-feature count."""
+    from spikeattn.engines.torch.counters import group_count
+    mask = np.random.default_rng(groups).random((batch, groups * p)) < 0.6
+    mask[0, :p * min(groups, 255)] = True                  # a full lane
+    got = group_count(torch, torch.as_tensor(mask), p)
+    assert got.tolist() == mask.reshape(batch, groups, p).sum(axis=1).tolist()

@@ -84,6 +84,23 @@ def count_true(torch, mask, out) -> None:
     torch.sum(lanes.view(torch.uint8), dim=1, dtype=torch.int32, out=out)
 
 
+def group_count(torch, mask, p: int):
+    """``mask.view(batch, -1, p).sum(1)`` as int32 ``(batch, p)`` for a bool mask: with
+    ``p % 8 == 0`` (contiguous) as int64 words summed over at most 255 groups at a time (byte
+    lanes, no carry: see :func:`count_true`), else torch's int32 byte sum (a copy to int32)."""
+    b = mask.shape[0]
+    if p % 8 or not mask.is_contiguous() or mask.numel() < SWAR_MIN:
+        return torch.sum(mask.reshape(b, -1, p).view(torch.uint8), dim=1, dtype=torch.int32)
+    words = mask.view(torch.int64).view(b, -1, p // 8)           # (b, groups, p / 8)
+    g = words.shape[1]
+    full = g - g % LANE_WORDS
+    lanes = [words[:, :full].reshape(b, -1, LANE_WORDS, p // 8).sum(dim=2)] if full else []
+    if full < g:
+        lanes.append(words[:, full:].sum(dim=1, keepdim=True))
+    lanes = lanes[0] if len(lanes) == 1 else torch.cat(lanes, dim=1)   # (b, chunks, p / 8)
+    return torch.sum(lanes.view(torch.uint8), dim=1, dtype=torch.int32)
+
+
 class NodeCounter:
     """Spikes of one node and the ops/messages of its outgoing fan-out projections.
 
@@ -163,7 +180,7 @@ class NodeCounter:
         messages) into ``red[t]``; the spikes are its sum; after the last step one product
         with the ``p`` rows of ``M`` gives every step's ops and messages."""
         torch, p = self.torch, self.period
-        grouped = torch.sum(nz.reshape(nz.shape[0], -1, p).view(torch.uint8), dim=1, dtype=torch.int32)
+        grouped = group_count(torch, nz, p)
         if not self.counted:
             torch.sum(grouped, dim=1, dtype=torch.int32, out=self.spikes[t])
         self.red[t].copy_(grouped)
