@@ -16,8 +16,9 @@ counts per sample and the ``workload`` block of :mod:`.structured_report`.
 
 ``--max-bytes`` (e.g. ``4G``): the memory limit of the conversion's estimate and, with
 ``--structured`` and in ``predict``, of the runs' (default: the memory available now); above
-it a one-line error names the estimate and the flags that change it.  Registration imports
-neither torch nor the converter; the handlers do.
+it a one-line error names the estimate and the flags that change it.  ``--threads N``: torch's
+thread count in this process (recorded as ``threads``).  Registration imports neither torch
+nor the converter; the handlers do.
 """
 from __future__ import annotations
 
@@ -72,6 +73,8 @@ def register(subparsers) -> None:
     p.add_argument("--max-bytes", type=parse_bytes, default=None,
                    help="memory limit of the conversion's estimate (with --structured also of the runs'), e.g. 4G "
                    "(default: the memory available now)")
+    p.add_argument("--threads", type=_positive_int, default=None,
+                   help="torch threads (default: torch's; 1 is fastest on a machine loaded beyond its cores)")
     p.add_argument("--quantise", default=None, choices=["loihi8"],
                    help="loihi8: Loihi fixed point (8-bit weights with per-projection exponents, integer "
                    "neurons, pipelined); accumulate mode only; runs bit-exactly on the numpy and lava engines")
@@ -91,6 +94,8 @@ def register(subparsers) -> None:
                    help="samples run at once (default: what fits the memory limit, at most 64)")
     p.add_argument("--max-bytes", type=parse_bytes, default=None,
                    help="memory limit of the run's estimate, e.g. 4G (default: the memory available now)")
+    p.add_argument("--threads", type=_positive_int, default=None,
+                   help="torch threads (default: torch's; 1 is fastest on a machine loaded beyond its cores)")
     p.add_argument("--out", type=Path, default=None, help="JSON file (default: predict.json beside FILE)")
     p.set_defaults(handler=cmd_predict)
 
@@ -133,6 +138,17 @@ def _check_structured_args(args) -> None:
                              "(yet).", "drop --prune, or drop --structured.")
 
 
+def _threads() -> int:
+    import torch
+    return torch.get_num_threads()
+
+
+def _set_threads(args) -> None:
+    if args.threads is not None:
+        import torch
+        torch.set_num_threads(args.threads)
+
+
 def _load_inputs(args):
     """(model, name, data) of ``convert``."""
     from .data import load_data
@@ -153,6 +169,7 @@ def cmd_convert(args) -> int:
                              "picks its batch).", "drop --batch, or add --structured.")
     engine = args.engine or ("torch" if args.structured else "numpy")
     engine_class(engine)                     # an unknown engine is refused before anything is converted
+    _set_threads(args)
     return (_convert_structured if args.structured else _convert_flat)(args, engine)
 
 
@@ -209,7 +226,7 @@ def _convert_structured(args, engine) -> int:
     path = save_model(sm, args.out / MODEL_FILE)
     rep = fidelity(sm, name, xte, data["y_test"], args.steps, engine=engine, batch=args.batch,
                    max_bytes=args.max_bytes)
-    rep["model_file"] = MODEL_FILE
+    rep["model_file"], rep["threads"] = MODEL_FILE, _threads()
     atomic_write_json(args.out / "fidelity.json", rep)
     _accuracy_vs_T(rep, args.out)
     T = str(t_grid(args.steps)[-1])
@@ -244,6 +261,7 @@ def cmd_predict(args) -> int:
     from .data import load_data
     from .structured_report import evaluate, workload
     engine_class(args.engine)
+    _set_threads(args)
     model = read_model_file(args.file)
     data = load_data(args.data)
     x, y = data["x_test"], data["y_test"]
@@ -258,7 +276,8 @@ def cmd_predict(args) -> int:
         raise _memory_hint(exc, RUN_FLAGS) from None
     out = args.out or args.file.parent / "predict.json"
     doc = {"model_file": str(args.file), "model": model.meta.get("name"), "data": str(args.data),
-           "steps": args.steps, "engine": args.engine, "test_samples": int(len(x)), "accuracy": row["accuracy"],
+           "steps": args.steps, "engine": args.engine, "threads": _threads(), "test_samples": int(len(x)),
+           "accuracy": row["accuracy"],
            "batch": row["batch"], "memory_estimate_bytes": row["estimate_bytes"], "wall_s": row["wall_s"],
            "counts_per_sample": row["counts_per_sample"], "workload": workload(model, r),
            "predictions": np.asarray(r.predictions).tolist()}

@@ -142,14 +142,18 @@ def test_predictions_equal_the_flat_conversion_and_the_quantised_ann(setup):
 def test_predict_gives_the_accuracy_of_fidelity_json(setup, capsys):
     out = setup["out"]
     res = setup["tmp"] / "predict.json"
-    assert main(["predict", str(out / "model.spikeattn"), "--data", str(setup["npz"]), "--steps", str(STEPS),
-                 "--batch", "32", "--out", str(res)]) == 0
+    threads = torch.get_num_threads()
+    try:
+        assert main(["predict", str(out / "model.spikeattn"), "--data", str(setup["npz"]), "--steps", str(STEPS),
+                     "--batch", "32", "--threads", "1", "--out", str(res)]) == 0
+    finally:
+        torch.set_num_threads(threads)
     assert "accuracy" in capsys.readouterr().out
     doc = json.loads(res.read_text())
     rep = json.loads((out / "fidelity.json").read_text())
     y = setup["data"]["y_test"]
     assert doc["accuracy"] == rep["spiking_accuracy"][str(STEPS)] == float(np.mean(np.array(doc["predictions"]) == y))
-    assert doc["batch"] == 32 and doc["engine"] == "torch" and doc["steps"] == STEPS
+    assert doc["batch"] == 32 and doc["engine"] == "torch" and doc["steps"] == STEPS and doc["threads"] == 1
     assert doc["counts_per_sample"] == rep["counts_per_sample"][str(STEPS)]
     assert validate_counts_dict(doc["workload"]["spiking"]["segments"][0]["counts"])["batch"] == len(y)
 
