@@ -107,7 +107,10 @@ class NodeCounter:
     ``history``: a ``(steps, batch, size)`` tensor on the device that holds the node's output
     of every step once the step has run, or None (the counter keeps a block buffer);
     ``known``: it holds every step's output already (a source's inputs), so a bool history's
-    spikes are counted at once."""
+    spikes are counted at once.  ``nonneg`` / ``integer`` (set by :meth:`DeviceCounts.add_node`):
+    the outputs are never negative / integer levels, so ``trunc|s|`` skips the abs / trunc."""
+
+    nonneg = integer = False
 
     def __init__(self, torch, device, name: str, size: int, outgoing: list, steps: int, batch: int,
                  history=None, known: bool = False):
@@ -188,8 +191,9 @@ class NodeCounter:
             if out.dtype is torch.bool:
                 self.abs_red[t].copy_(grouped)
             else:
-                torch.sum(out.abs().trunc().reshape(out.shape[0], -1, p), dim=1, dtype=torch.float64,
-                          out=self.abs_red[t])
+                lv = out if self.nonneg else out.abs()
+                lv = lv if self.integer else lv.trunc()
+                torch.sum(lv.reshape(out.shape[0], -1, p), dim=1, dtype=torch.float64, out=self.abs_red[t])
         if t + 1 == self.steps:
             rows = self.steps * self.red.shape[1]
             for m, red, buf in ((self.m, self.red, self.buf), (self.m_abs, self.abs_red, self.abs_buf)):
@@ -228,10 +232,12 @@ class DeviceCounts:
         self.active: dict[str, object] = {}       # population -> (steps, batch) int32
         self.own: dict[str, tuple] = {}           # projection counted by itself -> (ops, msgs) buffers
 
-    def add_node(self, name: str, size: int, outgoing: list, history=None, known: bool = False) -> NodeCounter:
-        self.nodes[name] = NodeCounter(self.torch, self.device, name, size, outgoing, self.steps, self.batch, history,
-                                       known)
-        return self.nodes[name]
+    def add_node(self, name: str, size: int, outgoing: list, history=None, known: bool = False,
+                 nonneg: bool = False, integer: bool = False) -> NodeCounter:
+        nc = self.nodes[name] = NodeCounter(self.torch, self.device, name, size, outgoing, self.steps, self.batch,
+                                            history, known)
+        nc.nonneg, nc.integer = nonneg, integer
+        return nc
 
     def add_population(self, name: str):
         self.active[name] = self.torch.zeros((self.steps, self.batch), dtype=self.torch.int32, device=self.device)

@@ -29,7 +29,7 @@ from ..overflow import OverflowMonitor
 from . import memory
 from .counters import DeviceCounts, count_true
 from .lowering import Context, lower
-from . import product  # noqa: F401  (registers the product lowering)
+from .product import value_kind   # (importing it registers the product lowering)
 from .structured import arrived_sum, link_shared
 
 
@@ -102,7 +102,10 @@ class TorchRun:
         self.dc = DeviceCounts(torch, device, steps, batch)
         # a node's outputs of every step, where the run keeps them on the device anyway
         history = {**self.src_in, **(self.rec if self.cpu else {})}
-        self.counters = {n: self.dc.add_node(n, node.size, outgoing[n], history.get(n), n in self.src_in)
+        kinds = {n: value_kind(node, self.ctx.bool_inputs.get(n, False), None)
+                 for n, node in self.circuit.nodes().items()}
+        self.counters = {n: self.dc.add_node(n, node.size, outgoing[n], history.get(n), n in self.src_in,
+                                             kinds[n][0], kinds[n][2])
                          for n, node in self.circuit.nodes().items()}
         self.active = {n: self.dc.add_population(n) for n in pops}
         for name, lw in self.lowered.items():
