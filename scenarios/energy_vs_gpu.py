@@ -27,11 +27,13 @@ which torch computes in float64).
 """
 from __future__ import annotations
 
+import functools
 import json
 import sys
 
 import numpy as np
 
+from . import energy_figures
 from .base import ScenarioConfig, ScenarioOutcome, scenario
 from .outcome import Outcome
 from .params import Param, common_params
@@ -68,7 +70,7 @@ def run(cfg: ScenarioConfig) -> ScenarioOutcome:
     import torch  # noqa: F401  (the torch extra; imported here, never at scenario registration)
 
     from spikeattn.convert import convert
-    from spikeattn.convert.cli import _figures
+    from spikeattn.convert.cli import _accuracy_vs_T
     from spikeattn.convert.data import digits
     from spikeattn.convert.fidelity import fidelity_report
     from spikeattn.convert.models import load_model
@@ -96,6 +98,9 @@ def run(cfg: ScenarioConfig) -> ScenarioOutcome:
     sm = convert(model, torch.as_tensor(data["x_train"][:2]), mode=p["mode"], calib=data["x_calib"],
                  train=(data["x_train"], data["y_train"]), epochs=p["epochs"], levels=p["levels"],
                  cache_key="digits-vit", name="digits_vit", quantise="loihi8" if lava else None)
+    # the declared batch is what runs: fidelity_report takes no batch, so every predict of this model
+    # (each T of the fidelity run, the Lava check) simulates p["batch"] test samples at once
+    sm.predict = functools.partial(sm.predict, batch=p["batch"])
     rep = fidelity_report(sm, "digits-vit", data["x_test"], data["y_test"], p["steps"], engine=cfg.engine)
     circuits = {seg.circuit.name: seg.circuit for seg in sm.program.segments}
     block = cost_workload(rep["workload"], circuits)
@@ -141,8 +146,8 @@ def run(cfg: ScenarioConfig) -> ScenarioOutcome:
     figures = []
     if cfg.figures:
         cfg.out_dir.mkdir(parents=True, exist_ok=True)
-        _figures(rep, cfg.out_dir)
-        figures = [cfg.out_dir / "accuracy_vs_T.png", cfg.out_dir / "accuracy_vs_energy.png"]
+        _accuracy_vs_T(rep, cfg.out_dir)
+        figures = [cfg.out_dir / "accuracy_vs_T.png"] + energy_figures.draw(rep, block, cfg.out_dir)
         atomic_write_json(cfg.out_dir / "fidelity.json", rep)
     out.per_sample("test_labels", np.asarray(data["y_test"]))
     return ScenarioOutcome(result=sm.last_result, outcome=out.to_dict(), figures=figures,
