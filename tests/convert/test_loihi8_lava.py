@@ -27,7 +27,8 @@ def quantised():
     m = build("digits-vit", dim=16, heads=2, layers=1, hidden=16, patch=4)
     train(m, d["x_train"], d["y_train"], epochs=4, lr=1e-2, batch=64, seed=0)
     sm = convert(m, torch.tensor(d["x_train"][:2]), mode="accumulate", calib=d["x_calib"],
-                 train=(d["x_train"][:256], d["y_train"][:256]), epochs=1, levels=3, quantise="loihi8")
+                 train=(d["x_train"][:512], d["y_train"][:512]), epochs=2, levels=4,   # 1 epoch / 256 / 3: at chance
+                 quantise="loihi8")
     return sm, d
 
 
