@@ -334,3 +334,28 @@ def test_shared_matrices_and_their_negations_share_one_product():
     assert low["x->D"].endswith("-W of 'x->C'") and "of" not in low["x->E"]
     assert np.array_equal(got.probes["A"]["v"] != 0, got.probes["B"]["v"] != 0)
     assert (got.spikes["A"] != 0).any() and (got.spikes["C"] != 0).any()
+
+
+@pytest.mark.parametrize("equation", ["jd,jd->d", "id,d->id", "jhd,jhd->hd"])
+def test_large_binary_products_count_by_byte_lanes(equation):
+    """Binary products large enough for the int64 byte-lane sums (a & b summed over leading
+    letters; the marginal of a's leading letters) equal numpy's einsum of the same spikes."""
+    rng = np.random.default_rng(1)
+    size = {"j": 2048, "i": 2048, "d": 64, "h": 2}
+    a_sub, b_sub, o_sub = equation.replace("->", ",").split(",")
+    steps, batch = 3, 4
+    c = sa.Circuit("lanes")
+    c.add_source("a", tuple(size[ch] for ch in a_sub))
+    c.add_source("b", tuple(size[ch] for ch in b_sub))
+    c.add_population("p", tuple(size[ch] for ch in o_sub), sa.IF(vth=1e9))
+    c.connect_product("a", "b", "p", equation, weight=0.5, delay=0, levels=(1, 1))
+    c.probe("p", ("v",))
+    x = {k: rng.random((steps, batch, c.node(k).size)) < 0.6 for k in ("a", "b")}
+    r = _run("torch", c, x, steps)
+    a = x["a"].reshape(steps, batch, *c.node("a").shape) * 1.0
+    b = x["b"].reshape(steps, batch, *c.node("b").shape) * 1.0
+    value = np.einsum(f"tz{a_sub},tz{b_sub}->tz{o_sub}", a, b).reshape(steps, batch, -1)
+    assert np.array_equal(r.probes["p"]["v"], np.cumsum(0.5 * value, 0))
+    f = r.counts.elements["a*b->p"].fields
+    assert np.array_equal(f["synaptic_acs"], value.sum(axis=2).astype(np.int64))
+    assert np.array_equal(f["messages"], f["synaptic_acs"])

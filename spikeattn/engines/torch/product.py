@@ -35,6 +35,7 @@ from ...ir.neurons_convert import MultiThresholdIF, TernaryIF
 from ...ir.neurons_extra import GradedReLU
 from ...ir.population import Population
 from ...ir.structured import ProductProjection
+from .counters import group_count
 from .lowering import Context, Lowered, register_lowering
 
 #: float32 holds every integer up to this exactly
@@ -83,6 +84,9 @@ class ProductLowering(Lowered):
         self.summed = "".join(ch for ch in dict.fromkeys(a + b) if ch not in o)
         self.order = o + self.summed               # aligned axes: the output's, then the summed ones
         self.hadamard = set(a) == set(b)           # a & b, then a sum over the summed axes
+        # ... with the same layout and the summed letters leading: the sum is a group count
+        self.prefix_sum = bool(self.summed) and a == b and set(a[:len(self.summed)]) == set(self.summed) \
+            and a[len(self.summed):] == o
         self.terms = math.prod(proj.axis_sizes[ch] for ch in self.summed)
         declared = proj.levels or (None, None)
         self.kinds = [value_kind(ctx.circuit.node(n), ctx.bool_inputs.get(n, False), d)
@@ -145,6 +149,10 @@ class ProductLowering(Lowered):
     def _sum_now(self, a, b, dtype):
         torch = self.ctx.torch
         (sa, sb, _), o = self.subs, self.subs[2]
+        if a.dtype is torch.bool and b.dtype is torch.bool and self.prefix_sum:
+            # same letters in both, the summed ones leading: a & b as laid out, summed per output
+            v = group_count(torch, (a & b).view(a.shape[0], -1), self.n_post)
+            return self._masked(v.view(-1, *self.proj.post_shape))
         if a.dtype is torch.bool and b.dtype is torch.bool and (self.hadamard or not self.summed):
             v = _aligned(a, sa, self.shapes[0], self.order) & _aligned(b, sb, self.shapes[1], self.order)
             if self.summed:
@@ -169,7 +177,11 @@ class ProductLowering(Lowered):
         sub = self.subs[k]
         x = x.view(-1, *self.shapes[k])
         dims = tuple(1 + i for i, ch in enumerate(sub) if ch not in self.shared)
-        if x.dtype is torch.bool:
+        if x.dtype is torch.bool and dims and dims == tuple(range(1, 1 + len(dims))):
+            # the summed letters lead: a count per kept element over the leading groups
+            keep = x.shape[1 + len(dims):]
+            x = group_count(torch, x.reshape(x.shape[0], -1), math.prod(keep)).view(-1, *keep).to(torch.float64)
+        elif x.dtype is torch.bool:
             x = x.view(torch.uint8)
             x = (x.sum(dim=dims, dtype=torch.int32) if dims else x).to(torch.float64)
         else:
