@@ -249,6 +249,26 @@ def test_pooling_over_tokens(kind, mode, structured):
         assert sm.last_counts["totals"]["synaptic_macs"] == 0
 
 
+class SeqFirstMHA(nn.Module):
+    """Sequence-first ``nn.MultiheadAttention`` (batch_first=False), residual + LayerNorm,
+    max pooling over tokens (dim 0)."""
+
+    def __init__(s):
+        super().__init__()
+        s.e, s.mha, s.ln, s.h = nn.Linear(C, C), nn.MultiheadAttention(C, 2), nn.LayerNorm(C), nn.Linear(C, 3)
+
+    def forward(s, x):
+        t = s.e(x).transpose(0, 1)
+        t = s.ln(t + s.mha(t, t, t, need_weights=False)[0])
+        return s.h(t.max(dim=0).values)
+
+
+@pytest.mark.parametrize("mode,structured", PATHS)
+def test_sequence_first_mha_with_max_pooling(mode, structured):
+    torch.manual_seed(0)
+    _check(SeqFirstMHA(), _ints((16, T, C)), mode, structured, levels=4)
+
+
 def test_max_indices_are_refused():
     class ArgMax(nn.Module):
         def __init__(s):
