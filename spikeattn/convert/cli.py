@@ -3,8 +3,8 @@
 ``convert MODEL --data DATA --mode M --steps T --out DIR``: ``MODEL`` is a built-in name
 (:data:`spikeattn.convert.models.MODELS`) or a ``.pt2`` file written by
 ``torch.export.save``; ``DATA`` a built-in name or an ``.npz`` (see :mod:`.data`).  Flat
-(default): writes ``DIR/fidelity.json``, ``DIR/circuit.zip``, ``DIR/accuracy_vs_T.png`` and
-``DIR/accuracy_vs_energy.png``.  ``--structured`` (accumulate mode only; default engine
+(default): writes ``DIR/fidelity.json`` (with the counted ``workload``: ``spikeattn energy
+DIR/fidelity.json`` costs it), ``DIR/circuit.zip`` and ``DIR/accuracy_vs_T.png``.  ``--structured`` (accumulate mode only; default engine
 ``torch``): writes ``DIR/model.spikeattn`` (the converted model as data:
 :func:`~.structured_model.save_model`, atomic, no pickle), ``DIR/fidelity.json``
 (:mod:`.structured_report`: accuracy, agreement and event counts per T, no energy) and
@@ -206,6 +206,8 @@ def _convert_flat(args, engine) -> int:
     _figures(rep, args.out)
     print(f"{name} [{args.mode}]: dense {rep['dense_accuracy']:.4f}, spiking {rep['spiking_accuracy']}, "
           f"macs/step {rep['macs_per_step']} -> {args.out / 'fidelity.json'}")
+    print(f"energy: spikeattn energy {args.out / 'fidelity.json'}   (costs the counted workload on the chips "
+          "and GPUs at batch 1, 64, 1024)")
     return 0
 
 
@@ -318,6 +320,10 @@ def _figures(rep, out):
         return
     from ..fileio import atomic_savefig
     _accuracy_vs_T(rep, out)
+    energy = rep.get("energy") or {}
+    costed = [v for part in ("spiking", "dense_gpu") for v in (energy.get(part) or {}).values() if isinstance(v, float)]
+    if not costed:     # convert counts, it does not cost: `spikeattn energy fidelity.json` does
+        return
     Ts = [int(t) for t in rep["spiking_accuracy"]]
     acc = list(rep["spiking_accuracy"].values())
     fig, ax = plt.subplots(figsize=(4, 3))

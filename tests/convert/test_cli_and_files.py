@@ -57,6 +57,13 @@ def test_user_pt2_converts_through_the_cli(tmp_path):
     assert set(rep["spiking_accuracy"]) == {"1", "2"}
     assert rep["identical_to_quantised"]["1"] == 1.0
     assert (tmp_path / "out" / "circuit.zip").is_file()
+    # convert counts and does not cost: no empty energy figure; `spikeattn energy` costs the
+    # counted workload from fidelity.json
+    assert not (tmp_path / "out" / "accuracy_vs_energy.png").exists()
+    from spikeattn.cli import main
+    assert main(["energy", str(tmp_path / "out" / "fidelity.json"), "--hardware", "loihi2,h100", "--batch", "1,64",
+                 "--no-figures", "--draws", "0", "--out", str(tmp_path / "energy")]) == 0
+    assert any((tmp_path / "energy").iterdir())
 
 
 def test_npz_refusals(tmp_path):
