@@ -130,8 +130,8 @@ def energy_vs_batch(series: dict, path, title: str = ""):
     for name, g in series["gpus"].items():
         col = _colour(name)
         ls = "--" if "-q" in name else "-"
-        ax.plot(g["batch"], g["energy_j"], ls, color=col, lw=1.8, label=f"{name} ({'quantised ANN' if ls == '--' else 'dense'})",
-                gid=f"gpu:{name}")
+        what = "quantised ANN" if ls == "--" else "dense"
+        ax.plot(g["batch"], g["energy_j"], ls, color=col, lw=1.8, label=f"{name} ({what})", gid=f"gpu:{name}")
         pts = [p for p in g["points"] if p["p5"] is not None]
         if pts:
             ax.errorbar([p["batch"] for p in pts], [p["energy_j"] for p in pts],

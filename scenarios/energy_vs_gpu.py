@@ -8,7 +8,8 @@ test split at T = 1, 2, 4, ... up to ``steps`` and reports accuracy, fidelity an
 per inference on Loihi, Loihi 2, TrueNorth and SpiNNaker 2 (the spiking run at the largest T
 over the whole test split) next to the dense model that was converted on A100, H100 and
 Jetson Orin at batch 1, 64 and 1024, with 5-95 % intervals, the crossover batch and one
-verdict line per chip and GPU: all from one call of ``hardware_models.energy_block`` on the
+verdict line per chip and GPU: all from one call of ``hardware_models.energy_block`` (which prices
+through ``hardware_models.estimate``'s costing classes) on the
 workload that fidelity.json records, written alike to fidelity.json (``energy``),
 result.json (``energy``), the terminal and report.html.  The fine-tuned
 quantised model is cached as well; on a cold cache the scenario says on stderr that it
@@ -16,6 +17,12 @@ trains: the dense training with the time of its first epoch and the estimate for
 them (a tqdm bar on a terminal), the fine-tune with an estimate from ``FINETUNE_S_PER_EPOCH``
 (measured on 2 busy cores).  It is the default scenario (``spikeattn run``,
 ``make demo``).
+
+The test split (360 digits) is simulated ``batch`` samples at a time (default 120: three batches),
+so result.json's ``batch`` and the report's parameters agree.  Figures (:mod:`scenarios.energy_figures`,
+from the energy block): ``accuracy_vs_T.png``, ``energy_vs_batch.png`` (GPU curves over batch 1 ...
+1024, chip bands for their 5-95 % intervals, crossovers marked) and ``accuracy_vs_energy.png``
+(chips and each GPU at batch 1, 64, 1024, with intervals), all embedded in report.html.
 
 Metrics ``energy_<chip>`` (J per inference) and ``energy_<gpu>_dense_b<batch>`` (J per
 inference at that batch).

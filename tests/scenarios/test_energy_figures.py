@@ -7,7 +7,6 @@ import json
 import math
 import re
 
-import numpy as np
 import pytest
 
 import hardware_models as hm
@@ -16,6 +15,7 @@ from hardware_models.estimator import energy_block
 from hardware_models.workloads import DenseWorkload, RunWorkload, SpikingWorkload
 from scenarios import energy_figures as ef
 from spikeattn.errors import SpikeattnError
+from spikeattn.report import _fmt
 
 W = dict(flops1=1_000_000, weight=0, io1=2000, kernels=8)
 ACS, SAMPLES = 123_456_789, 2
@@ -124,7 +124,8 @@ def test_figures_refuse_a_block_without_gpu_curves(wl_block):
 def report_parameters(text: str) -> dict:
     """The report's parameters table as {name: cell text}."""
     section = text.split("<h2>Parameters</h2>", 1)[1].split("<h2>", 1)[0]
-    return {html.unescape(k): html.unescape(v) for k, v in re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td></tr>", section)}
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td></tr>", section)
+    return {html.unescape(k): html.unescape(v) for k, v in rows}
 
 
 def report_header(text: str) -> dict:
@@ -140,8 +141,37 @@ def test_report_parameters_are_the_runs(tmp_path):
     text = (tmp_path / "report.html").read_text()
     shown = report_parameters(text)
     assert set(shown) == set(doc["params"])
-    from spikeattn.report import _fmt
     for k, v in doc["params"].items():
         assert shown[k] == html.unescape(_fmt(v)), k
     assert report_header(text)["batch"] == str(doc["batch"]) == shown["batch"] == "3"
     assert r.result.batch == 3
+
+
+@pytest.mark.slow
+def test_energy_vs_gpu_report_shows_what_ran_and_both_figures(tmp_path):
+    """The main job (cached weights: about 1-2 min on 2 busy cores): the batch it declares is the
+    batch it simulates, the report's parameters are result.json's, both energy figures are written
+    and embedded, and the GPU curves are the recorded dense workload priced by the estimator."""
+    r = spikeattn.run_scenario("energy-vs-gpu", out=tmp_path, hardware=("loihi2",))
+    doc = json.loads((tmp_path / "result.json").read_text())
+    text = (tmp_path / "report.html").read_text()
+    shown = report_parameters(text)
+    assert shown == {k: html.unescape(_fmt(v)) for k, v in doc["params"].items()}
+    assert doc["params"]["batch"] == doc["batch"] == r.result.batch == 120
+    assert report_header(text)["batch"] == shown["batch"] == "120"
+    for name in (ef.BATCH_FIGURE, ef.ACCURACY_FIGURE):
+        assert str(tmp_path / name) in doc["figures"] and f'alt="{name[:-4]}"' in text
+    s = ef.batch_series(doc["energy"])
+    dense = DenseWorkload.from_record(doc["energy"]["workload"]["dense"], doc["steps"])
+    for gpu in ("a100", "h100", "jetson_orin"):
+        g = s["gpus"][gpu]
+        assert g["batch"] == [2 ** k for k in range(11)]
+        assert g["energy_j"] == [hm.estimate(RunWorkload(None, dense), gpu, batch=b).total_j / b for b in g["batch"]]
+    head = {(row["hardware"], row["batch"]): row for row in doc["energy"]["headline"]["table"]}
+    for chip, c in s["chips"].items():
+        row = head[(chip, 1)]
+        assert (c["energy_j"], c["p5"], c["p95"]) == (row["energy_j"], row["energy_interval"]["p5"],
+                                                      row["energy_interval"]["p95"])
+        assert c["energy_j"] == doc["outcome"]["metrics"][f"energy_{chip}"]["value"]
+    for row in doc["energy"]["headline"]["comparisons"]:
+        assert {"chip": row["chip"], "gpu": row["gpu"], "batch": row["crossover_batch"]} in s["crossovers"]
