@@ -6,7 +6,9 @@ as its JSON; both are built from :func:`evaluate` (one T), which calls the pure
 model reads later, in the form of the flat path's ``fidelity.json``: ``{"spiking": {"name",
 "samples", "steps", "segments": [{"circuit", "counts"}]}}`` where ``counts`` is the
 :meth:`~spikeattn.counts.EventCounts.to_dict` of the run at the largest T over every test
-sample (``batch`` = samples; :func:`spikeattn.counts.validate_counts_dict` reads it).
+sample (``batch`` = samples; :func:`spikeattn.counts.validate_counts_dict` reads it), and,
+when the model holds its dense module, ``"dense"``: the dense model's workload at batch 1, 2,
+64 and 1024 (:func:`.dense_workload.dense_record`), which the GPU side of a costing reads.
 
 :func:`fidelity` keys: ``model``, ``mode`` (``accumulate``), ``structured`` (true),
 ``levels``, ``engine``, ``test_samples``, ``dense_accuracy`` (the float32 dense model; null
@@ -103,6 +105,9 @@ def fidelity(model, name: str, x, y, steps: int, engine: str = "torch", batch: i
         rep["batch"][k], rep["memory_estimate_bytes"][k] = row["batch"], row["estimate_bytes"]
         rep["timing_s"][k] = row["wall_s"]
     rep["workload"] = workload(model, last)
+    if model.dense is not None:     # the dense model's own workload, for the GPU side of a costing
+        from .dense_workload import dense_record
+        rep["workload"]["dense"] = dense_record(model.dense, np.asarray(x)[:1], name=str(name))
     rep["segments"] = [{"name": s.name, "wall_s": s.wall_s, "counts_per_sample": per_sample(s.counts)}
                        for s in last.segments]
     rep["circuit"] = model.summary()

@@ -118,6 +118,10 @@ def test_writes_a_model_file_that_round_trips_to_the_in_memory_model(setup):
     assert c["elements"].keys() == a.counts.elements.keys()
     assert sum(e["totals"].get("synaptic_acs", 0) for e in c["elements"].values()) == a.counts.totals()["synaptic_acs"]
     assert rep["macs_per_step"] == {"1": 0.0, "2": 0.0}           # accumulate mode: no multiplies
+    # the dense model's own workload, for the GPU side of `spikeattn energy fidelity.json`
+    dense = rep["workload"]["dense"]["batches"]
+    assert dense["64"]["flops"] == 64 * dense["1"]["flops"] > 0
+    assert dense["1"]["params"] == sum(p.numel() for p in sm.dense.parameters())
     with torch.no_grad():                                         # dense accuracy and agreement, recomputed
         dense = setup["model"](torch.as_tensor(x)).argmax(1).numpy()
     assert rep["dense_accuracy"] == float(np.mean(dense == y))
