@@ -10,7 +10,8 @@
   the last position; 124M parameters (the embedding included).
 
 Each converts with ``convert(model, x, mode="accumulate", levels=4, epochs=0,
-structured=True)`` on 16 calibration samples (no fine-tune) and prints the circuit's
+structured=True, signal_check=False)`` on 16 calibration samples (no fine-tune; random
+weights, whose predictions do not matter for a scale study) and prints the circuit's
 neurons, the numbers it stores (weights, index arrays, scales, masks, neuron biases: O(params),
 never tokens² x width²), the synapses of its neuron-level equivalent, the projection kinds,
 the wall time of the conversion, the peak RSS of this process and the conversion's memory
@@ -104,7 +105,7 @@ def bench(name: str, run_torch: bool, batch: int | None, max_gb: float = 6.0, sa
         print(f"  loaded {load} in {time.perf_counter() - t0:.1f} s; peak RSS {_rss_gb():.2f} GB")
     else:
         sm = convert(model, x, mode="accumulate", levels=4, epochs=0, calib=x, structured=True,
-                     name=name.replace("-", "_"), keep_torch=False)
+                     name=name.replace("-", "_"), keep_torch=False, signal_check=False)   # random weights
     wall = time.perf_counter() - t0
     s = sm.summary()
     if not load:

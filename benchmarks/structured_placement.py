@@ -155,7 +155,8 @@ def converted_flat_vit(tokens=9, width=32, depth=2):
 
     torch.manual_seed(0)
     x = torch.randn(16, tokens - 1, 16)
-    return convert(ViT().eval(), x, mode="accumulate", calib=x).circuit
+    # random weights: predictions do not matter for placement (no lost-signal check)
+    return convert(ViT().eval(), x, mode="accumulate", calib=x, signal_check=False).circuit
 
 
 def flat_placement(chips) -> list[dict]:
