@@ -81,6 +81,9 @@ def register(subparsers) -> None:
     p.add_argument("--prune", default=None, help="comma-separated: magnitude:F (zero the smallest fraction F of "
                    "every weight matrix), heads:K[/layer] (remove the K least important heads), topk:K[@l] (keep "
                    "the CLS token and the K most attended tokens from layer l on, chosen by a k-WTA spiking stage)")
+    p.add_argument("--no-signal-check", action="store_true",
+                   help="convert even a model whose quantised form lost the signal (e.g. random weights for a "
+                        "cost study); by default such a conversion is refused naming the layer")
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(handler=cmd_convert)
 
@@ -180,11 +183,17 @@ def _converted(args, model, data, **kw):
     from ..errors import MemoryLimitError
     from .api import convert
     xtr = data["x_train"]
+    from .registry import ConversionError
     try:
         return convert(model, torch.as_tensor(xtr[:2]), steps=args.steps, calib=data["x_calib"], levels=args.levels,
-                       train=(xtr, data["y_train"]), epochs=args.epochs, max_bytes=args.max_bytes, **kw)
+                       train=(xtr, data["y_train"]), epochs=args.epochs, max_bytes=args.max_bytes,
+                       signal_check=not args.no_signal_check, **kw)
     except MemoryLimitError as exc:
         raise _memory_hint(exc, CONVERT_FLAGS) from None
+    except ConversionError as exc:
+        if "signal_check=False" not in str(exc):
+            raise
+        raise ConversionError(str(exc).replace("convert(signal_check=False)", "--no-signal-check")) from None
 
 
 def _convert_flat(args, engine) -> int:

@@ -132,3 +132,41 @@ def test_cli_quantise_loihi8_and_prune(tmp_path):
     assert all(v == 0 for v in rep["macs_per_step"].values())
     assert rep["pruned"]["magnitude"]["pruned"] > 0
     assert load(tmp_path / "out" / "circuit.zip").fixed_point
+
+
+class HandMaskedAttention(nn.Module):
+    """A causal mask filled with -500 by hand: the converter cannot tell the fill from a score,
+    so the attention quantiser's threshold lands far above every real score (lost signal)."""
+
+    def __init__(self, width=8, tokens=6):
+        super().__init__()
+        self.tokens, self.width = tokens, width
+        self.qkv = nn.Linear(width, 3 * width)
+        self.out = nn.Linear(width, 3)
+        self.register_buffer("fill", torch.triu(torch.full((tokens, tokens), -500.0), 1))
+
+    def forward(self, x):
+        q, k, v = self.qkv(x.reshape(x.shape[0], self.tokens, self.width)).chunk(3, dim=-1)
+        att = torch.softmax((q @ k.transpose(1, 2)) * 0.1 + self.fill, dim=-1)
+        return self.out(att @ v)[:, -1]
+
+
+def test_cli_names_the_flag_for_a_model_that_lost_its_signal(tmp_path, capsys):
+    from spikeattn.cli import main
+    x = np.random.default_rng(0).integers(0, 4, (96, 48)).astype(np.float32)
+    torch.manual_seed(2)
+    m = HandMaskedAttention().eval()
+    with torch.no_grad():
+        y = m(torch.as_tensor(x)).argmax(-1).numpy()
+    assert len(np.unique(y)) > 1                              # the dense model depends on its input
+    ep = torch.export.export(m, (torch.tensor(x[:2]),), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    torch.export.save(ep, tmp_path / "m.pt2")
+    np.savez(tmp_path / "d.npz", x_train=x[:64], y_train=y[:64], x_test=x[64:], y_test=y[64:])
+    argv = ["convert", str(tmp_path / "m.pt2"), "--data", str(tmp_path / "d.npz"), "--epochs", "0", "--levels", "3",
+            "--steps", "1", "--out", str(tmp_path / "out")]
+    assert main(argv) != 0
+    err = capsys.readouterr().err
+    assert "lost the signal" in err and "--no-signal-check" in err and "signal_check=False" not in err
+    assert not (tmp_path / "out").exists()                    # refused before anything is written
+    assert main(argv + ["--no-signal-check"]) == 0
+    assert (tmp_path / "out" / "fidelity.json").is_file()
