@@ -156,7 +156,7 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
         if not keep_torch:
             dense = None
         from .structured_model import StructuredModel
-        from .structured_ops import walk as structured_walk
+        from .structured_walk import walk as structured_walk
         from .structured_program import StructuredProgram
         sprog = StructuredProgram(name, max_terms=max_terms)
         ctx = cap.Context(sprog, ep1.module(), mode)

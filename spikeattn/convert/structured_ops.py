@@ -1,4 +1,5 @@
-"""Op converters of the structured path and its graph walk (see :mod:`.structured_program`).
+"""Op converters of the structured path (see :mod:`.structured_program`; the graph walk that
+calls them: :mod:`.structured_walk`; the value algebra they share: :mod:`.structured_terms`).
 
 Registered beside the flat converters (:mod:`.registry`), keyed by the same op names, in
 ``STRUCTURED_OPS``.  An op with a flat converter but no structured one runs the flat
@@ -17,13 +18,13 @@ import operator
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import require
 from . import registry
-from .capture import IntInput, where
+from .capture import IntInput
 from .ops.pooling import reduce_dims
 from .ops.shape import _CASTS, SHAPE_OPS, SPLIT_OPS
-from .structured_affine import (Flat, FlatTooLarge, Kron, Prod, SValue, from_affine, kron_flat, mm, one_per_row,
-                                strided_axes, to_affine)
+from .structured_affine import Flat, FlatTooLarge, Kron, Prod, SValue, from_affine, mm, strided_axes, to_affine
+from .structured_terms import (_shape, _torch, apply_view, broadcast, flat_fallback, gather_view, map_W,
+                               merge_terms, scaled, with_terms)
 
 STRUCTURED_OPS: dict[str, object] = {}
 _BUILTINS = {operator.mul, operator.add, operator.sub, operator.floordiv, operator.truediv, operator.neg,
@@ -36,174 +37,6 @@ def register_structured(*targets):
             STRUCTURED_OPS[registry.op_key(t)] = fn
         return fn
     return deco
-
-
-def _torch():
-    return require("torch", "torch", "spikeattn.convert")
-
-
-def _is_var(v) -> bool:
-    return isinstance(v, (SValue, IntInput))
-
-
-def _any_var(x) -> bool:
-    if isinstance(x, (list, tuple)):
-        return any(_any_var(e) for e in x)
-    return _is_var(x)
-
-
-def _shape(v):
-    return v.shape if isinstance(v, (SValue, IntInput)) else np.shape(v)
-
-
-# --------------------------------------------------------------------------- term algebra
-def scaled(t, c: float):
-    if isinstance(t, Kron):
-        return Kron(t.node, t.n_in, t.W, t.A, t.coef * c)
-    if isinstance(t, Flat):
-        return Flat(t.node, sp.csr_matrix(t.M * c))
-    return Prod(t.a, t.b, t.sa, t.sb, t.out, t.sizes, t.weight * c)
-
-
-def _add_mats(x, y):
-    if sp.issparse(x) and sp.issparse(y):
-        return sp.csr_matrix(x + y)
-    x = x.toarray() if sp.issparse(x) else x
-    y = y.toarray() if sp.issparse(y) else y
-    return x + y
-
-
-def merge_terms(terms: list) -> list:
-    """Sum the terms of one node that have the same grouping and no token map (one matrix
-    each); the ratio of their coefficients keys a memo so that relay pairs keep sharing."""
-    out, memo, where_ = [], {}, {}
-    for t in terms:
-        if isinstance(t, Kron):
-            key = (t.node, t.n_in, None if t.A is None else (t.A.shape, t.A.nnz))
-            k = where_.get(key)
-            if k is not None and t.A is not None and (out[k].A != t.A).nnz:
-                k = None
-            if k is not None:
-                u = out[k]
-                r = t.coef / u.coef
-                mk = (id(u.W), id(t.W), r)
-                if mk not in memo:
-                    memo[mk] = (_add_mats(u.W, t.W * r if not sp.issparse(t.W) else sp.csr_matrix(t.W * r)), u.W, t.W)
-                out[k] = Kron(u.node, u.n_in, memo[mk][0], u.A, u.coef)
-                continue
-            where_.setdefault(key, len(out))
-        elif isinstance(t, Flat):
-            key = ("flat", t.node)
-            if key in where_:
-                k = where_[key]
-                out[k] = Flat(t.node, sp.csr_matrix(out[k].M + t.M))
-                continue
-            where_[key] = len(out)
-        out.append(t)
-    return out
-
-
-def map_W(terms: list, fn_W, fn_M) -> list:
-    """Apply ``fn_W`` to every Kron ``W`` (memoised per object) and ``fn_M`` to every Flat ``M``."""
-    memo, out = {}, []
-    for t in terms:
-        if isinstance(t, Kron):
-            if id(t.W) not in memo:
-                memo[id(t.W)] = (fn_W(t.W), t.W)
-            out.append(Kron(t.node, t.n_in, memo[id(t.W)][0], t.A, t.coef))
-        else:
-            out.append(Flat(t.node, fn_M(t.M)))
-    return out
-
-
-def with_terms(v: SValue, terms, shape=None, G=None, F=None, index="keep", bias=None) -> SValue:
-    return SValue(v.shape if shape is None else shape, v.G if G is None else G, v.F if F is None else F,
-                  list(terms), v.index if isinstance(index, str) else index, v.bias if bias is None else bias)
-
-
-# --------------------------------------------------------------------------- views
-def apply_view(v: SValue, fn) -> SValue:
-    """A shape op: ``fn`` applied to the index tensor and to the bias."""
-    torch = _torch()
-    idx = fn(torch.from_numpy(v.idx().reshape(v.shape)))
-    bias = fn(torch.from_numpy(np.ascontiguousarray(v.bias)))
-    new = idx.contiguous().numpy().reshape(-1).astype(np.int64)
-    shape = tuple(idx.shape)
-    if new.size == v.G * v.F and np.array_equal(new, np.arange(new.size)):
-        new = None
-    return SValue(shape, v.G, v.F, list(v.terms), new, bias.contiguous().numpy().copy())
-
-
-def broadcast(v, shape):
-    """``v`` (SValue or constant) broadcast to ``shape``."""
-    shape = tuple(shape)
-    if isinstance(v, SValue):
-        if v.shape == shape:
-            return v
-        torch = _torch()
-        return apply_view(v, lambda t: t.reshape((1,) * (len(shape) - t.dim()) + tuple(t.shape)).expand(shape))
-    return np.broadcast_to(np.asarray(v, np.float64), shape)
-
-
-def gather_view(v: SValue):
-    """If ``v`` is ``c * out_node[pos]`` (one node, no bias): ``(node, pos, c)`` with ``pos``
-    the node element of every tensor element (``-1``: zero); else None."""
-    if len(v.terms) != 1 or not isinstance(v.terms[0], Kron) or np.any(v.bias != 0):
-        return None
-    t = v.terms[0]
-    sel = one_per_row(t.W)
-    if sel is None:
-        return None
-    cols, wv = sel
-    if t.A is not None:
-        asel = one_per_row(t.A)
-        if asel is None:
-            return None
-        arow, av = asel
-    else:
-        arow, av = np.arange(v.G, dtype=np.int64), np.ones(v.G)
-    idx = v.idx()
-    g, f = idx // v.F, idx % v.F
-    hole = (idx < 0)
-    g, f = np.where(hole, 0, g), np.where(hole, 0, f)
-    node_g, node_f = arow[g], cols[f]
-    scale = av[g] * wv[f] * t.coef
-    bad = hole | (node_g < 0) | (node_f < 0) | (scale == 0)
-    live = scale[~bad]
-    if live.size == 0 or np.any(live != live[0]):
-        return None
-    pos = np.where(bad, -1, node_g * t.n_in + node_f)
-    return t.node, pos.astype(np.int64), float(live[0])
-
-
-# --------------------------------------------------------------------------- flat fallback
-def _flat_args(ctx, a):
-    if isinstance(a, SValue):
-        ctx.program.canonical(a) if a.product is not None else None
-        return to_affine(a)
-    if isinstance(a, (list, tuple)):
-        return type(a)(_flat_args(ctx, e) for e in a)
-    return a
-
-
-def _from_flat(r):
-    from .affine import Affine
-    if isinstance(r, Affine):
-        return from_affine(r)
-    if isinstance(r, (list, tuple)):
-        return type(r)(_from_flat(e) for e in r)
-    return r
-
-
-def flat_fallback(ctx, node, fn, args, kwargs):
-    try:
-        fargs = _flat_args(ctx, list(args))
-        fkw = {k: _flat_args(ctx, v) for k, v in kwargs.items()}
-        return _from_flat(fn(ctx, node, *fargs, **fkw))
-    except FlatTooLarge as exc:
-        ctx.fail(f"this op has no factored (structured) converter for these arguments, and {exc}.",
-                 "rewrite that part of the model with per-token linear maps, or register a structured converter "
-                 "with spikeattn.convert.structured_ops.register_structured.")
 
 
 # --------------------------------------------------------------------------- shape ops
@@ -675,100 +508,3 @@ def host_op(ctx, node, *args, **kwargs):
     ctx.fail("a floating-point host stage (softmax / LayerNorm) or an unprepared op in a structured conversion.",
              "use convert(mode='accumulate', structured=True) (it folds LayerNorm and replaces softmax), or "
              "structured=False for the exact and rate modes.")
-
-
-# --------------------------------------------------------------------------- the walk
-def walk(gm, example, program, ctx, input_kind: str = "graded", input_scale: float = 1.0):
-    """Convert ``gm`` (one sample) into the structured ``program``; returns the output value."""
-    torch = _torch()
-    from . import ops  # noqa: F401  (registers the flat converters, used as fallbacks)
-    env: dict = {}
-
-    def load(a):
-        if isinstance(a, torch.fx.Node):
-            return env[a.name]
-        if isinstance(a, (list, tuple)):
-            return type(a)(load(e) for e in a)
-        return a
-
-    def to_torch(a):
-        if isinstance(a, np.ndarray):
-            return torch.from_numpy(a)
-        if isinstance(a, (list, tuple)):
-            return type(a)(to_torch(e) for e in a)
-        return a
-
-    def to_np(r):
-        if isinstance(r, torch.Tensor):
-            return r.detach().cpu().numpy().copy() if r.dtype != torch.bfloat16 else r.float().numpy()
-        if isinstance(r, (list, tuple)):
-            return type(r)(to_np(e) for e in r)
-        return r
-
-    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
-    last_use: dict = {}
-    for node in gm.graph.nodes:
-        for a in node.all_input_nodes:
-            last_use[a.name] = node
-    prev = None
-    for node in gm.graph.nodes:
-        ctx.node = node
-        if prev is not None:                    # values nobody reads any more are dropped (memory)
-            for a in prev.all_input_nodes:
-                if last_use.get(a.name) is prev:
-                    env.pop(a.name, None)
-        prev = node
-        if node.op == "placeholder":
-            if node is not placeholders[0]:
-                raise registry.ConversionError(f"input '{node.name}': models with more than one input do not "
-                                               "convert. Fix: wrap the model so that it takes one tensor.")
-            shape = tuple(example.shape)
-            if example.dtype in (torch.int64, torch.int32, torch.long):
-                env[node.name] = IntInput(shape)
-            else:
-                src = program.add_input(shape, kind=input_kind, scale=input_scale)
-                env[node.name] = SValue.node(src, shape, max(shape[-1], 1) if shape else 1, scale=input_scale)
-        elif node.op == "get_attr":
-            obj = gm
-            for part in str(node.target).split("."):
-                obj = getattr(obj, part)
-            env[node.name] = to_np(obj) if isinstance(obj, torch.Tensor) else obj
-        elif node.op == "call_module":
-            if str(node.target).startswith("_guards"):
-                env[node.name] = None
-                continue
-            raise registry.ConversionError(f"call_module '{node.target}' at {where(node)}: unexpected module "
-                                           "call in the exported graph. Fix: export the model first.")
-        elif node.op == "call_function":
-            args, kwargs = load(node.args), {k: load(v) for k, v in node.kwargs.items()}
-            t = node.target
-            if t in _BUILTINS and not _any_var(args):
-                env[node.name] = t(*args)
-                continue
-            key = registry.op_key(t)
-            if key.startswith("aten._assert") or key.startswith("aten.sym_constrain"):
-                env[node.name] = None
-                continue
-            if key == "aten.sym_size.int":
-                env[node.name] = int(args[0].shape[args[1]])
-                continue
-            if not _any_var(args) and not _any_var(list(kwargs.values())):
-                env[node.name] = to_np(t(*to_torch(args), **to_torch(kwargs)))
-                continue
-            fn = STRUCTURED_OPS.get(key)
-            if fn is None:
-                flat = registry.lookup(t)
-                if flat is None:
-                    raise registry.UnsupportedOpError(
-                        f"op '{key}' at {where(node)} has no spiking converter. Supported ops: "
-                        f"{', '.join(sorted(set(registry.supported_ops()) | set(STRUCTURED_OPS)))}. Fix: register "
-                        "one with spikeattn.convert.register_op, or rewrite that part of the model.")
-                env[node.name] = flat_fallback(ctx, node, flat, args, kwargs)
-            else:
-                env[node.name] = fn(ctx, node, *args, **kwargs)
-        elif node.op == "output":
-            out = load(node.args[0])
-            while isinstance(out, (list, tuple)):
-                out = out[0]
-            return out
-    raise registry.ConversionError("the graph has no output.")
