@@ -17,12 +17,17 @@ counts per sample and the ``workload`` block of :mod:`.structured_report`.
 ``--max-bytes`` (e.g. ``4G``): the memory limit of the conversion's estimate and, with
 ``--structured`` and in ``predict``, of the runs' (default: the memory available now); above
 it a one-line error names the estimate and the flags that change it.  ``--threads N``: torch's
-thread count in this process (recorded as ``threads``).  Registration imports neither torch
-nor the converter; the handlers do.
+thread count in this process (recorded as ``threads``).  ``--input-scale S``: the value of one
+input count (``convert(input_scale=)``): the circuit's inputs are ``x / S``; where they are
+integers on the calibration data they are count messages and the first layer only adds (0 MACs
+in accumulate mode), otherwise graded messages that it multiplies.  ``convert`` prints which
+(and records it as ``input`` in ``fidelity.json``), with the flag that fixes it.  Registration
+imports neither torch nor the converter; the handlers do.
 """
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from pathlib import Path
 
@@ -46,6 +51,17 @@ def _int_at_least(minimum: int):
 
 
 _positive_int, _non_negative_int = _int_at_least(1), _int_at_least(0)
+
+
+def _positive_float(text: str) -> float:
+    """argparse type: a finite number > 0, with a one-line message otherwise."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number > 0 (e.g. 0.0625 for x = pixels / 16)")
+    return value
 
 
 def parse_bytes(text: str) -> int:
@@ -84,6 +100,9 @@ def register(subparsers) -> None:
     p.add_argument("--no-signal-check", action="store_true",
                    help="convert even a model whose quantised form lost the signal (e.g. random weights for a "
                         "cost study); by default such a conversion is refused naming the layer")
+    p.add_argument("--input-scale", type=_positive_float, default=1.0, metavar="S",
+                   help="value of one input count: the circuit's inputs are x / S (default 1); where x / S is integer "
+                   "the first layer only adds (0 MACs in accumulate mode), e.g. 0.0625 for x = pixels / 16")
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(handler=cmd_convert)
 
@@ -187,13 +206,37 @@ def _converted(args, model, data, **kw):
     try:
         return convert(model, torch.as_tensor(xtr[:2]), steps=args.steps, calib=data["x_calib"], levels=args.levels,
                        train=(xtr, data["y_train"]), epochs=args.epochs, max_bytes=args.max_bytes,
-                       signal_check=not args.no_signal_check, **kw)
+                       signal_check=not args.no_signal_check, input_scale=args.input_scale, **kw)
     except MemoryLimitError as exc:
         raise _memory_hint(exc, CONVERT_FLAGS) from None
     except ConversionError as exc:
         if "signal_check=False" not in str(exc):
             raise
         raise ConversionError(str(exc).replace("convert(signal_check=False)", "--no-signal-check")) from None
+
+
+def input_handling(kind: str, scale: float, macs: float, integer_ids: bool) -> tuple[dict, str]:
+    """(``input`` block of fidelity.json, the line ``convert`` prints) for an input presented as
+    ``kind`` messages (``convert()``'s ``meta["input_kind"]``) of ``x / scale``; ``macs`` is the
+    conversion's synaptic MACs per sample per step at the largest T."""
+    block = {"kind": kind, "scale": float(scale), "first_layer_multiplies": kind != "count" and not integer_ids}
+    if integer_ids:
+        return block, "input: integer ids (one-hot over the vocabulary): the first layer only adds"
+    if kind == "count":
+        return block, (f"input: x / {scale:g} is integer on the calibration data: count messages, the first layer "
+                       f"only adds (MACs/step in all layers: {macs:g})")
+    return block, (f"input: x / {scale:g} is not integer on the calibration data: graded messages, the first layer "
+                   f"multiplies (MACs/step in all layers: {macs:g}). For no MACs in accumulate mode give --input-scale S with x / S "
+                   "integer (e.g. --input-scale 0.0625 for x = pixels / 16)")
+
+
+def _input_report(args, sm, data, rep) -> str:
+    """Adds the ``input`` block to ``rep``; returns the line to print."""
+    macs = rep["macs_per_step"]
+    block, line = input_handling(sm.meta["input_kind"], args.input_scale, macs[max(macs, key=int)] if macs else 0.0,
+                                 data["x_train"].dtype.kind in "iub")
+    rep["input"] = block
+    return line
 
 
 def _convert_flat(args, engine) -> int:
@@ -209,12 +252,14 @@ def _convert_flat(args, engine) -> int:
         from .fidelity import quantisation_report
         rep["quantisation"] = quantisation_report(sm, data["x_test"], data["y_test"], args.steps, rep)
     rep["pruned"] = sm.meta.get("pruned")
+    line = _input_report(args, sm, data, rep)
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(args.out / "fidelity.json", rep)
     save(sm.circuit, args.out / "circuit.zip")
     _figures(rep, args.out)
     print(f"{name} [{args.mode}]: dense {rep['dense_accuracy']:.4f}, spiking {rep['spiking_accuracy']}, "
           f"macs/step {rep['macs_per_step']} -> {args.out / 'fidelity.json'}")
+    print(line)
     print(f"energy: spikeattn energy {args.out / 'fidelity.json'}   (costs the counted workload on the chips "
           "and GPUs at batch 1, 64, 1024)")
     return 0
@@ -238,6 +283,7 @@ def _convert_structured(args, engine) -> int:
     rep = fidelity(sm, name, xte, data["y_test"], args.steps, engine=engine, batch=args.batch,
                    max_bytes=args.max_bytes)
     rep["model_file"], rep["threads"] = MODEL_FILE, _threads()
+    line = _input_report(args, sm, data, rep)
     atomic_write_json(args.out / "fidelity.json", rep)
     _accuracy_vs_T(rep, args.out)
     T = str(t_grid(args.steps)[-1])
@@ -246,6 +292,7 @@ def _convert_structured(args, engine) -> int:
     print(f"{name} [structured, {engine}]: dense {rep['dense_accuracy']:.4f}, spiking {acc}; agreement with dense "
           f"at T={T} {agree:.4f}; {rep['counts_per_sample'][T]['synaptic_ops']:.4g} synaptic ops per sample "
           f"-> {path}, {args.out / 'fidelity.json'}")
+    print(line)
     return 0
 
 
