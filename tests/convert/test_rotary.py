@@ -2,7 +2,8 @@
 (``torch.cat((-x[..., d/2:], x[..., :d/2]), -1)``) and the interleaved GPT-J form
 (``x[..., ::2]``, ``x[..., 1::2]``, ``stack``, ``flatten``), applied as ``q * cos +
 rotate_half(q) * sin`` with per-position cos / sin buffers inside a small causal attention
-block.  RoPE is a fixed per-position linear map of each token's features, so it converts in
+block; also HF LLaMA's layout (``cos[:T].unsqueeze(1).to(x.dtype)`` on ``(B, T, H, dh)``) and
+GPT-NeoX's partial rotary (the first features of each head rotated, the rest passed by ``cat``).  RoPE is a fixed per-position linear map of each token's features, so it converts in
 exact, accumulate (flat) and structured modes, and on integer inputs the accumulate-mode
 circuits multiply nothing (0 synaptic MACs).
 
@@ -57,6 +58,41 @@ class RopeAttention(nn.Module):
         return s.head(y.transpose(1, 2).reshape(B, T_, C)[:, -1])
 
 
+class HFLayout(RopeAttention):
+    """HF LLaMA: cos / sin sliced by the sequence length, unsqueezed over heads and cast;
+    the rotation applied before the heads are transposed."""
+
+    def forward(s, x):
+        B, T_, _ = x.shape
+        q, k, v = (t.view(B, T_, H, C // H) for t in (s.q(x), s.k(x), s.v(x)))
+        cos, sin = s.cos[:T_].unsqueeze(1).to(x.dtype), s.sin[:T_].unsqueeze(1).to(x.dtype)
+        q = q * cos + rotate_half(q, False) * sin
+        k = k * cos + rotate_half(k, False) * sin
+        y = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=True)
+        return s.head(y.transpose(1, 2).reshape(B, T_, C)[:, -1])
+
+
+class PartialRotary(RopeAttention):
+    """GPT-NeoX rotary_pct = 0.5: the first half of each head's features rotated, the rest
+    passed through, joined by ``cat``."""
+
+    def forward(s, x):
+        B, T_, _ = x.shape
+        q, k, v = (t.view(B, T_, H, C // H).transpose(1, 2) for t in (s.q(x), s.k(x), s.v(x)))
+        r = C // H // 2
+        cos, sin = s.cos[:, :r], s.sin[:, :r]
+
+        def rope(t):
+            a, rest = t[..., :r], t[..., r:]
+            return torch.cat((a * cos + rotate_half(a, False) * sin, rest), -1)
+        y = F.scaled_dot_product_attention(rope(q), rope(k), v, is_causal=True)
+        return s.head(y.transpose(1, 2).reshape(B, T_, C)[:, -1])
+
+
+FORMS = {"halves": lambda: RopeAttention(), "interleaved": lambda: RopeAttention(interleaved=True),
+         "hf-layout": HFLayout, "partial": PartialRotary}
+
+
 def test_rotate_half_is_the_rotation_by_the_position_angle():
     """The model's RoPE is the rotation it claims: pair (i, i + d/2) at position p turned by
     p * theta_i (closed form), so the test exercises real RoPE and not another linear map."""
@@ -70,12 +106,12 @@ def test_rotate_half_is_the_rotation_by_the_position_angle():
     torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("interleaved", [False, True], ids=["halves", "interleaved"])
+@pytest.mark.parametrize("form", list(FORMS))
 @pytest.mark.parametrize("mode,structured", PATHS, ids=["exact", "accumulate", "structured"])
-def test_rope_attention_equals_quantised_torch(interleaved, mode, structured):
+def test_rope_attention_equals_quantised_torch(form, mode, structured):
     x = _ints((6, T, C))
     torch.manual_seed(0)
-    sm = convert(RopeAttention(interleaved).eval(), x, mode=mode, epochs=0, calib=x, levels=3,
+    sm = convert(FORMS[form]().eval(), x, mode=mode, epochs=0, calib=x, levels=3,
                  structured=structured)
     with torch.no_grad():
         want = sm.quantised(x.double()).numpy()
