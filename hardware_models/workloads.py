@@ -185,8 +185,16 @@ class DenseWorkload:
                              {b: q(w) for b, w in self.counted.items()}, self.steps, counter,
                              f"{self.source}, {bits}-bit quantised ANN as INT8")
 
+    #: batches written by :meth:`to_dict` for a workload that counts on demand (as dense_record does)
+    RECORD_BATCHES = (1, 2, 64, 1024)
+
     def to_dict(self) -> dict:
-        """The record layout (``{"name", "batches": {str(b): counts}}``) of the counted batches."""
+        """The record layout (``{"name", "batches": {str(b): counts}}``) of the counted batches;
+        a workload that counts on demand (a circuit's rebuilt baseline) counts RECORD_BATCHES
+        first, so that the record can be read back (``from_record`` needs counted batches)."""
+        if self.counter is not None:
+            for b in self.RECORD_BATCHES:
+                self._count(b)
         return {"name": self.name, "source": self.source,
                 "batches": {str(b): {k: v for k, v in w.to_dict().items()
                                      if k not in ("name", "steps", "notes", "bytes_low", "bytes_high")}

@@ -181,3 +181,16 @@ def test_bad_workloads_name_the_field():
         dw.at(3)
     with pytest.raises(hm.HardwareKindError, match="estimate"):
         hm.cost(counts_dict(10, 1), "h100")
+
+
+def test_a_rebuilt_baseline_written_before_costing_reads_back():
+    """A circuit's rebuilt dense baseline counts on demand; written before anything costed it
+    (the wta-routing scenario's result.json), its record still holds counted batches, and the
+    read-back workload costs every headline batch as the original does."""
+    c, res = small()
+    wl = run_workload(c, res)
+    doc = json.loads(json.dumps(wl.to_dict()))
+    assert set(doc["dense"]["batches"]) == {"1", "2", "64", "1024"}
+    back = RunWorkload.from_dict(doc, {c.name: c})
+    for b in (1, 64, 1024):
+        assert hm.estimate(back, "h100", batch=b).total_j == hm.estimate(run_workload(c, res), "h100", batch=b).total_j
