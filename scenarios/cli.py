@@ -6,33 +6,17 @@ terminal and recorded in result.json and report.html.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
+from spikeattn.cli_types import non_negative_int as _non_negative_int, positive_int as _positive_int
 from spikeattn.engines.base import ENGINES
 from spikeattn.errors import SpikeattnError
 
 from . import DEFAULT_SCENARIO, ScenarioConfig, load_all
 from .config import load_config, parse_grid, parse_sets
-
-
-def _int_at_least(minimum: int):
-    """argparse type: an integer >= ``minimum``, with a one-line message otherwise."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{value} must be >= {minimum}")
-        return value
-    return parse
-
-
-_positive_int, _non_negative_int = _int_at_least(1), _int_at_least(0)
 
 
 def _common(p, default_scenario: str | None = DEFAULT_SCENARIO) -> None:

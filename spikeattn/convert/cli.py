@@ -31,26 +31,12 @@ import math
 import re
 from pathlib import Path
 
+from ..cli_types import non_negative_int as _non_negative_int, positive_int as _positive_int
 from ..errors import SpikeattnError
 
 MODEL_FILE = "model.spikeattn"
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
-
-def _int_at_least(minimum: int):
-    """argparse type: an integer >= ``minimum``, with a one-line message otherwise."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{value} must be >= {minimum}")
-        return value
-    return parse
-
-
-_positive_int, _non_negative_int = _int_at_least(1), _int_at_least(0)
 
 
 def _positive_float(text: str) -> float:
