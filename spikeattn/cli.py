@@ -18,7 +18,7 @@ import importlib
 import os
 import sys
 
-from . import __version__
+from .version import __version__
 from .errors import SpikeattnError
 
 ENTRY_POINT_GROUP = "spikeattn.commands"

@@ -136,7 +136,7 @@ def _version(pkg: str) -> str | None:
 
 def provenance(engine: str, engine_meta: dict | None = None) -> dict:
     """Where and with what a result was computed (see the module docstring)."""
-    from .. import __version__
+    from ..version import __version__
     commit, dirty = git_commit()
     versions = {p: _version(p) for p in ENGINE_PACKAGES.get(engine, ["numpy"])}
     for key in ("lava_version", "brian2_version", "numba_version"):

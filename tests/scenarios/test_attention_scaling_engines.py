@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import scenarios
 import spikeattn
 from scenarios.attention_scaling import ssa_mode
 from spikeattn.circuits.attention.scaling import VARIANTS
@@ -21,8 +22,8 @@ ARITHMETIC = {"compiled": "float", "lava": "fixed"}
 
 
 def _run(engine):
-    r = spikeattn.run_scenario("attention-scaling", engine=engine, seed=3, **SMALL)
-    ref = spikeattn.run_scenario("attention-scaling", engine="numpy", seed=3, **SMALL)
+    r = scenarios.run_scenario("attention-scaling", engine=engine, seed=3, **SMALL)
+    ref = scenarios.run_scenario("attention-scaling", engine="numpy", seed=3, **SMALL)
     return r, ref
 
 
@@ -81,7 +82,7 @@ def test_an_engine_without_graded_neurons_runs_ssa_on_numpy_and_says_so():
     register_engine("lifonly", LifOnly)
     try:
         assert ssa_mode("lifonly", 8, 8, 2)[0] is None
-        r = spikeattn.run_scenario("attention-scaling", engine="lifonly", seed=3, **SMALL)
+        r = scenarios.run_scenario("attention-scaling", engine="lifonly", seed=3, **SMALL)
     finally:
         ENGINES.pop("lifonly")
     assert r.passed, r.checks

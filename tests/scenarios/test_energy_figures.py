@@ -10,6 +10,7 @@ import re
 import pytest
 
 import hardware_models as hm
+import scenarios
 import spikeattn
 from hardware_models.estimator import energy_block
 from hardware_models.workloads import DenseWorkload, RunWorkload, SpikingWorkload
@@ -136,7 +137,7 @@ def report_header(text: str) -> dict:
 
 
 def test_report_parameters_are_the_runs(tmp_path):
-    r = spikeattn.run_scenario("moe-routing", seed=1, out=tmp_path, batch=3, k=1, hardware=())
+    r = scenarios.run_scenario("moe-routing", seed=1, out=tmp_path, batch=3, k=1, hardware=())
     doc = json.loads((tmp_path / "result.json").read_text())
     text = (tmp_path / "report.html").read_text()
     shown = report_parameters(text)
@@ -152,7 +153,7 @@ def test_energy_vs_gpu_report_shows_what_ran_and_both_figures(tmp_path):
     """The main job (cached weights: about 1-2 min on 2 busy cores): the batch it declares is the
     batch it simulates, the report's parameters are result.json's, both energy figures are written
     and embedded, and the GPU curves are the recorded dense workload priced by the estimator."""
-    r = spikeattn.run_scenario("energy-vs-gpu", out=tmp_path, hardware=("loihi2",))
+    r = scenarios.run_scenario("energy-vs-gpu", out=tmp_path, hardware=("loihi2",))
     doc = json.loads((tmp_path / "result.json").read_text())
     text = (tmp_path / "report.html").read_text()
     shown = report_parameters(text)

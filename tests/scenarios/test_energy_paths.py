@@ -5,6 +5,7 @@ import json
 import pytest
 
 import hardware_models as hm
+import scenarios
 import spikeattn
 from spikeattn.cli import main
 
@@ -14,7 +15,7 @@ NAMES = ["loihi", "loihi2", "h100"]
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     d = tmp_path_factory.mktemp("wta")
-    r = spikeattn.run_scenario("wta-routing", seed=1, out=d, batch=8, contrast_sweep=False, hardware=NAMES)
+    r = scenarios.run_scenario("wta-routing", seed=1, out=d, batch=8, contrast_sweep=False, hardware=NAMES)
     return r, d
 
 

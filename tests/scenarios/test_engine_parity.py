@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import scenarios
 import spikeattn
 from scenarios import load_all
 from spikeattn.engines.lava.engine import lava_importable
@@ -25,8 +26,8 @@ OUTPUTS = {"wta-routing": "route.out", "moe-routing": "gate.winners", "hierarchi
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(SMALL))
 def test_scenarios_run_unchanged_on_the_compiled_engine(name):
-    comp = spikeattn.run_scenario(name, engine="compiled", seed=2, **SMALL[name])
-    ref = spikeattn.run_scenario(name, engine="numpy", seed=2, **SMALL[name])
+    comp = scenarios.run_scenario(name, engine="compiled", seed=2, **SMALL[name])
+    ref = scenarios.run_scenario(name, engine="numpy", seed=2, **SMALL[name])
     assert comp.passed, comp.checks
     assert comp.reduced == {}          # attention-scaling included: every part at verify_n runs on compiled
     assert comp.result.engine == "compiled"
@@ -59,7 +60,7 @@ def test_hierarchical_attention_runs_in_full_on_lava():
     from scenarios.base import ScenarioConfig
     from scenarios.hierarchical_attention import attention_part
 
-    r = spikeattn.run_scenario("hierarchical-attention", engine="lava", seed=2, batch=4)
+    r = scenarios.run_scenario("hierarchical-attention", engine="lava", seed=2, batch=4)
     assert r.passed, r.checks
     assert set(r.reduced) == {"arithmetic"}
     assert {"attention_matches_ssa_reference", "attention_only_selected_regions"} <= set(r.checks)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import scenarios
 import spikeattn
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="the browser extra (selenium) is not installed")
@@ -49,7 +50,7 @@ def _check_page(drv, path: Path, title_part: str, min_images: int):
 
 def test_run_and_sweep_reports_render_in_chromium(tmp_path):
     run_dir = tmp_path / "run"
-    r = spikeattn.run_scenario("wta-routing", engine="numpy", seed=0, out=run_dir, batch=16)
+    r = scenarios.run_scenario("wta-routing", engine="numpy", seed=0, out=run_dir, batch=16)
     html = (run_dir / "report.html").read_text()
     assert not re.search(r'(src|href)="(?!data:)', html), "the report must be self-contained"
     drv = _browser()
@@ -77,7 +78,7 @@ def test_run_and_sweep_reports_render_in_chromium(tmp_path):
         assert "Reduced run" in text and "Lava speed" in text
         # the sweep report: summary table and the summary plots
         if sweep_available():
-            s = spikeattn.sweep("moe-routing", {"k": [1, 2]}, tmp_path / "sweep", seeds=2, workers=1,
+            s = scenarios.run_sweep("moe-routing", {"k": [1, 2]}, tmp_path / "sweep", seeds=2, workers=1,
                                 fixed={"batch": 4}, progress=False)
             text = _check_page(drv, Path(s["report"]), "moe-routing", 1)
             assert "Sweep of moe-routing" in text and "95 %" in text and "expert_ops_per_token_routed" in text

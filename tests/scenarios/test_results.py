@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import scenarios
 import spikeattn
 from scenarios.outcome import binomial_check
 from scenarios.wta_routing import closed_form_accuracy
@@ -26,20 +27,20 @@ def results(tmp_path_factory):
     out = {}
     for name, params in FAST.items():
         d = tmp_path_factory.mktemp(name)
-        out[name] = (spikeattn.run_scenario(name, seed=1, out=d, **params), d)
+        out[name] = (scenarios.run_scenario(name, seed=1, out=d, **params), d)
     return out
 
 
 def test_run_scenario_writes_nothing_unless_asked(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    r = spikeattn.run_scenario("moe-routing", batch=4, k=1)
+    r = scenarios.run_scenario("moe-routing", batch=4, k=1)
     assert list(tmp_path.iterdir()) == []
     assert r.passed and r.doc["params"]["k"] == 1 and r.result.batch == 4
     assert r.metrics["experts_per_token"] >= 1 and all(r.checks.values())
     with pytest.raises(spikeattn.SpikeattnError, match="field 'k'"):
-        spikeattn.run_scenario("moe-routing", k=0)
+        scenarios.run_scenario("moe-routing", k=0)
     with pytest.raises(spikeattn.SpikeattnError, match="field 'name'.*choose from"):
-        spikeattn.run_scenario("nope")
+        scenarios.run_scenario("nope")
 
 
 def test_import_spikeattn_does_not_import_scenarios():
@@ -112,8 +113,8 @@ def test_validators_agree_on_broken_documents(results):
 
 
 def test_outputs_keep_the_umask(tmp_path):
-    code = ("import os, spikeattn; os.umask(0o027); "
-            f"spikeattn.run_scenario('moe-routing', batch=2, out={str(tmp_path)!r})")
+    code = ("import os, scenarios; os.umask(0o027); "
+            f"scenarios.run_scenario('moe-routing', batch=2, out={str(tmp_path)!r})")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=600)
     files = [p for p in tmp_path.iterdir() if p.is_file()]
     assert {"result.json", "counts.csv", "report.html", "circuit.zip"} <= {p.name for p in files}
@@ -126,9 +127,9 @@ def test_atomic_write_survives_a_crash_before_the_rename(tmp_path):
     target = tmp_path / "result.json"
     target.write_text('{"old": true}\n')
     code = f"""
-import os, spikeattn
+import os, scenarios
 from spikeattn.schema import write_result
-r = spikeattn.run_scenario('moe-routing', batch=2)
+r = scenarios.run_scenario('moe-routing', batch=2)
 os.replace = lambda *a: os._exit(137)          # the process dies right before the rename
 write_result({str(target)!r}, r.doc)
 """

@@ -16,6 +16,7 @@ import pytest
 pytest.importorskip("distributed", reason="the sweep extra (dask[distributed]) is not installed")
 pytest.importorskip("pyarrow", reason="the sweep extra (pyarrow) is not installed")
 
+import scenarios  # noqa: E402
 import spikeattn  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -35,7 +36,7 @@ def cli_cmd(*args):
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     out = tmp_path_factory.mktemp("ref")
-    summary = spikeattn.sweep("moe-routing", GRID, out, seeds=SEEDS, workers=2, fixed=FIXED, progress=False)
+    summary = scenarios.run_sweep("moe-routing", GRID, out, seeds=SEEDS, workers=2, fixed=FIXED, progress=False)
     return out, summary
 
 
@@ -57,7 +58,7 @@ def test_small_sweep_on_a_local_cluster(reference, tmp_path):
     assert [str(x["key"]) for x in t] == [x["key"] for x in r]
     assert [x["experts_per_token"] for x in t] == [float(x["experts_per_token"]) for x in r]
     # a point equals the same run done directly
-    direct = spikeattn.run_scenario("moe-routing", seed=1, k=2, p_on=0.7, batch=4)
+    direct = scenarios.run_scenario("moe-routing", seed=1, k=2, p_on=0.7, batch=4)
     row = next(x for x in r if x["k"] == "2" and x["p_on"] == "0.7" and x["seed"] == "1")
     assert float(row["expert_ops_per_token_routed"]) == direct.metrics["expert_ops_per_token_routed"]
     # mean and 95 % interval across 2 seeds: t_{0.975, 1} = 12.7062047
@@ -75,7 +76,7 @@ def test_rerun_recomputes_nothing_and_gives_the_same_table(reference):
     out, _ = reference
     before = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / "points").glob("*/result.json")}
     table = (out / "table.csv").read_bytes()
-    again = spikeattn.sweep("moe-routing", GRID, out, seeds=SEEDS, workers=1, fixed=FIXED, progress=False)
+    again = scenarios.run_sweep("moe-routing", GRID, out, seeds=SEEDS, workers=1, fixed=FIXED, progress=False)
     assert again["computed"] == 0 and again["reused"] == N_POINTS
     assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in before} == before
     assert (out / "table.csv").read_bytes() == table
@@ -83,7 +84,7 @@ def test_rerun_recomputes_nothing_and_gives_the_same_table(reference):
 
 def test_same_seeds_give_identical_tables(reference, tmp_path):
     out, _ = reference
-    spikeattn.sweep("moe-routing", {"k": [1, 2]}, tmp_path, seeds=SEEDS, workers=1, fixed={**FIXED, "p_on": 0.5},
+    scenarios.run_sweep("moe-routing", {"k": [1, 2]}, tmp_path, seeds=SEEDS, workers=1, fixed={**FIXED, "p_on": 0.5},
                     progress=False)
     ref = [{k: v for k, v in x.items() if k != "p_on"} for x in rows(out) if x["p_on"] == "0.5"]
     new = rows(tmp_path)
@@ -174,9 +175,9 @@ def test_worker_killed_with_sigkill_on_a_running_scheduler(reference, tmp_path):
 
 def test_sweep_validates_before_starting(tmp_path):
     with pytest.raises(spikeattn.SpikeattnError, match="field 'kk'"):
-        spikeattn.sweep("moe-routing", {"kk": [1]}, tmp_path)
+        scenarios.run_sweep("moe-routing", {"kk": [1]}, tmp_path)
     with pytest.raises(spikeattn.SpikeattnError, match="field 'k'"):
-        spikeattn.sweep("moe-routing", {"k": [0, 1]}, tmp_path)
+        scenarios.run_sweep("moe-routing", {"k": [0, 1]}, tmp_path)
     r = subprocess.run(cli_cmd("sweep", "moe-routing", "--grid", "p_on=2", "--out", str(tmp_path / "x")),
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "field 'p_on'" in r.stderr and not (tmp_path / "x").exists()

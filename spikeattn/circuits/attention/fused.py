@@ -27,7 +27,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from ... import __version__
+from ...version import __version__
 from ...counting import count_population_step, new_counts
 from ...dynamics import GradedReLUDynamics, LIFDynamics, dynamics_for
 from ...engines.fused import register_fused

@@ -44,7 +44,7 @@ import time
 
 import numpy as np
 
-from ... import __version__
+from ...version import __version__
 from ...counting import counts_from_spikes
 from ...errors import EngineError, ParameterError, require
 from ...ir import Circuit

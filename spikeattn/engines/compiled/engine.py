@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ... import __version__
+from ...version import __version__
 from ...counting import new_counts
 from ...errors import InputError, SpikeattnWarning, UnsupportedFeatureError
 from ...ir import Circuit

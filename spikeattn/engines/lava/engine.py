@@ -61,7 +61,7 @@ import time
 
 import numpy as np
 
-from ... import __version__
+from ...version import __version__
 from ...errors import EngineError
 from ...ir import Circuit
 from ...ir.neurons_extra import GradedReLU

@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from ... import __version__
+from ...version import __version__
 from ...errors import EngineError
 from ...result import SimResult
 from .engine import HW_HINT, LavaEngine, lava_importable, lava_version

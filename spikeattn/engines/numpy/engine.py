@@ -24,7 +24,7 @@ import warnings
 
 import numpy as np
 
-from ... import __version__
+from ...version import __version__
 from ...counting import count_population_step, count_projection_step, new_counts
 from ...dynamics import dynamics_for
 from ...errors import SpikeattnWarning, UnsupportedFeatureError

@@ -32,7 +32,7 @@ import importlib.util
 import time
 from typing import ClassVar
 
-from ... import __version__
+from ...version import __version__
 from ...errors import ParameterError, require
 from ...progress import progress_bar
 from ...result import SimResult
