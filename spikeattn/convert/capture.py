@@ -19,16 +19,10 @@ import numpy as np
 from ..errors import ParameterError, require
 from . import registry
 from .affine import Affine
+from .values import IntInput, any_var, is_var
 
 _BUILTINS = {operator.mul, operator.add, operator.sub, operator.floordiv, operator.truediv, operator.neg,
              operator.getitem}
-
-
-class IntInput:
-    """An integer (token id) model input: read through ``embedding`` as one-hot sources."""
-
-    def __init__(self, shape, vocab_hint=None):
-        self.shape = tuple(shape)
 
 
 def capture(model, example):
@@ -105,16 +99,6 @@ class Context:
         raise registry.ConversionError(msg + (f" Fix: {fix}" if fix else ""))
 
 
-def _is_var(v) -> bool:
-    return isinstance(v, (Affine, IntInput))
-
-
-def _any_var(x) -> bool:
-    if isinstance(x, (list, tuple)):
-        return any(_any_var(e) for e in x)
-    return _is_var(x)
-
-
 def walk(gm, example, program, ctx, input_kind: str = "graded", input_scale: float = 1.0):
     """Convert ``gm`` (one sample: ``example`` has batch 1) into ``program``; returns the
     output value (the first output)."""
@@ -170,7 +154,7 @@ def walk(gm, example, program, ctx, input_kind: str = "graded", input_scale: flo
         elif node.op == "call_function":
             args, kwargs = load(node.args), {k: load(v) for k, v in node.kwargs.items()}
             t = node.target
-            if t in _BUILTINS and not _any_var(args):
+            if t in _BUILTINS and not any_var(args):
                 env[node.name] = t(*args)
                 continue
             key = registry.op_key(t)
@@ -179,9 +163,9 @@ def walk(gm, example, program, ctx, input_kind: str = "graded", input_scale: flo
                 env[node.name] = None
                 continue
             if key == "aten.sym_size.int":
-                env[node.name] = int(args[0].shape[args[1]]) if _is_var(args[0]) else int(args[0].shape[args[1]])
+                env[node.name] = int(args[0].shape[args[1]]) if is_var(args[0]) else int(args[0].shape[args[1]])
                 continue
-            if not _any_var(args) and not _any_var(list(kwargs.values())):
+            if not any_var(args) and not any_var(list(kwargs.values())):
                 env[node.name] = to_np(t(*to_torch(args), **to_torch(kwargs)))
                 continue
             fn = registry.lookup(t)

@@ -19,12 +19,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import registry
-from .capture import IntInput
 from .ops.pooling import reduce_dims
 from .ops.shape import _CASTS, SHAPE_OPS, SPLIT_OPS
 from .structured_affine import Flat, FlatTooLarge, Kron, Prod, SValue, from_affine, mm, strided_axes, to_affine
 from .structured_terms import (_shape, _torch, apply_view, broadcast, flat_fallback, gather_view, map_W,
                                merge_terms, scaled, with_terms)
+from .values import IntInput
 
 STRUCTURED_OPS: dict[str, object] = {}
 _BUILTINS = {operator.mul, operator.add, operator.sub, operator.floordiv, operator.truediv, operator.neg,

@@ -9,8 +9,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import require
-from .capture import IntInput
 from .structured_affine import Flat, FlatTooLarge, Kron, Prod, SValue, from_affine, one_per_row, to_affine
+from .values import IntInput
 
 def _torch():
     return require("torch", "torch", "spikeattn.convert")

@@ -7,10 +7,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import registry
-from .capture import IntInput, where
+from .capture import where
 from .structured_affine import SValue
 from .structured_ops import _BUILTINS, STRUCTURED_OPS
 from .structured_terms import _any_var, _torch, flat_fallback
+from .values import IntInput
 
 
 def walk(gm, example, program, ctx, input_kind: str = "graded", input_scale: float = 1.0):

@@ -10,8 +10,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..affine import Affine
-from ..capture import IntInput
 from ..registry import register_op
+from ..values import IntInput
 
 
 @register_op("aten.linear.default")
