@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from spikeattn.errors import ParameterError, require
 
+from . import nvml
 from .registry import get
 from .report import EnergyReport
 
@@ -127,5 +128,21 @@ def cost_by_batch(circuit, gpu: str = "h100", batches=(1, 8, 64), steps: int = 1
 
 def measure_nvml(model, inputs: dict, precision: str = "fp16", **options) -> dict:
     """Measured energy per forward pass (see :func:`hardware_models.nvml.measure`)."""
-    from .nvml import measure
-    return measure(model, inputs, precision=precision, **options)
+    return nvml.measure(model, inputs, precision=precision, **options)
+
+
+def measure_batches(circuit, gpu: str = "h100", batches=(1, 64, 1024), steps: int = 1, **options) -> list[dict]:
+    """Measured beside modelled for each batch: ``[{"batch", "modelled", "measured"}]``, where
+    ``modelled`` is :func:`cost_dense` without measurement (moved here from
+    :mod:`hardware_models.nvml`, which only measures)."""
+    from .dense_equivalent import dense_workload
+    rows = []
+    for b in batches:
+        w = dense_workload(circuit, steps, int(b))
+        rep = cost_dense(w, gpu, measure=False)
+        model, inputs = w.factory()
+        m = nvml.measure(model, inputs, **options)
+        rows.append({"batch": int(b), "modelled": {"total_j": rep.total_j, "dynamic_j": rep.dynamic_j,
+                                                    "latency_s": rep.latency_s},
+                     "measured": {k: m[k] for k in ("device", "idle_w", "energy_j", "dynamic_j", "time_s", "trials")}})
+    return rows

@@ -92,19 +92,3 @@ def measure(model, inputs: dict, precision: str = "fp16", trials: int = MIN_TRIA
     out["energy_j_flat"], out["passes"] = out["energy_j"]["median"], sum(r["passes"] for r in runs)
     return out
 
-
-def measure_batches(circuit, gpu: str = "h100", batches=(1, 64, 1024), steps: int = 1, **options) -> list[dict]:
-    """Measured beside modelled for each batch: ``[{"batch", "modelled", "measured"}]``, where
-    ``modelled`` is :func:`hardware_models.gpu.cost_dense` without measurement."""
-    from .dense_equivalent import dense_workload
-    from .gpu import cost_dense
-    rows = []
-    for b in batches:
-        w = dense_workload(circuit, steps, int(b))
-        rep = cost_dense(w, gpu, measure=False)
-        model, inputs = w.factory()
-        m = measure(model, inputs, **options)
-        rows.append({"batch": int(b), "modelled": {"total_j": rep.total_j, "dynamic_j": rep.dynamic_j,
-                                                    "latency_s": rep.latency_s},
-                     "measured": {k: m[k] for k in ("device", "idle_w", "energy_j", "dynamic_j", "time_s", "trials")}})
-    return rows
