@@ -3,7 +3,8 @@
 matplotlib (extra ``viz``) is imported lazily with the Agg backend.  Every figure is written as
 a PNG and an SVG beside it (same stem), atomically; the PNG path is returned.  Term colours
 (:data:`COLOURS`) are fixed, so a term has the same colour in every chart (the SANA-FE
-comparison maps its synapse / soma / network terms onto them).
+comparison maps its synapse / soma / network terms onto them), and so are model colours
+(:data:`MODEL_COLOURS`, shared with :mod:`hardware_models.plots_batch`).
 """
 from __future__ import annotations
 
@@ -29,9 +30,14 @@ COLOURS = {"synaptic_compute": "#1f77b4", "neuron_updates": "#ff7f0e", "spike_ge
 # SANA-FE's terms drawn in the colour of the spikeattn term they correspond to
 SANAFE_COLOURS = {"synapse": COLOURS["synaptic_compute"], "soma": COLOURS["neuron_updates"],
                   "network": COLOURS["routing_inter_core"], "dendrite": "#8172b2"}
+# one colour per hardware model, the same in every chart (sensitivity, batch study)
+MODEL_COLOURS = {"loihi": "#1f77b4", "loihi2": "#17becf", "truenorth": "#8c564b", "spinnaker1": "#bcbd22",
+                 "spinnaker2": "#9467bd", "asic45nm": "#7f7f7f", "cpu": "#e377c2", "literature": "#000000",
+                 "h100": "#d62728", "a100": "#ff7f0e", "jetson_orin": "#2ca02c", "eyeriss": "#e7ba52"}
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's pyplot with the Agg backend (extra ``viz``; MissingExtraError without it)."""
     mpl = require("matplotlib", "viz", "plotting energy figures")
     mpl.use("Agg")
     import matplotlib.pyplot as plt
@@ -52,7 +58,7 @@ def breakdown_chart(reports: Sequence[EnergyReport], path, title: str | None = N
     power x time), with the 5-95 % Monte Carlo interval when the report carries one (else the
     corner bounds) as whiskers; value labels sit right of the whiskers.  ``linear``: linear
     energy axis (default log)."""
-    plt = _pyplot()
+    plt = pyplot()
     reports = list(reports)
     names = [r.hardware for r in reports]
     comps = []
@@ -108,8 +114,7 @@ def sensitivity_chart(sens: Sequence[Sensitivity], path, title: str | None = Non
     per step) are shaded.  Right: crossover spike rate versus T (same unit), with the feasible
     region shaded, Yan et al.'s 5.7 % at T = 5 and Dampfhoffer et al.'s 0.15-1.38 spikes per
     synapse per inference converted to a rate band for this circuit."""
-    plt = _pyplot()
-    from .plots_batch import MODEL_COLOURS
+    plt = pyplot()
     sens = list(sens)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.6))
     rates = np.logspace(-4, 1, 250)

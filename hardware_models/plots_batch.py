@@ -2,8 +2,9 @@
 
 Solid line: dynamic + static (central estimate) with its 5-95 % Monte Carlo band; dashed:
 dynamic only.  A marker on each chip's line shows where each GPU overtakes it (crossover
-batch).  Colours are fixed per model (:data:`MODEL_COLOURS`) so every chart agrees.  Writes a
-PNG and an SVG beside it; ``linear=True`` draws the energy axis linearly.
+batch).  Colours are fixed per model (:data:`hardware_models.plots.MODEL_COLOURS`, re-exported
+here) so every chart agrees.  Writes a PNG and an SVG beside it; ``linear=True`` draws the
+energy axis linearly.
 """
 from __future__ import annotations
 
@@ -11,9 +12,7 @@ from pathlib import Path
 
 from spikeattn.fileio import atomic_savefig
 
-MODEL_COLOURS = {"loihi": "#1f77b4", "loihi2": "#17becf", "truenorth": "#8c564b", "spinnaker1": "#bcbd22",
-                 "spinnaker2": "#9467bd", "asic45nm": "#7f7f7f", "cpu": "#e377c2", "literature": "#000000",
-                 "h100": "#d62728", "a100": "#ff7f0e", "jetson_orin": "#2ca02c", "eyeriss": "#e7ba52"}
+from .plots import MODEL_COLOURS, pyplot
 
 
 def save_both(fig, path) -> list[Path]:
@@ -28,8 +27,7 @@ __all__ = ["MODEL_COLOURS", "batch_chart", "save_both"]
 
 def batch_chart(study: dict, path, linear: bool = False, title: str | None = None) -> list[Path]:
     """The batch study (:func:`hardware_models.batching.batch_study`) as a figure (module docstring)."""
-    from .plots import _pyplot
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 5.4))
     for name, pts in study["points"].items():
         col = MODEL_COLOURS.get(name, None)
