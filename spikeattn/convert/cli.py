@@ -229,6 +229,7 @@ def _convert_flat(args, engine) -> int:
     from ..fileio import atomic_write_json
     from ..ir import save
     from .fidelity import fidelity_report
+    from .figures import fidelity_figures
     from .sparsify import parse_prune
     prune = parse_prune(args.prune)
     model, name, data = _load_inputs(args)
@@ -242,7 +243,7 @@ def _convert_flat(args, engine) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(args.out / "fidelity.json", rep)
     save(sm.circuit, args.out / "circuit.zip")
-    _figures(rep, args.out)
+    fidelity_figures(rep, args.out)
     print(f"{name} [{args.mode}]: dense {rep['dense_accuracy']:.4f}, spiking {rep['spiking_accuracy']}, "
           f"macs/step {rep['macs_per_step']} -> {args.out / 'fidelity.json'}")
     print(line)
@@ -255,6 +256,7 @@ def _convert_structured(args, engine) -> int:
     from ..errors import MemoryLimitError
     from ..fileio import atomic_write_json
     from .fidelity import t_grid
+    from .figures import accuracy_vs_T
     from .structured_model import choose_batch, save_model
     from .structured_report import fidelity
     model, name, data = _load_inputs(args)
@@ -271,7 +273,7 @@ def _convert_structured(args, engine) -> int:
     rep["model_file"], rep["threads"] = MODEL_FILE, _threads()
     line = _input_report(args, sm, data, rep)
     atomic_write_json(args.out / "fidelity.json", rep)
-    _accuracy_vs_T(rep, args.out)
+    accuracy_vs_T(rep, args.out)
     T = str(t_grid(args.steps)[-1])
     acc = ", ".join(f"T={k} {v:.4f}" for k, v in rep["spiking_accuracy"].items())
     agree = rep["agreement_with_dense"][T] if rep["agreement_with_dense"] else float("nan")
@@ -329,51 +331,3 @@ def cmd_predict(args) -> int:
     print(f"{args.file} on {args.data} ({len(x)} test samples), T={args.steps}, engine {args.engine}: accuracy "
           f"{row['accuracy']:.4f} in {row['wall_s']:.2f} s -> {out}")
     return 0
-
-
-def _accuracy_vs_T(rep, out):
-    plt = _pyplot()
-    if plt is None:  # pragma: no cover
-        return
-    from ..fileio import atomic_savefig
-    Ts = [int(t) for t in rep["spiking_accuracy"]]
-    acc = list(rep["spiking_accuracy"].values())
-    fig, ax = plt.subplots(figsize=(4, 3))
-    ax.plot(Ts, acc, "o-", label="spiking")
-    if rep.get("dense_accuracy") is not None:
-        ax.axhline(rep["dense_accuracy"], color="k", ls="--", label="dense")
-    ax.set_xscale("log", base=2); ax.set_xlabel("T (steps)"); ax.set_ylabel("accuracy"); ax.legend()
-    fig.tight_layout(); atomic_savefig(fig, out / "accuracy_vs_T.png"); plt.close(fig)
-
-
-def _pyplot():
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:  # pragma: no cover
-        return None
-    return plt
-
-
-def _figures(rep, out):
-    plt = _pyplot()
-    if plt is None:  # pragma: no cover
-        return
-    from ..fileio import atomic_savefig
-    _accuracy_vs_T(rep, out)
-    energy = rep.get("energy") or {}
-    costed = [v for part in ("spiking", "dense_gpu") for v in (energy.get(part) or {}).values() if isinstance(v, float)]
-    if not costed:     # convert counts, it does not cost: `spikeattn energy fidelity.json` does
-        return
-    Ts = [int(t) for t in rep["spiking_accuracy"]]
-    acc = list(rep["spiking_accuracy"].values())
-    fig, ax = plt.subplots(figsize=(4, 3))
-    for k, v in rep["energy"]["spiking"].items():
-        if isinstance(v, float):
-            ax.scatter([v], [acc[-1]], label=f"{k} (T={Ts[-1]})")
-    for k, v in rep["energy"]["dense_gpu"].items():
-        if isinstance(v, float):
-            ax.scatter([v], [rep["dense_accuracy"]], marker="s", label=f"{k} dense")
-    ax.set_xscale("log"); ax.set_xlabel("energy per sample (J)"); ax.set_ylabel("accuracy"); ax.legend(fontsize=6)
-    fig.tight_layout(); atomic_savefig(fig, out / "accuracy_vs_energy.png"); plt.close(fig)
