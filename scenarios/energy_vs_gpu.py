@@ -77,7 +77,7 @@ def run(cfg: ScenarioConfig) -> ScenarioOutcome:
     import torch  # noqa: F401  (the torch extra; imported here, never at scenario registration)
 
     from spikeattn.convert import convert
-    from spikeattn.convert.cli import _accuracy_vs_T
+    from spikeattn.convert.figures import accuracy_vs_T as _accuracy_vs_T
     from spikeattn.convert.data import digits
     from spikeattn.convert.fidelity import fidelity_report
     from spikeattn.convert.models import load_model
@@ -86,7 +86,7 @@ def run(cfg: ScenarioConfig) -> ScenarioOutcome:
     p = cfg.p
     data = digits()
     model = load_model("digits-vit", data, log=_say, progress=cfg.progress)
-    from spikeattn.convert.api import _cache_path
+    from spikeattn.convert.cache import converted_cache_path as _cache_path
     if p["mode"] != "rate" and p["epochs"] > 0 and not _cache_path("digits-vit", p["mode"], p["levels"], p["epochs"],
                                                                     2e-3, 0).is_file():
         _say(f"energy-vs-gpu: quantisation-aware fine-tune of digits-vit ({p['epochs']} epochs on CPU: up to "

@@ -47,6 +47,7 @@ import numpy as np
 
 from ..errors import ParameterError, require
 from . import capture as cap
+from .cache import converted_cache_path, save_state
 from .modes import MODES, calibrate, check_signal, finetune, prepare
 from .program import Program
 from .spiking import SpikingModel
@@ -125,7 +126,7 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
     if train is not None:
         xt, yt = (torch.as_tensor(np.asarray(a)) for a in train)
         labelled = (xt.float() if xt.is_floating_point() else xt, yt.long())
-    cached = _cache_path(cache_key, mode, levels, epochs, lr, seed) if cache_key else None
+    cached = converted_cache_path(cache_key, mode, levels, epochs, lr, seed) if cache_key else None
     if cached is not None and cached.is_file():
         gm.load_state_dict(torch.load(cached, weights_only=True))
     else:
@@ -133,7 +134,7 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
         if mode != "rate" and labelled is not None and epochs > 0:
             finetune(gm, *labelled, epochs=epochs, lr=lr, seed=seed)
         if cached is not None:
-            _save_atomic(torch, gm.state_dict(), cached)
+            save_state(gm.state_dict(), cached)
     gm.eval()
     if signal_check and mode != "rate":   # rate mode's one-level quantised ANN is not what its many steps compute
         check_signal(gm, dense, calib.float() if calib.is_floating_point() else calib, train=labelled)
@@ -212,23 +213,3 @@ def round_to_grid(gm, bits: int) -> None:
         for t in list(gm.parameters()) + list(gm.buffers()):
             if id(t) not in vths and t.is_floating_point():
                 t.copy_(torch.round(t * q) / q)
-
-
-def _cache_path(key, mode, levels, epochs, lr, seed):
-    import hashlib
-    import json
-
-    from .models import cache_dir
-    h = hashlib.sha256(json.dumps([key, mode, levels, epochs, lr, seed]).encode()).hexdigest()[:16]
-    return cache_dir() / f"converted-{mode}-{h}.pt"
-
-
-def _save_atomic(torch, state, path):
-    """``torch.save(state)`` to ``path`` atomically (:func:`spikeattn.fileio.atomic_write_bytes`)."""
-    import io
-
-    from ..fileio import atomic_write_bytes
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, buf.getvalue())

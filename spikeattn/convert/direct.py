@@ -20,7 +20,7 @@ multiple of ``grid`` (2^-8) so that with dyadic ``beta = 0.5``, thresholds and s
 float64 sums of the module and of the circuit are exact: the circuit's spike counts equal
 the module's (evaluated in float64), hence its predictions too.
 
-Weights are cached under :func:`spikeattn.convert.models.cache_dir` as
+Weights are cached under :func:`spikeattn.convert.cache.cache_dir` as
 ``direct-<kind>-<key>.pt`` (key: a hash of the configuration and the training data),
 written atomically and loaded with ``torch.load(weights_only=True)``.
 """
@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import ParameterError, require
 from ..ir import Circuit
-from .models import cache_dir
+from .cache import cache_dir, save_state
 
 KINDS = ("ssa", "sdsa")
 ENCODINGS = ("direct", "rate")
@@ -261,6 +261,5 @@ def train_direct(kind: str = "sdsa", data=None, steps: int = 4, epochs: int | No
         for p in model.parameters():
             p.copy_(torch.round(p / cfg["grid"]) * cfg["grid"])
     if cache:
-        from .api import _save_atomic
-        _save_atomic(torch, model.state_dict(), path)
+        save_state(model.state_dict(), path)
     return DirectModel(model, kind, steps, cfg, path if cache else None, trained_now=True)

@@ -20,16 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from pathlib import Path
 
 from ..errors import SpikeattnError, require
+from .cache import cache_dir, save_state
 
 MODELS = ("digits-vit", "recall-transformer", "mnist1d-attention")
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("SPIKEATTN_CACHE") or Path.home() / ".cache" / "spikeattn") / "models"
 
 
 def _classes(torch):
@@ -205,6 +200,5 @@ def load_model(name: str, data: dict | None = None, log=_print, progress: bool =
     if log:
         log(f"training {name} (not cached yet; {spec['train']['epochs']} epochs on CPU) ...")
     train(model, data["x_train"], data["y_train"], log=log, progress=progress, **spec["train"])
-    from .api import _save_atomic
-    _save_atomic(torch, model.state_dict(), path)
+    save_state(model.state_dict(), path)
     return model.eval()
