@@ -40,11 +40,13 @@ from functools import reduce
 
 import numpy as np
 
+from spikeattn.errors import InputError
+
 from .errors import HardwareKindError
 from .model import HardwareModel
 from .registry import get
 from .report import EnergyReport
-from .workload import CountsView, as_view, check_cost_args
+from .workload import CountsView, as_view
 
 
 def literature_energy(macs: float, acs: float, e_mac: float = 4.6e-12, e_ac: float = 0.9e-12) -> float:
@@ -52,6 +54,24 @@ def literature_energy(macs: float, acs: float, e_mac: float = 4.6e-12, e_ac: flo
 
     E.g. 0.347e9 MACs and 6.518e9 ACs -> 1.596 mJ + 5.866 mJ = 7.462 mJ."""
     return e_mac * float(macs) + e_ac * float(acs)
+
+
+def check_cost_args(hardware, circuit=None, placement=None) -> None:
+    """Types of :func:`hardware_models.cost`'s arguments: ``hardware`` a name (str) or a
+    HardwareModel, ``circuit`` None or a Circuit, ``placement`` None or a Placement."""
+    from spikeattn.ir import Circuit
+
+    from .placement_types import Placement
+    from .structured import AggregatePlacement
+    if not isinstance(hardware, (str, HardwareModel)):
+        raise InputError(f"cost(), field 'hardware': is {type(hardware).__name__}; pass a hardware name "
+                                "(str, see 'spikeattn hardware') or a HardwareModel.")
+    if circuit is not None and not isinstance(circuit, Circuit):
+        raise InputError(f"cost(), field 'circuit': is {type(circuit).__name__}; pass a spikeattn.Circuit "
+                                "or None.")
+    if placement is not None and not isinstance(placement, (Placement, AggregatePlacement)):
+        raise InputError(f"cost(), field 'placement': is {type(placement).__name__}; pass a "
+                                "hardware_models.placement.Placement (from place()) or None.")
 
 
 def cost(counts, hardware, circuit=None, placement=None) -> EnergyReport:

@@ -33,7 +33,10 @@ import scipy.sparse as sp
 
 from .errors import PlacementError
 from .model import HardwareModel
+from .placement import place
 from .registry import get
+from .structured import PER_CORE_ROWS, structured_limits_note
+from .virtual import VirtualCircuit
 
 ENERGY_REF = ("Intel Loihi 2 technology brief (2021): 128 cores, up to 1M neurons and 120M synapses; "
               "per-core neuron and memory figures are secondary and unverified")
@@ -193,10 +196,9 @@ def resources(circuit, chip="loihi2", result=None, *, max_chips: int | None = No
     ``result``: optional SimResult / EventCounts / counts dict weighting the partition by spike
     traffic (as :func:`~hardware_models.placement.place`); ``max_chips``: the circuit must fit on
     at most that many chips (else ``fits`` is False with ``cores per chip`` binding).  A
-    structured circuit is reported from its shapes (:func:`hardware_models.structured.
-    resources_structured`; ``exact`` as in ``place``): a large one lists per-core rows up to
-    ``PER_CORE_ROWS`` cores, and its fan-out comes from sampled cores."""
-    from .placement import place
+    structured circuit is reported from its shapes (:func:`resources_structured`; ``exact`` as
+    in ``place``): a large one lists per-core rows up to ``PER_CORE_ROWS`` cores, and its
+    fan-out comes from sampled cores."""
     hw = chip if isinstance(chip, HardwareModel) else get(chip)
     lim = hw.limits
     if lim is None:
@@ -205,7 +207,6 @@ def resources(circuit, chip="loihi2", result=None, *, max_chips: int | None = No
     base = ResourceReport(chip=hw.name, circuit=circuit.name, fits=True, cores_per_chip=lim.cores_per_chip,
                           limits=lim.to_dict(), assumptions=dict(ASSUMPTIONS.get(hw.name, {})))
     if circuit.structured:
-        from .structured import resources_structured
         circuit.validate()
         return resources_structured(circuit, hw, result, base, max_chips, seed, exact)
     try:
@@ -299,4 +300,81 @@ def _per_core(circuit, pl, lim) -> list[dict]:
                 c[f"util_{r}"] = c[r] / limit
         c["max_utilisation"] = max([c[f"util_{r}"] for r in RESOURCES if f"util_{r}" in c] or [0.0])
         out.append(c)
+    return out
+
+
+def resources_structured(circuit, hw: HardwareModel, result, base, max_chips, seed, exact=None):
+    """:func:`resources` for a structured circuit (called by it), placed from its shapes
+    (:mod:`hardware_models.structured`): an exact placement gets the flat report (the same
+    table as on ``circuit.expand()``), a large one totals, histograms from per-core arrays
+    (rows up to ``PER_CORE_ROWS`` cores) and the sampled fan-out."""
+    lim = hw.limits
+    vc = VirtualCircuit(circuit)
+    try:
+        pl = place(circuit, hw, result, limits=replace(lim, fan_out=None), seed=seed, exact=exact)
+    except PlacementError as exc:
+        base.fits = False
+        base.binding = worst_neuron(vc.populations, lambda n, pop: _in_degree(vc, n, pop), lim) or \
+            _error_binding(exc)
+        return base
+    vc = pl.virtual
+    info = {"method": "exact (the flat partition on the expansion's slices)" if pl.exact else
+            "aggregate (slices packed in order; fan-out from sampled cores)",
+            "neurons": vc.neurons, "synapses": vc.synapses, "weight_sharing": lim.weight_sharing,
+            "weight_storage": structured_limits_note(lim), "products": vc.realisation(),
+            "axon_upper_bounds": list(getattr(vc, "axon_bounds", []))}
+    if pl.exact:
+        base = _report(base, vc, pl, lim, seed, max_chips)
+        base.structured = info
+        return base
+    base.structured = info
+    arr = pl.per_core()
+    k = pl.cores_used
+    base.cores, base.chips = k, pl.chips_used
+    vals = {"neurons": arr["neurons"], "weight_memory_bytes": arr["memory"], "axons_in": arr["axons_in"]}
+    util = {r: v / getattr(lim, LIMIT_OF[r]) for r, v in vals.items() if getattr(lim, LIMIT_OF[r])}
+    fan_out = pl.fan_out_estimate()
+    if lim.fan_out:
+        util["fan_out_cores"] = np.array([fan_out / lim.fan_out])
+    summ = pl.summary()
+    base.partition = {"method": summ["method"], "assignment": summ["assignment"],
+                      "mesh_diameter_hops": pl.mesh_diameter, "tiles_used": pl.tiles_used,
+                      "fan_out_sampled_cores": len(pl.samples()), "fan_out_max_sampled": fan_out}
+    if k <= PER_CORE_ROWS:
+        rows = []
+        for i in range(k):
+            c = {"core": i, "chip": i // lim.cores_per_chip, "neurons": int(arr["neurons"][i]),
+                 "synapses": int(arr["synapses"][i]), "weight_memory_bytes": float(arr["memory"][i]),
+                 "axons_in": int(arr["axons_in"][i]), "axons_out": None, "fan_in_cores": None, "fan_out_cores": None}
+            for r in vals:
+                if r in util:
+                    c[f"util_{r}"] = float(util[r][i])
+            c["max_utilisation"] = max([c[f"util_{r}"] for r in vals if f"util_{r}" in c] or [0.0])
+            rows.append(c)
+        base.per_core = rows
+    info["totals"] = {"neurons": int(arr["neurons"].sum()), "synapses": int(arr["synapses"].sum()),
+                      "stored_synapses": int(arr["stored"].sum()), "weight_memory_bytes": float(arr["memory"].sum())}
+    for r, u in util.items():
+        counts, edges = np.histogram(np.clip(u, 0, 1), bins=10, range=(0, 1))
+        base.histograms[r] = {"bins": [round(float(e), 2) for e in edges], "counts": counts.tolist(),
+                              "over_limit": int((u > 1).sum())}
+    if lim.fan_out is not None and fan_out > lim.fan_out:
+        base.fits = False
+        base.binding = _binding(CONSTRAINT_OF["fan_out_cores"], "a sampled core", fan_out, lim.fan_out)
+    if base.fits and max_chips is not None and pl.chips_used > max_chips:
+        base.fits = False
+        base.binding = _binding("cores per chip", f"circuit '{circuit.name}' on {max_chips} chip(s)",
+                                pl.cores_used, max_chips * lim.cores_per_chip)
+    return base
+
+
+def _in_degree(vc, name: str, pop) -> np.ndarray:
+    """Synapses onto each of the first 10^7 neurons of ``name`` (every neuron of all but a
+    product's gate populations, whose neurons all have the same two synapses)."""
+    n = min(pop.size, 10_000_000)
+    edges = np.arange(n + 1, dtype=np.int64)
+    out = np.zeros(n)
+    for c in vc.projections.values():
+        if c.post == name:
+            out += c.synapses(edges)
     return out

@@ -1,4 +1,5 @@
-"""Placement, resources and costing of structured circuits without expanding them (issue 16).
+"""Placement and costing of structured circuits without expanding them (issue 16); their resource
+report is :func:`hardware_models.resources.resources_structured`.
 
 A structured circuit (shared, index, conv, product projections) is placed as the
 neuron-level circuit it stands for, described by :class:`hardware_models.virtual.VirtualCircuit`
@@ -36,14 +37,14 @@ neuron-level circuit it stands for, described by :class:`hardware_models.virtual
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 
-from .errors import PlacementError
 from .model import CoreLimits, HardwareModel
 from .partition import FlatCounter, Slice, bisect, first_in_run, merge, slice_graph, slice_ranges
+from .placement_types import Placement, Traffic
 from .virtual import VirtualCircuit
+from .workload import CountsView, ElementTotals, as_view
 
 EXACT_MAX_SLICES = 2000
 EXACT_MAX_SYNAPSES = 5_000_000
@@ -115,7 +116,6 @@ def place_structured(circuit, hw: HardwareModel, lim: CoreLimits, spikes, spikes
     """Place structured ``circuit`` (see the module docstring); ``spikes(name, size)`` gives the
     spikes per neuron that weight the slice graph (as in :func:`~hardware_models.placement.place`).
     ``exact``: force the exact partition (True) or the ordered packing (False)."""
-    from .placement import Placement
     vc = VirtualCircuit(circuit)
     ranges = slice_virtual(vc, lim)
     n_slices = sum(len(r[0]) - 1 for r in ranges.values())
@@ -342,8 +342,6 @@ class AggregatePlacement:
         return self._axons_per_core[conn.name] * self._mean_spikes(conn.pre, view)
 
     def traffic(self, view=None):
-        from .placement import Traffic
-        from .workload import as_view
         view = as_view(view) if view is not None else None
         intra = inter = hops = chips = host = 0.0
         stats = self.conn_stats()
@@ -366,7 +364,6 @@ class AggregatePlacement:
     def core_loads(self, view) -> list[dict]:
         """The distinct per-core loads (cores with equal loads listed once: latency takes the
         busiest core), with ``count`` the number of cores carrying each."""
-        from .workload import as_view
         view = as_view(view)
         k_n = self.cores_used
         f = {x: np.zeros(k_n) for x in ("acs", "macs", "active", "idle", "spikes", "msgs_out", "msgs_in")}
@@ -429,7 +426,6 @@ def with_realisation(view, vc):
     """``view`` plus, for every product whose gate realisation is not in it, the realisation's
     elements with lower-bound totals (see the module docstring, item 4); returns
     ``(view, notes)``."""
-    from .workload import CountsView, ElementTotals
     els = dict(view.elements)
     notes = []
     sb = view.steps * view.batch
@@ -486,82 +482,3 @@ def _term_fanouts(tm):
 def structured_limits_note(lim: CoreLimits) -> str:
     return ("weight sharing: a shared W's rows stored once per core. " if lim.weight_sharing else
             "no weight sharing: every group's copy of a shared W stored. ") + lim.weight_sharing_source
-
-
-def resources_structured(circuit, hw: HardwareModel, result, base, max_chips, seed, exact=None):
-    """:func:`hardware_models.resources.resources` for a structured circuit (called by it): an
-    exact placement gets the flat report (the same table as on ``circuit.expand()``), a large
-    one totals, histograms from per-core arrays (rows up to ``PER_CORE_ROWS`` cores) and the
-    sampled fan-out."""
-    from .placement import place
-    from .resources import CONSTRAINT_OF, LIMIT_OF, _binding, _error_binding, _report, worst_neuron
-    lim = hw.limits
-    vc = VirtualCircuit(circuit)
-    try:
-        pl = place(circuit, hw, result, limits=replace(lim, fan_out=None), seed=seed, exact=exact)
-    except PlacementError as exc:
-        base.fits = False
-        base.binding = worst_neuron(vc.populations, lambda n, pop: _in_degree(vc, n, pop), lim) or \
-            _error_binding(exc)
-        return base
-    vc = pl.virtual
-    info = {"method": "exact (the flat partition on the expansion's slices)" if pl.exact else
-            "aggregate (slices packed in order; fan-out from sampled cores)",
-            "neurons": vc.neurons, "synapses": vc.synapses, "weight_sharing": lim.weight_sharing,
-            "weight_storage": structured_limits_note(lim), "products": vc.realisation(),
-            "axon_upper_bounds": list(getattr(vc, "axon_bounds", []))}
-    if pl.exact:
-        base = _report(base, vc, pl, lim, seed, max_chips)
-        base.structured = info
-        return base
-    base.structured = info
-    arr = pl.per_core()
-    k = pl.cores_used
-    base.cores, base.chips = k, pl.chips_used
-    vals = {"neurons": arr["neurons"], "weight_memory_bytes": arr["memory"], "axons_in": arr["axons_in"]}
-    util = {r: v / getattr(lim, LIMIT_OF[r]) for r, v in vals.items() if getattr(lim, LIMIT_OF[r])}
-    fan_out = pl.fan_out_estimate()
-    if lim.fan_out:
-        util["fan_out_cores"] = np.array([fan_out / lim.fan_out])
-    summ = pl.summary()
-    base.partition = {"method": summ["method"], "assignment": summ["assignment"],
-                      "mesh_diameter_hops": pl.mesh_diameter, "tiles_used": pl.tiles_used,
-                      "fan_out_sampled_cores": len(pl.samples()), "fan_out_max_sampled": fan_out}
-    if k <= PER_CORE_ROWS:
-        rows = []
-        for i in range(k):
-            c = {"core": i, "chip": i // lim.cores_per_chip, "neurons": int(arr["neurons"][i]),
-                 "synapses": int(arr["synapses"][i]), "weight_memory_bytes": float(arr["memory"][i]),
-                 "axons_in": int(arr["axons_in"][i]), "axons_out": None, "fan_in_cores": None, "fan_out_cores": None}
-            for r in vals:
-                if r in util:
-                    c[f"util_{r}"] = float(util[r][i])
-            c["max_utilisation"] = max([c[f"util_{r}"] for r in vals if f"util_{r}" in c] or [0.0])
-            rows.append(c)
-        base.per_core = rows
-    info["totals"] = {"neurons": int(arr["neurons"].sum()), "synapses": int(arr["synapses"].sum()),
-                      "stored_synapses": int(arr["stored"].sum()), "weight_memory_bytes": float(arr["memory"].sum())}
-    for r, u in util.items():
-        counts, edges = np.histogram(np.clip(u, 0, 1), bins=10, range=(0, 1))
-        base.histograms[r] = {"bins": [round(float(e), 2) for e in edges], "counts": counts.tolist(),
-                              "over_limit": int((u > 1).sum())}
-    if lim.fan_out is not None and fan_out > lim.fan_out:
-        base.fits = False
-        base.binding = _binding(CONSTRAINT_OF["fan_out_cores"], "a sampled core", fan_out, lim.fan_out)
-    if base.fits and max_chips is not None and pl.chips_used > max_chips:
-        base.fits = False
-        base.binding = _binding("cores per chip", f"circuit '{circuit.name}' on {max_chips} chip(s)",
-                                pl.cores_used, max_chips * lim.cores_per_chip)
-    return base
-
-
-def _in_degree(vc, name: str, pop) -> np.ndarray:
-    """Synapses onto each of the first 10^7 neurons of ``name`` (every neuron of all but a
-    product's gate populations, whose neurons all have the same two synapses)."""
-    n = min(pop.size, 10_000_000)
-    edges = np.arange(n + 1, dtype=np.int64)
-    out = np.zeros(n)
-    for c in vc.projections.values():
-        if c.post == name:
-            out += c.synapses(edges)
-    return out

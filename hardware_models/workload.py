@@ -106,21 +106,3 @@ def as_view(counts) -> CountsView:
     raise CountsFormatError(f"cannot cost a {type(counts).__name__}: pass spikeattn.EventCounts, "
                             "EventCounts.to_dict() or a result.json dict")
 
-
-def check_cost_args(hardware, circuit=None, placement=None) -> None:
-    """Types of :func:`hardware_models.cost`'s arguments: ``hardware`` a name (str) or a
-    HardwareModel, ``circuit`` None or a Circuit, ``placement`` None or a Placement."""
-    from spikeattn.ir import Circuit
-
-    from .model import HardwareModel
-    from .placement import Placement
-    from .structured import AggregatePlacement
-    if not isinstance(hardware, (str, HardwareModel)):
-        raise InputError(f"cost(), field 'hardware': is {type(hardware).__name__}; pass a hardware name "
-                                "(str, see 'spikeattn hardware') or a HardwareModel.")
-    if circuit is not None and not isinstance(circuit, Circuit):
-        raise InputError(f"cost(), field 'circuit': is {type(circuit).__name__}; pass a spikeattn.Circuit "
-                                "or None.")
-    if placement is not None and not isinstance(placement, (Placement, AggregatePlacement)):
-        raise InputError(f"cost(), field 'placement': is {type(placement).__name__}; pass a "
-                                "hardware_models.placement.Placement (from place()) or None.")
