@@ -16,7 +16,7 @@ Robustness:
   Lava spawns for its process models; when ``timeout_s`` passes, the whole group gets
   SIGTERM, then SIGKILL after :data:`KILL_GRACE_S`, and the bridge waits until no process
   of the group is left before raising :class:`~spikeattn.errors.EngineError`
-  (no orphaned Lava processes);
+  (no orphaned Lava processes; :mod:`.process_group`);
 - a :class:`~spikeattn.errors.SpikeattnError` in the worker comes back as the same class
   and message; any other exception (one raised inside Lava) comes back as an
   ``EngineError`` quoting Lava's own last exception line and the end of its traceback.
@@ -24,18 +24,17 @@ Robustness:
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from ... import errors
 from ...errors import EngineError, MissingExtraError
 from ...ir import Circuit
 from ...result import SimResult
-from . import exchange
+from . import exchange, server
+from .process_group import KILL_GRACE_S, group_members, kill_group  # noqa: F401 (public here too)
 
 ENV_VAR = "SPIKEATTN_LAVA_PYTHON"
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -46,7 +45,6 @@ HOW_TO_CREATE = (
     ".venv-lava/bin/pip install -e . ; "
     f"or point {ENV_VAR} at the python of a venv that has lava-nc 0.10 and spikeattn.")
 STDERR_TAIL = 4000
-KILL_GRACE_S = 3.0
 
 
 class LavaEnvironmentError(EngineError, MissingExtraError):
@@ -124,7 +122,6 @@ def _run_job(exe, env, job, out, name, timeout_s):
     """``(stderr text, exit status)`` of one job: in the persistent worker (:mod:`.server`),
     or a fresh process where ``SPIKEATTN_LAVA_WORKER=fresh``."""
     if os.environ.get("SPIKEATTN_LAVA_WORKER", "persistent") != "fresh":
-        from . import server
         try:
             worker = server.get_worker(exe, env, str(REPO_ROOT))
         except OSError as exc:
@@ -135,7 +132,7 @@ def _run_job(exe, env, job, out, name, timeout_s):
         except server.WorkerTimeout:
             proc = worker.proc
             server.drop(worker)
-            raise _timeout_error(exe, name, timeout_s, _group_members(proc.pid)) from None
+            raise _timeout_error(exe, name, timeout_s, group_members(proc.pid)) from None
         except BaseException:
             server.drop(worker)
             raise
@@ -168,41 +165,3 @@ def last_exception_line(stderr: str | None) -> str:
             if head.endswith(("Error", "Exception", "Interrupt", "Exit")) or "." in head:
                 return ln
     return lines[-1] if lines else "no error message on stderr"
-
-
-def _group_members(pgid: int) -> list[int]:
-    """Pids whose process group is ``pgid`` (read from /proc; empty where /proc is absent)."""
-    pids = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            pids.append(int(entry.name))
-    return pids
-
-
-def kill_group(proc: subprocess.Popen) -> list[int]:
-    """SIGTERM the worker's process group (the worker and every process Lava started), SIGKILL
-    what is left after :data:`KILL_GRACE_S`; return the pids still alive (normally none)."""
-    pgid = proc.pid                 # start_new_session: the worker leads its own group
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            break
-        deadline = time.monotonic() + KILL_GRACE_S
-        while time.monotonic() < deadline:
-            proc.poll()             # reap the worker (a zombie is not counted)
-            if not _group_members(pgid):
-                break
-            time.sleep(0.05)
-        else:
-            continue
-        break
-    try:
-        proc.communicate(timeout=KILL_GRACE_S)
-    except (subprocess.TimeoutExpired, ValueError):
-        pass
-    return _group_members(pgid)

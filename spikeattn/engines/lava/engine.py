@@ -56,7 +56,6 @@ run) and ``samples_per_block``.
 """
 from __future__ import annotations
 
-import importlib.util
 import time
 
 import numpy as np
@@ -66,27 +65,9 @@ from ...errors import EngineError
 from ...ir import Circuit
 from ...ir.neurons_extra import GradedReLU
 from ...result import SimResult
-from ..base import Engine
-from .lowering import MAX_FIXED_DELAY
+from .common import HW_HINT, UNSUPPORTED, LavaEngineBase, lava_importable, lava_version  # noqa: F401
+from .hardware import Loihi2Engine
 
-UNSUPPORTED = {
-    "model:ternary_if": "Lava 0.10 has no signed-spike IF process with reset by subtraction (the numpy and compiled engines run it)",
-    "model:multi_threshold_if": "Lava 0.10 has no multi-threshold IF process (the numpy and compiled engines run it)",
-    # count messages into fixed-point populations are Lava's graded Dense ("projection:count" is
-    # supported); in float circuits they are refused under this key (missing_features)
-    "projection:count_float": "Lava's Dense sends binary or graded messages; count bursts are not lowered (the numpy and compiled engines run them)",
-    "float:order_exact": "Lava's floating_pt Dense computes W @ s with BLAS and its ports add several "
-                         "projections in connection order, so float sums that round can differ by one ulp "
-                         "and flip a spike at an exact threshold tie (fixed point is bit-exact)",
-    "lif:refractory": "Lava 0.10's LIF has no refractory period (LIFRefractory is float-only and "
-                      "differs from our definition)",
-    "lif:reset_subtract": "Lava 0.10's LIF resets v to 0; it has no reset by subtraction",
-    "lif:per_neuron_params": "Lava 0.10's LIF has one du, dv and vth per process",
-    "projection:delay0": "Lava's Dense/Sparse always delay a spike by one step",
-    "lif:v_reset": "Lava 0.10's LIF resets v to 0; v_reset must be 0",
-    "projection:fixed_delay_over_64": f"Loihi 2 synaptic delays are 6 bits: DelayDense/DelaySparse "
-                                      f"accept delays up to {MAX_FIXED_DELAY} steps in fixed point",
-}
 #: Listed explicitly: a feature key added to ``features.FEATURES`` later is unsupported
 #: until a lowering for it exists here.
 SUPPORTED = frozenset({"model:lif", "model:if", "model:loihi_lif", "model:graded_relu", "projection:long_delay",
@@ -102,25 +83,11 @@ from .batching import TILE_NEURONS, TILE_SYNAPSES  # noqa: E402
 STATE_READBACK = "StateLIF models record [s, u, v] per step and save a .npy at the last step (no Var.get)"
 
 
-def lava_importable() -> bool:
-    """Whether lava-nc can be imported by this interpreter (without importing it)."""
-    return importlib.util.find_spec("lava") is not None and importlib.util.find_spec("lava.magma") is not None
-
-
-def lava_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version("lava-nc")
-    except PackageNotFoundError:  # pragma: no cover - lava from a source checkout
-        return "unknown"
-
-
-class LavaEngine(Engine):
+class LavaEngine(LavaEngineBase):
     """Lava 0.10 CPU simulator engine (see the module docstring)."""
 
     name = "lava"
     supported = SUPPORTED
-    unsupported = UNSUPPORTED
     options_allowed = frozenset({"mode", "batch_mode", "run_cfg", "hardware", "bridge", "python", "timeout_s",
                                  "on_overflow", "merge", "tile_neurons", "tile_synapses"})
     # mode follows the circuit (fixed_pt for LoihiLIF circuits, floating_pt otherwise)
@@ -131,21 +98,6 @@ class LavaEngine(Engine):
     def unavailable(cls):
         return None if lava_importable() else ("lava-nc 0.10 does not import in this interpreter (Python 3.10 "
                                                "only); it runs through the bridge, or natively in .venv-lava")
-
-    @classmethod
-    def missing_features(cls, circuit: Circuit) -> list[tuple[str, str]]:
-        missing = super().missing_features(circuit)
-        for n, p in circuit.populations.items():
-            if not p.model.fixed_point and np.any(np.asarray(getattr(p.model, "v_reset", 0)) != 0):
-                missing.append((f"population '{n}'", "lif:v_reset"))
-        if circuit.fixed_point:
-            for n, p in circuit.projections.items():
-                if p.delay > MAX_FIXED_DELAY:
-                    missing.append((f"projection '{n}'", "projection:fixed_delay_over_64"))
-        else:       # count bursts lower to Lava's graded fixed-point Dense only
-            missing += [(f"projection '{n}'", "projection:count_float") for n, p in circuit.projections.items()
-                        if p.message == "count"]
-        return missing
 
     # ------------------------------------------------------------------ options
     def _mode(self, circuit: Circuit) -> str:
@@ -188,7 +140,6 @@ class LavaEngine(Engine):
         if bridge not in ("auto", "always", "never"):
             raise EngineError(f"Lava engine option bridge={bridge!r} is not known; use 'auto', 'always' or 'never'.")
         if self._hardware():            # Loihi 2 hardware: Lava's own processes only (.hardware)
-            from .hardware import Loihi2Engine
             run_cfg = self.options.get("run_cfg", "sim")
             opts = {k: v for k, v in self.options.items() if k in Loihi2Engine.options_allowed and k != "hardware"}
             opts["run_cfg"] = "loihi2_hw" if run_cfg == "sim" else run_cfg
@@ -269,12 +220,6 @@ class LavaEngine(Engine):
                 "samples_per_block": block if batch_mode != "loop" else 1}
         return SimResult(spikes=spikes, probes=probes, counts=counts, steps=steps, batch=batch, dt=circuit.dt,
                          engine=self.name, wall_s=wall, meta=meta)
-
-
-HW_HINT = ("Loihi2HwCfg needs Intel's lava-loihi package (the Loihi 2 compiler and runtime), which is "
-           "not published on PyPI: it is distributed to members of Intel's Neuromorphic Research "
-           "Community (INRC) together with access to Loihi 2 systems. Without it, run the bit-accurate "
-           "CPU simulation (hardware=False, the default), which is bit-exact with the chip's arithmetic.")
 
 
 def _run_cfg(mode: str, hardware: bool):

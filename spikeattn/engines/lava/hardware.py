@@ -27,7 +27,7 @@ import numpy as np
 from ...version import __version__
 from ...errors import EngineError
 from ...result import SimResult
-from .engine import HW_HINT, LavaEngine, lava_importable, lava_version
+from .common import HW_HINT, UNSUPPORTED, LavaEngineBase, lava_importable, lava_version
 
 #: Modules lava-loihi adds to the ``lava`` namespace (lava-nc 0.10 imports them optionally).
 HW_MODULES = {"lava.magma.core.model.nc.model": "NcProcessModels (Loihi 2 neuro-cores)",
@@ -46,12 +46,12 @@ def missing_lava_loihi() -> list[str]:
     return out
 
 
-class Loihi2Engine(LavaEngine):
+class Loihi2Engine(LavaEngineBase):
     """Loihi 2 hardware via lava-loihi (see the module docstring)."""
 
     name = "loihi2"
     supported = frozenset({"model:loihi_lif", "projection:sparse", "projection:long_delay"})
-    unsupported = {**LavaEngine.unsupported,
+    unsupported = {**UNSUPPORTED,
                    "probe": "u and v are not read back from the chip (spikes only)",
                    "model:lif": "the chip runs fixed point: use LoihiLIF (engine='lava' runs float LIF on the CPU)",
                    "model:if": "the chip runs fixed point: use LoihiLIF",

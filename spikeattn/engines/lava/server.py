@@ -6,7 +6,7 @@ instead keeps one worker (``python -m spikeattn.engines.lava.worker --serve``) a
 sends it job folders, one line ``JOB<TAB>OUT`` on its stdin per run; the worker answers
 one line ``@@spikeattn-lava-worker@@ RC`` on stdout (other output is ignored) and keeps its
 stderr in a temporary file the bridge quotes on failure.  The worker runs in its own
-session, so a timeout kills it with every process Lava started (:func:`.bridge.kill_group`);
+session, so a timeout kills it with every process Lava started (:func:`.process_group.kill_group`);
 it exits on end of input (its parent gone) and after any error that is not a
 SpikeattnError; an ``atexit`` hook stops the pool.  Set ``SPIKEATTN_LAVA_WORKER=fresh`` to
 start a new worker for every run instead.
@@ -19,6 +19,8 @@ import queue
 import subprocess
 import tempfile
 import threading
+
+from .process_group import kill_group
 
 MARK = "@@spikeattn-lava-worker@@"
 _POOL: dict = {}
@@ -68,7 +70,6 @@ class Worker:
             raise WorkerTimeout() from None
 
     def close(self):
-        from .bridge import kill_group
         try:
             self.proc.stdin.close()
         except OSError:
