@@ -184,7 +184,7 @@ def cause(term: str, ev: dict, traffic, model_j: float, sanafe_j: float) -> str:
 def run_one(label: str, sm, x, steps: int) -> list[dict]:
     import hardware_models as hm
     from hardware_models.placement import place
-    from hardware_models.sanafe_engine import _placement_map, compare_with_model, run_sanafe
+    from hardware_models.sanafe_engine import compare_with_model, placement_map, run_sanafe
     from spikeattn import simulate
     from spikeattn.engines.features import required_features
     from spikeattn.errors import UnsupportedFeatureError
@@ -216,7 +216,7 @@ def run_one(label: str, sm, x, steps: int) -> list[dict]:
             sanafe = {t: run.energy_j[t] for t in TERMS}
             ev, source = cmp["events"], "SANA-FE 2.2.9 run"
         else:
-            pred = sanafe_equations(c, inputs, res, _placement_map(c, pl, "loihi"))
+            pred = sanafe_equations(c, inputs, res, placement_map(c, pl, "loihi"))
             sanafe, ev = pred["energy_j"], pred["events"]
             source = ("cost equations (SANA-FE refused the circuit)" if run is None else
                       "cost equations (SANA-FE's spikes differ: " + "; ".join(run.mismatches[:2]) + ")")

@@ -61,11 +61,16 @@ import numpy as np
 
 from spikeattn.engines.features import required_features
 from spikeattn.dynamics import fixed_point as fx
-from spikeattn.errors import InputError, ParameterError, SpikeattnError, UnsupportedFeatureError
+from spikeattn.errors import InputError, SpikeattnError, UnsupportedFeatureError, require
 from spikeattn.ir import LIF, Circuit, LoihiLIF
 
 from .placement import place
-from .sanafe_arch import ARCHS, ArchSpec, _sanafe, arch_costs, arch_spec, load_arch  # noqa: F401 (re-export)
+from .sanafe_arch import ARCHS, ArchSpec, arch_costs, arch_spec, load_arch  # noqa: F401 (re-export)
+from .sanafe_arch.compare import (TERM_MAP, compare_with_model, predict_from_counts,  # noqa: F401 (re-export)
+                                  sanafe_active_updates, write_comparison)
+from .sanafe_arch.mapping import fill_cores, fit_inputs, placement_map  # noqa: F401 (re-export)
+
+SANAFE = ("sanafe", "sanafe", "Running a circuit on SANA-FE")   # require(*SANAFE): the optional package
 
 TERMS = ("synapse", "dendrite", "soma", "network")
 UNSUPPORTED = {"lif:refractory": "SANA-FE's LIF soma has no refractory period",
@@ -73,77 +78,6 @@ UNSUPPORTED = {"lif:refractory": "SANA-FE's LIF soma has no refractory period",
                "projection:long_delay": "only delay 1 is lowered",
                "projection:graded": "SANA-FE messages are binary spikes",
                "source:graded": "SANA-FE input neurons emit binary spikes"}
-
-
-# ----------------------------------------------------------------------------- placement
-def fill_cores(circuit: Circuit, arch: str = "loihi") -> dict[str, np.ndarray]:
-    """Simple placement: ``{node: core index per neuron}``.
-
-    Nodes are taken in the circuit's update order; each starts on a fresh core and fills
-    cores in order (``neurons_per_core`` for populations, ``inputs_per_core`` for sources).
-    Raises :class:`ParameterError` naming the binding limit if the chip runs out of cores."""
-    spec = arch_spec(arch)
-    out, core = {}, 0
-    for name in circuit.update_order():
-        node = circuit.node(name)
-        cap = spec.inputs_per_core if name in circuit.sources else spec.neurons_per_core
-        idx = core + np.arange(node.size) // cap
-        out[name] = idx.astype(np.int64)
-        core = int(idx[-1]) + 1
-    if core > spec.cores:
-        raise ParameterError(f"circuit '{circuit.name}'", "placement", f"needs {core} cores on {arch} "
-                             f"(one node per core, {spec.neurons_per_core} neurons per core) but the chip has "
-                             f"{spec.cores}.", "use a larger architecture or a placement that packs nodes.")
-    return out
-
-
-def fit_inputs(circuit: Circuit, cores: dict, arch: str = "loihi") -> dict[str, np.ndarray]:
-    """Move input-source neurons off cores that hold more than the arch's ``inputs_per_core``
-    input units (or more than ``neurons_per_core`` neurons in all) to the nearest core index
-    with room, keeping every other neuron where it is.  Raises :class:`ParameterError` when the
-    chip has no room left."""
-    spec = arch_spec(arch)
-    out = {n: np.asarray(v, np.int64).copy() for n, v in cores.items()}
-    total = np.zeros(spec.cores, np.int64)
-    inputs = np.zeros(spec.cores, np.int64)
-    for n, v in out.items():
-        if n not in circuit.sources:
-            np.add.at(total, v, 1)
-    for n in circuit.sources:
-        v = out.get(n)
-        if v is None:
-            continue
-        for i, c in enumerate(v):
-            if inputs[c] < spec.inputs_per_core and total[c] < spec.neurons_per_core:
-                inputs[c] += 1
-                total[c] += 1
-                continue
-            room = np.flatnonzero((inputs < spec.inputs_per_core) & (total < spec.neurons_per_core))
-            if room.size == 0:
-                raise ParameterError(f"circuit '{circuit.name}'", "placement", f"has no core with room for input "
-                                     f"neuron {i} of '{n}' on {arch}.", "use a larger architecture.")
-            c2 = int(room[np.argmin(np.abs(room - c))])
-            v[i] = c2
-            inputs[c2] += 1
-            total[c2] += 1
-    return out
-
-
-def _placement_map(circuit: Circuit, placement, arch: str) -> dict[str, np.ndarray]:
-    if placement is None:
-        return fill_cores(circuit, arch)
-    for attr in ("neuron_cores", "core_of", "assignment"):
-        if hasattr(placement, attr):
-            placement = getattr(placement, attr)
-            break
-    out = {}
-    for name, node in circuit.nodes().items():
-        if name not in placement:
-            raise ParameterError("run_sanafe", "placement", f"has no core for node '{name}'.",
-                                 "give a core (int) or one core per neuron for every node.")
-        cores = np.broadcast_to(np.asarray(placement[name], np.int64), (node.size,))
-        out[name] = cores.copy()
-    return fit_inputs(circuit, out, arch)
 
 
 # ----------------------------------------------------------------------------- lowering
@@ -208,7 +142,7 @@ def _weights(proj, fixed: bool) -> "np.ndarray":
 
 def build_network(circuit: Circuit, spec: ArchSpec, arch_obj, cores: dict, sample_inputs: dict, scale: float):
     """A SANA-FE ``Network`` for one sample (``sample_inputs``: source -> (steps, size) bool)."""
-    sf = _sanafe()
+    sf = require(*SANAFE)
     net = sf.Network()
     hw_cores = arch_obj.cores()
     groups, w_scale, inputs_on_core = {}, {}, {}
@@ -321,12 +255,12 @@ def run_sanafe(circuit: Circuit, inputs=None, result=None, arch: str = "loihi", 
         raise InputError("run_sanafe: give either inputs or result, not both.")
     steps, batch = result.steps, result.batch
     encoded = {n: result.spikes[n] for n in circuit.sources}
-    cores = _placement_map(circuit, placement, arch)
+    cores = placement_map(circuit, placement, arch)
     energy = {k: 0.0 for k in ("total",) + TERMS}
     per_sample, times, syn, packets, fired = [], [], 0, 0, 0
     spikes = {n: np.zeros((steps, batch, p.size), bool) for n, p in circuit.populations.items()}
     arch_obj = load_arch(arch)
-    chip = _sanafe().SpikingChip(arch_obj)      # reused for every sample of this circuit only:
+    chip = require(*SANAFE).SpikingChip(arch_obj)      # reused for every sample of this circuit only:
     for b in range(batch):                      # SANA-FE cannot reload a different network
         net = build_network(circuit, spec, arch_obj, cores, {n: a[:, b] for n, a in encoded.items()},
                             potential_scale)
@@ -359,10 +293,6 @@ def run_sanafe(circuit: Circuit, inputs=None, result=None, arch: str = "loihi", 
     return SanafeRun(arch, steps, batch, energy, per_sample, times, syn, packets, fired, spikes,
                      not mismatches, mismatches, cores, notes,
                      placement=placement if hasattr(placement, "traffic") else None)
-
-
-from .sanafe_arch.compare import (TERM_MAP, compare_with_model, predict_from_counts,  # noqa: E402,F401
-                                 sanafe_active_updates, write_comparison)
 
 
 def sanafe_block(circuit, result, archs=("loihi",)) -> dict:

@@ -19,10 +19,6 @@ from spikeattn.errors import ParameterError, require
 ARCH_DIR = Path(__file__).parent
 
 
-def _sanafe():
-    return require("sanafe", "sanafe", "Running a circuit on SANA-FE")
-
-
 @dataclass(frozen=True)
 class ArchSpec:
     """A SANA-FE architecture: where it comes from and the unit names the lowering uses."""
@@ -65,7 +61,7 @@ ARCHS = {
 def load_arch(arch: str):
     """The SANA-FE ``Architecture`` object for ``arch`` (a key of :data:`ARCHS`)."""
     spec = arch_spec(arch)
-    sf = _sanafe()
+    sf = require("sanafe", "sanafe", "Running a circuit on SANA-FE")
     if spec.source == "builtin:loihi":
         return sf.load_loihi()
     return sf.load_arch(str(ARCH_DIR / spec.source))

@@ -11,7 +11,9 @@ import numpy as np
 from spikeattn.dynamics import fixed_point as fx
 from spikeattn.ir import Circuit
 
+from ..cost import cost
 from . import arch_costs
+from .mapping import placement_map
 
 
 def sanafe_active_updates(circuit: Circuit, result) -> int:
@@ -57,8 +59,7 @@ def predict_from_counts(circuit: Circuit, result, arch: str = "loihi", placement
     between the tiles (x = tile // mesh height, y = tile % mesh height).  Equal to what
     SANA-FE reports when the lowering maps every spikeattn event one-to-one (tested)."""
     c = arch_costs(arch)
-    from ..sanafe_engine import _placement_map
-    cores = _placement_map(circuit, placement, arch)
+    cores = placement_map(circuit, placement, arch)
     counts = result.counts
     n_steps = sum(p.size for p in circuit.populations.values()) * counts.steps * counts.batch
     syn = counts.total("synaptic_acs") + counts.total("synaptic_macs")
@@ -111,12 +112,11 @@ def compare_with_model(run, circuit: Circuit, result, hardware: str = "loihi",
     term: the events, SANA-FE's unit cost and spikeattn's effective cost per event."""
     if not run.spikes_match:
         return {"comparable": False, "agree": False, "reason": "spikes differ: " + "; ".join(run.mismatches[:3])}
-    import hardware_models as hm
     placement = placement if placement is not None else getattr(run, "placement", None)
     pl_obj = placement if hasattr(placement, "traffic") else None
     # spikeattn's model uses the Placement given (or places the circuit itself); SANA-FE's terms
     # are predicted on the very cores SANA-FE ran with (run.cores, which follow that placement)
-    report = hm.cost(result.counts, hardware, circuit=circuit if pl_obj is None else None, placement=pl_obj)
+    report = cost(result.counts, hardware, circuit=circuit if pl_obj is None else None, placement=pl_obj)
     pred = predict_from_counts(circuit, result, run.arch, placement=run.cores)
     ev, uc = pred["events"], pred["unit_costs_j"]
     table, used = {}, set()
