@@ -30,8 +30,9 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from spikeattn.errors import ParameterError
+from spikeattn.errors import ParameterError, require
 
+from .dense_equivalent import TORCH_PURPOSE
 from .registry import get
 from .report import EnergyReport
 
@@ -57,8 +58,7 @@ def sdsa_dense_model(steps: int, du: float = 1.0, dv: float = 0.5, vth: float = 
         Y_t  = Q_t * kv_t                                 (B, N, D)
 
     Output ``(B, T, N, D)``: the circuit's output without its 3-step pipeline latency."""
-    from .dense_equivalent import _torch
-    torch = _torch()
+    torch = require("torch", "torch", TORCH_PURPOSE)
 
     class SDSADense(torch.nn.Module):
         def forward(self, q, k, v):
@@ -78,7 +78,7 @@ def sdsa_dense_model(steps: int, du: float = 1.0, dv: float = 0.5, vth: float = 
 
 def gpu_workload(circuit, steps: int, batch: int, baseline: str = "softmax"):
     """The dense workload of ``baseline`` (see :data:`BASELINES`) for ``batch`` samples."""
-    from .dense_equivalent import _torch, count_workload, dense_workload
+    from .dense_equivalent import count_workload, dense_workload
     if baseline not in BASELINES or baseline == "eyeriss":
         raise ParameterError("gpu_workload", "baseline", f"is {baseline!r}.",
                              f"use one of {[b for b in BASELINES if b != 'eyeriss']} (eyeriss: cost_eyeriss).")
@@ -91,7 +91,7 @@ def gpu_workload(circuit, steps: int, batch: int, baseline: str = "softmax"):
         w.name += f" as a {quant_bits(steps)}-bit quantised ANN"
         return w
     att = circuit.meta.get("attention") if isinstance(circuit.meta, dict) else None
-    torch = _torch()
+    torch = require("torch", "torch", TORCH_PURPOSE)
     if att and att.get("kind") == "sdsa":
         n_q, n_k, d = int(att["n_query"]), int(att.get("n_key", att["n_query"])), int(att["dim"])
         inputs = {"q": torch.zeros(batch, steps, n_q, d), "k": torch.zeros(batch, steps, n_k, d),

@@ -95,7 +95,7 @@ def cost(counts, hardware, circuit=None, placement=None) -> EnergyReport:
                                 "Use hardware_models.baselines.cost_eyeriss(workload).")
     view = as_view(counts)
     placement, traffic, loads, notes, view = prepare(hw, view, circuit, placement)
-    picks = {w: _evaluate(hw, view, w, traffic, loads, placement) for w in ("value", "low", "high")}
+    picks = {w: evaluate(hw, view, w, traffic, loads, placement) for w in ("value", "low", "high")}
     notes += [f"{hw.name}: {term.replace('_', ' ')} included in the per-event figure (not added separately)."
               for term in hw.included_in_ops]
     notes += picks["value"][2]
@@ -157,7 +157,7 @@ def _dedupe(notes):
     return out
 
 
-def _evaluate(hw: HardwareModel, v: CountsView, w: str, traffic, loads, placement, getc=None):
+def evaluate(hw: HardwareModel, v: CountsView, w: str, traffic, loads, placement, getc=None):
     """One evaluation with every constant at ``w``: (breakdown, latency or None, notes).
 
     ``getc(key)`` (optional) supplies the constants instead, e.g. arrays of Monte Carlo

@@ -35,8 +35,11 @@ from spikeattn.errors import ParameterError, require
 from spikeattn.ir import Circuit
 
 
+TORCH_PURPOSE = "The dense (GPU) equivalent of a circuit"     # what torch is needed for (MissingExtraError)
+
+
 def _torch():
-    return require("torch", "torch", "The dense (GPU) equivalent of a circuit")
+    return require("torch", "torch", TORCH_PURPOSE)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cost import _evaluate, prepare
+from .cost import evaluate, prepare
 from .registry import get
 from .report import STATIC_KEYS, EnergyReport
 from .workload import as_view
@@ -73,7 +73,7 @@ def chip_draws(counts, hardware, circuit=None, placement=None, n: int = N_DRAWS,
     view = as_view(counts)
     placement, traffic, loads, _, view = prepare(hw, view, circuit, placement)
     d = _Draws(hw, n, seed)
-    b, lat, _ = _evaluate(hw, view, "value", traffic, loads, placement, getc=d)
+    b, lat, _ = evaluate(hw, view, "value", traffic, loads, placement, getc=d)
     zero = np.zeros(n)
     total = sum((np.broadcast_to(v, (n,)) for v in b.values()), zero)
     static = sum((np.broadcast_to(v, (n,)) for k, v in b.items() if k in STATIC_KEYS), zero)
