@@ -3,7 +3,7 @@ flat conversion on numpy and compiled, in the same run (issue 16 target: <= 1 s 
 numpy 12.7 s and compiled 5.2 s when the target was set).
 
 The built-in ``digits-vit`` (trained and cached on first use, which says so) is converted twice
-with the same arguments as ``python -m spikeattn.convert.targets`` (accumulate mode, L = 4,
+with the same arguments as ``python -m spikeattn.models.targets`` (accumulate mode, L = 4,
 15 fine-tune epochs, the fine-tuned graph shared through ``cache_key="digits-vit"``):
 ``structured=True`` (shared weights, product projections) and flat (per-token copies, gate
 neurons).  Rows, each the wall time of ``spikeattn.convert.run(model, x_test, steps=T,
@@ -62,8 +62,8 @@ def main(argv=None) -> int:
         args.repeats = 1
 
     from spikeattn.convert import convert, run
-    from spikeattn.convert.data import load_data
-    from spikeattn.convert.models import load_model
+    from spikeattn.models.data import load_data
+    from spikeattn.models.zoo import load_model
     data = load_data("digits")
     model = load_model("digits-vit", data, log=common.log)
     x, y, T = data["x_test"], data["y_test"], args.steps

@@ -2,7 +2,7 @@
 
 For T = 1, 2, 4, 8 on the whole test split (360 images):
 
-* ``direct-ssa`` / ``direct-sdsa``: :func:`spikeattn.convert.direct.train_direct` trained at
+* ``direct-ssa`` / ``direct-sdsa``: :func:`spikeattn.models.direct.train_direct` trained at
   that T (BPTT + surrogate gradients, snnTorch; cached), evaluated through its circuit on
   the numpy engine (the circuit's predictions are checked to equal the snnTorch module's);
 * ``converted-vit``: ``convert(load_model("digits-vit"), mode="accumulate", steps=4,
@@ -35,7 +35,7 @@ COLUMNS = [("model", "model", "s"), ("T", "T", "d"), ("accuracy", "accuracy", ".
 
 
 def direct_rows(data, grid, epochs, n_test):
-    from spikeattn.convert.direct import train_direct
+    from spikeattn.models.direct import train_direct
     rows = []
     x, y = data["x_test"][:n_test], data["y_test"][:n_test]
     for kind in ("ssa", "sdsa"):
@@ -60,7 +60,7 @@ def direct_rows(data, grid, epochs, n_test):
 def converted_rows(data, grid, n_test, levels=4, epochs=15):
     import torch
     from spikeattn.convert import convert
-    from spikeattn.convert.models import load_model
+    from spikeattn.models.zoo import load_model
     model = load_model("digits-vit", data, log=log)
     sm = convert(model, torch.as_tensor(data["x_train"][:2]), mode="accumulate", calib=data["x_calib"],
                  train=(data["x_train"], data["y_train"]), epochs=epochs, levels=levels,
@@ -116,7 +116,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     grid = [1, 2] if a.quick else [int(t) for t in a.steps.split(",")]
     epochs = 2 if a.quick else a.epochs
-    from spikeattn.convert.data import load_data
+    from spikeattn.models.data import load_data
     data = load_data("digits")
     n_test = 100 if a.quick else len(data["x_test"])
     t0 = time.perf_counter()

@@ -35,8 +35,8 @@ def run(layers=2, steps=4, n_test=360, base_epochs=10, epochs=3, variants=VARIAN
     import torch
 
     from spikeattn.convert import capture as cap
-    from spikeattn.convert.data import load_data
-    from spikeattn.convert.models import load_model
+    from spikeattn.models.data import load_data
+    from spikeattn.models.zoo import load_model
     from spikeattn.convert.modes import calibrate, finetune, prepare
     from spikeattn.convert.sparsify import apply_sparsification, convert_prepared
     from spikeattn.convert.token_select import counted_by_run, reset_stage_counts, stage_counts

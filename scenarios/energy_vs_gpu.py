@@ -78,9 +78,9 @@ def run(cfg: ScenarioConfig) -> ScenarioOutcome:
 
     from spikeattn.convert import convert
     from spikeattn.convert.figures import accuracy_vs_T as _accuracy_vs_T
-    from spikeattn.convert.data import digits
+    from spikeattn.models.data import digits
     from spikeattn.convert.fidelity import fidelity_report
-    from spikeattn.convert.models import load_model
+    from spikeattn.models.zoo import load_model
     from spikeattn.fileio import atomic_write_json
 
     p = cfg.p

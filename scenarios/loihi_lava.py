@@ -115,8 +115,8 @@ def _converted(cfg: ScenarioConfig, o: Outcome) -> None:
     from hardware_models.cost import cost
     from hardware_models.resources import resources
     from spikeattn.convert import convert
-    from spikeattn.convert.data import digits
-    from spikeattn.convert.models import load_model
+    from spikeattn.models.data import digits
+    from spikeattn.models.zoo import load_model
     p = cfg.p
     data = digits()
     model = load_model("digits-vit", data, log=lambda m: print(m, file=sys.stderr, flush=True))

@@ -1,7 +1,7 @@
 """``spikeattn convert`` and ``spikeattn predict`` (CLI plug-in).
 
 ``convert MODEL --data DATA --mode M --steps T --out DIR``: ``MODEL`` is a built-in name
-(:data:`spikeattn.convert.models.MODELS`) or a ``.pt2`` file written by
+(:data:`spikeattn.models.zoo.MODELS`) or a ``.pt2`` file written by
 ``torch.export.save``; ``DATA`` a built-in name or an ``.npz`` (see :mod:`.data`).  Flat
 (default): writes ``DIR/fidelity.json`` (with the counted ``workload``: ``spikeattn energy
 DIR/fidelity.json`` costs it), ``DIR/circuit.zip`` and ``DIR/accuracy_vs_T.png``.  ``--structured`` (accumulate mode only; default engine
@@ -110,7 +110,7 @@ def register(subparsers) -> None:
 
 def load_pt2(path):
     from ..errors import require
-    from .data import DataError
+    from ..models.data import DataError
     torch = require("torch", "torch", "loading .pt2 models")
     import zipfile
     if not Path(path).is_file() or not zipfile.is_zipfile(path):
@@ -159,8 +159,8 @@ def _set_threads(args) -> None:
 
 def _load_inputs(args):
     """(model, name, data) of ``convert``."""
-    from .data import load_data
-    from .models import MODELS, SPECS, load_model
+    from ..models.data import load_data
+    from ..models.zoo import MODELS, SPECS, load_model
     data = load_data(args.data)
     if args.model in MODELS:
         return load_model(args.model, data if SPECS[args.model]["data"] == args.data else None), args.model, data
@@ -304,7 +304,7 @@ def cmd_predict(args) -> int:
     from ..engines.base import engine_class
     from ..errors import InputError, MemoryLimitError
     from ..fileio import atomic_write_json
-    from .data import load_data
+    from ..models.data import load_data
     from .structured_report import evaluate, workload
     engine_class(args.engine)
     _set_threads(args)

@@ -27,9 +27,9 @@ pytest.importorskip("sklearn", reason="the digits data set needs scikit-learn (e
 
 from spikeattn.cli import main  # noqa: E402
 from spikeattn.convert import convert  # noqa: E402
-from spikeattn.convert import data as sdata  # noqa: E402
-from spikeattn.convert.models import SPECS, build, train  # noqa: E402
-from spikeattn.convert.models import _spec_and_path  # noqa: E402
+from spikeattn.models import data as sdata  # noqa: E402
+from spikeattn.models.zoo import SPECS, build, train  # noqa: E402
+from spikeattn.models.zoo import _spec_and_path  # noqa: E402
 from spikeattn.convert.structured_model import StructuredModel, load_model, run  # noqa: E402
 from spikeattn.counts import validate_counts_dict  # noqa: E402
 

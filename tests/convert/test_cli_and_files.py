@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch", reason="the converter needs torch (extra 't
 nn = torch.nn
 
 from spikeattn.convert import cli  # noqa: E402
-from spikeattn.convert.data import DataError, load_npz  # noqa: E402
+from spikeattn.models.data import DataError, load_npz  # noqa: E402
 from spikeattn.errors import SpikeattnError  # noqa: E402
 
 KEYS = {"model", "mode", "dense_accuracy", "quantised_accuracy", "spiking_accuracy", "identical_to_quantised",

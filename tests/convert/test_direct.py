@@ -9,8 +9,8 @@ torch = pytest.importorskip("torch", reason="needs torch")
 pytest.importorskip("snntorch", reason="needs snntorch (extra 'torch')")
 pytest.importorskip("sklearn", reason="the digits data set needs scikit-learn (extra 'convert')")
 
-from spikeattn.convert.data import load_data  # noqa: E402
-from spikeattn.convert.direct import tokens, train_direct  # noqa: E402
+from spikeattn.models.data import load_data  # noqa: E402
+from spikeattn.models.direct import tokens, train_direct  # noqa: E402
 from spikeattn.errors import ParameterError  # noqa: E402
 
 

@@ -14,9 +14,9 @@ torch = pytest.importorskip("torch", reason="the converter needs torch (extra 't
 
 from spikeattn import simulate  # noqa: E402
 from spikeattn.convert import convert  # noqa: E402
-from spikeattn.convert.data import digits  # noqa: E402
+from spikeattn.models.data import digits  # noqa: E402
 from spikeattn.convert.loihi import depths, quantise_matrix  # noqa: E402
-from spikeattn.convert.models import build, train  # noqa: E402
+from spikeattn.models.zoo import build, train  # noqa: E402
 from spikeattn.convert.registry import ConversionError  # noqa: E402
 from spikeattn.dynamics.fixed_point import quantise_weights  # noqa: E402
 from spikeattn.errors import ParameterError  # noqa: E402

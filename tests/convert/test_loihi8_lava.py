@@ -12,8 +12,8 @@ torch = pytest.importorskip("torch", reason="the converter needs torch (extra 't
 
 from spikeattn import simulate  # noqa: E402
 from spikeattn.convert import convert  # noqa: E402
-from spikeattn.convert.data import digits  # noqa: E402
-from spikeattn.convert.models import build, train  # noqa: E402
+from spikeattn.models.data import digits  # noqa: E402
+from spikeattn.models.zoo import build, train  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 HAS_LAVA = importlib.util.find_spec("lava") is not None or (REPO / ".venv-lava" / "bin" / "python").exists()

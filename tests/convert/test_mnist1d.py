@@ -10,7 +10,7 @@ import pytest
 
 md = pytest.importorskip("mnist1d.data", reason="the mnist1d data set needs the mnist1d package (extra 'torch')")
 
-from spikeattn.convert import data as sdata  # noqa: E402
+from spikeattn.models import data as sdata  # noqa: E402
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ torch = pytest.importorskip("torch", reason="the model and the converter need to
 
 @pytest.fixture(scope="module")
 def tiny():
-    from spikeattn.convert.models import build, train
+    from spikeattn.models.zoo import build, train
     d = sdata.mnist1d(seed=0, num_samples=1000, cache=False)
     torch.manual_seed(0)
     m = build("mnist1d-attention", dim=16, heads=2, layers=1, hidden=16, patch=4)
@@ -110,7 +110,7 @@ def test_tiny_model_converts_identical_to_the_quantised_ann(tiny, mode, levels, 
 
 
 def test_load_model_says_it_trains_on_a_cold_cache_then_loads(tmp_path, monkeypatch):
-    from spikeattn.convert.models import MODELS, SPECS, is_cached, load_model
+    from spikeattn.models.zoo import MODELS, SPECS, is_cached, load_model
     assert "mnist1d-attention" in MODELS and SPECS["mnist1d-attention"]["data"] == "mnist1d"
     monkeypatch.setenv("SPIKEATTN_CACHE", str(tmp_path))
     d = sdata.mnist1d(seed=0, num_samples=200, cache=False)

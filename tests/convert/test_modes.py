@@ -8,8 +8,8 @@ torch = pytest.importorskip("torch", reason="the converter needs torch (extra 't
 nn = torch.nn
 
 from spikeattn.convert import convert  # noqa: E402
-from spikeattn.convert.data import digits  # noqa: E402
-from spikeattn.convert.models import build, train  # noqa: E402
+from spikeattn.models.data import digits  # noqa: E402
+from spikeattn.models.zoo import build, train  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -136,8 +136,8 @@ def test_quantiser_that_lost_the_signal_is_refused_naming_the_layer():
 def test_quantised_model_at_chance_is_refused_with_labels():
     """A trained ViT whose accumulate-mode quantised model, fine-tuned one epoch on 256
     samples at 3 levels, scores at chance on its training data (the dense one: ~90 %)."""
-    from spikeattn.convert.data import digits
-    from spikeattn.convert.models import build, train
+    from spikeattn.models.data import digits
+    from spikeattn.models.zoo import build, train
     d = digits()
     torch.manual_seed(0)
     m = build("digits-vit", dim=16, heads=2, layers=1, hidden=16, patch=4)

@@ -82,7 +82,7 @@ def test_neurobench_parity_with_init_hidden_layers_compares_every_sample():
 
 @pytest.mark.parametrize("reset_delay,mech", [(True, "subtract"), (True, "zero"), (False, "zero")])
 def test_sdsa_module_to_circuit_same_spikes(reset_delay, mech):
-    from spikeattn.convert.snntorch_layers import SDSA
+    from spikeattn.models.snntorch_layers import SDSA
     torch.manual_seed(4)
     N, D, T = 5, 8, 25
     m = SDSA(N, D, beta=0.75, threshold=0.5, kv_threshold=1.0, reset_delay=reset_delay, reset_mechanism=mech)
@@ -104,7 +104,7 @@ def test_sdsa_module_to_circuit_same_spikes(reset_delay, mech):
 
 
 def test_sdsa_refuses_the_unmappable_reset():
-    from spikeattn.convert.snntorch_layers import SDSA
+    from spikeattn.models.snntorch_layers import SDSA
     from spikeattn.errors import ParameterError
     with pytest.raises(ParameterError, match="reset_delay"):
         SDSA(3, 4, reset_delay=False)

@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch", reason="needs torch")
 snn = pytest.importorskip("snntorch", reason="needs snntorch (extra 'torch')")
 
 import spikeattn as sa  # noqa: E402
-from spikeattn.convert.snntorch_layers import SSA  # noqa: E402
+from spikeattn.models.snntorch_layers import SSA  # noqa: E402
 from spikeattn.errors import ParameterError  # noqa: E402
 
 

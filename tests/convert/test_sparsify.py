@@ -16,7 +16,7 @@ nn, F = torch.nn, torch.nn.functional
 from spikeattn.circuits.routing.reference import topk_with_ties  # noqa: E402
 from spikeattn.convert import capture as cap  # noqa: E402
 from spikeattn.convert.heads import find_attention, head_importance, prune_heads, remove_heads, zero_head  # noqa: E402
-from spikeattn.convert.models import build  # noqa: E402
+from spikeattn.models.zoo import build  # noqa: E402
 from spikeattn.convert.modes import calibrate, prepare
 from spikeattn.convert.quantiser import quant_modules  # noqa: E402
 from spikeattn.convert.sparsify import apply_sparsification, convert_prepared, parse_prune  # noqa: E402

@@ -21,8 +21,8 @@ torch = pytest.importorskip("torch", reason="the converter needs torch (extra 't
 nn = torch.nn
 
 from spikeattn.convert import convert  # noqa: E402
-from spikeattn.convert import data as sdata  # noqa: E402
-from spikeattn.convert.models import build, train  # noqa: E402
+from spikeattn.models import data as sdata  # noqa: E402
+from spikeattn.models.zoo import build, train  # noqa: E402
 from spikeattn.convert.structured_model import StructuredModel, load_model, run, save_model  # noqa: E402
 from spikeattn.errors import FileFormatError, MemoryLimitError, ParameterError  # noqa: E402
 from spikeattn.ir.structured import ProductProjection, StructuredProjection  # noqa: E402

@@ -12,13 +12,13 @@ gradients, trainable with BPTT).  Per step ``t``, with binary input spikes ``x``
     y       = Leaky_o(S Wo^T + bo)            (B, N, D) spikes
 
 Every Leaky is snnTorch's (membrane in units of the threshold's input, ``beta`` per step;
-see :mod:`.snntorch_path` for its equations and their LIF mapping).  Currents are in the
+see :mod:`spikeattn.convert.snntorch_path` for its equations and their LIF mapping).  Currents are in the
 same dimensionless units as the Linear outputs; ``scale`` (Spikformer's ``s = 0.125``)
 weights the integer map.
 
 ``to_circuit()`` builds the same computation within one step (delay-0 projections; the
 Leaky's ``reset_delay=True`` subtraction is the delay-1 self-projection of
-:func:`.snntorch_path.leaky_model`), from the motifs of :mod:`spikeattn.circuits.motifs`::
+:func:`spikeattn.convert.snntorch_path.leaky_model`), from the motifs of :mod:`spikeattn.circuits.motifs`::
 
     C[h,i,j,a] = AND(Q[i,h,a], K[j,h,a])                    coincidence LIF (threshold 3/2)
     A[h,i,j]   = sum_a C[h,i,j,a]                           graded accumulator (GradedReLU, vth 0)
@@ -37,9 +37,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..circuits import motifs
+from ..convert.snntorch_path import leaky_model
 from ..errors import ParameterError, require
 from ..ir import Circuit
-from .snntorch_path import leaky_model
 
 
 def _check(tokens, dim, heads, scale, reset_delay, reset_mechanism):
@@ -83,10 +83,10 @@ def SSA(tokens: int, dim: int, heads: int = 1, beta: float = 0.5, threshold: flo
     module docstring.  ``threshold``: of the Q/K/V/output Leakys; ``attn_threshold``: of the
     attention Leaky (Spikformer uses 0.5).  ``reset_delay=False`` with subtraction is
     refused (snnTorch's immediate subtraction needs ``mem > 2 th`` to refire, which the
-    attention input, up to ``scale * N * c``, reaches; see :mod:`.snntorch_path`)."""
+    attention input, up to ``scale * N * c``, reaches; see :mod:`spikeattn.convert.snntorch_path`)."""
     _check(tokens, dim, heads, scale, reset_delay, reset_mechanism)
-    torch = require("torch", "torch", "spikeattn.convert.snntorch_ssa")
-    snn = require("snntorch", "torch", "spikeattn.convert.snntorch_ssa")
+    torch = require("torch", "torch", "spikeattn.models.snntorch_ssa")
+    snn = require("snntorch", "torch", "spikeattn.models.snntorch_ssa")
     names = ("lq", "lk", "lv", "lattn", "lo")
 
     class _SSA(torch.nn.Module):

@@ -1,4 +1,4 @@
-"""Print the conversion targets of issue 8: ``python -m spikeattn.convert.targets``.
+"""Print the conversion targets of issue 8: ``python -m spikeattn.models.targets``.
 
 * digits-vit, accumulate mode: accuracy drop <= 1 point against the dense model at some
   T <= 4, with ``synaptic_macs == 0`` at every T;
@@ -20,9 +20,9 @@ import time
 def main() -> int:
     import torch
 
-    from .api import convert
+    from ..convert.api import convert
     from .data import load_data
-    from .models import SPECS, load_model
+    from .zoo import SPECS, load_model
     ok = True
     rows = []
     for name, modes in (("digits-vit", ("accumulate", "exact", "loihi8")), ("recall-transformer", ("exact", "accumulate")),

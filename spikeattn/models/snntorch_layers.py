@@ -23,10 +23,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ..convert.snntorch_path import leaky_model
 from ..errors import require
 from ..ir import Circuit
 from ..ir.neurons_extra import GradedReLU
-from .snntorch_path import leaky_model
 
 
 def SDSA(tokens: int, dim: int, beta: float = 0.5, threshold: float = 1.0, kv_threshold: float = 1.0,
@@ -35,13 +35,13 @@ def SDSA(tokens: int, dim: int, beta: float = 0.5, threshold: float = 1.0, kv_th
 
     ``reset_delay=False`` with subtraction is refused: snnTorch then needs ``mem > 2 th`` to
     fire again after a subtraction that left it above threshold (see
-    :mod:`.snntorch_path`), which the kv accumulator (inputs up to N) hits."""
+    :mod:`spikeattn.convert.snntorch_path`), which the kv accumulator (inputs up to N) hits."""
     from ..errors import ParameterError
     if not reset_delay and reset_mechanism == "subtract":
         raise ParameterError("SDSA", "reset_delay", "is False with reset_mechanism='subtract'.",
                              "use reset_delay=True (snnTorch's default) or reset_mechanism='zero'.")
-    torch = require("torch", "torch", "spikeattn.convert.snntorch_layers")
-    snn = require("snntorch", "torch", "spikeattn.convert.snntorch_layers")
+    torch = require("torch", "torch", "spikeattn.models.snntorch_layers")
+    snn = require("snntorch", "torch", "spikeattn.models.snntorch_layers")
 
     class _SDSA(torch.nn.Module):
         def __init__(self):

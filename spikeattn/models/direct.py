@@ -31,9 +31,9 @@ import json
 
 import numpy as np
 
+from ..convert.cache import cache_dir, save_state
 from ..errors import ParameterError, require
 from ..ir import Circuit
-from .cache import cache_dir, save_state
 
 KINDS = ("ssa", "sdsa")
 ENCODINGS = ("direct", "rate")
@@ -149,7 +149,7 @@ class DirectModel:
 
     def module_counts(self, x, steps: int | None = None) -> np.ndarray:
         """Output spike counts ``(n, N * D)`` of the snnTorch module, run in float64."""
-        torch = require("torch", "torch", "spikeattn.convert.direct")
+        torch = require("torch", "torch", "spikeattn.models.direct")
         m = self.module.double()
         try:
             with torch.no_grad():
@@ -222,7 +222,7 @@ def train_direct(kind: str = "sdsa", data=None, steps: int = 4, epochs: int | No
                  cache: bool = True, log=None, **config) -> DirectModel:
     """Train (or load from the cache) a direct classifier; see the module docstring.
 
-    ``data``: a dict as :func:`spikeattn.convert.data.load_data` returns (default
+    ``data``: a dict as :func:`spikeattn.models.data.load_data` returns (default
     ``load_data("digits")``); ``n_train``: use the first n training samples; ``config``
     overrides :data:`DEFAULTS` (``dim``, ``heads``, ``patch``, ``encoding``, ``lr``, ...)."""
     unknown = sorted(set(config) - set(DEFAULTS))
@@ -232,8 +232,8 @@ def train_direct(kind: str = "sdsa", data=None, steps: int = 4, epochs: int | No
     if epochs is not None:
         cfg["epochs"] = epochs
     _check(kind, steps, cfg)
-    torch = require("torch", "torch", "spikeattn.convert.direct")
-    snn = require("snntorch", "torch", "spikeattn.convert.direct")
+    torch = require("torch", "torch", "spikeattn.models.direct")
+    snn = require("snntorch", "torch", "spikeattn.models.direct")
     if data is None:
         from .data import load_data
         data = load_data("digits")

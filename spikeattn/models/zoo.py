@@ -21,8 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+from ..convert.cache import cache_dir, save_state
 from ..errors import SpikeattnError, require
-from .cache import cache_dir, save_state
 
 MODELS = ("digits-vit", "recall-transformer", "mnist1d-attention")
 
@@ -114,7 +114,7 @@ SPECS = {
 
 
 def build(name: str, **config):
-    torch = require("torch", "torch", "spikeattn.convert.models")
+    torch = require("torch", "torch", "spikeattn.models.zoo")
     DigitsViT, RecallTransformer, MNIST1DAttention = _classes(torch)
     if name == "digits-vit":
         return DigitsViT(**config)
@@ -134,7 +134,7 @@ def train(model, x, y, epochs, lr, batch, seed, log=None, progress: bool = False
     import time
 
     from ..progress import progress_bar
-    torch = require("torch", "torch", "spikeattn.convert.models")
+    torch = require("torch", "torch", "spikeattn.models.zoo")
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-2)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
@@ -187,7 +187,7 @@ def load_model(name: str, data: dict | None = None, log=_print, progress: bool =
 
     ``overrides`` replace keys of ``SPECS[name]["config"]`` / ``["train"]`` (and the cache
     key); ``log`` says when it trains (with a time estimate), ``progress`` shows a bar."""
-    torch = require("torch", "torch", "spikeattn.convert.models")
+    torch = require("torch", "torch", "spikeattn.models.zoo")
     spec, path = _spec_and_path(name, overrides)
     torch.manual_seed(spec["train"]["seed"])
     model = build(name, **spec["config"])

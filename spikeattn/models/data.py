@@ -77,7 +77,7 @@ def mnist1d(seed: int = 42, num_samples: int = 5000, cache: bool = True) -> dict
         raise DataError(f"mnist1d: seed is {seed!r}. Fix: give an int >= 0.")
     if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 20:
         raise DataError(f"mnist1d: num_samples is {num_samples!r}. Fix: give an int >= 20 (two per class).")
-    from .cache import cache_dir
+    from ..convert.cache import cache_dir
     path = cache_dir() / f"mnist1d-v{MNIST1D_VERSION}-seed{seed}-n{num_samples}.npz"
     if cache and path.is_file():
         return load_npz(path)
