@@ -6,12 +6,24 @@ A converter is ``fn(ctx, node, *args, **kwargs) -> value`` where tensor argument
 the op's name (``"aten.foo.default"``), without editing spikeattn.  Ops whose arguments
 are all constants are folded by torch and never reach a converter.  Module patterns
 (``register_pattern(nn.SomeModule, fn)``) rewrite a module before capture.
+
+The converters live in :data:`OPS`, a :class:`spikeattn.registry.Registry` of kind
+``"op converter"``: the built-in converter modules (:data:`BUILTIN`) are imported on the
+first lookup, and a plug-in outside this repository registers its converters through an
+entry point of the group ``spikeattn.ops``.  A second, different converter for an op that
+has one is refused (:class:`~spikeattn.registry.DuplicateNameError` naming both) unless
+registered with ``replace=True``.
 """
 from __future__ import annotations
 
 from ..errors import SpikeattnError
+from ..registry import Registry
 
-OP_CONVERTERS: dict[str, object] = {}
+#: the modules of the built-in converters, one per op family (imported on first lookup)
+BUILTIN = ("spikeattn.convert.ops.elementwise", "spikeattn.convert.ops.host", "spikeattn.convert.ops.linear",
+           "spikeattn.convert.ops.pooling", "spikeattn.convert.ops.shape", "spikeattn.convert.token_select")
+
+OPS = Registry("op converter", group="spikeattn.ops", builtin=BUILTIN)
 PATTERNS: dict[type, object] = {}
 
 
@@ -38,11 +50,16 @@ def op_key(target) -> str:
     return str(name)
 
 
-def register_op(*targets):
-    """Decorator: use ``fn`` for each of ``targets`` (torch op overloads or their names)."""
+def register_op(*targets, replace: bool = False):
+    """Decorator: use ``fn`` for each of ``targets`` (torch op overloads or their names).
+
+    An op that already has a different converter is refused unless ``replace=True``; with
+    ``replace=True`` the built-in converters are loaded first, so the new one stays."""
     def deco(fn):
+        if replace:
+            OPS.load()
         for t in targets:
-            OP_CONVERTERS[op_key(t)] = fn
+            OPS.register(op_key(t), fn, replace=replace)
         return fn
     return deco
 
@@ -53,8 +70,10 @@ def register_pattern(module_type: type, fn) -> None:
 
 
 def lookup(target):
-    return OP_CONVERTERS.get(op_key(target))
+    """The converter of ``target`` (an op or its name), or None."""
+    return OPS.get(op_key(target))
 
 
 def supported_ops() -> list[str]:
-    return sorted(OP_CONVERTERS)
+    """The names of the ops with a converter (built-in and registered)."""
+    return OPS.names()

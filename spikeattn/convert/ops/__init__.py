@@ -1,2 +1,2 @@
-"""Converters, one module per op family (importing this package registers them)."""
-from . import elementwise, host, linear, pooling, shape  # noqa: F401
+"""Converters, one module per op family; they register in :data:`spikeattn.convert.registry.OPS`,
+which imports the modules listed in :data:`~spikeattn.convert.registry.BUILTIN` on its first lookup."""
