@@ -6,7 +6,7 @@ a static batch is re-exported with a dynamic one where its graph allows
 (:func:`redynamise`); functional code
 (``F.scaled_dot_product_attention``, ``matmul``, residual ``+``, ``cat``, CLS tokens) is
 visible as ATen ops.  ``walk(gm, example, program, ctx)`` evaluates the graph of one
-sample: constants are folded by torch, every op that touches a circuit value goes to its
+sample (:func:`walk_graph`, shared with the structured walk): constants are folded by torch, every op that touches a circuit value goes to its
 registered converter, and an op without one raises :class:`UnsupportedOpError` naming the
 op, its module path and source line, and the supported ops.
 """
@@ -19,9 +19,10 @@ import numpy as np
 from ..errors import ParameterError, require
 from . import registry
 from .affine import Affine
-from .values import IntInput, any_var, is_var
+from .values import IntInput, any_var
 
-_BUILTINS = {operator.mul, operator.add, operator.sub, operator.floordiv, operator.truediv, operator.neg,
+#: Python operators on plain numbers (shapes, sizes) in an exported graph, evaluated directly
+BUILTINS = {operator.mul, operator.add, operator.sub, operator.floordiv, operator.truediv, operator.neg,
              operator.getitem}
 
 
@@ -102,8 +103,34 @@ class Context:
 def walk(gm, example, program, ctx, input_kind: str = "graded", input_scale: float = 1.0):
     """Convert ``gm`` (one sample: ``example`` has batch 1) into ``program``; returns the
     output value (the first output)."""
+    def input_value(shape):
+        src = program.add_input(shape, kind=input_kind, scale=input_scale)
+        return Affine.node(src, shape, scale=input_scale)
+
+    def convert_op(node, key, args, kwargs):
+        fn = registry.lookup(node.target)
+        if fn is None:
+            raise registry.UnsupportedOpError(
+                f"op '{key}' at {where(node)} has no spiking converter. Supported ops: "
+                f"{', '.join(registry.supported_ops())}. Fix: register one with "
+                "spikeattn.convert.register_op, or rewrite that part of the model.")
+        return fn(ctx, node, *args, **kwargs)
+
+    return walk_graph(gm, example, ctx, input_value, any_var, convert_op)
+
+
+def walk_graph(gm, example, ctx, input_value, any_var, convert_op, drop_dead: bool = False):
+    """The walk both converters share: evaluate the exported graph ``gm`` of one sample node
+    by node and return its (first) output.
+
+    The value types are the caller's hooks: ``input_value(shape)`` is the circuit value of a
+    floating-point model input (an integer input is an :class:`~.values.IntInput`),
+    ``any_var(x)`` says whether ``x`` (a value or nested lists of them) holds a circuit value,
+    and ``convert_op(node, key, args, kwargs)`` converts an op that touches one.  Python
+    operators on plain numbers (:data:`BUILTINS`) and ops on constants only are evaluated by
+    torch; asserts are skipped.  ``drop_dead``: a value is dropped once its last reader ran
+    (memory)."""
     torch = require("torch", "torch", "spikeattn.convert")
-    from . import ops  # noqa: F401  (registers the converters)
     env: dict = {}
 
     def load(a):
@@ -128,8 +155,19 @@ def walk(gm, example, program, ctx, input_kind: str = "graded", input_scale: flo
         return r
 
     placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+    last_use: dict = {}
+    if drop_dead:
+        for node in gm.graph.nodes:
+            for a in node.all_input_nodes:
+                last_use[a.name] = node
+    prev = None
     for node in gm.graph.nodes:
         ctx.node = node
+        if prev is not None:                    # values nobody reads any more are dropped (memory)
+            for a in prev.all_input_nodes:
+                if last_use.get(a.name) is prev:
+                    env.pop(a.name, None)
+        prev = node if drop_dead else None
         if node.op == "placeholder":
             if node is not placeholders[0]:
                 raise registry.ConversionError(f"input '{node.name}': models with more than one input do not "
@@ -138,8 +176,7 @@ def walk(gm, example, program, ctx, input_kind: str = "graded", input_scale: flo
             if example.dtype in (torch.int64, torch.int32, torch.long):
                 env[node.name] = IntInput(shape)
             else:
-                src = program.add_input(shape, kind=input_kind, scale=input_scale)
-                env[node.name] = Affine.node(src, shape, scale=input_scale)
+                env[node.name] = input_value(shape)
         elif node.op == "get_attr":
             obj = gm
             for part in str(node.target).split("."):
@@ -154,27 +191,20 @@ def walk(gm, example, program, ctx, input_kind: str = "graded", input_scale: flo
         elif node.op == "call_function":
             args, kwargs = load(node.args), {k: load(v) for k, v in node.kwargs.items()}
             t = node.target
-            if t in _BUILTINS and not any_var(args):
+            if t in BUILTINS and not any_var(args):
                 env[node.name] = t(*args)
                 continue
             key = registry.op_key(t)
-            if key.startswith("aten._assert") or key.startswith("aten.sym_constrain") or \
-                    key == "aten._assert_tensor_metadata.default":
+            if key.startswith("aten._assert") or key.startswith("aten.sym_constrain"):
                 env[node.name] = None
                 continue
             if key == "aten.sym_size.int":
-                env[node.name] = int(args[0].shape[args[1]]) if is_var(args[0]) else int(args[0].shape[args[1]])
+                env[node.name] = int(args[0].shape[args[1]])
                 continue
             if not any_var(args) and not any_var(list(kwargs.values())):
                 env[node.name] = to_np(t(*to_torch(args), **to_torch(kwargs)))
                 continue
-            fn = registry.lookup(t)
-            if fn is None:
-                raise registry.UnsupportedOpError(
-                    f"op '{key}' at {where(node)} has no spiking converter. Supported ops: "
-                    f"{', '.join(registry.supported_ops())}. Fix: register one with "
-                    "spikeattn.convert.register_op, or rewrite that part of the model.")
-            env[node.name] = fn(ctx, node, *args, **kwargs)
+            env[node.name] = convert_op(node, key, args, kwargs)
         elif node.op == "output":
             out = load(node.args[0])
             while isinstance(out, (list, tuple)):

@@ -64,7 +64,7 @@ def _op(node) -> str:
     return getattr(t, "__name__", str(t)).split(".")[0]
 
 
-def _quant_role(gm, node):
+def quant_role(gm, node):
     from .quantiser import QuantModule
     if node.op != "call_module":
         return None
@@ -83,7 +83,7 @@ def _back_to_linear(gm, node):
             if w.op != "get_attr":
                 break
             return str(w.target).rsplit(".", 1)[0]
-        if node.op == "call_module" and _quant_role(gm, node) is not None:
+        if node.op == "call_module" and quant_role(gm, node) is not None:
             node = node.args[0]
             continue
         if node.op == "call_function" and _op(node) in _PASS:
@@ -116,7 +116,7 @@ def find_attention(gm) -> list[Attention]:
     """The attention layers of a prepared graph module, in graph order (module docstring)."""
     found = []
     for node in gm.graph.nodes:
-        if _quant_role(gm, node) not in ("relu_attention", "softmax"):
+        if quant_role(gm, node) not in ("relu_attention", "softmax"):
             continue
         # forward from the attention map to the A @ V product
         cur, av = node, None

@@ -30,7 +30,7 @@ import math
 
 from ..errors import ParameterError
 from .capture import where
-from .quantiser import MASKED, _setup
+from .quantiser import MASKED, setup_quantiser
 from .registry import ConversionError
 
 MODES = ("exact", "accumulate", "rate")
@@ -72,7 +72,7 @@ def prepare(gm, mode: str, levels: int = 4):
     """Rewrite ``gm`` in place for ``mode`` (see module docstring) and return it."""
     if mode not in MODES:
         raise ParameterError("convert()", "mode", f"is {mode!r}.", f"use one of {list(MODES)}.")
-    torch = _setup()
+    torch = setup_quantiser()
     from .quantiser import QuantModule
     aten = torch.ops.aten
     FoldedLN = _folded_ln_class(torch)
@@ -238,7 +238,7 @@ def _from_quant(gm, node) -> bool:
 def calibrate(gm, x, mode: str, batch: int = 256) -> None:
     """Set every quantiser's threshold from activation percentiles on ``x``: ``vth =
     P / L`` with ``P`` the 99.9th (rate) or 99th percentile of ``|x|``; fold LayerNorms."""
-    torch = _setup()
+    torch = setup_quantiser()
     from .quantiser import QuantModule
     qs = [m for m in gm.modules() if isinstance(m, QuantModule)]
     lns = [m for m in gm.modules() if hasattr(m, "stds")]
@@ -274,7 +274,7 @@ def check_signal(gm, dense, x, train=None, batch: int = 256) -> None:
     and the fix.  A model that keeps its predictions passes, even with a dead quantiser on
     a residual branch; an untrained model whose few quantisation levels flip its
     predictions, with no dead quantiser, passes too."""
-    torch = _setup()
+    torch = setup_quantiser()
     from .quantiser import QuantModule
     seen, hooks = {}, []
 
@@ -327,7 +327,7 @@ def finetune(gm, x, y, epochs: int = 30, lr: float = 2e-3, batch: int = 64, seed
     """Quantisation-aware fine-tune: Adam on cross-entropy through the quantisers (STE),
     with a cosine learning-rate schedule unless ``cosine=False``; ``after_step()`` runs
     after every optimiser step (e.g. to hold pruned weights at zero)."""
-    torch = _setup()
+    torch = setup_quantiser()
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(gm.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(epochs, 1)) if cosine else None

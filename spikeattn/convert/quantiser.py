@@ -23,7 +23,7 @@ _torch = None
 QuantModule = None
 
 
-def _setup():
+def setup_quantiser():
     global _torch, QuantModule
     if _torch is not None:
         return _torch
@@ -91,5 +91,5 @@ def _setup():
 
 
 def quant_modules(gm):
-    _setup()
+    setup_quantiser()
     return [m for m in gm.modules() if isinstance(m, QuantModule)]

@@ -18,17 +18,16 @@ import operator
 import numpy as np
 import scipy.sparse as sp
 
+from ..errors import require
 from . import registry
 from .ops.pooling import reduce_dims
-from .ops.shape import _CASTS, SHAPE_OPS, SPLIT_OPS
+from .ops.shape import CASTS, SHAPE_OPS, SPLIT_OPS
 from .structured_affine import Flat, FlatTooLarge, Kron, Prod, SValue, from_affine, mm, strided_axes, to_affine
-from .structured_terms import (_shape, _torch, apply_view, broadcast, flat_fallback, gather_view, map_W,
-                               merge_terms, scaled, with_terms)
+from .structured_terms import (apply_view, broadcast, flat_fallback, gather_view, map_W, merge_terms, scaled,
+                               value_shape, with_terms)
 from .values import IntInput
 
 STRUCTURED_OPS: dict[str, object] = {}
-_BUILTINS = {operator.mul, operator.add, operator.sub, operator.floordiv, operator.truediv, operator.neg,
-             operator.getitem}
 
 
 def register_structured(*targets):
@@ -41,7 +40,7 @@ def register_structured(*targets):
 
 # --------------------------------------------------------------------------- shape ops
 def _torchify(a):
-    torch = _torch()
+    torch = require("torch", "torch", "spikeattn.convert")
     if isinstance(a, np.ndarray):
         return torch.from_numpy(a)
     if isinstance(a, (SValue, IntInput)):
@@ -55,7 +54,7 @@ def _torchify(a):
 def shape_op(ctx, node, x, *args, **kwargs):
     if not isinstance(x, SValue):
         ctx.fail(f"expected a tensor first argument, got {type(x).__name__}.")
-    if str(node.target) in _CASTS:
+    if str(node.target) in CASTS:
         return x
     args = [_torchify(a) for a in args]
     kwargs = {k: v for k, v in kwargs.items() if k not in ("dtype", "memory_format", "layout", "device",
@@ -65,7 +64,7 @@ def shape_op(ctx, node, x, *args, **kwargs):
 
 @register_structured(*SPLIT_OPS)
 def split_op(ctx, node, x, *args, **kwargs):
-    torch = _torch()
+    torch = require("torch", "torch", "spikeattn.convert")
     n = len(node.target(torch.zeros(x.shape), *args, **kwargs))
     return [apply_view(x, lambda t, i=i: node.target(t, *args, **kwargs)[i]) for i in range(n)]
 
@@ -84,7 +83,7 @@ def pool(ctx, values):
 
     Needs one column width ``F`` (canonical forms; true for a concatenation along any but the
     last axis); returns None otherwise."""
-    torch = _torch()
+    torch = require("torch", "torch", "spikeattn.convert")
     vals = []
     for v in values:
         if isinstance(v, SValue):
@@ -152,7 +151,7 @@ def cat_op(ctx, node, tensors, dim=0):
 def where_op(ctx, node, cond, a, b):
     if not isinstance(cond, np.ndarray):
         ctx.fail("only a constant condition converts.")
-    torch = _torch()
+    torch = require("torch", "torch", "spikeattn.convert")
     c = torch.from_numpy(cond)
     out = _pooled(ctx, node, [a, b], lambda ts: torch.where(c, *torch.broadcast_tensors(*ts)))
     if out is None:
@@ -163,7 +162,7 @@ def where_op(ctx, node, cond, a, b):
 # --------------------------------------------------------------------------- elementwise
 def combine(ctx, a, b, cb: float):
     """``a + cb * b`` (SValues or constants)."""
-    shape = tuple(np.broadcast_shapes(_shape(a), _shape(b)))
+    shape = tuple(np.broadcast_shapes(value_shape(a), value_shape(b)))
     a, b = broadcast(a, shape), broadcast(b, shape)
     if not isinstance(b, SValue):
         return with_terms(a, a.terms, bias=a.bias + cb * b)
@@ -230,7 +229,7 @@ def scale_value(ctx, v: SValue, c: np.ndarray) -> SValue:
 @register_structured("aten.mul.Tensor", "aten.mul.Scalar", "aten.div.Tensor", "aten.div.Scalar")
 def mul_op(ctx, node, a, b):
     div = "div" in str(node.target)
-    shape = tuple(np.broadcast_shapes(_shape(a), _shape(b)))
+    shape = tuple(np.broadcast_shapes(value_shape(a), value_shape(b)))
     if isinstance(a, SValue) and isinstance(b, SValue):
         if div:
             ctx.fail("division by a variable tensor has no spiking form.",
@@ -413,7 +412,7 @@ def product(ctx, node, a: SValue, b: SValue, kind: str) -> SValue:
 # --------------------------------------------------------------------------- embeddings
 @register_structured("aten.conv2d.default", "aten.convolution.default")
 def conv2d_op(ctx, node, x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *rest):
-    torch = _torch()
+    torch = require("torch", "torch", "spikeattn.convert")
     if "convolution" in str(node.target) and (stride is True or (rest and rest[0])):
         ctx.fail("transposed convolution has no converter.")
     if groups != 1:

@@ -16,17 +16,17 @@ def _torch():
     return require("torch", "torch", "spikeattn.convert")
 
 
-def _is_var(v) -> bool:
+def is_structured_var(v) -> bool:
     return isinstance(v, (SValue, IntInput))
 
 
-def _any_var(x) -> bool:
+def any_structured_var(x) -> bool:
     if isinstance(x, (list, tuple)):
-        return any(_any_var(e) for e in x)
-    return _is_var(x)
+        return any(any_structured_var(e) for e in x)
+    return is_structured_var(x)
 
 
-def _shape(v):
+def value_shape(v):
     return v.shape if isinstance(v, (SValue, IntInput)) else np.shape(v)
 
 

@@ -114,10 +114,10 @@ def insert_token_select(gm, k: int, layer: int = 1, keep: int = 1) -> dict:
     g = gm.graph
     nodes = {n.name: n for n in g.nodes}
     av_prev = nodes[atts[layer - 1].node]
-    from .heads import _quant_role
+    from .heads import quant_role
     att = av_prev.args[0]                     # back from A @ V to the attention-map quantiser
     for _ in range(8):
-        if _quant_role(gm, att) in ("relu_attention", "softmax"):
+        if quant_role(gm, att) in ("relu_attention", "softmax"):
             break
         att = att.args[0]
     else:

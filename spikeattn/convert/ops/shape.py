@@ -23,7 +23,7 @@ SHAPE_OPS = ["aten.view.default", "aten.reshape.default", "aten._unsafe_view.def
              "aten.narrow.default", "aten.repeat.default", "aten.lift_fresh_copy.default", "aten.to.dtype",
              "aten._to_copy.default", "aten.type_as.default", "aten.expand_as.default", "aten.view_as.default",
              "aten.reshape_as.default"]
-_CASTS = {"aten.to.dtype", "aten._to_copy.default", "aten.type_as.default", "aten.lift_fresh_copy.default",
+CASTS = {"aten.to.dtype", "aten._to_copy.default", "aten.type_as.default", "aten.lift_fresh_copy.default",
           "aten.detach.default", "aten.alias.default", "aten.clone.default", "aten.contiguous.default"}
 SPLIT_OPS = ["aten.split.Tensor", "aten.split_with_sizes.default", "aten.chunk.default", "aten.unbind.int"]
 
@@ -60,7 +60,7 @@ def shape_op(ctx, node, x, *args, **kwargs):
     args = [_torchify(a) for a in args]
     kwargs = {k: v for k, v in kwargs.items() if k not in ("dtype", "memory_format", "layout", "device",
                                                             "pin_memory", "non_blocking", "copy")}
-    if str(node.target) in _CASTS:
+    if str(node.target) in CASTS:
         return x
     return _gather(x, node.target(_index(x), *args, **kwargs))
 
