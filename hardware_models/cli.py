@@ -9,7 +9,6 @@ kept under its old name).
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 from spikeattn.errors import InputError, SpikeattnError
@@ -17,11 +16,13 @@ from spikeattn.errors import InputError, SpikeattnError
 from . import estimator as est
 from .estimator import DEFAULT_DRAWS, HEADLINE_BATCHES, run_workload
 from .registry import get, names
+from .result_file import load_result
 from .sanafe_engine import sanafe_block
 from .workloads import RunWorkload
 
 DEFAULT_HARDWARE = "loihi,loihi2,truenorth,spinnaker2,asic45nm,literature,h100"
 energy_block = est.run_energy_block          # the old name of spikeattn run's energy block
+_load_result = load_result                   # the old name (tests/fuzz/fuzz_remnants.py imports it)
 
 
 def register(subparsers) -> None:
@@ -62,56 +63,6 @@ def _parse_names(text: str) -> list[str]:
     if not out:
         raise InputError("--hardware is empty; give comma-separated names, e.g. loihi2,truenorth,h100")
     return out
-
-
-def _load_result(path: Path):
-    if not path.is_file():
-        raise InputError(f"result file '{path}' not found; pass the result.json written by 'spikeattn run'")
-    try:
-        # numbers no count can hold (1e400 -> inf, NaN/Infinity literals, ints past Python's
-        # 4300-digit limit) become an infinite float here, and are refused below by their field
-        doc = json.loads(path.read_text(), parse_constant=lambda _: math.inf,
-                         parse_int=lambda s: int(s) if len(s.lstrip("-")) <= 4000 else math.inf)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"result file '{path}' is not valid JSON ({exc.__class__.__name__}: {exc})") from None
-    except RecursionError:
-        raise InputError(f"result file '{path}': its JSON is nested too deeply to be a result.json; pass the "
-                         "result.json written by 'spikeattn run'") from None
-    bad = _first_non_finite(doc)
-    if bad is not None:
-        raise InputError(f"result file '{path}', field '{bad}': is not a finite number (an overflowing literal "
-                         "such as 1e400, NaN, Infinity, or an integer of more than 4000 digits); pass the "
-                         "result.json written by 'spikeattn run'.")
-    if not isinstance(doc, dict) or ("counts" not in doc and not isinstance(doc.get("workload"), dict)):
-        raise InputError(f"result file '{path}' has no 'counts' block; pass the result.json of 'spikeattn run'")
-    circuit = None
-    cf = doc.get("circuit_file")
-    if cf is not None and not isinstance(cf, str):
-        raise InputError(f"result file '{path}', field 'circuit_file': is a {type(cf).__name__} ({cf!r:.60}); "
-                         "must be the path of the circuit zip (a string), or absent.")
-    if cf is None and isinstance(doc.get("workload"), dict) and (path.parent / "circuit.zip").is_file():
-        cf = "circuit.zip"                      # fidelity.json of 'spikeattn convert': the circuit beside it
-    if cf:
-        import spikeattn
-        for cand in (Path(cf), path.parent / Path(cf).name):
-            if cand.is_file():
-                circuit = spikeattn.load(cand)
-                break
-    return doc, circuit
-
-
-def _first_non_finite(doc, where: str = "") -> str | None:
-    """The JSON path of the first non-finite number in ``doc`` (iterative: no recursion limit)."""
-    stack = [(where, doc)]
-    while stack:
-        at, v = stack.pop()
-        if isinstance(v, float) and not math.isfinite(v):
-            return at or "top level"
-        if isinstance(v, dict):
-            stack.extend((f"{at}.{k}" if at else str(k), x) for k, x in reversed(list(v.items())))
-        elif isinstance(v, list):
-            stack.extend((f"{at}[{i}]", x) for i, x in reversed(list(enumerate(v))))
-    return None
 
 
 def _sanafe_from_files(path: Path, circuit) -> dict:
@@ -229,7 +180,7 @@ def workload_of(doc: dict, circuit, baseline: str | None = None) -> RunWorkload:
 def cmd_energy(args) -> int:
     hw_names = _parse_names(args.hardware)
     batches = _parse_batches(args.batch) if args.batch else None
-    doc, circuit = _load_result(args.result)
+    doc, circuit = load_result(args.result)
     sanafe = None
     if getattr(args, "engine", "model") == "sanafe":
         sanafe = _sanafe_from_files(args.result, circuit)

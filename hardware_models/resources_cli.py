@@ -34,8 +34,8 @@ def load_circuit_or_result(path: Path):
     if not path.is_file():
         raise InputError(f"'{path}' not found; pass a circuit file (spikeattn.save) or a result.json")
     if path.suffix == ".json":
-        from .cli import _load_result
-        doc, circuit = _load_result(path)
+        from .result_file import load_result
+        doc, circuit = load_result(path)
         if circuit is None:
             raise InputError(f"result '{path}' names no circuit file that exists (circuit_file="
                              f"{doc.get('circuit_file')!r}); pass the circuit file instead")
