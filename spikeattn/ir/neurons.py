@@ -1,9 +1,12 @@
 """Neuron model descriptions: parameters and equations, no implementation.
 
-A model is a frozen dataclass of parameters; each engine has its own implementation of it
-(see ``spikeattn/engines/*``), picked by type.  All models are discrete-time with a step of
-``Circuit.dt`` seconds; the parameters are per step, as in Lava.  Parameters may be scalars
-or per-neuron arrays (broadcast to the population size).
+A model is a frozen dataclass of parameters.  What it does (its state, one time step, the
+rule for an active update) is defined once, by the :class:`~spikeattn.dynamics.Dynamics`
+registered for its type (:func:`spikeattn.dynamics.dynamics_for`); the engines call that
+definition or, where they generate their own code (numba kernels, Brian2, Lava's own LIF),
+are held to it bit for bit by the conformance suite (``tests/conformance``).  All models are
+discrete-time with a step of ``Circuit.dt`` seconds; the parameters are per step, as in
+Lava.  Parameters may be scalars or per-neuron arrays (broadcast to the population size).
 
 New models register themselves with :func:`register_model` so that files can name them.
 """
