@@ -1,5 +1,6 @@
 """Errors of hardware_models; all are :class:`spikeattn.errors.SpikeattnError` subclasses."""
 from spikeattn.errors import InputError, SpikeattnError
+from spikeattn.registry import DuplicateNameError
 
 
 class UnknownHardwareError(SpikeattnError, KeyError):
@@ -7,6 +8,12 @@ class UnknownHardwareError(SpikeattnError, KeyError):
 
     def __str__(self):  # KeyError quotes its message; keep it readable
         return str(self.args[0]) if self.args else ""
+
+
+class DuplicateHardwareError(UnknownHardwareError, DuplicateNameError):
+    """A second model under a hardware name already registered.  A
+    :class:`spikeattn.registry.DuplicateNameError` like every registry's duplicate; also an
+    :class:`UnknownHardwareError`, which ``register`` raised for it before."""
 
 
 class HardwareKindError(SpikeattnError, TypeError):

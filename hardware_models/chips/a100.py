@@ -4,6 +4,7 @@ Energy per FLOP is the dynamic energy ``(TDP - idle) / peak``, defined once here
 :mod:`hardware_models.chips.h100`)."""
 from ..constants import exact, ranged
 from ..model import HardwareModel
+from ..registry import register
 from .h100 import HOROWITZ, IDLE
 
 DS = "NVIDIA A100 Tensor Core GPU datasheet (SXM4 80 GB), 2021"
@@ -37,3 +38,5 @@ MODEL = HardwareModel(
            "Per-FLOP energies at peak are optimistic bounds: small-batch attention runs far below peak.",
            "Idle power has no datasheet figure: the range is an estimate."),
     sources=(DS, HOROWITZ))
+
+register(MODEL)

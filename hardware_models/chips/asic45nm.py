@@ -11,6 +11,7 @@ costs 1/8 of the 64-bit access.  One core: no routing.  Static power and timing 
 """
 from ..constants import exact, ranged
 from ..model import HardwareModel, MemoryLevel
+from ..registry import register
 
 H = "Horowitz, ISSCC 2014, 'Computing's energy problem (and what we can do about it)' (45 nm, 0.9 V)"
 
@@ -48,3 +49,5 @@ MODEL = HardwareModel(
            "Single core: no spike routing. Static power and timing are unknown: latency and static energy "
            "are not modelled."),
     sources=(H,))
+
+register(MODEL)

@@ -6,6 +6,7 @@ KerasSpiking's ``model_energy.py`` device 'cpu' (Intel i7-4960X, Degnan et al. 2
 """
 from ..constants import exact
 from ..model import HardwareModel
+from ..registry import register
 
 KS = "KerasSpiking model_energy.py, device 'cpu' (Degnan et al. 2015, Intel i7-4960X)"
 
@@ -22,3 +23,5 @@ MODEL = HardwareModel(
     notes=("Per-op figures are whole-system averages (memory included) from an older CPU; static power and "
            "timing are not modelled.",),
     sources=(KS,))
+
+register(MODEL)

@@ -15,6 +15,7 @@ The cost of a dense workload is in :func:`hardware_models.baselines.cost_eyeriss
 """
 from ..constants import exact, ranged
 from ..model import HardwareModel
+from ..registry import register
 
 CHEN16 = "Chen, Emer, Sze, ISCA 2016 (Eyeriss), normalised energy per access relative to a 16-bit MAC"
 CHEN17 = "Chen et al., IEEE JSSC 52(1), 2017 (Eyeriss chip: 168 PEs, 200 MHz, 108 KB buffer, 278 mW on AlexNet conv)"
@@ -42,3 +43,5 @@ MODEL = HardwareModel(
     notes=("ANN accelerator: costs the dense workload (hardware_models.baselines.cost_eyeriss), not spike events.",
            "Per-access energies are Chen et al.'s normalised 65 nm figures on a Horowitz 45 nm MAC unit."),
     sources=(CHEN16, CHEN17, H))
+
+register(MODEL)

@@ -6,6 +6,7 @@ pairs the ends of the idle-power and peak ranges that minimise / maximise it.
 """
 from ..constants import exact, ranged
 from ..model import HardwareModel
+from ..registry import register
 
 DS = "NVIDIA H100 Tensor Core GPU datasheet (SXM5), 2023"
 IDLE = ("no datasheet figure: range of commonly reported nvidia-smi idle power of SXM boards; an estimate, "
@@ -42,3 +43,5 @@ MODEL = HardwareModel(
            "Per-FLOP energies at peak are optimistic bounds: small-batch attention runs far below peak.",
            "Idle power has no datasheet figure: the range is an estimate."),
     sources=(DS, HOROWITZ))
+
+register(MODEL)

@@ -11,6 +11,7 @@ peak`` of consistent power modes, defined once here.  (Orin Nano, the baseline o
 """
 from ..constants import ranged
 from ..model import HardwareModel
+from ..registry import register
 from .h100 import HOROWITZ
 
 DS = "NVIDIA Jetson AGX Orin Series data sheet (DS-10662-001) and technical brief, 2022 [S]"
@@ -48,3 +49,5 @@ MODEL = HardwareModel(
            "estimates, tagged as such.",
            "GPU model: costs the dense workload (hardware_models.gpu.cost_dense), not event counts."),
     sources=(DS, HOROWITZ))
+
+register(MODEL)

@@ -6,6 +6,7 @@ SpikeZIP-TF.  It leaves out memory traffic, routing, neuron updates and static p
 """
 from ..constants import exact
 from ..model import HardwareModel
+from ..registry import register
 
 H = "Horowitz ISSCC 2014 45 nm FP32, as used by Spikformer / Spike-driven Transformer / SpikeZIP-TF"
 
@@ -20,3 +21,5 @@ MODEL = HardwareModel(
     notes=("The field's usual formula: leaves out memory traffic, routing, neuron updates, static power "
            "(and, in papers, attention matmuls and softmax/LayerNorm).",),
     sources=(H,))
+
+register(MODEL)

@@ -19,6 +19,7 @@ range 29 mW (Blouw et al. 2019's measured idle power) to 169 mW (+ the x86 cores
 """
 from ..constants import exact, ranged
 from ..model import CoreLimits, HardwareModel
+from ..registry import register
 
 DAVIES = "Davies et al. 2018, IEEE Micro 38(1), Table 2 (pre-silicon, 0.75 V)"
 SANAFE = ("SANA-FE 2.2.9 sanafe/examples/loihi.yaml (Boyle et al., IEEE TCAD 2025; calibrated on Loihi "
@@ -86,3 +87,5 @@ MODEL = HardwareModel(
            "the synaptic-memory limit is optimistic.",
            "Inter-chip link energy is not published: messages between chips cost mesh hops only."),
     sources=(SANAFE, DAVIES, FRADY, BLOUW))
+
+register(MODEL)

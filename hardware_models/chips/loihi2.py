@@ -10,6 +10,7 @@ spikes (Loihi 2 carries up to 24-bit payloads) cost 1-2x a binary synaptic op (a
 """
 from ..constants import ranged
 from ..model import CoreLimits, HardwareModel
+from ..registry import register
 from . import loihi
 
 LAVA_DL_SHARING = ("not modelled (every synapse stored, so structured layouts give an upper bound on cores): "
@@ -53,3 +54,5 @@ MODEL = HardwareModel(
            "Published system results (Orchard 2021, Shrestha 2024, Abreu 2025) are not per-op and are "
            "not used as constants."),
     sources=loihi.MODEL.sources + ("Intel Labs 2021, 'Taking Neuromorphic Computing to the Next Level with Loihi 2', technology brief (128 cores, 1M neurons, 120M synapses) [S]",))
+
+register(MODEL)

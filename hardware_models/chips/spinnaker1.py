@@ -9,6 +9,7 @@ is assumed 0.5 W, range 0.25-1 W.  Operating mode: fixed step (1 ms timer tick, 
 """
 from ..constants import exact, ranged
 from ..model import CoreLimits, HardwareModel
+from ..registry import register
 
 SPYNNAKER_SHARING = ("sPyNNaker's local-only ConvolutionConnector stores one kernel per core, shared by the "
                      "core's neurons (SpiNNakerManchester/sPyNNaker, spynnaker/pyNN/models/neural_projections/"
@@ -46,3 +47,5 @@ MODEL = HardwareModel(
            "Per-op figures come from KerasSpiking's table (primary code), not from a chip measurement here.",
            "Latency assumes real-time operation at a 1 ms tick per step."),
     sources=(KS, "Furber et al. 2014, Proc. IEEE"))
+
+register(MODEL)

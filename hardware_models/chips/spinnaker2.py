@@ -14,6 +14,7 @@ Operating mode: fixed step (real time, 1 ms timer tick, as SpiNNaker 1; an assum
 """
 from ..constants import exact, ranged
 from ..model import CoreLimits, HardwareModel
+from ..registry import register
 
 KS = ("KerasSpiking model_energy.py, device 'spinnaker2' (nengo/keras-spiking), after Höppner et al. 2019, "
       "IEEE TCAS-I 66(8) (28 nm prototype)")
@@ -54,3 +55,5 @@ MODEL = HardwareModel(
            "in DRAM, not modelled.",
            "Latency assumes real-time operation at a 1 ms tick per step (assumption)."),
     sources=(KS, "Höppner et al. 2021, arXiv:2103.08392", ON))
+
+register(MODEL)

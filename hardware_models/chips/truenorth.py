@@ -17,6 +17,7 @@ time), so static power is paid for 1 ms per step.  The old all-in figure is kept
 """
 from ..constants import exact, ranged
 from ..model import CoreLimits, HardwareModel
+from ..registry import register
 
 MEROLLA = "Merolla et al. 2014, Science 345(6197):668"
 F_STATIC = (0.5, 0.0, 63 / 72)            # assumed static share of the 72 mW calibration power
@@ -53,3 +54,5 @@ MODEL = HardwareModel(
            "Per-part figures (2.3 pJ per spike hop, 47 fJ/bit SRAM [S]) are not added: they are inside the "
            "per-event figure."),
     sources=(MEROLLA,))
+
+register(MODEL)

@@ -126,4 +126,4 @@ def test_register_a_user_model():
         with pytest.raises(hm.UnknownHardwareError, match="already registered"):
             hm.register(mine)
     finally:
-        registry._MODELS.pop("literature_int8", None)
+        registry.CHIPS.unregister("literature_int8")
