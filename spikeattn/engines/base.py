@@ -3,8 +3,28 @@
 An engine lowers a :class:`~spikeattn.ir.Circuit` and runs it on already-encoded inputs
 (``source -> (steps, batch, size)``), returning a :class:`~spikeattn.SimResult`.  Engines
 declare the feature keys they support (see :mod:`spikeattn.engines.features`) and, for
-the ones they do not, why.  Engine classes are registered by name and imported lazily, so
-the core never imports brian2 or lava.
+the ones they do not, why.
+
+Engines are registered by name in :data:`ENGINES`, a :class:`spikeattn.registry.Registry`
+(kind ``"engine"``, entry-point group ``spikeattn.engines``), the one registry pattern of
+the project:
+
+- the built-in engines are registered here as lazy ``"module:Class"`` paths
+  (:class:`LazyEngine`), imported by :func:`engine_class` on first use, so the core never
+  imports brian2, lava, numba or torch;
+- :func:`register_engine` (``register_engine("name", EngineClass)``, a ``"module:Class"``
+  path, or ``@register_engine("name")`` on a class) adds one at run time;
+- an out-of-tree package adds one without a line changed here, with an entry point::
+
+      [project.entry-points."spikeattn.engines"]
+      myengine = "my_package.engine:MyEngine"
+
+  (read on the first iteration of :data:`ENGINES` or lookup of an unknown name).
+
+A second, different engine under a registered name is refused
+(:class:`~spikeattn.registry.DuplicateNameError` naming both).  A registered engine gets the
+conformance suite (``tests/conformance``) in each of its ``configurations``; an out-of-tree
+engine runs it too (see ``tests/conformance/README.md``).
 """
 from __future__ import annotations
 
@@ -15,16 +35,78 @@ import numpy as np
 
 from ..errors import ParameterError, SpikeattnError, UnsupportedFeatureError
 from ..ir import Circuit
+from ..registry import Registry
 from ..result import SimResult
 from .features import required_features
 
-ENGINES: dict[str, str] = {
-    "numpy": "spikeattn.engines.numpy.engine:NumpyEngine",
-    "brian2": "spikeattn.engines.brian2.engine:Brian2Engine",
-    "lava": "spikeattn.engines.lava.engine:LavaEngine",
-    "compiled": "spikeattn.engines.compiled.engine:CompiledEngine",
-    "torch": "spikeattn.engines.torch.engine:TorchEngine",
-}
+_MISSING = object()
+
+
+class LazyEngine:
+    """An engine class named by its ``"module:Class"`` path, imported on first use."""
+
+    def __init__(self, path: str):
+        mod, sep, cls = path.partition(":")
+        if not sep or not mod or not cls:
+            raise SpikeattnError(f"engine path {path!r}: expected 'module:Class'.")
+        self.path = path
+        #: the class's ``module.qualname``, so that the path and the class it names count as
+        #: one engine (registering both under one name is no duplicate)
+        self.registry_origin = f"{mod}.{cls}"
+
+    def load(self) -> type:
+        mod, _, attr = self.path.partition(":")
+        obj = importlib.import_module(mod)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+    def __repr__(self) -> str:
+        return f"LazyEngine({self.path!r})"
+
+
+class EngineRegistry(Registry):
+    """:class:`~spikeattn.registry.Registry` of engines, usable as the name -> target mapping
+    :data:`ENGINES` always was: ``name in ENGINES``, iteration in registration order,
+    ``ENGINES.pop(name)`` (tests removing an engine they registered).
+
+    An entry point naming an object (``"pkg.module:EngineClass"``) is registered as a
+    :class:`LazyEngine`, so a plug-in is imported only when it is used, as the built-in
+    engines are; one naming a module is imported (its :func:`register_engine` calls register)."""
+
+    def load(self) -> "EngineRegistry":
+        if self._loaded or self._loading:
+            return self
+        self._loading = True
+        try:
+            for mod in self.builtin:
+                importlib.import_module(mod)
+            for ep in self._entry_points():
+                if ":" in ep.value:
+                    self.register(ep.name, LazyEngine(ep.value.split("[")[0].strip()))
+                else:
+                    ep.load()
+            self._loaded = True
+        finally:
+            self._loading = False
+        return self
+
+    def pop(self, name: str, default=_MISSING):
+        if name in self._items:
+            return self._items.pop(name)
+        if default is _MISSING:
+            raise KeyError(name)
+        return default
+
+
+ENGINES: EngineRegistry = EngineRegistry("engine", group="spikeattn.engines")
+for _name, _path in (("numpy", "spikeattn.engines.numpy.engine:NumpyEngine"),
+                     ("brian2", "spikeattn.engines.brian2.engine:Brian2Engine"),
+                     ("lava", "spikeattn.engines.lava.engine:LavaEngine"),
+                     ("compiled", "spikeattn.engines.compiled.engine:CompiledEngine"),
+                     ("torch", "spikeattn.engines.torch.engine:TorchEngine")):
+    ENGINES.register(_name, LazyEngine(_path))
+del _name, _path
 
 
 class Engine:
@@ -83,18 +165,25 @@ class Engine:
         raise NotImplementedError
 
 
-def register_engine(name: str, target: str | type) -> None:
-    """Register an engine class (or ``"module:Class"`` path, imported on first use)."""
-    ENGINES[name] = target
+def register_engine(name: str, target: str | type = _MISSING):
+    """Register an engine class, or a ``"module:Class"`` path imported on first use, under
+    ``name``; without ``target``, a class decorator doing so.  A different engine already
+    registered under ``name`` is refused (:class:`~spikeattn.registry.DuplicateNameError`)."""
+    if target is _MISSING:
+        def deco(cls):
+            register_engine(name, cls)
+            return cls
+        return deco
+    ENGINES.register(name, LazyEngine(target) if isinstance(target, str) else target)
+    return target
 
 
 def engine_class(name: str) -> type[Engine]:
     if name not in ENGINES:
         raise SpikeattnError(f"unknown engine '{name}'; choose one of {sorted(ENGINES)}.")
     target = ENGINES[name]
-    if isinstance(target, str):
-        mod, cls = target.split(":")
-        target = getattr(importlib.import_module(mod), cls)
+    if isinstance(target, LazyEngine):
+        target = target.load()
     return target
 
 
