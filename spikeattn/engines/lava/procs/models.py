@@ -4,7 +4,14 @@ neurons :class:`StateMultiThresholdIF` / :class:`StateLoihiGradedReLU` (``fixed_
 
 The LIF classes subclass Lava's ``PyLifModelBitAcc`` ("fixed_pt") and ``PyLifModelFloat``
 ("floating_pt"); the inherited ``implements_process`` is cleared so that ``@implements``
-accepts the new process.  ``run_spk`` is Lava's, followed by :func:`record_step`.
+accepts the new process.  ``run_spk`` is Lava's, followed by :func:`record_step`: LIF and
+LoihiLIF run Lava's own dynamics, against which spikeattn's are tested bit for bit.
+
+The models of spikeattn's own neurons (GradedReLU, LoihiMultiThresholdIF, LoihiGradedReLU)
+have no Lava implementation to follow: their ``run_spk`` calls the one definition of the
+neuron, ``spikeattn.dynamics.dynamics_for(model).step`` (numpy, as these models are), on
+parameters read from the process's Vars, and only adds what belongs to Lava: the ports, the
+sample boundaries of a streamed batch and the record.
 """
 from __future__ import annotations
 
@@ -20,10 +27,17 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava.proc.lif.models import PyLifModelBitAcc, PyLifModelFloat
 
+from spikeattn.dynamics import dynamics_for
+from spikeattn.dynamics import fixed_point as fx
 from spikeattn.engines.lava.procs.process import (DelayLineDense, DelayLineSparse, StateGradedReLU, StateLIF, StateLIFVec, StateLoihiGradedReLU,
                                                   StateMultiThresholdIF)
+from spikeattn.ir import LoihiGradedReLU, LoihiMultiThresholdIF
+from spikeattn.ir.neurons_extra import GradedReLU
 
-V_MAX = 2**23 - 1       # 24-bit v saturates at +-(2**23 - 1)
+#: The one definition of each of spikeattn's own neurons (:mod:`spikeattn.dynamics`).
+GRADED_RELU = dynamics_for(GradedReLU)
+LOIHI_MULTI_THRESHOLD_IF = dynamics_for(LoihiMultiThresholdIF)
+LOIHI_GRADED_RELU = dynamics_for(LoihiGradedReLU)
 
 
 def record_step(model, dtype, s=None, u=None) -> None:
@@ -139,8 +153,8 @@ class PyStateLifVecModelFloat(_Unbound, _Samples, PyLifModelFloat):
 @requires(CPU)
 @tag("floating_pt")
 class PyStateGradedReluModelFloat(PyLoihiProcessModel):
-    """``v = a_in``; sends ``s = v - vth`` where ``v > vth``, else 0 (float64, the same
-    operations as the numpy engine); records ``[s, 0, v]`` as float64."""
+    """:class:`~spikeattn.dynamics.GradedReLUDynamics` (``v = a_in``; sends ``s = v - vth``
+    where ``v > vth``, else 0; float64); records ``[s, 0, v]`` as float64."""
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
@@ -148,20 +162,14 @@ class PyStateGradedReluModelFloat(PyLoihiProcessModel):
     vth: np.ndarray = LavaPyType(np.ndarray, float)
 
     def run_spk(self):
-        self.v[:] = self.a_in.recv()
-        k = sample_phase(self)
-        if k is not None and (k == 0 or k >= int(self.proc_params["sample_steps"])):
-            self.v[:] = 0.0             # a sample's first step (input zero by definition) or the gap
-        s = np.where(self.v > self.vth, self.v - self.vth, 0.0)
-        if k is not None and k >= int(self.proc_params["sample_steps"]):
+        # a sample's first step (input zero by definition) and the gap see no input
+        a_in, muted = _phase_input(self, self.a_in.recv())
+        s, new = GRADED_RELU.step({"vth": self.vth}, {"v": self.v}, a_in)
+        self.v[:] = new["v"]
+        if muted:
             s = np.zeros_like(s)        # the gap sends nothing
         self.s_out.send(s)
         record_step(self, np.float64, s=s, u=0.0)
-
-
-def _wrap32(x: np.ndarray) -> np.ndarray:
-    """Two's-complement wrap of int64 values to int32 (as Lava's int32 arrays store them)."""
-    return ((np.asarray(x, np.int64) + 2**31) % 2**32) - 2**31
 
 
 def _phase_input(model, a_in: np.ndarray):
@@ -180,9 +188,9 @@ def _phase_input(model, a_in: np.ndarray):
 @requires(CPU)
 @tag("bit_accurate_loihi", "fixed_pt")
 class PyStateMultiThresholdIFModelFixed(PyLoihiProcessModel):
-    """Integer multi-threshold IF (equations in :class:`StateMultiThresholdIF`), int64
-    arithmetic on int32 Vars; sends the level ``n`` on ``s_out`` and ``sign(n)`` on
-    ``sign_out``; records ``[n, 0, v]`` as int32."""
+    """Integer multi-threshold IF: :class:`~spikeattn.dynamics.LoihiMultiThresholdIFDynamics`
+    (equations in :class:`StateMultiThresholdIF`), int64 arithmetic on int32 Vars; sends the
+    level ``n`` on ``s_out`` and ``sign(n)`` on ``sign_out``; records ``[n, 0, v]`` as int32."""
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=32)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
@@ -197,20 +205,14 @@ class PyStateMultiThresholdIFModelFixed(PyLoihiProcessModel):
     def run_spk(self):
         if getattr(self, "_initial_v", None) is None:
             self._initial_v = self.v.copy()
-            mant, exp = self.bias_mant.astype(np.int64), self.bias_exp.astype(np.int64)
-            self._bias = np.where(exp >= 0, np.left_shift(mant, np.maximum(exp, 0)),
-                                  np.right_shift(mant, np.maximum(-exp, 0)))
-            self._vth = self.vth.astype(np.int64)
-            self._levels = self.levels.astype(np.int64)
-            self._signed = self.signed.astype(bool)
+            self._params = {"vth": self.vth.astype(np.int64), "levels": self.levels.astype(np.int64),
+                            "signed": self.signed.astype(bool),
+                            "bias": fx.effective_bias(self.bias_mant, self.bias_exp)}
         a_in, muted = _phase_input(self, self.a_in.recv().astype(np.int64))
         if sample_phase(self) == 0:
             self.v[:] = self._initial_v
-        v = np.clip(_wrap32(self.v.astype(np.int64) + a_in + self._bias), -V_MAX, V_MAX)
-        up = np.clip((v - 1) // self._vth, 0, self._levels)
-        down = np.where(self._signed, np.clip((-v - 1) // self._vth, 0, self._levels), 0)
-        n = np.where(v > 0, up, np.where(v < 0, -down, 0))
-        self.v[:] = v - n * self._vth
+        n, new = LOIHI_MULTI_THRESHOLD_IF.step(self._params, {"v": self.v.astype(np.int64)}, a_in)
+        self.v[:] = new["v"]
         if muted:
             n = np.zeros_like(n)
         self.s_out.send(n)
@@ -222,8 +224,9 @@ class PyStateMultiThresholdIFModelFixed(PyLoihiProcessModel):
 @requires(CPU)
 @tag("bit_accurate_loihi", "fixed_pt")
 class PyStateLoihiGradedReluModelFixed(PyLoihiProcessModel):
-    """``v = clip(wrap32(a_in), +-(2**23 - 1))``; sends ``s = v - vth`` where ``v > vth``,
-    else 0; records ``[s, 0, v]`` as int32."""
+    """:class:`~spikeattn.dynamics.LoihiGradedReLUDynamics` (``v = clip(wrap32(a_in),
+    +-(2**23 - 1))``; sends ``s = v - vth`` where ``v > vth``, else 0); records ``[s, 0, v]``
+    as int32."""
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=32)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
@@ -232,9 +235,8 @@ class PyStateLoihiGradedReluModelFixed(PyLoihiProcessModel):
 
     def run_spk(self):
         a_in, muted = _phase_input(self, self.a_in.recv().astype(np.int64))
-        v = np.clip(_wrap32(a_in), -V_MAX, V_MAX)
-        self.v[:] = v
-        s = np.where(v > self.vth, v - self.vth.astype(np.int64), 0)
+        s, new = LOIHI_GRADED_RELU.step({"vth": self.vth.astype(np.int64)}, {"v": self.v}, a_in)
+        self.v[:] = new["v"]
         if muted:
             s = np.zeros_like(s)
         self.s_out.send(s)
