@@ -15,7 +15,7 @@ cannot carry; see the refusal printed), the SANA-FE column is **SANA-FE's own co
 on the same events and the same cores** (its unit costs from ``sanafe_arch/loihi.yaml``;
 synapse = events x energy_process_spike, soma = neuron-steps x access + active updates by
 SANA-FE's rule x update + spikes x spike_out, network = (spike, destination core) packets x
-message_out + mesh hops): the formula ``predict_from_counts`` implements, which the SANA-FE
+message_out + mesh hops): :func:`hardware_models.sanafe_arch.compare.predict_from_counts`, which the SANA-FE
 tests check equals SANA-FE's output wherever the lowering is one-to-one.  It is labelled
 ``sanafe_source = "cost equations (SANA-FE refused the circuit)"`` in the results.
 
@@ -66,81 +66,6 @@ def segment_inputs(sm, x, steps: int):
     return out
 
 
-def sanafe_equations(circuit, inputs, res, cores: dict, arch: str = "loihi") -> dict:
-    """SANA-FE's energy terms from the run's own events on ``cores`` (see the module docstring).
-
-    Active updates by SANA-FE's rule (``sanafe_arch.compare.sanafe_active_updates``): a neuron
-    counts at step t if its potential before the step was non-zero, or input reaches it at t
-    (a spike at t - delay on any of its synapses), or its bias is non-zero."""
-    import scipy.sparse as sp
-    from hardware_models.sanafe_arch import arch_costs
-    from spikeattn import simulate
-    from spikeattn.dynamics import fixed_point as fx
-
-    c = arch_costs(arch)
-    counts = res.counts
-    probed = circuit.copy()
-    probed.probes = []
-    for n in probed.populations:
-        probed.probe(n, ("v",))
-    ref = simulate(probed, inputs, steps=res.steps)
-    for n in circuit.populations:                  # the probed run is the same run
-        assert np.array_equal(ref.spikes[n], res.spikes[n]), n
-    active = 0
-    for n, pop in circuit.populations.items():
-        v = ref.probes[n]["v"]
-        prev = np.concatenate([np.zeros_like(v[:1]), v[:-1]]) != 0
-        got = np.zeros(v.shape, bool)
-        for p in circuit.projections.values():
-            if p.post != n:
-                continue
-            pre = (np.asarray(res.spikes[p.pre]) != 0).astype(np.float64)          # (T, B, n_pre)
-            s = sp.csr_matrix(abs(p.weights) != 0).astype(np.float64)
-            arr = np.asarray((s @ pre.reshape(-1, pre.shape[-1]).T).T).reshape(pre.shape[:2] + (-1,)) > 0
-            d = int(p.delay)
-            if d < arr.shape[0]:
-                got[d:] |= arr[:arr.shape[0] - d]
-        m = pop.model
-        if getattr(m, "fixed_point", False) and hasattr(m, "bias_mant"):
-            bias = np.asarray(fx.effective_bias(m.bias_mant, m.bias_exp))
-        else:
-            bias = np.asarray(getattr(m, "bias", 0.0))
-        active += int((prev | got | np.broadcast_to(bias != 0, (pop.size,))).sum())
-    n_steps = sum(p.size for p in circuit.populations.values()) * res.steps * res.batch
-    syn = counts.total("synaptic_acs") + counts.total("synaptic_macs")
-    spikes = counts.total("spikes", kind="population")
-    cpt, h = c["cores_per_tile"], c["mesh_height"]
-    packets = hops_ew = hops_ns = 0
-    for name in circuit.nodes():
-        targets = [p for p in circuit.projections.values() if p.pre == name]
-        if not targets:
-            continue
-        s = (np.asarray(res.spikes[name]) != 0).sum(axis=(0, 1)).astype(np.int64)  # spikes per pre neuron
-        n_cores = int(max(int(cores[p.post].max()) for p in targets)) + 1
-        dst = None                                                          # pre neuron x destination core
-        for p in targets:
-            w = sp.coo_matrix(abs(p.weights) != 0)                         # post x pre
-            m = sp.csr_matrix((np.ones(w.nnz), (w.col, cores[p.post][w.row])), shape=(len(s), n_cores))
-            dst = m if dst is None else dst + m
-        dst = sp.coo_matrix(dst)
-        keep = dst.data > 0
-        i, d = dst.row[keep], dst.col[keep]
-        src_tile, dst_tile = np.asarray(cores[name])[i] // cpt, d // cpt
-        packets += int(s[i].sum())
-        hops_ew += int((s[i] * np.abs(dst_tile // h - src_tile // h)).sum())
-        hops_ns += int((s[i] * np.abs(dst_tile % h - src_tile % h)).sum())
-    terms = {"synapse": syn * c["energy_process_spike"], "dendrite": syn * c["energy_update"],
-             "soma": n_steps * c["energy_access_neuron"] + active * c["energy_update_neuron"]
-             + spikes * c["energy_spike_out"],
-             "network": packets * c["energy_message_out"] + hops_ew * c["energy_east_hop"]
-             + hops_ns * c["energy_north_hop"]}
-    terms["total"] = sum(terms.values())
-    return {"energy_j": terms, "events": {"synaptic_ops": syn, "neuron_steps": n_steps, "active_updates": active,
-                                          "spikeattn_active_updates": counts.total("neuron_updates_active"),
-                                          "spikes": spikes, "packets": packets, "hops_ew": hops_ew,
-                                          "hops_ns": hops_ns}, "unit_costs_j": c}
-
-
 def spikeattn_terms(report) -> dict:
     """spikeattn's breakdown grouped under SANA-FE's terms (``TERM_MAP``, as compare_with_model)."""
     from hardware_models.sanafe_engine import TERM_MAP
@@ -184,7 +109,7 @@ def cause(term: str, ev: dict, traffic, model_j: float, sanafe_j: float) -> str:
 def run_one(label: str, sm, x, steps: int) -> list[dict]:
     import hardware_models as hm
     from hardware_models.placement import place
-    from hardware_models.sanafe_engine import compare_with_model, placement_map, run_sanafe
+    from hardware_models.sanafe_engine import compare_with_model, predict_from_counts, run_sanafe
     from spikeattn import simulate
     from spikeattn.engines.features import required_features
     from spikeattn.errors import UnsupportedFeatureError
@@ -216,7 +141,7 @@ def run_one(label: str, sm, x, steps: int) -> list[dict]:
             sanafe = {t: run.energy_j[t] for t in TERMS}
             ev, source = cmp["events"], "SANA-FE 2.2.9 run"
         else:
-            pred = sanafe_equations(c, inputs, res, placement_map(c, pl, "loihi"))
+            pred = predict_from_counts(c, res, "loihi", placement=pl)
             sanafe, ev = pred["energy_j"], pred["events"]
             source = ("cost equations (SANA-FE refused the circuit)" if run is None else
                       "cost equations (SANA-FE's spikes differ: " + "; ".join(run.mismatches[:2]) + ")")
@@ -249,7 +174,7 @@ def equations_check() -> list[dict]:
     says how far the fallback column can stand in for SANA-FE."""
     import spikeattn as sa
     from hardware_models.placement import place
-    from hardware_models.sanafe_engine import run_sanafe
+    from hardware_models.sanafe_engine import predict_from_counts, run_sanafe
     from spikeattn.circuits.attention import sdsa_attention
 
     rng = np.random.default_rng(11)
@@ -258,7 +183,7 @@ def equations_check() -> list[dict]:
     res = sa.simulate(c, inputs, steps=16)
     pl = place(c, "loihi", res)
     run = run_sanafe(c, result=res, placement=pl)
-    pred = sanafe_equations(c, inputs, res, run.cores)["energy_j"]
+    pred = predict_from_counts(c, res, "loihi", placement=run.cores)["energy_j"]
     rows = []
     for term in TERMS + ("total",):
         s_, e = run.energy_j[term], pred[term]

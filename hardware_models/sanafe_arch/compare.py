@@ -23,7 +23,11 @@ def sanafe_active_updates(circuit: Circuit, result) -> int:
     after its decays (``u * (1 - du) != 0`` or ``v * (1 - dv) != 0``): it also counts a decaying
     current while v is 0, and skips a non-zero v that ``dv = 1`` clears (memoryless
     coincidence neurons), which SANA-FE counts.  This re-runs the numpy engine on the same
-    input spikes with ``v`` probed to count by SANA-FE's rule."""
+    input spikes with ``v`` probed to count by SANA-FE's rule.  Input arrives ``delay`` steps
+    after a spike on any synapse; a neuron model without a bias (e.g. ``LoihiGradedReLU``)
+    counts as bias 0."""
+    import scipy.sparse as sp
+
     from spikeattn import simulate
     probed = circuit.copy()
     probed.probes = []
@@ -38,15 +42,25 @@ def sanafe_active_updates(circuit: Circuit, result) -> int:
         prev = np.concatenate([np.zeros_like(v[:1]), v[:-1]]) != 0
         got = np.zeros(v.shape, bool)
         for p in circuit.projections.values():
-            if p.post == n:
-                pre = np.asarray(result.spikes[p.pre]) != 0
-                structure = (abs(p.weights) != 0).astype(np.int64)
-                arrive = np.stack([(structure @ pre[t].T).T > 0 for t in range(pre.shape[0] - 1)])
-                got[1:] |= arrive
-        bias = np.asarray(fx.effective_bias(pop.model.bias_mant, pop.model.bias_exp) if pop.model.fixed_point
-                          else pop.model.bias)
-        total += int((prev | got | np.broadcast_to(bias != 0, (pop.size,))).sum())
+            if p.post != n:
+                continue
+            pre = (np.asarray(result.spikes[p.pre]) != 0).astype(np.float64)          # (T, B, n_pre)
+            structure = sp.csr_matrix(abs(p.weights) != 0).astype(np.float64)        # post x pre
+            arrive = np.asarray((structure @ pre.reshape(-1, pre.shape[-1]).T).T)
+            arrive = arrive.reshape(pre.shape[:2] + (-1,)) > 0
+            d = int(p.delay)
+            if d < arrive.shape[0]:
+                got[d:] |= arrive[:arrive.shape[0] - d]
+        total += int((prev | got | np.broadcast_to(_bias(pop.model) != 0, (pop.size,))).sum())
     return total
+
+
+def _bias(model) -> np.ndarray:
+    """The bias a neuron model adds every step (fixed point: the effective mantissa x 2**exp);
+    0 for a model without one."""
+    if getattr(model, "fixed_point", False) and hasattr(model, "bias_mant"):
+        return np.asarray(fx.effective_bias(model.bias_mant, model.bias_exp))
+    return np.asarray(getattr(model, "bias", 0.0))
 
 
 def predict_from_counts(circuit: Circuit, result, arch: str = "loihi", placement=None) -> dict:
@@ -57,7 +71,10 @@ def predict_from_counts(circuit: Circuit, result, arch: str = "loihi", placement
     + spikes * energy_spike_out``; ``network = packets * energy_message_out + hops * hop energy``
     where a packet is one (spike, destination core) pair and hops are the mesh distance
     between the tiles (x = tile // mesh height, y = tile % mesh height).  Equal to what
-    SANA-FE reports when the lowering maps every spikeattn event one-to-one (tested)."""
+    SANA-FE reports when the lowering maps every spikeattn event one-to-one (tested); for a
+    circuit SANA-FE refuses (graded spikes, other neuron models) it is SANA-FE's cost
+    equations on the same events and cores."""
+    import scipy.sparse as sp
     c = arch_costs(arch)
     cores = placement_map(circuit, placement, arch)
     counts = result.counts
@@ -71,18 +88,20 @@ def predict_from_counts(circuit: Circuit, result, arch: str = "loihi", placement
         targets = [p for p in circuit.projections.values() if p.pre == name]
         if not targets:
             continue
-        s = (np.asarray(result.spikes[name]) != 0).sum(axis=(0, 1))       # spikes per pre neuron
-        for i in np.nonzero(s)[0]:
-            dst = set()
-            for p in targets:
-                col = p.weights.getcol(i).nonzero()[0] if p.sparse else np.nonzero(p.weights[:, i])[0]
-                dst.update(int(k) for k in cores[p.post][col])
-            src_tile = int(cores[name][i]) // cpt
-            for d in dst:
-                dt_ = d // cpt
-                hops_ew += int(s[i]) * abs(dt_ // h - src_tile // h)
-                hops_ns += int(s[i]) * abs(dt_ % h - src_tile % h)
-            packets += int(s[i]) * len(dst)
+        s = (np.asarray(result.spikes[name]) != 0).sum(axis=(0, 1)).astype(np.int64)   # spikes per pre neuron
+        n_cores = int(max(int(cores[p.post].max()) for p in targets)) + 1
+        dst = None                                                          # pre neuron x destination core
+        for p in targets:
+            w = sp.coo_matrix(abs(p.weights) != 0)                         # post x pre
+            m = sp.csr_matrix((np.ones(w.nnz), (w.col, cores[p.post][w.row])), shape=(len(s), n_cores))
+            dst = m if dst is None else dst + m
+        dst = sp.coo_matrix(dst)
+        keep = dst.data > 0
+        i, d = dst.row[keep], dst.col[keep]
+        src_tile, dst_tile = np.asarray(cores[name])[i] // cpt, d // cpt
+        packets += int(s[i].sum())
+        hops_ew += int((s[i] * np.abs(dst_tile // h - src_tile // h)).sum())
+        hops_ns += int((s[i] * np.abs(dst_tile % h - src_tile % h)).sum())
     terms = {"synapse": syn * c["energy_process_spike"],
              "dendrite": syn * c["energy_update"],
              "soma": n_steps * c["energy_access_neuron"] + active * c["energy_update_neuron"]
