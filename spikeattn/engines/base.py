@@ -35,7 +35,7 @@ import numpy as np
 
 from ..errors import ParameterError, SpikeattnError, UnsupportedFeatureError
 from ..ir import Circuit
-from ..registry import Registry
+from ..registry import DuplicateNameError, Registry
 from ..result import SimResult
 from .features import required_features
 
@@ -65,6 +65,14 @@ class LazyEngine:
         return f"LazyEngine({self.path!r})"
 
 
+def engine_origin(target) -> str:
+    """``module.Class`` of a registered engine (a class or a :class:`LazyEngine`)."""
+    if isinstance(target, LazyEngine):
+        return target.registry_origin
+    return f"{getattr(target, '__module__', type(target).__module__)}." \
+           f"{getattr(target, '__qualname__', type(target).__qualname__)}"
+
+
 class EngineRegistry(Registry):
     """:class:`~spikeattn.registry.Registry` of engines, usable as the name -> target mapping
     :data:`ENGINES` always was: ``name in ENGINES``, iteration in registration order,
@@ -73,6 +81,19 @@ class EngineRegistry(Registry):
     An entry point naming an object (``"pkg.module:EngineClass"``) is registered as a
     :class:`LazyEngine`, so a plug-in is imported only when it is used, as the built-in
     engines are; one naming a module is imported (its :func:`register_engine` calls register)."""
+
+    def register(self, name: str, obj=_MISSING, *, replace: bool = False):
+        """:meth:`Registry.register`; an engine and the ``"module:Class"`` path naming it are
+        one engine (registering both under one name is no duplicate), two different ones are
+        refused naming both."""
+        if obj is not _MISSING and not replace and name in self._items:
+            old, new = engine_origin(self._items[name]), engine_origin(obj)
+            if old != new:
+                raise DuplicateNameError(
+                    f"two engines named '{name}': {old} and {new}. Fix: rename one (names are global "
+                    "across plug-ins), or pass replace=True to override on purpose.")
+            replace = True
+        return super().register(name, obj, replace=replace)
 
     def load(self) -> "EngineRegistry":
         if self._loaded or self._loading:
