@@ -74,7 +74,7 @@ def check(rows: list[dict]) -> None:
 
 
 def exponents(rows: list[dict]) -> list[dict]:
-    from spikeattn.circuits.attention.scaling import fit_exponent
+    from scenarios.attention_cost import fit_exponent
 
     out = []
     keys = sorted({(r["variant"], r["batch"], r["peer"]) for r in rows if "wall_s" in r})

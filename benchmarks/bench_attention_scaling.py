@@ -1,6 +1,6 @@
 """Event counts and wall time of spiking attention versus sequence length N.
 
-Variants (``spikeattn.circuits.attention.scaling``): dense softmax attention (FLOPs of the
+Variants (``scenarios.attention_cost``): dense softmax attention (FLOPs of the
 formula), Spikformer SSA in both association orders ((QK^T)V: N x N map, Q(K^T V): c x c
 map), spike-driven self-attention (SDSA) and sliding-window SSA / SDSA (radius 4).
 D = 16 channels, H = 2 heads, T = 4 steps, Bernoulli(0.2) Q/K/V spikes, one sample.
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spikeattn.circuits.attention.scaling import FIELDS, VARIANTS, exponents, measure
+from scenarios.attention_cost import FIELDS, VARIANTS, exponents, measure
 from spikeattn.fileio import atomic_write_bytes, atomic_write_json
 from spikeattn.plots.attention import plot_scaling
 

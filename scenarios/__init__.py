@@ -1,18 +1,10 @@
-"""Research scenarios runnable with ``spikeattn run NAME``.  Importing this package
-registers every scenario module listed in ``_MODULES``."""
-import importlib
-
-from .base import SCENARIOS, ScenarioConfig, ScenarioOutcome, ScenarioSpec, scenario
-
-_MODULES = ["wta_routing", "moe_routing", "hierarchical_attention", "attention_scaling", "energy_vs_gpu", "loihi_lava"]
+"""Research scenarios runnable with ``spikeattn run NAME``.  ``SCENARIOS`` (a
+:class:`spikeattn.registry.Registry`) imports the built-in scenario modules listed in
+``scenarios.base.BUILTIN_MODULES`` on first lookup, and plug-ins through the entry-point
+group ``spikeattn.scenarios``."""
+from .base import SCENARIOS, ScenarioConfig, ScenarioOutcome, ScenarioSpec, load_all, scenario
 
 DEFAULT_SCENARIO = "energy-vs-gpu"   # what `spikeattn run` and `make demo` run
-
-
-def load_all() -> dict:
-    for m in _MODULES:
-        importlib.import_module(f"{__name__}.{m}")
-    return SCENARIOS
 
 
 def run_scenario(name: str, engine: str = "numpy", **params):

@@ -32,11 +32,11 @@ import numpy as np
 from spikeattn import Circuit, simulate
 from spikeattn.circuits.attention import reference as ref
 from spikeattn.circuits.attention import sdsa_attention, spike_map, ssa_attention
-from spikeattn.circuits.attention.scaling import VARIANTS, exponents, measure
 from spikeattn.engines.base import engine_class
 from spikeattn.errors import ParameterError
 from spikeattn.metrics.attention import AttentionAlignment, AttentionEntropy
 
+from .attention_cost import VARIANTS, exponents, measure
 from .base import ScenarioConfig, ScenarioOutcome, scenario
 from .outcome import Outcome
 from .params import Param

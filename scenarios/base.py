@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from spikeattn.errors import ParameterError, SpikeattnError
+from spikeattn.registry import Registry
 from spikeattn.result import SimResult
 
 from .params import Param
@@ -83,6 +84,11 @@ class ScenarioSpec:
     check: Callable[[dict], None] | None = None
 
     @property
+    def registry_origin(self) -> str:
+        """The scenario function's ``module.qualname`` (two different ones under one name are refused)."""
+        return f"{self.fn.__module__}.{self.fn.__qualname__}"
+
+    @property
     def default_steps(self) -> int:
         return self.params["steps"].default
 
@@ -136,7 +142,17 @@ class ScenarioSpec:
                 "refuses": dict(self.refuses), "parity": dict(self.parity)}
 
 
-SCENARIOS: dict[str, ScenarioSpec] = {}
+BUILTIN_MODULES = ("wta_routing", "moe_routing", "hierarchical_attention", "attention_scaling", "energy_vs_gpu",
+                   "loihi_lava")
+
+# name -> ScenarioSpec; the built-in modules register on first lookup, plug-ins through the
+# entry-point group ``spikeattn.scenarios`` (a module whose ``@scenario`` functions register).
+SCENARIOS = Registry("scenario", group="spikeattn.scenarios", builtin=[f"scenarios.{m}" for m in BUILTIN_MODULES])
+
+
+def load_all() -> Registry:
+    """Every registered scenario (built-in and plug-in), name -> :class:`ScenarioSpec`."""
+    return SCENARIOS.load()
 
 
 def scenario(name: str, description: str, params: list[Param], refuses: dict | None = None,
@@ -151,6 +167,7 @@ def scenario(name: str, description: str, params: list[Param], refuses: dict | N
             raise ValueError(f"scenario {name}: declare a '{required}' parameter")
 
     def deco(fn):
-        SCENARIOS[name] = ScenarioSpec(name, description, fn, table, dict(refuses or {}), dict(parity or {}), check)
+        SCENARIOS.register(name, ScenarioSpec(name, description, fn, table, dict(refuses or {}), dict(parity or {}),
+                                              check))
         return fn
     return deco

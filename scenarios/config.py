@@ -18,7 +18,7 @@ from pathlib import Path
 
 from spikeattn.errors import MissingExtraError, ParameterError
 
-from .base import ScenarioSpec
+from .base import ScenarioSpec, load_all
 
 RUN_KEYS = ("seed", "engine")
 
@@ -73,7 +73,6 @@ def load_config(path, spec: ScenarioSpec, with_run_keys: bool = False) -> dict:
 
 
 def _known_scenarios() -> set:
-    from . import load_all
     return set(load_all())
 
 

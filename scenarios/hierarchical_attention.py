@@ -258,7 +258,8 @@ def attention_part(cfg: ScenarioConfig, fixed: bool = False) -> dict:
 
 def _figures(cfg, res, m, outcome):
     from spikeattn.plots.counts import counts_bar, group_by_prefix
-    from spikeattn.plots.raster import _pyplot, raster, save_figure
+    from spikeattn.plots.common import pyplot, save_figure
+    from spikeattn.plots.raster import raster
 
     names = ["tokens", "coarse.acc", "coarse.winners", "regions.open", "regions.relays", "fine.acc", "fine.winners"]
     labels = {"tokens": "input tokens", "coarse.acc": "coarse counters", "coarse.winners": "coarse winner",
@@ -276,7 +277,7 @@ def _figures(cfg, res, m, outcome):
     if not a:
         return [f1, f2]
     mt = {k: v["value"] for k, v in outcome["metrics"].items()}
-    plt = _pyplot()
+    plt = pyplot("drawing the hierarchical-attention figures")
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     for ax, (title, vals) in zip(axes, [
             ("token selection (k-WTA stage)", {"flat, all tokens": mt["flat_stage_ops_per_sample"],

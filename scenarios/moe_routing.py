@@ -186,7 +186,8 @@ def run(cfg: ScenarioConfig) -> ScenarioOutcome:
 
 def _figures(cfg, res, ops, dense_ops):
     from spikeattn.plots.counts import counts_bar, group_by_prefix
-    from spikeattn.plots.raster import _pyplot, raster, save_figure
+    from spikeattn.plots.common import pyplot, save_figure
+    from spikeattn.plots.raster import raster
 
     n_e, k = cfg.p["experts"], cfg.p["k"]
     names = ["token", "gate.acc", "gate.winners", "open"] + [f"expert{e}.hidden" for e in range(n_e)] + ["out"]
@@ -201,7 +202,7 @@ def _figures(cfg, res, ops, dense_ops):
                       f"T = {res.steps} steps)")
     f2 = counts_bar(res.counts, cfg.out_dir / "moe_routing_counts.png", group=group_by_prefix,
                     title=f"moe-routing: events per sample (one token each), mean of {res.batch}")
-    plt = _pyplot()
+    plt = pyplot("drawing the moe-routing figures")
     fig, ax = plt.subplots(figsize=(6, 3.2))
     xs = np.arange(n_e)
     ax.bar(xs - 0.2, dense_ops.mean(axis=0), 0.4, label="every expert runs (k = E)")

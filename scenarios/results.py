@@ -19,8 +19,7 @@ import spikeattn
 from spikeattn.errors import ParameterError
 from spikeattn.schema import SCHEMA_VERSION, provenance, write_counts_csv, write_result
 
-from . import load_all
-from .base import ScenarioConfig, ScenarioOutcome, ScenarioSpec
+from .base import ScenarioConfig, ScenarioOutcome, ScenarioSpec, load_all
 
 
 DEFAULT_HARDWARE = ("loihi", "loihi2", "truenorth")

@@ -33,6 +33,9 @@ from spikeattn.errors import ParameterError, require
 from spikeattn.fileio import atomic_write_json
 from spikeattn.progress import progress_bar
 
+from .results import get_spec, run_scenario
+from .sweep_table import finish, load_point
+
 PLAN_VERSION = 1
 
 
@@ -55,16 +58,6 @@ def plan_points(scenario: str, engine: str, grid: dict, seeds: list[int], fixed:
     return pts
 
 
-def load_point(path: Path) -> dict | None:
-    """The point's result document if it is complete and valid, else None."""
-    from spikeattn.schema import errors
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return doc if not errors(doc) else None
-
-
 def run_point(scenario: str, engine: str, params: dict, seed: int, path: str) -> str:
     """Dask task: compute one point unless its result is already on disk; returns the key."""
     p = Path(path)
@@ -72,7 +65,6 @@ def run_point(scenario: str, engine: str, params: dict, seed: int, path: str) ->
         return p.parent.name
     from spikeattn.schema import write_counts_csv, write_result
 
-    from .results import run_scenario
     res = run_scenario(scenario, engine=engine, seed=seed, **params)
     write_counts_csv(res.result.counts, p.parent / "counts.csv")
     res.doc["counts_csv"] = str(p.parent / "counts.csv")
@@ -96,7 +88,6 @@ def run_sweep(scenario: str, grid: dict, out, seeds: int = 3, seed_start: int = 
     """Run ``scenario`` over ``grid`` (``{key: [values]}``) x seeds ``seed_start ..
     seed_start + seeds - 1`` into folder ``out`` and return the summary (see the module
     docstring).  Re-running with the same ``out`` resumes."""
-    from .results import get_spec
     spec = get_spec(scenario)
     if not isinstance(grid, dict) or not grid:
         raise ParameterError("sweep", "grid", f"is {grid!r}.", "give {key: [values, ...]} with at least one key.")
@@ -122,7 +113,6 @@ def run_sweep(scenario: str, grid: dict, out, seeds: int = 3, seed_start: int = 
     todo = [p for p in points if load_point(out / "points" / p["key"] / "result.json") is None]
     if todo:
         _compute(todo, scenario, engine, out, workers, scheduler, progress, len(points))
-    from .sweep_table import finish
     summary = finish(out, spec, engine, clean_grid, seed_values, points)
     summary.update(computed=len(todo), reused=len(points) - len(todo))
     return summary

@@ -21,9 +21,17 @@ from scipy import stats
 from spikeattn.errors import require
 from spikeattn.fileio import atomic_write_bytes, atomic_write_json, atomic_write_text
 
-from .sweep import load_point
-
 MAX_PANELS = 9
+
+
+def load_point(path: Path) -> dict | None:
+    """The point's result document if it is complete and valid, else None."""
+    from spikeattn.schema import errors
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return doc if not errors(doc) else None
 
 
 def _cell(v):

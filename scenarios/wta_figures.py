@@ -10,7 +10,7 @@ import numpy as np
 
 from spikeattn.circuits.routing import reference, winners_from_spikes
 
-from .wta_routing import closed_form_accuracy
+from .wta_closed_form import closed_form_accuracy
 
 LABELS = {"cue": "cue neurons", "wta.acc": "k-WTA counters", "wta.winners": "k-WTA winners",
           "route.open": "gate open", "streams": "input streams", "route.relays": "relays", "route.out": "routed output"}
@@ -18,7 +18,8 @@ LABELS = {"cue": "cue neurons", "wta.acc": "k-WTA counters", "wta.winners": "k-W
 
 def figures(cfg, res, main, acc, sweep) -> list:
     from spikeattn.plots.counts import counts_bar, group_by_prefix
-    from spikeattn.plots.raster import _pyplot, raster, save_figure
+    from spikeattn.plots.common import pyplot, save_figure
+    from spikeattn.plots.raster import raster
 
     p = cfg.p
     sel = winners_from_spikes(res.spikes["wta.winners"])[0]
@@ -38,7 +39,7 @@ def figures(cfg, res, main, acc, sweep) -> list:
                     title=f"wta-routing: events per sample (one cue each), mean of {res.batch} samples")
     if not sweep:
         return [f1, f2]
-    plt = _pyplot()
+    plt = pyplot("drawing the wta-routing figures")
     pts = sweep["points"]
     x = np.array([q["p_high"] / sweep["p_low"] for q in pts])
     fine = np.linspace(sweep["p_low"], max(q["p_high"] for q in pts), 60)

@@ -47,6 +47,8 @@ from spikeattn.metrics.latency import DecisionLatency
 from spikeattn.metrics.selection import SelectionAccuracy, selection_mask
 
 from .base import ScenarioConfig, ScenarioOutcome, scenario
+from .wta_closed_form import closed_form_accuracy
+from .wta_figures import figures as draw_figures
 from .outcome import Outcome, binomial_check
 from .params import Param, common_params
 
@@ -102,12 +104,6 @@ def cue_probabilities(intended: np.ndarray, p_high: float = P_HIGH, k: int = K, 
     p = np.full((intended.size, k), p_low)
     p[np.arange(intended.size), intended] = p_high
     return p
-
-
-def closed_form_accuracy(window: int, p_high: float, p_low: float, k: int) -> float:
-    """P(the intended cue's window count is the unique maximum) for Bernoulli cue spikes."""
-    a = np.arange(window + 1)
-    return float((stats.binom.pmf(a, window, p_high) * stats.binom.cdf(a - 1, window, p_low) ** (k - 1)).sum())
 
 
 def consistent_with(successes: int, n: int, p: float, alpha: float = 0.001) -> dict:
@@ -260,10 +256,7 @@ def run(cfg: ScenarioConfig) -> ScenarioOutcome:
         if "contrast_sweep" in cfg.reduced:
             cfg.reduced["contrast_sweep"]["checks_not_run"] = sorted(o.not_run)
             cfg.reduced["contrast_sweep"]["figures_not_drawn"] = ["wta_routing_contrast"]
-    figures = []
-    if cfg.figures:
-        from .wta_figures import figures as draw
-        figures = draw(cfg, res, main, acc, sweep)
+    figures = draw_figures(cfg, res, main, acc, sweep) if cfg.figures else []
     return ScenarioOutcome(result=res, outcome=o.to_dict(), figures=figures, circuit=circuit)
 
 

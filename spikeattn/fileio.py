@@ -84,7 +84,8 @@ def _shorten(p, n: int = 200) -> str:
     return s if len(s) <= n else s[:n // 2] + "..." + s[-n // 2:]
 
 
-def _default(o):
+def json_default(o):
+    """``json.dumps(default=)`` for numpy scalars and arrays, paths and sets."""
     if isinstance(o, np.generic):
         return o.item()
     if isinstance(o, np.ndarray):
@@ -98,7 +99,7 @@ def _default(o):
 
 def to_json(obj, indent: int = 2) -> str:
     """JSON text of ``obj``; numpy scalars/arrays and paths are converted."""
-    return json.dumps(obj, indent=indent, default=_default)
+    return json.dumps(obj, indent=indent, default=json_default)
 
 
 def atomic_write_json(path: str | os.PathLike, obj, indent: int = 2) -> Path:

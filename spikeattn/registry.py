@@ -42,6 +42,10 @@ class DuplicateNameError(SpikeattnError, ValueError):
 
 
 def _origin(obj) -> str:
+    """Where ``obj`` was defined: ``module.qualname`` of a class or function; an instance may
+    say so itself with a ``registry_origin`` attribute (e.g. a spec wrapping a function)."""
+    if isinstance(getattr(obj, "registry_origin", None), str):
+        return obj.registry_origin
     mod = getattr(obj, "__module__", None) or type(obj).__module__
     name = getattr(obj, "__qualname__", None) or type(obj).__qualname__
     return f"{mod}.{name}"

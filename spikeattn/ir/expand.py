@@ -81,7 +81,9 @@ def levels_of(node, declared: int | None = None) -> tuple[int, bool]:
         "or run the structured circuit on engine='torch' without expanding.")
 
 
-def _product_combos(La: int, signed_a: bool, signed_b: bool):
+def product_combos(La: int, signed_a: bool, signed_b: bool):
+    """The gate neurons of one product term: ``(sign index, sign of a, level m of a, sign of b)``
+    for ``m = 1 .. La`` (both signs of an operand only when it is signed)."""
     return [(si, sa, m, sb) for si, sa in enumerate((1.0, -1.0)[:2 if signed_a else 1]) for m in range(1, La + 1)
             for sb in ((1.0, -1.0) if signed_b else (1.0,))]
 
@@ -97,7 +99,7 @@ def estimate_expand_bytes(circuit) -> int:
             continue
         La, sa = levels_of(circuit.node(p.pre), (p.levels or (None, None))[0])
         Lb, sb = levels_of(circuit.node(p.pre_b), (p.levels or (None, None))[1])
-        combos = len(_product_combos(La, sa, sb))
+        combos = len(product_combos(La, sa, sb))
         n_lines = (2 if sa else 1) * La * math.prod(p.pre_shape)
         gates = combos * p.terms
         total += BYTES_PER_NEURON * (n_lines + gates) + BYTES_PER_SYNAPSE * (n_lines + 3 * gates)
@@ -154,7 +156,7 @@ def _expand_product(circuit, out, p: ProductProjection) -> None:
     w_lines = sp.csr_matrix((line_sign, (np.arange(n_lines), np.tile(np.arange(n_a), signs_a * La))),
                             shape=(n_lines, n_a))
     out.add(Projection(f"{p.name}.a_lines", p.pre, lines, w_lines, 0, "count"))
-    combos = _product_combos(La, signed_a, signed_b)
+    combos = product_combos(La, signed_a, signed_b)
     G = P * len(combos)
     out.add_population(gates, (len(combos), P) if P else G or 1, GradedReLU(vth=float(Lb)))
     rows = np.arange(G)

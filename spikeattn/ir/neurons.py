@@ -86,7 +86,7 @@ class NeuronModel:
     __hash__ = object.__hash__
 
 
-def _check_range(where, name, value, lo, hi, size, integer=False):
+def check_range(where, name, value, lo, hi, size, integer=False):
     if isinstance(value, (str, bytes, dict)) or value is None:
         raise ParameterError(where, name, f"must be a real number or array, got {value!r}.")
     try:
@@ -139,11 +139,11 @@ class LIF(NeuronModel):
     refractory: int = 0
 
     def check(self, where: str, size: int) -> None:
-        _check_range(where, "du", self.du, 0.0, 1.0, size)
-        _check_range(where, "dv", self.dv, 0.0, 1.0, size)
-        _check_range(where, "vth", self.vth, 0.0, None, size)
-        _check_range(where, "bias", self.bias, None, None, size)
-        _check_range(where, "v_reset", self.v_reset, None, None, size)
+        check_range(where, "du", self.du, 0.0, 1.0, size)
+        check_range(where, "dv", self.dv, 0.0, 1.0, size)
+        check_range(where, "vth", self.vth, 0.0, None, size)
+        check_range(where, "bias", self.bias, None, None, size)
+        check_range(where, "v_reset", self.v_reset, None, None, size)
         check_str(where, "reset", self.reset, ("zero", "subtract"))
         check_int(where, "refractory", self.refractory, 0, 2**31 - 1, unit=" steps")
         if self.refractory and self.reset != "zero":
@@ -209,11 +209,11 @@ class LoihiLIF(NeuronModel):
     def check(self, where: str, size: int) -> None:
         for name in ("du", "dv"):
             v = getattr(self, name)
-            _check_range(where, name, v, 0, 4095, size, integer=True)
+            check_range(where, name, v, 0, 4095, size, integer=True)
             if np.ndim(v) != 0:
                 raise ParameterError(where, name, "must be a scalar (Lava's LIF has one decay per process).")
-        _check_range(where, "vth", self.vth, 0, 2**17 - 1, size, integer=True)
+        check_range(where, "vth", self.vth, 0, 2**17 - 1, size, integer=True)
         if np.ndim(self.vth) != 0:
             raise ParameterError(where, "vth", "must be a scalar (Lava's LIF has one threshold per process).")
-        _check_range(where, "bias_mant", self.bias_mant, -(2**12), 2**12 - 1, size, integer=True)
-        _check_range(where, "bias_exp", self.bias_exp, -8, 7, size, integer=True)
+        check_range(where, "bias_mant", self.bias_mant, -(2**12), 2**12 - 1, size, integer=True)
+        check_range(where, "bias_exp", self.bias_exp, -8, 7, size, integer=True)

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..validation import check_int
-from .neurons import NeuronModel, _check_range, register_model
+from .neurons import NeuronModel, check_range, register_model
 
 
 @register_model
@@ -47,10 +47,10 @@ class TernaryIF(NeuronModel):
     bias: float = 0.0
 
     def check(self, where: str, size: int) -> None:
-        _check_range(where, "vth", self.vth, 0.0, None, size)
+        check_range(where, "vth", self.vth, 0.0, None, size)
         if np.any(np.asarray(self.vth) <= 0):
             raise ParameterError(where, "vth", "must be > 0.", "use a positive threshold.")
-        _check_range(where, "bias", self.bias, None, None, size)
+        check_range(where, "bias", self.bias, None, None, size)
 
 
 @register_model
@@ -82,13 +82,13 @@ class MultiThresholdIF(NeuronModel):
     bias: float = 0.0
 
     def check(self, where: str, size: int) -> None:
-        _check_range(where, "vth", self.vth, 0.0, None, size)
+        check_range(where, "vth", self.vth, 0.0, None, size)
         if np.any(np.asarray(self.vth) <= 0):
             raise ParameterError(where, "vth", "must be > 0.", "use a positive threshold.")
         check_int(where, "levels", self.levels, lo=1, hi=2**15)
         if not isinstance(self.signed, (bool, np.bool_)):
             raise ParameterError(where, "signed", f"is {self.signed!r}; must be True or False.")
-        _check_range(where, "bias", self.bias, None, None, size)
+        check_range(where, "bias", self.bias, None, None, size)
 
 
 __all__ = ["TernaryIF", "MultiThresholdIF"]

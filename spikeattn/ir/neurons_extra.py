@@ -12,7 +12,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import ParameterError
-from .neurons import NeuronModel, _check_range, register_model
+from .neurons import NeuronModel, check_range, register_model
 
 
 @register_model
@@ -43,7 +43,7 @@ class GradedReLU(NeuronModel):
     vth: float = 0.0
 
     def check(self, where: str, size: int) -> None:
-        _check_range(where, "vth", self.vth, None, None, size)
+        check_range(where, "vth", self.vth, None, None, size)
         if np.any(np.asarray(self.vth) < 0):
             raise ParameterError(where, "vth", f"is {self.vth!r}; must be >= 0 (the neuron rectifies).",
                                  "use vth >= 0.")

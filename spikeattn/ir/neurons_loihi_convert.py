@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..validation import check_int
-from .neurons import NeuronModel, _check_range, register_model
+from .neurons import NeuronModel, check_range, register_model
 
 V_LIMIT = 2**23 - 1
 
@@ -60,13 +60,13 @@ class LoihiMultiThresholdIF(NeuronModel):
     bias_exp: int = 0
 
     def check(self, where: str, size: int) -> None:
-        _check_range(where, "vth", self.vth, 1, V_LIMIT, size, integer=True)
+        check_range(where, "vth", self.vth, 1, V_LIMIT, size, integer=True)
         check_int(where, "levels", self.levels, lo=1, hi=255)
         if not isinstance(self.signed, (bool, np.bool_)):
             raise ParameterError(where, "signed", f"is {self.signed!r}; must be True or False.",
                                  "pass signed=True or signed=False.")
-        _check_range(where, "bias_mant", self.bias_mant, -(2**12), 2**12 - 1, size, integer=True)
-        _check_range(where, "bias_exp", self.bias_exp, -8, 7, size, integer=True)
+        check_range(where, "bias_mant", self.bias_mant, -(2**12), 2**12 - 1, size, integer=True)
+        check_range(where, "bias_exp", self.bias_exp, -8, 7, size, integer=True)
 
 
 @register_model
@@ -94,7 +94,7 @@ class LoihiGradedReLU(NeuronModel):
     vth: int = 0
 
     def check(self, where: str, size: int) -> None:
-        _check_range(where, "vth", self.vth, 0, V_LIMIT, size, integer=True)
+        check_range(where, "vth", self.vth, 0, V_LIMIT, size, integer=True)
 
 
 __all__ = ["LoihiMultiThresholdIF", "LoihiGradedReLU"]

@@ -13,7 +13,8 @@ META = "spikeattn"
 FORMAT = 1
 
 
-def _nir():
+def nir_module():
+    """The ``nir`` package, or a MissingExtraError naming the ``nir`` extra."""
     return require("nir", "nir", "NIR export/import", "pip install 'spikeattn[nir]'")
 
 
@@ -37,7 +38,7 @@ def _refuse(name: str, what: str, nearest: str):
 
 
 def neuron_node(name: str, pop, dt: float):
-    nir = _nir()
+    nir = nir_module()
     m, n = pop.model, pop.size
     if type(m) not in (LIF, IF):
         nearest = ("spikeattn.LIF with du = du/4096, dv = dv/4096 (float; NIR has no fixed-point neuron)"
@@ -68,7 +69,7 @@ def neuron_node(name: str, pop, dt: float):
 
 def export(circuit: Circuit):
     """``circuit`` as a ``nir.NIRGraph`` (float LIF/IF circuits; see :mod:`spikeattn.nir`)."""
-    nir = _nir()
+    nir = nir_module()
     circuit.validate()
     if circuit.fixed_point:
         raise UnsupportedFeatureError(f"circuit '{circuit.name}' is fixed point (LoihiLIF); NIR has no "
@@ -134,7 +135,7 @@ def write(circuit: Circuit, path) -> None:
     import os
     import tempfile
     from pathlib import Path
-    nir = _nir()
+    nir = nir_module()
     path = Path(path)
     graph = export(circuit)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent or "."))

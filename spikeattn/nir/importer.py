@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from ..errors import InputError, UnsupportedFeatureError
 from ..ir import IF, LIF, Circuit, Population, Projection, SpikeSource
 from ..ir.neurons import model_from_dict
-from .export import META, _nir
+from .export import META, nir_module
 
 RESETS = ("zero", "subtract", "snntorch")
 NEAREST = {"Conv1d": "unroll the convolution into an Affine/Linear node", "Conv2d": "unroll it into Affine/Linear",
@@ -100,7 +100,7 @@ def import_(graph, dt: float | None = None, reset: str = "zero", name: str | Non
     ``dt``: the step in seconds (default: the one stored by :func:`spikeattn.nir.export`; a
     foreign graph needs it, e.g. ``1e-4`` for snnTorch's exporter); ``reset``: the discrete
     reset assumed for foreign neuron nodes ("zero", "subtract" or "snntorch")."""
-    nir = _nir()
+    nir = nir_module()
     if reset not in RESETS:
         raise InputError(f"reset={reset!r} is not known; use one of {list(RESETS)}.")
     gmeta = _meta(graph) or {}
@@ -214,7 +214,7 @@ def _connect(c, graph, k, node, pred, succ, scale, bscale, biases, dt, nir):
 def read(path, dt: float | None = None, reset: str = "zero", name: str | None = None) -> Circuit:
     """Read a NIR file (``nir.read``) and import it (:func:`import_`)."""
     from pathlib import Path
-    nir = _nir()
+    nir = nir_module()
     if not Path(path).is_file():
         raise InputError(f"NIR file '{path}' not found.")
     try:

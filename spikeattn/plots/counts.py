@@ -13,7 +13,7 @@ import numpy as np
 
 from ..counts import EventCounts
 from ..errors import InputError
-from .raster import _pyplot, save_figure
+from .common import pyplot, save_figure
 
 DEFAULT_FIELDS = ("synaptic_acs", "synaptic_macs", "spikes", "neuron_updates_active")
 READABLE = {"synaptic_acs": "synaptic accumulates (AC)", "synaptic_macs": "synaptic multiply-accumulates (MAC)",
@@ -50,7 +50,7 @@ def counts_bar(counts: EventCounts, path, fields: Sequence[str] = DEFAULT_FIELDS
     if not data:
         raise InputError("counts_bar: every selected count is zero; nothing to draw.")
     fields = [f for f in fields if any(v[f] for v in data.values())]
-    plt = _pyplot()
+    plt = pyplot("plotting event counts")
     groups = sorted(data)
     h = 0.8 / len(fields)
     fig, ax = plt.subplots(figsize=(9, 1.2 + 0.35 * len(groups) * max(1, len(fields) / 2)))

@@ -23,10 +23,6 @@ from .common import pyplot, save_figure
 MARK_STYLES = [("tab:red", "--"), ("tab:blue", "-."), ("tab:green", ":"), ("tab:purple", "--")]
 
 
-def _pyplot():
-    return pyplot("plotting spike rasters")
-
-
 def raster_layout(size: int, max_neurons: int) -> tuple[np.ndarray, int]:
     """Neuron indices shown for a population of ``size`` (``stride`` 1 when it fits)."""
     stride = max(1, -(-size // max_neurons))
@@ -59,7 +55,7 @@ def raster(spikes: Mapping[str, np.ndarray], path, sample: int = 0, names: Seque
         if np.ndim(spikes[n]) != 3 or not 0 <= sample < np.shape(spikes[n])[1]:
             raise InputError(f"raster: spikes['{n}'] has shape {np.shape(spikes[n])}; need (steps, batch, size) "
                              f"with sample {sample} < batch.")
-    plt = _pyplot()
+    plt = pyplot("plotting spike rasters")
     layouts = [raster_layout(np.shape(spikes[n])[2], max_neurons) for n in names]
     ratios = [max(1.0, len(idx) ** 0.5) for idx, _ in layouts]
     fig, axes = plt.subplots(len(names), 1, sharex=True, squeeze=False,

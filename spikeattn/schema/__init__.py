@@ -27,7 +27,7 @@ from importlib import metadata
 from pathlib import Path
 
 from ..errors import FileFormatError
-from ..fileio import atomic_write_json, atomic_write_text
+from ..fileio import atomic_write_json, atomic_write_text, json_default
 
 SCHEMA_VERSION = 1
 SCHEMA_FILE = Path(__file__).with_name("result.schema.json")
@@ -173,8 +173,7 @@ def write_result(path, doc: dict) -> Path:
 
 
 def _plain(o):
-    from ..fileio import _default
-    return _default(o)
+    return json_default(o)
 
 
 __all__ = ["SCHEMA_VERSION", "SCHEMA_FILE", "ResultSchemaError", "load_schema", "validate", "errors",

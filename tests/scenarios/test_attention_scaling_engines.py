@@ -10,7 +10,7 @@ import pytest
 import scenarios
 import spikeattn
 from scenarios.attention_scaling import ssa_mode
-from spikeattn.circuits.attention.scaling import VARIANTS
+from scenarios.attention_cost import VARIANTS
 from spikeattn.engines.lava.engine import lava_importable
 
 LAVA_PYTHON = Path(__file__).resolve().parents[2] / ".venv-lava" / "bin" / "python"

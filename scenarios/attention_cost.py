@@ -1,10 +1,11 @@
-"""Cost of attention variants versus sequence length N (shared by the ``attention-scaling``
-scenario and ``benchmarks/bench_attention_scaling.py``).
+"""Cost of attention variants versus sequence length N, measured by simulating them (shared
+by the ``attention-scaling`` scenario and ``benchmarks/bench_attention_scaling.py``; it runs
+simulations, so it lives with the scenarios, not in the circuit library).
 
 Variants (self-attention, ``D`` channels, ``H`` heads, Bernoulli(p) Q/K/V spikes for ``T``
 steps, one sample):
 
-``dense``        FLOPs of one dense softmax attention (:func:`.reference.dense_attention_flops`)
+``dense``        FLOPs of one dense softmax attention (:func:`spikeattn.circuits.attention.reference.dense_attention_flops`)
 ``ssa_qk_v``     Spikformer SSA, (Q K^T) V order — ``H N^2 c`` coincidence neurons
 ``ssa_q_kv``     Spikformer SSA, Q (K^T V) order — ``H N c^2``
 ``sdsa``         spike-driven self-attention — ``2 N D + D``
@@ -13,7 +14,7 @@ steps, one sample):
 
 Spiking variants report EventCounts totals per inference (all ``T`` steps).  They run on
 the numpy engine's fused path; SSA is computed in closed form from its parameters
-(:func:`.fused_ssa.ssa_fused`) without building the circuit when it would exceed
+(:func:`spikeattn.circuits.attention.fused_ssa.ssa_fused`) without building the circuit when it would exceed
 ``build_limit`` neurons — the same counts the circuit produces (checked by the tests and,
 for small N, by ``verify``).  ``verify_engine`` names the engine of the neuron-level run
 (default numpy); a variant it cannot run gets ``verified_equal_counts = None`` and
@@ -25,13 +26,15 @@ import time
 
 import numpy as np
 
-from ...errors import ParameterError
-from ...ir import LIF
-from . import patterns
-from .fused_ssa import ssa_fused
-from .reference import dense_attention_flops
-from .sdsa import sdsa_attention
-from .ssa import ssa_attention
+from spikeattn import simulate
+from spikeattn.circuits.attention import patterns
+from spikeattn.circuits.attention.fused_ssa import ssa_fused
+from spikeattn.circuits.attention.reference import dense_attention_flops
+from spikeattn.circuits.attention.sdsa import sdsa_attention
+from spikeattn.circuits.attention.ssa import ssa_attention
+from spikeattn.engines.base import engine_class
+from spikeattn.errors import ParameterError
+from spikeattn.ir import LIF
 
 VARIANTS = ("dense", "ssa_qk_v", "ssa_q_kv", "sdsa", "ssa_window", "sdsa_window")
 FIELDS = ("synaptic_ops", "synaptic_acs", "synaptic_macs", "neuron_updates_active", "spikes", "messages")
@@ -46,7 +49,8 @@ def fit_exponent(ns, values) -> float:
     return float(np.polyfit(x[ok], np.log(y[ok]), 1)[0])
 
 
-def _inputs(n, d, steps, rate, seed):
+def random_qkv(n, d, steps, rate, seed):
+    """Bernoulli(``rate``) Q, K, V spike trains ``(steps, 1, n * d)`` for sequence length ``n``."""
     rng = np.random.default_rng([seed, n])
     return {p: rng.random((steps, 1, n * d)) < rate for p in "qkv"}
 
@@ -62,9 +66,7 @@ def measure(variant: str, n: int, dim: int = 16, heads: int = 2, steps: int = 4,
     if variant == "dense":
         row.update({"flops": dense_attention_flops(n, n, dim, heads), "method": "formula", "wall_s": 0.0})
         return row
-    from ... import simulate
-
-    inp = _inputs(n, dim, steps, rate, seed)
+    inp = random_qkv(n, dim, steps, rate, seed)
     mask = patterns.local_window(n, radius) if variant.endswith("window") else None
     c = dim // heads
     if variant.startswith("ssa"):
@@ -95,9 +97,6 @@ def measure(variant: str, n: int, dim: int = 16, heads: int = 2, steps: int = 4,
 
 def _verify(row, circ, inp, steps, counts, engine) -> None:
     """Neuron-level run of ``circ`` on ``engine``; records whether its EventCounts equal ``counts``."""
-    from ... import simulate
-    from ...engines.base import engine_class
-
     row["verify_engine"] = engine
     missing = engine_class(engine).missing_features(circ)
     if missing:

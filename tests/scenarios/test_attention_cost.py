@@ -7,7 +7,7 @@ import pytest
 from spikeattn import simulate
 from spikeattn.circuits.attention import patterns, sdsa_attention, ssa_attention
 from spikeattn.circuits.attention.reference import dense_attention_flops
-from spikeattn.circuits.attention.scaling import _inputs, fit_exponent, measure
+from scenarios.attention_cost import random_qkv, fit_exponent, measure
 
 
 def test_fit_exponent_of_exact_power_laws():
@@ -20,7 +20,7 @@ def test_fit_exponent_of_exact_power_laws():
 def test_measure_equals_neuron_level_circuit(variant):
     n, d, h, steps = 12, 4, 2, 5
     row = measure(variant, n, d, h, steps, rate=0.3, radius=2)
-    inp = _inputs(n, d, steps, 0.3, 0)
+    inp = random_qkv(n, d, steps, 0.3, 0)
     mask = patterns.local_window(n, 2) if variant.endswith("window") else None
     if variant.startswith("ssa"):
         c = ssa_attention(n, d, h, order="q_kv" if variant == "ssa_q_kv" else "qk_v", mask=mask)
