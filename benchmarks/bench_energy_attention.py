@@ -133,7 +133,7 @@ def section_nvml(circuit, steps):
         import torch
         if not torch.cuda.is_available():
             raise RuntimeError("no CUDA device")
-        from hardware_models.nvml import measure_batches
+        from hardware_models.gpu import measure_batches
     except Exception as exc:   # noqa: BLE001 - report and go on: the measurement is optional
         print(f"NVML measurement not run: {exc}")
         return {"ran": False, "why": str(exc)}

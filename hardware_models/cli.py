@@ -22,7 +22,6 @@ from .workloads import RunWorkload
 
 DEFAULT_HARDWARE = "loihi,loihi2,truenorth,spinnaker2,asic45nm,literature,h100"
 energy_block = est.run_energy_block          # the old name of spikeattn run's energy block
-_load_result = load_result                   # the old name (tests/fuzz/fuzz_remnants.py imports it)
 
 
 def register(subparsers) -> None:

@@ -41,6 +41,25 @@ class DuplicateNameError(SpikeattnError, ValueError):
     """Two different objects were registered under one name."""
 
 
+def _same(old, new) -> bool:
+    """Whether ``new`` is ``old`` again (a module imported twice re-creates its objects): the
+    same defining ``module.qualname`` for classes, functions and objects that name their
+    ``registry_origin``; equal values for other objects (two different chip models under one
+    name are a clash, one model re-created equal is not)."""
+    if old is new:
+        return True
+    named = [inspect.isclass(o) or inspect.isroutine(o) or isinstance(getattr(o, "registry_origin", None), str)
+             for o in (old, new)]
+    if all(named):
+        return _origin(old) == _origin(new)
+    if any(named):
+        return False
+    try:
+        return bool(old == new)
+    except Exception:  # noqa: BLE001 - an object whose == fails is not the same
+        return False
+
+
 def _origin(obj) -> str:
     """Where ``obj`` was defined: ``module.qualname`` of a class or function; an instance may
     say so itself with a ``registry_origin`` attribute (e.g. a spec wrapping a function)."""
@@ -81,7 +100,7 @@ class Registry(Mapping):
         if not isinstance(name, str) or not name:
             raise DuplicateNameError(f"{self.kind} name {name!r}: must be a non-empty string.")
         old = self._items.get(name, _MISSING)
-        if old is not _MISSING and old is not obj and not replace and _origin(old) != _origin(obj):
+        if old is not _MISSING and not replace and not _same(old, obj):
             raise DuplicateNameError(
                 f"two {self.kind}s named '{name}': {_origin(old)} and {_origin(obj)}. Fix: rename one "
                 f"(names are global across plug-ins), or pass replace=True to override on purpose.")

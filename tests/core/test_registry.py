@@ -74,3 +74,20 @@ def test_an_out_of_tree_plugin_registers_through_its_entry_point(tmp_path, monke
     finally:
         sys.modules.pop("__reg_under_test__", None)
         sys.modules.pop("myplugin_mod", None)
+
+
+def test_instances_clash_unless_equal():
+    """Objects without a defining name (e.g. two chip models) are the same only when equal."""
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Chip:
+        joules: float
+
+    reg = Registry("chip")
+    reg.register("c", Chip(1.0))
+    reg.register("c", Chip(1.0))            # re-created equal (a module imported twice)
+    with pytest.raises(DuplicateNameError, match="two chips named 'c'"):
+        reg.register("c", Chip(2.0))
+    with pytest.raises(DuplicateNameError):
+        reg.register("c", Chip)             # a class where an instance was

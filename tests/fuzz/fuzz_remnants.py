@@ -130,7 +130,7 @@ def result_numbers_strategy():
 
 
 def result_numbers_execute(case, tmp):
-    from hardware_models.cli import _load_result
+    from hardware_models.result_file import load_result
     literal, where = case
     digits = literal.lstrip("-")
     if digits.isdigit():      # a JSON integer: Python reads up to 4300 digits; the loader takes <= 4000
@@ -155,7 +155,7 @@ def result_numbers_execute(case, tmp):
     path.write_text(text)
 
     def fn():
-        got, _ = _load_result(path)
+        got, _ = load_result(path)
         if not good:
             raise Outcome("invalid input accepted", f"{literal[:20]} at {key}")
     return good, [f"field '{where}'"], fn
