@@ -34,6 +34,7 @@ import numpy as np
 
 from ...ir import Circuit, Population
 from ...ir.neurons_extra import GradedReLU
+from .inputs import input_eqs, sum_inputs_code
 
 GRADED_EQS = """
 v : 1
@@ -73,8 +74,6 @@ def lower_graded_relu(b2, pop: Population, k: int, batch: int, dt, low, probed: 
                       order_stride: int, inputs: list[str] = ()) -> None:
     """Add the NeuronGroup, its update, and the StateMonitor of ``out`` (and probes);
     ``inputs``: the per-pathway input variables, summed in order into ``a_in``."""
-    from .lowering import input_eqs, sum_inputs_code
-
     n = pop.size
     history = [value_expression(h) for h in range(1, depth + 1)]
     eqs = GRADED_EQS + "".join(f"{var} : 1\n" for var in history) + input_eqs(list(inputs))

@@ -58,6 +58,7 @@ from ...ir import Circuit, Population
 from ...dynamics import dynamics_for
 from ...dynamics.synapses import incoming_order
 from .graded import brian2_delay, history_depths, is_graded_relu, lower_graded_relu, value_expression
+from .inputs import input_eqs, input_vars, sum_inputs_code
 
 ORDER_STRIDE = 10
 
@@ -83,26 +84,6 @@ a_in = 0
 v = v*kv + u
 v = v + bias
 """
-
-
-def input_vars(names: list[str]) -> list[str]:
-    """Per-pathway input variables ``a_p<j>`` of a population (``j``: the projection's index in
-    ``sorted(circuit.projections)``), in the order their inputs are summed."""
-    return [f"a_p{j}" for j in names]
-
-
-def input_eqs(variables: list[str]) -> str:
-    return "".join(f"{var} : 1\n" for var in variables)
-
-
-def sum_inputs_code(variables: list[str]) -> str:
-    """``a_in = 0 + a_p<j1> + a_p<j2> + ...``, one addition per statement (the summation order of
-    :mod:`spikeattn.dynamics.synapses`), each pathway variable cleared after it is read."""
-    lines = []
-    for k, var in enumerate(variables):
-        lines.append(f"a_in = {var}" if k == 0 else f"a_in = a_in + {var}")
-        lines.append(f"{var} = 0")
-    return "\n".join(lines) + ("\n" if lines else "")
 REFRACTORY_CODE = """
 held = int(ref > 0)
 v = v*(1 - held) + v_reset*held
