@@ -211,8 +211,8 @@ def main(argv=None) -> int:
     import torch
 
     from spikeattn.convert import convert
-    from spikeattn.convert.data import digits
-    from spikeattn.convert.models import load_model
+    from spikeattn.models.data import digits
+    from spikeattn.models.zoo import load_model
 
     t_all = time.perf_counter()
     data = digits()
