@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dynamics import dynamics_for
 from ..ir import Circuit
+from ..ir.neurons import MODEL_REGISTRY
 
 FEATURES = {
     "model:lif": "floating-point LIF neurons",
@@ -40,10 +42,24 @@ FEATURES = {
     "projection:index": "index-map projections (permutation, gather, head split/merge, concatenation)",
     "projection:conv": "2-D convolution projections",
     "projection:product": "accumulate-only products of two spike trains (einsum, optional mask)",
+    "model:own_dynamics": "a neuron model subclass with a Dynamics class of its own (its step is not its "
+                          "kind's equations); engines that lower each kind to their own equations refuse it",
 }
 STRUCTURED_FEATURES = frozenset({"projection:shared", "projection:index", "projection:conv", "projection:product"})
 #: Feature keys that describe how an engine computes rather than what a circuit uses.
 CONFORMANCE_ONLY = frozenset({"float:order_exact"})
+
+
+def own_dynamics(model) -> str | None:
+    """The Dynamics class name of ``model`` when it is not the one of its kind's registered
+    model class (a subclass such as ``class DoubleLIF(LIF)`` with ``@register_dynamics``),
+    else None.  An engine that steps through :func:`spikeattn.dynamics.dynamics_for` runs it;
+    one that lowers each ``kind`` to equations of its own would silently run the parent's."""
+    base = MODEL_REGISTRY.get(model.kind)
+    if base is None or type(model) is base:
+        return None
+    dyn = dynamics_for(model)
+    return None if dyn is dynamics_for(base) else type(dyn).__name__
 
 
 def required_features(circuit: Circuit, native: bool = True) -> list[tuple[str, str]]:
@@ -57,6 +73,9 @@ def required_features(circuit: Circuit, native: bool = True) -> list[tuple[str, 
         el = f"population '{n}'"
         m = p.model
         out.append((el, f"model:{m.kind}"))
+        own = own_dynamics(m)
+        if own:
+            out.append((f"{el} (model {type(m).__name__}, dynamics {own})", "model:own_dynamics"))
         if m.kind in ("lif", "if"):
             if m.refractory:
                 out.append((el, "lif:refractory"))

@@ -61,7 +61,10 @@ class Brian2Engine(Engine):
     """Brian2 2.9 engine for floating-point LIF/IF/GradedReLU circuits (see module docstring)."""
 
     name = "brian2"
-    unsupported = {"model:loihi_lif": "Brian2 has no Loihi fixed-point arithmetic (24-bit wrapping u, "
+    unsupported = {"model:own_dynamics": "Brian2 lowers each model kind to equations of its own (UPDATE_CODE), "
+                                         "which would silently replace the model's own Dynamics; the numpy and "
+                                         "torch engines run it",
+                   "model:loihi_lif": "Brian2 has no Loihi fixed-point arithmetic (24-bit wrapping u, "
                                       "12-bit decays, truncation toward zero)",
                    "model:ternary_if": "signed spikes are not lowered to Brian2 yet (the numpy and compiled engines run them)",
                    "model:multi_threshold_if": "level spikes are not lowered to Brian2 yet (the numpy and compiled engines run them)",

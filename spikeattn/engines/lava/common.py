@@ -17,6 +17,9 @@ from ..base import Engine
 from .lowering import MAX_FIXED_DELAY
 
 UNSUPPORTED = {
+    "model:own_dynamics": "Lava runs each model kind through its own process (Lava's LIF, or spikeattn's "
+                          "process of that kind), which would silently replace the model's own Dynamics; the "
+                          "numpy and torch engines run it",
     "model:ternary_if": "Lava 0.10 has no signed-spike IF process with reset by subtraction (the numpy and compiled engines run it)",
     "model:multi_threshold_if": "Lava 0.10 has no multi-threshold IF process (the numpy and compiled engines run it)",
     # count messages into fixed-point populations are Lava's graded Dense ("projection:count" is

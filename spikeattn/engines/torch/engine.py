@@ -62,7 +62,7 @@ class TorchEngine(Engine):
         "projection:delay0", "projection:long_delay", "projection:sparse", "projection:graded",
         "projection:count", "source:graded", "probe", "model:graded_relu", "model:ternary_if",
         "model:multi_threshold_if", "projection:shared", "projection:index", "projection:conv",
-        "projection:product"})
+        "projection:product", "model:own_dynamics"})
     runs_structured = True
     options_allowed = frozenset({"device", "dtype", "record", "on_overflow"})
     configurations = {"default": {}}
