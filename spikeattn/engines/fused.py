@@ -4,7 +4,9 @@ A circuit names its fused runner in ``circuit.meta["fused"]``; the library that 
 circuits registers the runner under that key (``register_fused("attention", run_fused)`` in
 :mod:`spikeattn.circuits.attention.fused`).  ``simulate(..., fused=True)`` on the numpy
 engine runs it.  A runner returns a :class:`~spikeattn.SimResult`, or a string saying why it
-cannot run this circuit (then the engine runs it neuron by neuron and says so); it must give
+cannot run this circuit (then the engine runs it neuron by neuron and says so); a library
+typically puts its specialised runners in front of the generic one,
+:func:`spikeattn.engines.numpy.vectorised.run_vectorised`.  A runner must give
 spikes and counts identical to the neuron-level run, and it uses the model-behaviour layer
 (:mod:`spikeattn.dynamics`) for every neuron it steps, refusing any model whose Dynamics
 class it does not implement.

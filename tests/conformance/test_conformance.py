@@ -170,7 +170,7 @@ def test_case(engine, options, case_name):
     circuit, inputs, steps, batch, spikes, states, counts = reference(case_name)
     case = cc.CASES[case_name]
     if options.get("fused"):
-        from spikeattn.circuits.attention.fused import why_not_fusable
+        from spikeattn.engines.numpy.vectorised import why_not_fusable
         reason = why_not_fusable(circuit)
         if reason:
             pytest.skip(f"the fused path does not run this case: {reason}")

@@ -94,7 +94,7 @@ def test_subclass_with_own_dynamics_is_never_run_as_its_parent():
     """The numpy engine steps the subclass's own Dynamics; the fused path, which implements
     LIFDynamics only, refuses it by name (it used to accept any LIF subclass via isinstance
     and run plain LIF: 68 spikes fused against 35 neuron by neuron)."""
-    from spikeattn.circuits.attention.fused import why_not_fusable
+    from spikeattn.engines.numpy.vectorised import why_not_fusable
 
     c = sa.Circuit("sub")
     c.add_source("x", 4)
