@@ -174,7 +174,7 @@ def test_case(engine, options, case_name):
         reason = why_not_fusable(circuit)
         if reason:
             pytest.skip(f"the fused path does not run this case: {reason}")
-        circuit.meta["fused"] = "attention"
+        circuit.meta["fused"] = "vectorised"
     _skip_unclaimed(engine, circuit, case)
     if engine in MERGED_ENGINES:
         result = case_view(merged_run(engine, options), circuit, case_name, steps, batch)

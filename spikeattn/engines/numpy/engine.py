@@ -36,6 +36,7 @@ from ..base import Engine
 from ..features import FEATURES
 from ..fused import fused_runner
 from ..overflow import OverflowMonitor
+from . import vectorised  # noqa: F401 - registers the "vectorised" fused runner
 from .synapses import deliver
 
 

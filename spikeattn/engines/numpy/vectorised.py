@@ -16,9 +16,10 @@ Neurons are stepped by the model-behaviour layer (:mod:`spikeattn.dynamics`); th
 implements exactly the Dynamics classes in :data:`FUSED_DYNAMICS` and refuses any other (a
 model subclass with its own Dynamics is never run as its parent).
 
-Circuit libraries register runners that use it, under the key their circuits name in
-``circuit.meta["fused"]`` (:mod:`spikeattn.engines.fused`): the attention library adds a
-closed-form SSA runner in front of it (:mod:`spikeattn.circuits.attention.fused`).
+It is registered as the fused runner ``"vectorised"`` (a circuit with ``meta["fused"] =
+"vectorised"`` runs on it); circuit libraries register runners that use it under keys of
+their own (:mod:`spikeattn.engines.fused`): the attention library puts a closed-form SSA
+runner in front of it (:mod:`spikeattn.circuits.attention.fused`).
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ import scipy.sparse as sp
 
 from ...counting import count_population_step, new_counts
 from ...dynamics import GradedReLUDynamics, LIFDynamics, dynamics_for
+from ..fused import register_fused
 from ...ir import Circuit
 from ...progress import progress_bar
 from ...result import SimResult
@@ -199,3 +201,6 @@ def run_vectorised(circuit: Circuit, inputs, steps: int, batch: int, seed: int, 
                      engine="numpy", wall_s=time.perf_counter() - t0,
                      meta={"engine": "numpy", "version": __version__, "mode": "floating_pt", "seed": seed,
                            "fused": circuit.meta.get("fused")})
+
+
+register_fused("vectorised", run_vectorised)     # any fusable circuit: meta["fused"] = "vectorised"
