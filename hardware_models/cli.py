@@ -1,10 +1,13 @@
 """CLI plug-in: ``spikeattn energy RESULT.json --hardware ...`` and ``spikeattn hardware``.
 
 Registered through the ``spikeattn.commands`` entry point (``register(subparsers)``).  This
-module parses arguments, reads files and prints; every figure comes from
-:func:`hardware_models.estimator.energy_block`, the same call ``spikeattn run`` and the
-scenarios make (``energy_block`` here is :func:`hardware_models.estimator.run_energy_block`,
-kept under its old name).
+module parses arguments, calls library functions and prints: the numbers come from
+:func:`hardware_models.estimator.energy_block` (the same call ``spikeattn run`` and the
+scenarios make), the workload from :func:`hardware_models.result_workload.workload_of`, the
+SANA-FE replay from :mod:`hardware_models.spike_files`, the figures from
+:func:`hardware_models.energy_figures.write_energy_figures`.  ``energy_block`` here is
+:func:`hardware_models.estimator.run_energy_block` (its old name); ``workload_of`` and
+``save_spikes`` are re-exported for existing callers.
 """
 from __future__ import annotations
 
@@ -14,11 +17,12 @@ from pathlib import Path
 from spikeattn.errors import InputError, SpikeattnError
 
 from . import estimator as est
-from .estimator import DEFAULT_DRAWS, HEADLINE_BATCHES, run_workload
+from .energy_figures import write_energy_figures
+from .estimator import DEFAULT_DRAWS, HEADLINE_BATCHES
 from .registry import get, names
 from .result_file import load_result
-from .sanafe_engine import sanafe_block
-from .workloads import RunWorkload
+from .result_workload import workload_of
+from .spike_files import sanafe_from_files, save_spikes
 
 DEFAULT_HARDWARE = "loihi,loihi2,truenorth,spinnaker2,asic45nm,literature,h100"
 energy_block = est.run_energy_block          # the old name of spikeattn run's energy block
@@ -62,45 +66,6 @@ def _parse_names(text: str) -> list[str]:
     if not out:
         raise InputError("--hardware is empty; give comma-separated names, e.g. loihi2,truenorth,h100")
     return out
-
-
-def _sanafe_from_files(path: Path, circuit) -> dict:
-    """SANA-FE block from ``spikes.npz`` beside the result (one array per node: (steps, batch,
-    size) spikes), replayed as a SimResult of ``circuit``."""
-    spk = path.parent / "spikes.npz"
-    if circuit is None or not spk.is_file():
-        raise InputError(f"--engine sanafe needs the circuit file and the run's spike trains ({spk} not found); "
-                         "write them with hardware_models.cli.save_spikes(result, folder)")
-    import numpy as np
-
-    import spikeattn
-    with np.load(spk, allow_pickle=False) as z:
-        trains = {k: z[k] for k in z.files}
-    missing = [s for s in circuit.sources if s not in trains]
-    if missing:
-        raise InputError(f"{spk} has no spike trains for sources {missing}; it must hold every node's spikes")
-    steps = next(iter(trains.values())).shape[0]
-    circuit = circuit.copy()
-    for src in circuit.sources.values():         # replay the recorded spikes as they are
-        src.encoder = "spikes"
-    res = spikeattn.simulate(circuit, {s: trains[s] for s in circuit.sources}, steps=steps)
-    for n, a in res.spikes.items():
-        if n in trains and not np.array_equal(np.asarray(a) != 0, trains[n] != 0):
-            raise InputError(f"{spk}: replaying the sources does not reproduce population '{n}'; the file does not "
-                             "belong to this circuit")
-    return sanafe_block(circuit, res)
-
-
-def save_spikes(result, folder) -> Path:
-    """Write a SimResult's spike trains (every node) as ``spikes.npz`` in ``folder`` (atomically)."""
-    import io
-
-    import numpy as np
-
-    from spikeattn.fileio import atomic_write_bytes
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **{n: np.asarray(a) != 0 for n, a in result.spikes.items()})
-    return Path(atomic_write_bytes(Path(folder) / "spikes.npz", buf.getvalue()))
 
 
 def _fmt(x, unit="J"):
@@ -158,31 +123,13 @@ def print_headline(headline: dict) -> None:
         print(f"  {be['line']}")
 
 
-def workload_of(doc: dict, circuit, baseline: str | None = None) -> RunWorkload:
-    """What a result file asks to cost: the workload the run recorded (``energy.workload`` of
-    result.json, ``workload`` of fidelity.json) when there is one, else its counts and the
-    circuit's dense equivalent (``baseline``, default softmax)."""
-    rec = doc.get("workload") or (doc.get("energy") or {}).get("workload")
-    circuits = {circuit.name: circuit} if circuit is not None else {}
-    if isinstance(rec, dict) and rec.get("spiking"):
-        try:
-            wl = RunWorkload.from_dict(rec, circuits)
-        except SpikeattnError as exc:
-            raise InputError(f"the result's workload block cannot be read ({exc})") from None
-        if baseline is not None or wl.dense is None:
-            wl.dense = run_workload(circuit, wl.spiking.segments[0].view, baseline or "softmax").dense \
-                if circuit is not None else wl.dense
-        return wl
-    return run_workload(circuit, doc["counts"], baseline or "softmax")
-
-
 def cmd_energy(args) -> int:
     hw_names = _parse_names(args.hardware)
     batches = _parse_batches(args.batch) if args.batch else None
     doc, circuit = load_result(args.result)
     sanafe = None
     if getattr(args, "engine", "model") == "sanafe":
-        sanafe = _sanafe_from_files(args.result, circuit)
+        sanafe = sanafe_from_files(args.result, circuit)
     wl = workload_of(doc, circuit, args.baseline)
     if batches and wl.dense is None and any(get(n).kind in ("gpu", "ann") for n in hw_names):
         print("no circuit file or dense record: GPUs left out of the batch study (they cost the dense model)")
@@ -234,29 +181,11 @@ def cmd_energy(args) -> int:
     from spikeattn.fileio import atomic_write_json
     written = [atomic_write_json(out / "energy.json", block)]
     if not args.no_figures:
-        from .plots import breakdown_chart, sensitivity_chart
-        from .report import EnergyReport
-        reps = [EnergyReport.from_dict(block[get(h).name]) for h in hw_names]
-        written.append(breakdown_chart(reps, out / "energy_breakdown.png",
-                                       title=f"{doc.get('scenario', args.result.stem)}: energy by hardware",
-                                       linear=args.linear))
-        if block.get("sensitivity"):
-            written.append(sensitivity_chart(_sensitivity_objects(block), out / "energy_sensitivity.png"))
-        written += [w.with_suffix(".svg") for w in written[1:]]          # SVG beside every PNG
-        if "batch_study" in block:
-            from .plots_batch import batch_chart
-            written += batch_chart(block["batch_study"], out / "energy_batch.png", linear=args.linear)
+        written += write_energy_figures(block, hw_names, out, linear=args.linear,
+                                        title=f"{doc.get('scenario', args.result.stem)}: energy by hardware")
     for w in written:
         print(f"wrote {w}")
     return 0
-
-
-def _sensitivity_objects(block: dict) -> list:
-    from dataclasses import fields
-
-    from .sensitivity import Sensitivity
-    keys = [f.name for f in fields(Sensitivity)]
-    return [Sensitivity(**{k: d[k] for k in keys if k in d}) for d in block.get("sensitivity", {}).values()]
 
 
 def cmd_hardware(args) -> int:

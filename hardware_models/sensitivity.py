@@ -174,6 +174,14 @@ def sensitivity(counts, hardware, gpu_j: float, gpu: str = "gpu", circuit=None, 
                        view.batch, notes)
 
 
+def sensitivities_from_block(block: dict) -> list[Sensitivity]:
+    """The :class:`Sensitivity` objects of an energy block's ``sensitivity`` entries (dicts,
+    one per chip; keys that are not fields, e.g. ``comparison``, are left out)."""
+    from dataclasses import fields
+    keys = [f.name for f in fields(Sensitivity)]
+    return [Sensitivity(**{k: d[k] for k in keys if k in d}) for d in block.get("sensitivity", {}).values()]
+
+
 def gpu_dense_floor_j(view: CountsView, gpu: str = "h100", which: str = "value") -> float:
     """An optimistic GPU energy for the dense equivalent, used when ``hardware_models.gpu`` is absent.
 

@@ -125,7 +125,7 @@ def test_energy_engine_sanafe_replays_the_spike_trains(tmp_path, capsys):
     """--engine sanafe: SANA-FE (run live, the oracle) on the recorded spike trains, beside
     spikeattn's model; spikeattn's synapse term equals SANA-FE's (both 35.5 pJ per event)."""
     pytest.importorskip("sanafe", reason="SANA-FE (the 'sanafe' extra) is not installed")
-    from hardware_models.cli import save_spikes
+    from hardware_models.spike_files import save_spikes
     from spikeattn import LIF
     rng = np.random.default_rng(5)
     c = Circuit("lif2")
