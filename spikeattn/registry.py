@@ -116,13 +116,18 @@ class Registry(Mapping):
             for mod in self.builtin:
                 importlib.import_module(mod)
             for ep in self._entry_points():
-                obj = ep.load()
-                if not inspect.ismodule(obj) and self._items.get(ep.name) is not obj:
-                    self.register(ep.name, obj)
+                self.register_entry_point(ep)
             self._loaded = True
         finally:
             self._loading = False
         return self
+
+    def register_entry_point(self, ep) -> None:
+        """Register one entry point: a module is imported (its decorators register), an
+        object is registered under the entry point's name.  Subclasses may register lazily."""
+        obj = ep.load()
+        if not inspect.ismodule(obj) and self._items.get(ep.name) is not obj:
+            self.register(ep.name, obj)
 
     def _entry_points(self) -> list:
         if not self.group:

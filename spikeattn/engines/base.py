@@ -35,7 +35,7 @@ import numpy as np
 
 from ..errors import ParameterError, SpikeattnError, UnsupportedFeatureError
 from ..ir import Circuit
-from ..registry import DuplicateNameError, Registry
+from ..registry import Registry
 from ..result import SimResult
 from .features import required_features
 
@@ -65,14 +65,6 @@ class LazyEngine:
         return f"LazyEngine({self.path!r})"
 
 
-def engine_origin(target) -> str:
-    """``module.Class`` of a registered engine (a class or a :class:`LazyEngine`)."""
-    if isinstance(target, LazyEngine):
-        return target.registry_origin
-    return f"{getattr(target, '__module__', type(target).__module__)}." \
-           f"{getattr(target, '__qualname__', type(target).__qualname__)}"
-
-
 class EngineRegistry(Registry):
     """:class:`~spikeattn.registry.Registry` of engines, usable as the name -> target mapping
     :data:`ENGINES` always was: ``name in ENGINES``, iteration in registration order,
@@ -82,35 +74,15 @@ class EngineRegistry(Registry):
     :class:`LazyEngine`, so a plug-in is imported only when it is used, as the built-in
     engines are; one naming a module is imported (its :func:`register_engine` calls register)."""
 
-    def register(self, name: str, obj=_MISSING, *, replace: bool = False):
-        """:meth:`Registry.register`; an engine and the ``"module:Class"`` path naming it are
-        one engine (registering both under one name is no duplicate), two different ones are
-        refused naming both."""
-        if obj is not _MISSING and not replace and name in self._items:
-            old, new = engine_origin(self._items[name]), engine_origin(obj)
-            if old != new:
-                raise DuplicateNameError(
-                    f"two engines named '{name}': {old} and {new}. Fix: rename one (names are global "
-                    "across plug-ins), or pass replace=True to override on purpose.")
-            replace = True
-        return super().register(name, obj, replace=replace)
-
-    def load(self) -> "EngineRegistry":
-        if self._loaded or self._loading:
-            return self
-        self._loading = True
-        try:
-            for mod in self.builtin:
-                importlib.import_module(mod)
-            for ep in self._entry_points():
-                if ":" in ep.value:
-                    self.register(ep.name, LazyEngine(ep.value.split("[")[0].strip()))
-                else:
-                    ep.load()
-            self._loaded = True
-        finally:
-            self._loading = False
-        return self
+    def register_entry_point(self, ep) -> None:
+        """An object entry point is registered as a :class:`LazyEngine` (imported on first
+        use); a module entry point is imported (its :func:`register_engine` calls register).
+        An engine and the ``"module:Class"`` path naming it are one engine (their
+        ``registry_origin``), so registering both under one name is no duplicate."""
+        if ":" in ep.value:
+            self.register(ep.name, LazyEngine(ep.value.split("[")[0].strip()))
+        else:
+            ep.load()
 
     def pop(self, name: str, default=_MISSING):
         if name in self._items:
