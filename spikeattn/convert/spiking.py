@@ -81,10 +81,10 @@ class SpikingModel:
                 inputs = {}
                 for src in seg.circuit.sources:
                     if src in rec and src in self.program.inputs:
-                        inputs[src] = rec[src][0] if not lat else _window(rec[src][0], steps, sim_steps)
+                        inputs[src] = rec[src][0] if not lat else input_window(rec[src][0], steps, sim_steps)
                     elif src in self.program.constants:
-                        inputs[src] = _window(np.broadcast_to(self.program.constants[src], (n, seg.circuit.node(src).size)),
-                                              steps, sim_steps)
+                        const = np.broadcast_to(self.program.constants[src], (n, seg.circuit.node(src).size))
+                        inputs[src] = input_window(const, steps, sim_steps)
                     elif src in seg.proxies:
                         inputs[src] = rec[seg.proxies[src]]
                     else:
@@ -141,7 +141,7 @@ class SpikingModel:
             return self.quantised.double()(xt).argmax(-1).numpy()
 
 
-def _window(values: np.ndarray, steps: int, sim_steps: int) -> np.ndarray:
+def input_window(values: np.ndarray, steps: int, sim_steps: int) -> np.ndarray:
     """``(sim_steps, batch, size)``: ``values`` during the first ``steps`` steps, then 0."""
     out = np.zeros((sim_steps,) + values.shape, np.float64)
     out[:steps] = values

@@ -187,7 +187,7 @@ def _merge_segments(counts: list) -> EventCounts:
 # --------------------------------------------------------------------------- memory
 def product_gates(circuit) -> tuple[int, int]:
     """(line neurons, gate neurons) the expansion adds for the circuit's products."""
-    from ..ir.expand import _product_combos, levels_of
+    from ..ir.expand import product_combos, levels_of
     from ..ir.structured import ProductProjection
     lines = gates = 0
     for p in circuit.projections.values():
@@ -195,7 +195,7 @@ def product_gates(circuit) -> tuple[int, int]:
             La, sa = levels_of(circuit.node(p.pre))
             Lb, sb = levels_of(circuit.node(p.pre_b))
             lines += (2 if sa else 1) * La * math.prod(p.pre_shape)
-            gates += len(_product_combos(La, sa, sb)) * p.terms
+            gates += len(product_combos(La, sa, sb)) * p.terms
     return lines, gates
 
 
@@ -305,7 +305,7 @@ def run(model, x, steps: int = 4, engine: str = "numpy", batch: int | None = Non
 def _run_flat(model, x, steps, engine, batch, options) -> RunResult:
     """:meth:`SpikingModel.run` without storing anything on the model."""
     from ..simulate import simulate
-    from .spiking import _window
+    from .spiking import input_window
     prog = model.program
     x = np.asarray(x)
     if batch is None:
@@ -323,10 +323,10 @@ def _run_flat(model, x, steps, engine, batch, options) -> RunResult:
             inputs = {}
             for src in seg.circuit.sources:
                 if src in rec and src in prog.inputs:
-                    inputs[src] = rec[src][0] if not lat else _window(rec[src][0], steps, sim_steps)
+                    inputs[src] = rec[src][0] if not lat else input_window(rec[src][0], steps, sim_steps)
                 elif src in prog.constants:
-                    inputs[src] = _window(np.broadcast_to(prog.constants[src], (nb, seg.circuit.node(src).size)),
-                                          steps, sim_steps)
+                    inputs[src] = input_window(np.broadcast_to(prog.constants[src], (nb, seg.circuit.node(src).size)),
+                                               steps, sim_steps)
                 elif src in seg.proxies:
                     inputs[src] = rec[seg.proxies[src]]
                 else:
