@@ -61,15 +61,35 @@ def _libs():
 from spikeattn.convert.snntorch_path import snntorch_to_circuit  # noqa: E402
 
 
+def _reset_emulation(circuit: Circuit) -> list[str]:
+    meta = circuit.meta.get("snntorch", {})
+    if "reset_emulation" in meta:
+        return list(meta["reset_emulation"])
+    return [n for n, p in circuit.projections.items() if p.pre == p.post and ".reset_delay" in n]
+
+
 def spikeattn_metrics(circuit: Circuit, result, batch_size: int | None = None) -> dict:
     """NeuroBench's workload metrics computed from spikeattn's EventCounts (per sample).
+
+    ``Effective_ACs`` / ``Effective_MACs`` / ``Dense`` count the projections of the model's
+    layers only, as NeuroBench does (it hooks Linear/Conv layers); the reset emulation of
+    ``reset_delay=True`` (self-projections no snnTorch layer holds) is reported apart:
+    ``Effective_ACs_reset_emulation`` (its events per sample) and ``dense_reset_emulation``
+    (its synapses times steps).  ``Dense`` per step is each layer's (input, output) pairs,
+    zero weights included (``circuit.meta["snntorch"]["dense_synapses"]``; ``in*out`` when
+    absent).
 
     ``batch_size``: NeuroBench averages the activation sparsity of each data-loader batch
     weighted by its size (``sum_b sparsity_b * size_b / samples``); giving the same batch size
     repeats that arithmetic, so the floats agree to the last bit."""
     counts = result.counts
     b, t = counts.batch, counts.steps
-    dense = t * sum(p.shape[0] * p.shape[1] for p in circuit.projections.values())
+    reset = _reset_emulation(circuit)
+    layers = [n for n in circuit.projections if n not in reset]
+    pairs = circuit.meta.get("snntorch", {}).get("dense_synapses") or {
+        n: circuit.projections[n].shape[0] * circuit.projections[n].shape[1] for n in layers}
+    dense = t * sum(int(pairs[n]) for n in layers)
+    dense_reset = t * sum(int(_synapses(circuit.projections[n])) for n in reset)
     neurons = counts.per_sample("neuron_updates_active") + counts.per_sample("neuron_updates_idle")
     spikes = counts.per_sample("spikes", kind="population")
     size = batch_size or b
@@ -78,13 +98,22 @@ def spikeattn_metrics(circuit: Circuit, result, batch_size: int | None = None) -
         n_b, s_b = int(neurons[start:start + size].sum()), int(spikes[start:start + size].sum())
         part = (n_b - s_b) / n_b if n_b else 0.0
         sparsity += (part * len(neurons[start:start + size])) / b
-    return {"Effective_MACs": counts.total("synaptic_macs") / b, "Effective_ACs": counts.total("synaptic_acs") / b,
-            "Dense": float(dense), "ActivationSparsity": sparsity}
+    return {"Effective_MACs": counts.total("synaptic_macs", elements=layers) / b,
+            "Effective_ACs": counts.total("synaptic_acs", elements=layers) / b,
+            "Dense": float(dense), "ActivationSparsity": sparsity,
+            "Effective_ACs_reset_emulation": counts.total("synaptic_acs", elements=reset) / b,
+            "dense_reset_emulation": float(dense_reset)}
+
+
+def _synapses(p) -> int:
+    import scipy.sparse as sp
+    w = p.weights
+    return int(w.count_nonzero()) if sp.issparse(w) else int(np.count_nonzero(w))
 
 
 def neurobench_metrics(net, data, batch_size: int | None = None) -> tuple[dict, object]:
     """Run neurobench's Benchmark (SNNTorchModel, SynapticOperations, ActivationSparsity) on
-    ``data`` of shape ``(samples, steps, features)``; returns (metrics, output spikes
+    ``data`` of shape ``(samples, steps, *features)``; returns (metrics, output spikes
     ``(samples, steps, out)``).  ``net(x_t)`` must return ``(spikes, membrane)``."""
     torch, _ = _libs()
     require("neurobench", "neurobench", "NeuroBench parity", "pip install neurobench --no-deps")
@@ -93,6 +122,7 @@ def neurobench_metrics(net, data, batch_size: int | None = None) -> tuple[dict, 
     from neurobench.models import SNNTorchModel
 
     data = torch.as_tensor(data)
+    _reset_neurons(net)      # the first batch starts from zero state, as spikeattn's run does
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data, torch.zeros(len(data))),
                                          batch_size=batch_size or len(data), shuffle=False)
     model = SNNTorchModel(net)
@@ -126,8 +156,11 @@ class ParityReport:
 
 
 def parity(net, data, graded_input: bool | None = None, batch_size: int | None = None) -> ParityReport:
-    """Convert ``net``, run NeuroBench and spikeattn on ``data`` ``(samples, steps, features)``
-    and compare.  snnTorch computes in float32 (its spike function returns float32 even for a
+    """Convert ``net``, run NeuroBench and spikeattn on ``data`` ``(samples, steps, *features)``
+    and compare.  ``net`` is any module :func:`snntorch_to_circuit` takes (an ``nn.Sequential``
+    with ``init_hidden`` neurons, ``nn.ModuleList`` s used in a loop, a hand-written forward)
+    whose ``forward(x_t)`` returns ``(spikes, membrane)``, as NeuroBench's ``SNNTorchModel``
+    wants.  snnTorch computes in float32 (its spike function returns float32 even for a
     float64 net) and spikeattn in float64: with dyadic weights, biases, betas and thresholds
     (multiples of a power of two) both are exact and the spikes are identical; otherwise a
     rounding difference can flip a spike at the threshold, which ``spikes_equal`` reports."""
@@ -138,13 +171,25 @@ def parity(net, data, graded_input: bool | None = None, batch_size: int | None =
     x = data.numpy().astype(np.float64)
     if graded_input is None:
         graded_input = bool(np.any((x != 0) & (x != 1) & (x != -1)))
-    circuit = snntorch_to_circuit(net, graded_input=graded_input)
+    circuit = snntorch_to_circuit(net, graded_input=graded_input, input_shape=tuple(x.shape[2:]))
     nb, _ = neurobench_metrics(net, data, batch_size)
-    res = simulate(circuit, {"x": np.transpose(x, (1, 0, 2))}, steps=x.shape[1])
+    flat = np.transpose(x.reshape(x.shape[0], x.shape[1], -1), (1, 0, 2))
+    res = simulate(circuit, {"x": flat}, steps=x.shape[1])
+    pops = circuit.meta["snntorch"]["populations"]
     layer_spikes = _snntorch_layer_spikes(net, data)
-    mismatch = [n for n, s in layer_spikes.items() if not np.array_equal(s, res.spikes[n])]
+    mismatch = [n for n, s in layer_spikes.items()
+                if not np.array_equal(s.reshape(s.shape[0], s.shape[1], -1), res.spikes[pops[n]] != 0)]
     notes = [f"{len(circuit.populations)} spiking layers, {x.shape[0]} samples, {x.shape[1]} steps; first layer "
              f"{'graded (MACs)' if graded_input else 'binary (ACs)'}"]
+    reset = _reset_emulation(circuit)
+    if reset:
+        notes.append(f"reset_delay=True emulated by self-projections {reset}: not in Dense / Effective_ACs, "
+                     "reported as dense_reset_emulation / Effective_ACs_reset_emulation")
+    nested = _nested_without_reset(net)
+    if nested and len(data) > (batch_size or len(data)):
+        notes.append(f"NeuroBench's SNNTorchModel does not reset {nested} between batches (snntorch.utils.reset "
+                     "sees direct children only): a batch of the same size as the one before starts from its "
+                     "state; give the net a reset() method that zeroes them")
     if mismatch:
         notes.append(f"spikes differ in layers {mismatch} (a reset_delay=False subtracting neuron above 2 x "
                      "threshold: see the module docstring; otherwise a float32 rounding at the threshold)")
@@ -152,16 +197,16 @@ def parity(net, data, graded_input: bool | None = None, batch_size: int | None =
 
 
 def _snntorch_layer_spikes(net, data) -> dict:
-    """Spikes of every snn.Leaky of ``net`` on ``data``, as ``(steps, samples, size)`` bool."""
+    """Spikes of every snnTorch neuron module of ``net`` (by module name) on ``data``, as
+    ``(steps, samples, *shape)`` bool, running ``net`` step by step as NeuroBench does."""
     torch, snn = _libs()
-    from snntorch import utils
     out = {}
     # init_hidden=True layers return the spike tensor itself (o[0] would be sample 0 only)
     hooks = [m.register_forward_hook(lambda mod, i, o, name=n: out.setdefault(name, []).append(
         (o if isinstance(o, torch.Tensor) else o[0]).detach()))
-             for n, m in net.named_children() if isinstance(m, snn.Leaky)]
+             for n, m in net.named_modules() if isinstance(m, snn.SpikingNeuron)]
     try:
-        utils.reset(net)
+        _reset_neurons(net)
         with torch.no_grad():
             for t in range(data.shape[1]):
                 net(data[:, t])
@@ -169,6 +214,27 @@ def _snntorch_layer_spikes(net, data) -> dict:
         for h in hooks:
             h.remove()
     return {n: torch.stack(v).cpu().numpy() != 0 for n, v in out.items()}
+
+
+def _reset_neurons(net) -> None:
+    """Zero the state of every snnTorch neuron of ``net``, nested ones included
+    (``snntorch.utils.reset`` only looks at the direct children of ``net``)."""
+    _, snn = _libs()
+    for m in net.modules():
+        if isinstance(m, snn.SpikingNeuron) and hasattr(m, "reset_mem"):
+            m.reset_mem()
+
+
+def _nested_without_reset(net) -> list[str]:
+    """Neuron modules that NeuroBench's SNNTorchModel does not reset between batches: it
+    calls ``net.reset()`` when defined, else ``snntorch.utils.reset(net)``, which finds the
+    neuron classes among the direct children only."""
+    _, snn = _libs()
+    if hasattr(net, "reset"):
+        return []
+    if any(isinstance(m, snn.SpikingNeuron) for m in net.children()):
+        return []      # utils.reset then resets every instance of those classes
+    return [n for n, m in net.named_modules() if isinstance(m, snn.SpikingNeuron)]
 
 
 def neurobench_matmul_attention(q, k, beta: float = 1.0, threshold: float = 0.5) -> dict:
