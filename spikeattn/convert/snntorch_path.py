@@ -54,7 +54,7 @@ for a Linear, the receptive fields inside the input for a convolution; NeuroBenc
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -84,7 +84,6 @@ class Layer:
     module: object
     in_shape: tuple = ()           # per-sample shape of the tensor it received
     out_shape: tuple = ()          # per-sample shape of its output (spikes for a neuron)
-    extra: dict = field(default_factory=dict)
 
 
 def _where(net) -> str:
@@ -119,8 +118,8 @@ def trace(net, input_shape=None) -> list[tuple[Layer, Layer]]:
     Runs one forward step of a deep copy of ``net`` (``net`` itself and its state are not
     touched) on a probe batch of shape ``(2, *input_shape)`` (default: the first Linear's
     ``in_features``)."""
-    torch, snn = _libs()
-    conns, neurons, spiking = _kinds()
+    torch, _ = _libs()
+    conns, _, spiking = _kinds()
     from torch.overrides import TorchFunctionMode
     from torch.utils._pytree import tree_flatten
     where = _where(net)
@@ -204,7 +203,7 @@ def trace(net, input_shape=None) -> list[tuple[Layer, Layer]]:
     finally:
         for h in hooks:
             h.remove()
-    return _check(net, calls, result, tag_of, x)
+    return _check(net, calls, result, tag_of)
 
 
 def _describe(t, calls) -> str:
@@ -219,7 +218,7 @@ def _describe(t, calls) -> str:
     return f"the {what} of '{calls[i]['name']}'"
 
 
-def _check(net, calls, result, tag_of, x):
+def _check(net, calls, result, tag_of):
     torch, _ = _libs()
     conns, neurons, spiking = _kinds()
     where = _where(net)
@@ -383,7 +382,6 @@ def snntorch_to_circuit(net, graded_input: bool = False, name: str = "snntorch",
     as ``"out"``."""
     import scipy.sparse as sp
     torch, _ = _libs()
-    conns, _, _ = _kinds()
     pairs = trace(net, input_shape)
     mods = dict(_named(net))
     c = Circuit(name)
