@@ -1,7 +1,9 @@
 """NeuroBench parity: spikeattn's event counts against neurobench 2.3.0's workload metrics.
 
-An snnTorch stack of ``nn.Linear`` and ``snn.Leaky`` layers is converted to a spikeattn
-:class:`~spikeattn.Circuit`; both run on the same data, and spikeattn's effective synaptic
+An snnTorch model whose per-step forward chains ``nn.Linear`` / ``nn.Conv*`` and
+``snn.Leaky`` / ``snn.Synaptic`` layers (in an ``nn.Sequential``, in ``nn.ModuleList`` s used in
+a loop, or behind a hand-written forward) is converted to a spikeattn :class:`~spikeattn.Circuit`
+(:func:`spikeattn.convert.snntorch_path.snntorch_to_circuit`, which follows the forward); both run on the same data, and spikeattn's effective synaptic
 operations (ACs vs MACs), dense operations and activation sparsity are computed from its
 :class:`~spikeattn.EventCounts` and compared with NeuroBench's ``SynapticOperations`` and
 ``ActivationSparsity`` run through its own ``Benchmark`` and ``SNNTorchModel`` wrapper.
@@ -32,7 +34,9 @@ Metric definitions (neurobench 2.3.0 ``metrics/workload``), per sample:
 * ``Effective_ACs`` / ``Effective_MACs``: sum over layer calls (steps) of the number of
   (non-zero input, non-zero weight) pairs = spikeattn's ``synaptic_acs`` / ``synaptic_macs``
   divided by the batch;
-* ``Dense``: every (input, weight) pair of every call, zeros included = ``steps * sum(in*out)``;
+* ``Dense``: every (input, weight) pair of every layer call, zeros included = ``steps * sum(in*out)``
+  for Linear layers (a convolution: its receptive fields inside the input); the reset
+  emulation's self-projections are no NeuroBench layer and are reported apart;
 * ``ActivationSparsity``: zero outputs / all outputs of every spiking neuron layer over steps
   and samples = ``1 - spikes / (neuron_updates_active + neuron_updates_idle)``.
 
