@@ -6,7 +6,8 @@ a loop, or behind a hand-written forward) is converted to a spikeattn :class:`~s
 (:func:`spikeattn.convert.snntorch_path.snntorch_to_circuit`, which follows the forward);
 both run on the same data, and spikeattn's effective synaptic operations (ACs vs MACs),
 dense operations and activation sparsity are computed from its :class:`~spikeattn.EventCounts`
-and compared with NeuroBench's ``SynapticOperations`` and ``ActivationSparsity`` run through its own ``Benchmark`` and ``SNNTorchModel`` wrapper.
+and compared with NeuroBench's ``SynapticOperations`` and ``ActivationSparsity`` run through
+its own ``Benchmark`` and ``SNNTorchModel`` wrapper.
 
 Mapping (snnTorch 1.0 ``Leaky`` read from its source; spikes identical step for step):
 
