@@ -389,5 +389,18 @@ def _union_fits(a: _Part, b: _Part, slices, lim):
         return True
     if a.axons is None or b.axons is None:
         return True if fits(a.items + b.items, slices, lim) else None
-    u = np.union1d(a.axons, b.axons)
-    return u if len(u) <= lim.fan_in else None
+    if len(a.axons) + len(b.axons) - shared_count(a.axons, b.axons) > lim.fan_in:
+        return None                     # decided from the union's size: the union is built only to keep
+    return np.union1d(a.axons, b.axons)
+
+
+def shared_count(x: np.ndarray, y: np.ndarray) -> int:
+    """Ids in both sorted arrays of distinct ids ``x`` and ``y`` (``len(union) = len(x) + len(y) -
+    shared``), by binary search of the shorter in the longer: no sort, no union built."""
+    if len(x) > len(y):
+        x, y = y, x
+    if not len(x):
+        return 0
+    i = np.searchsorted(y, x)
+    i[i == len(y)] = 0
+    return int(np.count_nonzero(y[i] == x))
