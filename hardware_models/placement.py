@@ -11,6 +11,9 @@
    Kernighan-Lin (minimising the cut weight) until every part fits one core; then parts joined
    by the heaviest traffic are merged while the merged part still fits (fewer cores, fewer
    crossings).  Cores are numbered in bisection order, which keeps related parts adjacent.
+   A graph of more than ``partitioners.KL_MAX_SLICES`` slices is bisected by METIS instead
+   (multilevel, ``pymetis``: the optional ``placement`` extra) when it is installed; the
+   partitioner that ran is ``Placement.partitioner`` (:mod:`hardware_models.partitioners`).
 3. **Mesh.**  Core ``k`` lies on chip ``k // cores_per_chip``, tile ``local // cores_per_tile``;
    tiles fill the chip's (width x height) mesh in a serpentine; chips sit side by side in x.
    Hops between cores are the Manhattan distance of their tiles (0 within a tile).
@@ -31,7 +34,8 @@ import numpy as np
 
 from .errors import PlacementError
 from .model import CoreLimits, HardwareModel
-from .partition import bisect, make_slices, merge, slice_graph
+from .partition import make_slices
+from .partitioners import partition_slices
 from .placement_types import Placement, Traffic  # noqa: F401 (re-export: hardware_models.placement.Placement)
 from .registry import get
 from .structured import place_structured
@@ -39,7 +43,7 @@ from .workload import as_view
 
 
 def place(circuit, chip, result=None, *, limits: CoreLimits | None = None, max_chips: int | None = None,
-          seed: int = 0, exact: bool | None = None) -> Placement:
+          seed: int = 0, exact: bool | None = None, partitioner: str | None = "auto") -> Placement:
     """Map ``circuit``'s populations onto ``chip``'s cores (see the module docstring).
 
     ``chip``: registry name or HardwareModel with ``limits``; ``result``: optional SimResult
@@ -51,6 +55,10 @@ def place(circuit, chip, result=None, *, limits: CoreLimits | None = None, max_c
     expanded): exactly as its expansion would be when small (``exact=None``: at most
     ``EXACT_MAX_SLICES`` slices and ``EXACT_MAX_SYNAPSES`` synapses; True / False force
     either way), else as an :class:`~hardware_models.structured.AggregatePlacement`.
+
+    ``partitioner``: ``"auto"`` (Kernighan-Lin up to ``KL_MAX_SLICES`` slices, METIS above when
+    pymetis is installed), ``"metis"`` or ``"kernighan-lin"``
+    (:mod:`hardware_models.partitioners`); the one that ran is ``Placement.partitioner``.
     """
     hw = chip if isinstance(chip, HardwareModel) else get(chip)
     lim = limits or hw.limits
@@ -76,18 +84,17 @@ def place(circuit, chip, result=None, *, limits: CoreLimits | None = None, max_c
         return np.ones(size)
 
     if circuit.structured:              # placed from the shapes, never expanded (hardware_models.structured)
-        pl = place_structured(circuit, hw, lim, spikes, spikes_per_neuron, seed=seed, exact=exact)
+        pl = place_structured(circuit, hw, lim, spikes, spikes_per_neuron, seed=seed, exact=exact,
+                              partitioner=partitioner)
         return _finish(pl, circuit, lim, max_chips)
     slices = make_slices(circuit, lim)
-    g = slice_graph(circuit, slices, spikes)
-    parts: list[list[int]] = []
-    bisect(list(range(len(slices))), g, slices, lim, seed, parts)
-    parts = merge(parts, g, slices, lim)
+    parts, used = partition_slices(circuit, slices, spikes, lim, seed, partitioner)
     core_of_slice = [0] * len(slices)
     for k, part in enumerate(parts):
         for i in part:
             core_of_slice[i] = k
     pl = Placement(circuit, hw, lim, slices, core_of_slice, spikes_per_neuron)
+    pl.partitioner = used
     return _finish(pl, circuit, lim, max_chips)
 
 

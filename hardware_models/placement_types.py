@@ -42,6 +42,7 @@ class Placement:
         self.cores_used = max(core_of_slice) + 1 if core_of_slice else 0
         self.chips_used = max(1, math.ceil(self.cores_used / limits.cores_per_chip))
         self.spikes_per_neuron = spikes_per_neuron
+        self.partitioner = "kernighan-lin"   # set by place(): the partitioner that formed the cores
         self._dest_cache: dict = {}
         self.neuron_core = {n: np.zeros(p.size, np.int64) for n, p in circuit.populations.items()}
         for s, k in zip(slices, core_of_slice):
@@ -189,4 +190,4 @@ class Placement:
                 "tiles_used": int(self.tiles_used), "mesh_diameter_hops": self.mesh_diameter,
                 "slices": len(self.slices),
                 "max_neurons_per_core": int(per_core_neurons.max()) if self.cores_used else 0,
-                "limits": self.limits.to_dict(), "assignment": assign}
+                "limits": self.limits.to_dict(), "assignment": assign, "partitioner": self.partitioner}

@@ -1,7 +1,7 @@
 """Resource report of a circuit on a neuromorphic chip: ``resources(circuit, "loihi2")``.
 
 The partition is the cost model's own (:func:`hardware_models.placement.place`: populations
-sliced under the per-core limits, slices partitioned by networkx Kernighan-Lin bisection
+sliced under the per-core limits, slices partitioned by networkx Kernighan-Lin (or METIS) bisection
 weighted by spike traffic, then merged greedily), so the report describes the placement the
 energy and latency figures are computed on.  Per core (``k``), with ``S_k`` the neurons placed
 on core ``k``:
@@ -227,9 +227,12 @@ def _report(base: ResourceReport, circuit, pl, lim, seed: int, max_chips: int | 
     """Fill ``base`` from placement ``pl``: the per-core table, histograms and what binds."""
     per_core = _per_core(circuit, pl, lim)
     base.cores, base.chips, base.per_core = pl.cores_used, pl.chips_used, per_core
-    base.partition = {"method": "hardware_models.placement.place: slices under the core limits, networkx "
-                                "Kernighan-Lin bisection weighted by spike messages, greedy merge (the cost "
-                                "model's placement)", "seed": seed, "assignment": pl.summary()["assignment"],
+    how = {"metis": "METIS multilevel bisection (pymetis)"}.get(getattr(pl, "partitioner", ""),
+                                                               "networkx Kernighan-Lin bisection")
+    base.partition = {"method": f"hardware_models.placement.place: slices under the core limits, {how} "
+                                "weighted by spike messages, greedy merge (the cost model's placement)",
+                      "partitioner": getattr(pl, "partitioner", "kernighan-lin"),
+                      "seed": seed, "assignment": pl.summary()["assignment"],
                       "mesh_diameter_hops": pl.mesh_diameter, "tiles_used": pl.tiles_used}
     for r in RESOURCES:
         if per_core and f"util_{r}" in per_core[0]:

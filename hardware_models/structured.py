@@ -14,8 +14,8 @@ neuron-level circuit it stands for, described by :class:`hardware_models.virtual
    on these chips, which only add, is its gate realisation: ``signs_a L_a size(a)`` line
    neurons, ``C x terms`` gate neurons, ``lines + 3 gates`` synapses (:mod:`spikeattn.ir.expand`).
 2. **Cores.**  A circuit of at most ``EXACT_MAX_SLICES`` slices and ``EXACT_MAX_SYNAPSES``
-   synapses is partitioned exactly as a flat circuit (Kernighan-Lin bisection and greedy
-   merge on the slice graph, built from each projection's synapse pattern generated from
+   synapses is partitioned exactly as a flat circuit (Kernighan-Lin or METIS bisection and greedy
+   merge on the slice graph, :mod:`hardware_models.partitioners`, built from each projection's synapse pattern generated from
    its parameters): the same placement as :func:`~hardware_models.placement.place` on
    ``circuit.expand()``.  A larger one is packed in order (:class:`AggregatePlacement`):
    each slice its own core, consecutive slices sharing a core while the sum of their
@@ -41,7 +41,8 @@ import math
 import numpy as np
 
 from .model import CoreLimits, HardwareModel
-from .partition import FlatCounter, Slice, bisect, first_in_run, merge, slice_graph, slice_ranges
+from .partition import FlatCounter, Slice, first_in_run, slice_ranges
+from .partitioners import partition_slices
 from .placement_types import Placement, Traffic
 from .virtual import VirtualCircuit
 from .workload import CountsView, ElementTotals, as_view
@@ -112,10 +113,11 @@ def slice_virtual(vc, lim: CoreLimits) -> dict:
 
 
 def place_structured(circuit, hw: HardwareModel, lim: CoreLimits, spikes, spikes_per_neuron=None, seed: int = 0,
-                     exact: bool | None = None):
+                     exact: bool | None = None, partitioner: str | None = "auto"):
     """Place structured ``circuit`` (see the module docstring); ``spikes(name, size)`` gives the
     spikes per neuron that weight the slice graph (as in :func:`~hardware_models.placement.place`).
-    ``exact``: force the exact partition (True) or the ordered packing (False)."""
+    ``exact``: force the exact partition (True) or the ordered packing (False); ``partitioner``:
+    that of the exact partition (:func:`hardware_models.partitioners.partition_slices`)."""
     vc = VirtualCircuit(circuit)
     ranges = slice_virtual(vc, lim)
     n_slices = sum(len(r[0]) - 1 for r in ranges.values())
@@ -138,16 +140,14 @@ def place_structured(circuit, hw: HardwareModel, lim: CoreLimits, spikes, spikes
             if lists is not None:
                 s.axons = lists[i]
             slices.append(s)
-    g = slice_graph(vc, slices, spikes)
-    parts: list[list[int]] = []
-    bisect(list(range(len(slices))), g, slices, lim, seed, parts)
-    parts = merge(parts, g, slices, lim)
+    parts, used = partition_slices(vc, slices, spikes, lim, seed, partitioner)
     core_of_slice = [0] * len(slices)
     for k, part in enumerate(parts):
         for i in part:
             core_of_slice[i] = k
     pl = Placement(vc, hw, lim, slices, core_of_slice, spikes_per_neuron)
     pl.structured, pl.exact, pl.virtual = True, True, vc
+    pl.partitioner = used
     return pl
 
 
