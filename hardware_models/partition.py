@@ -321,7 +321,8 @@ def merge(parts: list[list[int]], g: nx.Graph, slices, lim) -> list[list[int]]:
         items = list(p)
         ax = None
         if lim.fan_in is not None and _has_axons(slices, items):
-            ax = np.unique(np.concatenate([slices[i].axons for i in items])) if items else np.zeros(0, np.int64)
+            ax = (slices[items[0]].axons if len(items) == 1 else        # a slice's ids: sorted, distinct
+                  np.unique(np.concatenate([slices[i].axons for i in items])) if items else np.zeros(0, np.int64))
         part = _Part(k, k, items, sum(slices[i].size for i in items), sum(slices[i].synapse_bytes for i in items),
                      ax)
         live[k] = part
