@@ -24,7 +24,7 @@ def register(subparsers) -> None:
     p.add_argument("--max-chips", type=int, default=None, help="the circuit must fit on at most N chips")
     p.add_argument("--json", type=Path, default=None, dest="json_out", help="write the report as JSON to FILE")
     p.add_argument("--png", type=Path, default=None, help="write the per-core utilisation figure to FILE")
-    p.add_argument("--seed", type=int, default=0, help="seed of the Kernighan-Lin partition (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the partition (Kernighan-Lin or METIS; default 0)")
     p.set_defaults(handler=cmd_resources)
 
 
