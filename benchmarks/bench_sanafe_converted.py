@@ -46,7 +46,7 @@ def segment_inputs(sm, x, steps: int):
     """Per segment: (segment, its source inputs, simulated steps), fed as SpikingModel.run does.
     Only host-stage-free programs (accumulate mode) are fed here: a host stage would need the
     previous segment's records, which this benchmark does not keep."""
-    from spikeattn.convert.spiking import _window
+    from spikeattn.convert.spiking import input_window
     prog = sm.program
     lat = prog.latency
     sim_steps = steps + (max(lat.values()) if lat else 0)
@@ -58,9 +58,9 @@ def segment_inputs(sm, x, steps: int):
         inputs = {}
         for src in seg.circuit.sources:
             if src in enc:
-                inputs[src] = enc[src] if not lat else _window(enc[src], steps, sim_steps)
+                inputs[src] = enc[src] if not lat else input_window(enc[src], steps, sim_steps)
             else:
-                inputs[src] = _window(np.broadcast_to(prog.constants[src], (len(x), seg.circuit.node(src).size)),
+                inputs[src] = input_window(np.broadcast_to(prog.constants[src], (len(x), seg.circuit.node(src).size)),
                                       steps, sim_steps)
         out.append((seg, inputs, sim_steps))
     return out
