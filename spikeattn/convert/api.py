@@ -26,6 +26,13 @@ conversion needs is estimated from the exported graph's shapes
 memory available now) a :class:`~spikeattn.errors.MemoryLimitError` names the estimate and
 the fix.
 
+``finetune_steps`` (``"auto"``: T = 1, 2, 4, 8, 16 in ``accumulate`` mode, T = 1 alone in
+``exact`` mode): the steps T on whose grids the fine-tune trains (:func:`~.modes.finetune`).
+An accumulate-mode circuit run for T steps computes the model quantised on a T times finer
+grid (the membranes keep their residual), so its weights must be good on every such grid;
+an exact-mode circuit re-initialises its membranes every step (every step is the quantised
+ANN's pass, :class:`~.spiking.SpikingModel`), so T = 1's grid is the only one it computes.
+
 After calibration and fine-tune, :func:`~.modes.check_signal` refuses (``ConversionError``) a
 quantised model that lost the dense model's signal -- one predicted class for every
 calibration sample with a quantiser that rounds all its inputs to zero, or, with ``train``,
@@ -48,7 +55,7 @@ import numpy as np
 from ..errors import ParameterError, require
 from . import capture as cap
 from .cache import converted_cache_path, save_state
-from .modes import MODES, calibrate, check_signal, finetune, prepare
+from .modes import ACCUMULATE_GRIDS, MODES, calibrate, check_signal, finetune, prepare
 from .program import Program
 from .spiking import SpikingModel
 
@@ -65,7 +72,7 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
             cache_key: str | None = None, prune=None, quantise: str | None = None,
             loihi_threshold: int = 1 << 12, bias_correction: bool = True, structured: bool = False,
             max_terms="auto", max_bytes: int | None = None, grid: int | None = None, keep_torch: bool = True,
-            signal_check: bool = True):
+            signal_check: bool = True, finetune_steps="auto"):
     torch = require("torch", "torch", "spikeattn.convert")
     if mode not in MODES:
         raise ParameterError("convert()", "mode", f"is {mode!r}.", f"use one of {list(MODES)}.")
@@ -126,13 +133,21 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
     if train is not None:
         xt, yt = (torch.as_tensor(np.asarray(a)) for a in train)
         labelled = (xt.float() if xt.is_floating_point() else xt, yt.long())
-    cached = converted_cache_path(cache_key, mode, levels, epochs, lr, seed) if cache_key else None
+    grids = (ACCUMULATE_GRIDS if mode == "accumulate" else (1,)) if finetune_steps == "auto" else finetune_steps
+    try:
+        grids = tuple(int(t) for t in grids)
+    except (TypeError, ValueError):
+        grids = ()
+    if not grids or any(t < 1 for t in grids):
+        raise ParameterError("convert()", "finetune_steps", f"is {finetune_steps!r}; must be 'auto' or a non-empty "
+                             "sequence of ints >= 1 (the steps T on whose grids the fine-tune trains).")
+    cached = converted_cache_path(cache_key, mode, levels, epochs, lr, seed, grids) if cache_key else None
     if cached is not None and cached.is_file():
         gm.load_state_dict(torch.load(cached, weights_only=True))
     else:
         calibrate(gm, calib.float() if calib.is_floating_point() else calib, mode)
         if mode != "rate" and labelled is not None and epochs > 0:
-            finetune(gm, *labelled, epochs=epochs, lr=lr, seed=seed)
+            finetune(gm, *labelled, epochs=epochs, lr=lr, seed=seed, grids=grids)
         if cached is not None:
             save_state(gm.state_dict(), cached)
     gm.eval()
@@ -141,7 +156,8 @@ def convert(model, example_input, mode: str = "accumulate", steps: int = 4, cali
     pruned = None
     if prune:
         from .sparsify import apply_sparsification
-        pruned = apply_sparsification(gm, prune, calib, train=train if mode != "rate" else None, seed=seed)
+        pruned = apply_sparsification(gm, prune, calib, train=train if mode != "rate" else None, seed=seed,
+                                      grids=grids)
     gm64 = copy.deepcopy(gm).double()
     if grid is not None:
         round_to_grid(gm64, grid)

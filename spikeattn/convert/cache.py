@@ -23,9 +23,11 @@ def cache_dir() -> Path:
     return Path(os.environ.get("SPIKEATTN_CACHE") or Path.home() / ".cache" / "spikeattn") / "models"
 
 
-def converted_cache_path(key, mode, levels, epochs, lr, seed) -> Path:
-    """The file of a model prepared, calibrated and fine-tuned by ``convert(..., cache_key=key)``."""
-    h = hashlib.sha256(json.dumps([key, mode, levels, epochs, lr, seed]).encode()).hexdigest()[:16]
+def converted_cache_path(key, mode, levels, epochs, lr, seed, grids=(1,)) -> Path:
+    """The file of a model prepared, calibrated and fine-tuned by ``convert(..., cache_key=key)``
+    (``grids``: the fine-tune's grids, part of the key unless T = 1's alone)."""
+    parts = [key, mode, levels, epochs, lr, seed] + ([list(grids)] if tuple(grids) != (1,) else [])
+    h = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
     return cache_dir() / f"converted-{mode}-{h}.pt"
 
 

@@ -11,6 +11,13 @@ neuron with initial membrane ``v0 * vth`` emits in its first step, times ``vth``
 With ``v0 = 1/2`` (unsigned) it rounds ``x / vth`` to the nearest level; signed quantisers
 use ``v0 = 0`` (truncation toward zero).  The backward pass is the straight-through
 estimator inside the range and LSQ's gradient for ``vth``.
+
+A neuron run for T steps on a constant input ``x`` emits ``N_T = clip(ceil((T x + v0 vth) /
+vth) - 1, 0, T L)`` in all (reset by subtraction), i.e. ``T`` times ``quant(x, vth / T, T L,
+signed, v0)``: the T-step circuit computes the model quantised on the finer *grid of T*.
+``QuantModule.grid = T`` quantises on that grid (``vth / T``, ``T L`` levels); the fine-tune
+(:func:`~.modes.finetune`, ``grids=``) trains on several grids so that the weights are good on
+the grid of every T the circuit is run at, not only on T = 1's.
 """
 
 
@@ -73,6 +80,8 @@ def setup_quantiser():
             self.vth = torch.nn.Parameter(torch.ones(()))
             self.state = "quant"
             self.samples = []
+            self.grid = 1           # quantise on the grid of T = grid steps: vth / grid, levels * grid
+
 
         def forward(self, x):
             if self.state == "observe":
@@ -84,7 +93,10 @@ def setup_quantiser():
                 return x
             if self.state == "float":
                 return x if self.signed else torch.relu(x)
-            return torch.ops.spikeattn.quant(x, self.vth.abs() + 1e-8, self.levels, self.signed, self.v0)
+            vth = self.vth.abs() + 1e-8
+            if self.grid != 1:
+                return torch.ops.spikeattn.quant(x, vth / self.grid, self.levels * self.grid, self.signed, self.v0)
+            return torch.ops.spikeattn.quant(x, vth, self.levels, self.signed, self.v0)
 
     _torch, QuantModule = torch, _QuantModule
     return torch

@@ -103,9 +103,10 @@ def zero_masks(gm) -> dict:
 
 
 def masked_finetune(gm, x, y, masks: dict, epochs: int = 5, lr: float = 1e-3, batch: int = 64,
-                    seed: int = 0) -> None:
+                    seed: int = 0, grids=(1,)) -> None:
     """Adam on cross-entropy (quantisers' straight-through gradients) with the entries of
-    ``masks`` reset to zero after every step, so pruned weights stay absent."""
+    ``masks`` reset to zero after every step, so pruned weights stay absent (``grids``: see
+    :func:`~.modes.finetune`)."""
     import torch
 
     from .modes import finetune
@@ -116,10 +117,11 @@ def masked_finetune(gm, x, y, masks: dict, epochs: int = 5, lr: float = 1e-3, ba
             for n, m in masks.items():
                 params[n][m] = 0.0
 
-    finetune(gm, x, y, epochs=epochs, lr=lr, batch=batch, seed=seed, cosine=False, after_step=hold_zero)
+    finetune(gm, x, y, epochs=epochs, lr=lr, batch=batch, seed=seed, cosine=False, after_step=hold_zero, grids=grids)
 
 
-def apply_sparsification(gm, specs, calib, train=None, seed: int = 0, epochs: int = 5, lr: float = 1e-3) -> dict:
+def apply_sparsification(gm, specs, calib, train=None, seed: int = 0, epochs: int = 5, lr: float = 1e-3,
+                         grids=(1,)) -> dict:
     """Apply ``specs`` (a spec string or ``parse_prune``'s list) to the prepared,
     calibrated graph module ``gm`` in place; fine-tune ``epochs`` with pruned weights held
     at zero when ``train=(x, y)`` is given.  Returns ``{"magnitude": {...}, "heads": {...},
@@ -149,7 +151,7 @@ def apply_sparsification(gm, specs, calib, train=None, seed: int = 0, epochs: in
         masks = zero_masks(gm)
         gm.train()
         masked_finetune(gm, xt.float() if xt.is_floating_point() else xt, yt.long(), masks, epochs=epochs,
-                        lr=lr, seed=seed)
+                        lr=lr, seed=seed, grids=grids)
         gm.eval()
         report["finetune"] = {"epochs": epochs, "lr": lr, "masked_params": len(masks)}
     return report
