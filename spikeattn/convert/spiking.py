@@ -5,6 +5,12 @@ sources repeated every step; token ids as one-hot counts), runs the segments in 
 (host stages in between, :mod:`spikeattn.convert.program`), and reads the logits as the
 mean over the T steps of the output affine map of the recorded spikes (a linear decoder on
 the host).  Prediction = argmax.  ``fidelity(x, y, steps=[...])`` gives accuracy per T.
+
+What T means depends on the mode.  ``accumulate`` / ``rate``: the membranes carry their
+residual from step to step (reset by subtraction), so T steps compute the model on a T times
+finer grid (on constant inputs exactly; see :mod:`.quantiser`).  ``exact``: the membranes are
+re-initialised between steps, so every step is the quantised ANN's forward pass and the
+prediction at every T is the quantised ANN's (torch, float64); T only multiplies the events.
 """
 from __future__ import annotations
 
@@ -59,6 +65,41 @@ class SpikingModel:
 
     def run(self, x, steps: int = 4, engine: str = "numpy", batch: int | None = None, options: dict | None = None):
         """Logits per step ``(steps, n, classes)`` and the summed EventCounts totals.
+
+        ``exact`` mode: every step is one forward pass from the initial state (the membranes
+        are re-initialised between steps: a sample's T steps are simulated as T one-step
+        passes), so every step emits the quantised ANN's levels and the prediction at every T
+        is the quantised ANN's; T multiplies the events and changes nothing else.  Other
+        modes keep the membranes from step to step (see the module docstring)."""
+        x = np.asarray(x)
+        if self.mode != "exact" or steps == 1:
+            return self._run(x, steps, engine, batch, options)
+        b = batch or self._default_batch(steps)
+        outs, results, totals, per_node, first = [], [], {}, {}, None
+        for i in range(0, len(x), b):
+            xi = x[i:i + b]
+            nb = len(xi)
+            lg = self._run(np.concatenate([xi] * steps), 1, engine, steps * nb, options)   # pass t of j: t nb + j
+            outs.append(lg.reshape((steps, nb) + lg.shape[2:]))
+            results += [(c, passes_as_steps(cnt, steps)) for c, cnt in self.last_results]
+            for k, v in self.last_counts["totals"].items():
+                totals[k] = totals.get(k, 0) + v
+            for k, v in self.last_counts["spikes_per_node"].items():
+                per_node[k] = per_node.get(k, 0) + v
+            if first is None:
+                first = {k: v.reshape((steps, nb) + v.shape[2:]) for k, v in self.first_rec.items()}
+        self.last_results, self.first_rec = results, first
+        self.last_counts = {"totals": totals, "spikes_per_node": per_node, "samples": len(x), "steps": steps,
+                            "simulated_steps": steps}
+        return np.concatenate(outs, axis=1)
+
+    def _default_batch(self, steps: int) -> int:
+        """About 2e7 recorded neuron-steps per batch (160 MB per float64 array)."""
+        n_neurons = sum(p.size for seg in self.program.segments for p in seg.circuit.populations.values())
+        return max(1, min(max(8, 512 // steps), int(2e7 // max(n_neurons * steps, 1))))
+
+    def _run(self, x, steps, engine, batch, options):
+        """The simulation behind :meth:`run` (membranes kept from step to step).
         ``batch`` samples are simulated at once (default: ``max(8, 512 // steps)``, lowered so
         that a batch records at most about 2e7 neuron-steps); only
         the outputs read later (proxies, host stages, readout) are kept.  Pipelined programs
@@ -66,9 +107,8 @@ class SpikingModel:
         presented for the first ``steps``, and each node is read in its window
         ``[depth, depth + steps)``.  ``options`` go to :func:`spikeattn.simulate` (engine options)."""
         x = np.asarray(x)
-        if batch is None:   # bounded memory: about 2e7 recorded neuron-steps per batch (160 MB per float64 array)
-            n_neurons = sum(p.size for seg in self.program.segments for p in seg.circuit.populations.values())
-            batch = max(1, min(max(8, 512 // steps), int(2e7 // max(n_neurons * steps, 1))))
+        if batch is None:
+            batch = self._default_batch(steps)
         need = self._needed()
         outs, totals, per_node = [], {}, {}
         self.last_results = []
@@ -146,3 +186,14 @@ def input_window(values: np.ndarray, steps: int, sim_steps: int) -> np.ndarray:
     out = np.zeros((sim_steps,) + values.shape, np.float64)
     out[:steps] = values
     return out
+
+
+def passes_as_steps(counts, steps: int):
+    """EventCounts of ``steps * n`` one-step passes (pass t of sample j in column ``t n + j``)
+    as the counts of ``n`` samples over ``steps`` steps (exact mode's re-initialised steps)."""
+    from ..counts import ElementCounts, EventCounts
+    if counts.steps != 1 or counts.batch % steps:
+        return counts
+    n = counts.batch // steps
+    return EventCounts(steps, n, {name: ElementCounts(el.kind, {f: a.reshape(steps, n) for f, a in el.fields.items()},
+                                                      dict(el.meta)) for name, el in counts.elements.items()})

@@ -309,8 +309,17 @@ def _run_flat(model, x, steps, engine, batch, options) -> RunResult:
     prog = model.program
     x = np.asarray(x)
     if batch is None:
-        n_neurons = sum(p.size for seg in prog.segments for p in seg.circuit.populations.values())
-        batch = max(1, min(max(8, 512 // steps), int(2e7 // max(n_neurons * steps, 1))))
+        batch = model._default_batch(steps)
+    if model.mode == "exact" and steps > 1:   # every step a fresh pass (SpikingModel.run): T one-step passes
+        from .spiking import passes_as_steps
+        t0 = time.perf_counter()
+        parts = [_run_flat(model, np.concatenate([x[i:i + batch]] * steps), 1, engine, steps * len(x[i:i + batch]),
+                           options) for i in range(0, len(x), batch)]
+        logits = np.concatenate([p.logits.reshape((steps, -1) + p.logits.shape[1:]).mean(axis=0) for p in parts])
+        segs = [SegmentResult(s0.name, concat_batches([passes_as_steps(p.segments[k].counts, steps) for p in parts]),
+                              sum(p.segments[k].wall_s for p in parts)) for k, s0 in enumerate(parts[0].segments)]
+        return RunResult(logits, _merge_segments([s.counts for s in segs]), segs, steps, engine, batch,
+                         time.perf_counter() - t0, 0)
     need = model._needed()
     lat = prog.latency
     sim_steps = steps + (max(lat.values()) if lat else 0)
