@@ -3,7 +3,8 @@
 * digits-vit, accumulate mode: accuracy drop <= 1 point against the dense model at some
   T <= 4, with ``synaptic_macs == 0`` at every T;
 * exact mode: identical predictions to the quantised ANN (torch, float64) on the whole
-  test split of every in-repo model (at T = 1; the fraction at larger T is printed too);
+  test split of every in-repo model (checked at T = 1; the fraction at larger T is printed
+  too, and is 1: exact mode re-initialises its membranes every step, docs/convert.md);
 * the whole digits test split at T = 8 in under 10 s (batched; timed on the numpy and the
   compiled engine, which give identical predictions; the target takes the faster).
 
