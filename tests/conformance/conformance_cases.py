@@ -336,3 +336,5 @@ for _s in range(3):
 import conformance_cases_loihi_convert  # noqa: E402,F401
 # structured projections (shared, index, conv, product): run by the oracle as their expansion
 import conformance_cases_structured  # noqa: E402,F401
+# a model subclass with a Dynamics of its own (feature model:own_dynamics)
+import conformance_cases_own_dynamics  # noqa: E402,F401

@@ -117,6 +117,7 @@ class Neuron:
 
     def step(self, a):
         m = self.m
+        a = a * getattr(type(m), "INPUT_GAIN", 1)    # a model subclass declaring an input gain
         if isinstance(m, GradedReLU):
             self.v = a
             th = float(_scalar(m.vth, self.k))
