@@ -100,7 +100,7 @@ def test_subclass_with_own_dynamics_is_never_run_as_its_parent():
     c.add_source("x", 4)
     c.add_population("n", 3, DoubleInputLIF(du=1.0, dv=0.0, vth=1.0))
     c.connect("x", "n", np.full((3, 4), 0.25))
-    c.meta["fused"] = "attention"
+    c.meta["fused"] = "vectorised"
     x = np.ones((6, 1, 4), bool)
     plain = sa.simulate(c, {"x": x}, steps=6)
     # input 1.0 per step counts 2.0: v = 2 > 1 -> spike every step from step 1 (subtract: no; zero reset)
