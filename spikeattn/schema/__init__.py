@@ -169,11 +169,7 @@ def write_counts_csv(counts, path) -> Path:
 
 def write_result(path, doc: dict) -> Path:
     """Validate ``doc`` and write it atomically as JSON."""
-    return atomic_write_json(path, validate(json.loads(json.dumps(doc, default=_plain))))
-
-
-def _plain(o):
-    return json_default(o)
+    return atomic_write_json(path, validate(json.loads(json.dumps(doc, default=json_default))))
 
 
 __all__ = ["SCHEMA_VERSION", "SCHEMA_FILE", "ResultSchemaError", "load_schema", "validate", "errors",
