@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from ..counts import EventCounts  # noqa: F401  (type of .counts)
+from ..counts import ElementCounts, EventCounts
 from ..errors import InputError
 from ..simulate import simulate
 
@@ -191,7 +191,6 @@ def input_window(values: np.ndarray, steps: int, sim_steps: int) -> np.ndarray:
 def passes_as_steps(counts, steps: int):
     """EventCounts of ``steps * n`` one-step passes (pass t of sample j in column ``t n + j``)
     as the counts of ``n`` samples over ``steps`` steps (exact mode's re-initialised steps)."""
-    from ..counts import ElementCounts, EventCounts
     if counts.steps != 1 or counts.batch % steps:
         return counts
     n = counts.batch // steps

@@ -42,6 +42,7 @@ import scipy.sparse as sp
 from ..counts import ElementCounts, EventCounts
 from ..errors import FileFormatError, InputError, MemoryLimitError, SpikeattnError
 from ..validation import available_bytes
+from .spiking import passes_as_steps
 from .structured_affine import Flat, Kron, SValue, evaluate
 
 FORMAT = "spikeattn.converted"
@@ -311,7 +312,6 @@ def _run_flat(model, x, steps, engine, batch, options) -> RunResult:
     if batch is None:
         batch = model._default_batch(steps)
     if model.mode == "exact" and steps > 1:   # every step a fresh pass (SpikingModel.run): T one-step passes
-        from .spiking import passes_as_steps
         t0 = time.perf_counter()
         parts = [_run_flat(model, np.concatenate([x[i:i + batch]] * steps), 1, engine, steps * len(x[i:i + batch]),
                            options) for i in range(0, len(x), batch)]
